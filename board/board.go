@@ -1,0 +1,252 @@
+package board
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+)
+
+// Board is one appliance's hardware, as data.
+type Board struct {
+	Name        string `yaml:"name"`
+	Description string `yaml:"description,omitempty"`
+
+	// MasterPort is the number of the port whose drive is the master.
+	MasterPort int    `yaml:"master_port"`
+	Ports      []Port `yaml:"ports"`
+
+	// Extra offers drives that match no port on ports numbered after the
+	// board's own, in the order they appear. Off on real appliances.
+	Extra bool `yaml:"extra,omitempty"`
+
+	// Buses lists the kinds of drive that may be offered at all ("usb",
+	// "sd", "sata", "nvme", "loop", "virtual"). Loop devices belong on test
+	// boards only.
+	Buses []string `yaml:"buses"`
+
+	// Exclude lists device nodes or path globs that are never offered, on
+	// top of the appliance's own system disk, which never is.
+	Exclude []string `yaml:"exclude,omitempty"`
+
+	Buttons Buttons `yaml:"buttons"`
+	Buzzer  *Pin    `yaml:"buzzer,omitempty"`
+	LCD     *LCD    `yaml:"lcd,omitempty"`
+}
+
+// Port is one front-panel drive port.
+type Port struct {
+	Number int    `yaml:"number"`
+	Label  string `yaml:"label"`
+	// Match is a glob (path.Match syntax) tried against the drive's stable
+	// path (udev ID_PATH, or its sysfs path) and then its device node.
+	Match    string `yaml:"match"`
+	GreenLED *Pin   `yaml:"green_led,omitempty"`
+	RedLED   *Pin   `yaml:"red_led,omitempty"`
+}
+
+// Pin names a GPIO pin as the host's GPIO driver knows it ("GPIO17").
+type Pin struct {
+	Name      string `yaml:"pin"`
+	ActiveLow bool   `yaml:"active_low,omitempty"`
+}
+
+// Buttons holds the four front-panel buttons' pins.
+type Buttons struct {
+	Up   *Pin `yaml:"up,omitempty"`
+	Down *Pin `yaml:"down,omitempty"`
+	OK   *Pin `yaml:"ok,omitempty"`
+	Back *Pin `yaml:"back,omitempty"`
+}
+
+// LCD is an HD44780 character display on an I2C PCF8574 backpack.
+type LCD struct {
+	Bus     int `yaml:"bus"`     // I2C bus number: /dev/i2c-N
+	Address int `yaml:"address"` // 7-bit I2C address, usually 0x27 or 0x3f
+	Cols    int `yaml:"cols"`
+	Rows    int `yaml:"rows"`
+}
+
+// knownBuses are the drive kinds a board may offer.
+var knownBuses = []string{"usb", "sd", "sata", "nvme", "loop", "virtual"}
+
+// FieldError says which field of a board is wrong and why.
+type FieldError struct {
+	Board string
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string {
+	if e.Board == "" {
+		return fmt.Sprintf("board: %s: %v", e.Field, e.Err)
+	}
+	return fmt.Sprintf("board %s: %s: %v", e.Board, e.Field, e.Err)
+}
+
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// Validate checks the board and returns a *FieldError (joined with
+// errors.Join when there are several) naming every wrong field.
+func (b *Board) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Board: b.Name, Field: field, Err: fmt.Errorf(format, args...)})
+	}
+	if b.Name == "" {
+		bad("name", "is empty")
+	} else if strings.ContainsAny(b.Name, " /\t") {
+		bad("name", "%q must be one word without slashes", b.Name)
+	}
+	if len(b.Ports) == 0 {
+		bad("ports", "a board needs at least one port")
+	}
+	pins := map[string]string{} // pin name -> field that uses it
+	usePin := func(field string, p *Pin) {
+		if p == nil {
+			return
+		}
+		if p.Name == "" {
+			bad(field+".pin", "is empty")
+			return
+		}
+		if other, ok := pins[p.Name]; ok {
+			bad(field+".pin", "%s is already used by %s", p.Name, other)
+			return
+		}
+		pins[p.Name] = field
+	}
+	numbers := map[int]bool{}
+	labels := map[string]bool{}
+	for i, p := range b.Ports {
+		f := fmt.Sprintf("ports[%d]", i)
+		switch {
+		case p.Number < 1:
+			bad(f+".number", "%d must be 1 or more", p.Number)
+		case numbers[p.Number]:
+			bad(f+".number", "port %d is defined twice", p.Number)
+		}
+		numbers[p.Number] = true
+		switch {
+		case p.Label == "":
+			bad(f+".label", "is empty")
+		case len(p.Label) > 4:
+			bad(f+".label", "%q is longer than 4 characters (it must fit the LCD)", p.Label)
+		case !isASCII(p.Label):
+			bad(f+".label", "%q is not printable ASCII", p.Label)
+		case labels[p.Label]:
+			bad(f+".label", "%q is used twice", p.Label)
+		}
+		labels[p.Label] = true
+		if p.Match == "" {
+			bad(f+".match", "is empty")
+		} else if _, err := path.Match(p.Match, ""); err != nil {
+			bad(f+".match", "%q is not a valid pattern: %v", p.Match, err)
+		}
+		usePin(f+".green_led", p.GreenLED)
+		usePin(f+".red_led", p.RedLED)
+	}
+	if b.MasterPort != 0 && !numbers[b.MasterPort] {
+		bad("master_port", "%d is not one of the board's ports", b.MasterPort)
+	}
+	if len(b.Buses) == 0 {
+		bad("buses", "lists no kind of drive to offer")
+	}
+	for i, bus := range b.Buses {
+		if !slices.Contains(knownBuses, bus) {
+			bad(fmt.Sprintf("buses[%d]", i), "%q is not one of %s", bus, strings.Join(knownBuses, ", "))
+		}
+	}
+	for i, x := range b.Exclude {
+		if _, err := path.Match(x, ""); err != nil || x == "" {
+			bad(fmt.Sprintf("exclude[%d]", i), "%q is not a valid pattern", x)
+		}
+	}
+	usePin("buttons.up", b.Buttons.Up)
+	usePin("buttons.down", b.Buttons.Down)
+	usePin("buttons.ok", b.Buttons.OK)
+	usePin("buttons.back", b.Buttons.Back)
+	usePin("buzzer", b.Buzzer)
+	if l := b.LCD; l != nil {
+		if l.Bus < 0 {
+			bad("lcd.bus", "%d is negative", l.Bus)
+		}
+		if l.Address < 0x03 || l.Address > 0x77 {
+			bad("lcd.address", "0x%02x is not a 7-bit I2C device address (0x03..0x77)", l.Address)
+		}
+		if !(l.Cols == 16 && l.Rows == 2) && !(l.Cols == 20 && l.Rows == 4) {
+			bad("lcd", "%dx%d is not a supported geometry (16x2 or 20x4)", l.Cols, l.Rows)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// Port returns the port with the given number.
+func (b *Board) Port(n int) (Port, bool) {
+	for _, p := range b.Ports {
+		if p.Number == n {
+			return p, true
+		}
+	}
+	return Port{}, false
+}
+
+// MaxPort is the highest port number the board defines.
+func (b *Board) MaxPort() int {
+	m := 0
+	for _, p := range b.Ports {
+		m = max(m, p.Number)
+	}
+	return m
+}
+
+// Offers reports whether a drive on the given bus may be offered at all.
+func (b *Board) Offers(bus string) bool { return slices.Contains(b.Buses, bus) }
+
+// Excluded reports whether a drive is on the board's exclude list.
+func (b *Board) Excluded(devPath, node string) bool {
+	for _, x := range b.Exclude {
+		if globMatch(x, devPath) || globMatch(x, node) {
+			return true
+		}
+	}
+	return false
+}
+
+// PortFor finds the port whose pattern matches a drive's stable path or,
+// failing that, its device node.
+func (b *Board) PortFor(devPath, node string) (Port, bool) {
+	for _, p := range b.Ports {
+		if globMatch(p.Match, devPath) || globMatch(p.Match, node) {
+			return p, true
+		}
+	}
+	return Port{}, false
+}
+
+func globMatch(pattern, s string) bool {
+	if s == "" {
+		return false
+	}
+	ok, err := path.Match(pattern, s)
+	return err == nil && ok
+}
+
+// Geometry returns the LCD's columns and rows, or 20x4 when the board has
+// no LCD (the simulator and headless boxes still render frames).
+func (b *Board) Geometry() (cols, rows int) {
+	if b.LCD == nil {
+		return 20, 4
+	}
+	return b.LCD.Cols, b.LCD.Rows
+}
