@@ -6,3 +6,5 @@ require (
 	github.com/stretchr/testify v1.12.1
 	go.yaml.in/yaml/v3 v3.0.5
 )
+
+require github.com/cespare/xxhash/v2 v2.3.0

@@ -67,6 +67,11 @@ var (
 // DriveReader is a drive opened for reading: the role of a master.
 type DriveReader interface {
 	Info() DriveInfo
+	// Size is Info().Size, read from the open drive.
+	Size() int64
+	// ID names the media uniquely while it is open (a device number, an
+	// inode), so a drive reached by two names is still seen as one.
+	ID() string
 	io.ReaderAt
 	io.Closer
 }

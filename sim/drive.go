@@ -539,6 +539,11 @@ func (h *handle) check(op string) error {
 
 func (h *handle) Info() hal.DriveInfo { return h.d.Info() }
 
+func (h *handle) Size() int64 { return h.d.spec.Size }
+
+// ID is unique per virtual drive, wherever it is inserted.
+func (h *handle) ID() string { return fmt.Sprintf("sim:%p", h.d) }
+
 func (h *handle) ReadAt(p []byte, off int64) (int, error) {
 	if err := h.check("read"); err != nil {
 		return 0, err

@@ -34,6 +34,8 @@ func TestDrive(t *testing.T, h DriveHarness) {
 		assert.LessOrEqual(t, info.LogicalSectorSize, info.PhysicalSectorSize)
 		assert.Zero(t, info.Size%int64(info.LogicalSectorSize), "size is whole sectors")
 		assert.False(t, info.ReadOnly, "a drive opened for writing is not read-only")
+		assert.Equal(t, info.Size, d.Size())
+		assert.NotEmpty(t, d.ID())
 	})
 
 	t.Run("WriteThenRead", func(t *testing.T) {
@@ -112,6 +114,7 @@ func TestDrive(t *testing.T, h DriveHarness) {
 			require.NoError(t, d.Sync())
 			r := h.OpenRead(t, d)
 			defer r.Close()
+			assert.Equal(t, d.ID(), r.ID(), "two opens of one drive have one ID")
 			got := make([]byte, len(data))
 			_, err = r.ReadAt(got, 0)
 			require.NoError(t, err)

@@ -1,0 +1,549 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"syscall"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clonebay/clonebay/engine"
+	"github.com/clonebay/clonebay/hal"
+	"github.com/clonebay/clonebay/sim"
+)
+
+const MiB = 1 << 20
+
+// randomBytes returns n reproducible pseudo-random bytes.
+func randomBytes(n int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	p := make([]byte, n)
+	for i := 0; i < n; i += 8 {
+		v := r.Uint64()
+		for j := 0; j < 8 && i+j < n; j++ {
+			p[i+j] = byte(v >> (8 * j))
+		}
+	}
+	return p
+}
+
+// rig is a bay with a master in port 1 and targets in the ports after it.
+type rig struct {
+	t       *testing.T
+	bay     *sim.Bay
+	content []byte
+	master  hal.DriveReader
+	targets map[int]*sim.Drive
+	open    map[int]hal.Drive
+}
+
+func newRig(t *testing.T, content []byte, masterSpec sim.DriveSpec) *rig {
+	t.Helper()
+	masterSpec.Content = content
+	if masterSpec.Size == 0 {
+		masterSpec.Size = int64(len(content))
+	}
+	r := &rig{t: t, bay: sim.NewBay(17), content: content, targets: map[int]*sim.Drive{}, open: map[int]hal.Drive{}}
+	require.NoError(t, r.bay.Insert(1, sim.MustDrive(masterSpec)))
+	m, err := r.bay.OpenRead(sim.Node(1))
+	require.NoError(t, err)
+	r.master = m
+	t.Cleanup(func() { m.Close() })
+	return r
+}
+
+// add inserts and opens a target drive with the given faults.
+func (r *rig) add(port int, spec sim.DriveSpec, faults ...sim.Fault) *sim.Drive {
+	r.t.Helper()
+	if spec.Size == 0 {
+		spec.Size = int64(len(r.content))
+	}
+	d := sim.MustDrive(spec)
+	require.NoError(r.t, r.bay.Insert(port, d))
+	h, err := r.bay.OpenWrite(sim.Node(port))
+	require.NoError(r.t, err)
+	r.t.Cleanup(func() { h.Close() })
+	for _, f := range faults {
+		d.Inject(f)
+	}
+	r.targets[port] = d
+	r.open[port] = h
+	return d
+}
+
+func (r *rig) job(mode engine.Mode, ports ...int) engine.Job {
+	j := engine.Job{Source: r.master, Mode: mode, Options: engine.Options{ChunkSize: 64 << 10, RetryDelay: time.Millisecond}}
+	for _, p := range ports {
+		j.Targets = append(j.Targets, engine.PortTarget{Port: p, Label: fmt.Sprint(p), Dev: r.open[p]})
+	}
+	return j
+}
+
+// assertCopy checks that a target's media holds the master's content.
+func (r *rig) assertCopy(port int) {
+	r.t.Helper()
+	got, err := r.targets[port].Media(0, int64(len(r.content)))
+	require.NoError(r.t, err)
+	assert.True(r.t, bytes.Equal(r.content, got), "port %d holds the master's content", port)
+}
+
+func sha(p []byte) string {
+	s := sha256.Sum256(p)
+	return hex.EncodeToString(s[:])
+}
+
+func TestCleanCopyVerify(t *testing.T) {
+	r := newRig(t, randomBytes(4*MiB, 1), sim.DriveSpec{})
+	for p := 2; p <= 5; p++ {
+		r.add(p, sim.DriveSpec{Size: 8 * MiB}) // larger targets are fine
+	}
+	res, err := r.job(engine.CopyVerify, 2, 3, 4, 5).Run(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, res.Err)
+	assert.True(t, res.OK())
+	assert.Equal(t, sha(r.content), res.SHA256)
+	assert.Equal(t, int64(4*MiB), res.Bytes)
+	for p := 2; p <= 5; p++ {
+		pr, ok := res.Port(p)
+		require.True(t, ok)
+		assert.Equal(t, engine.Pass, pr.Status, pr.Reason)
+		assert.Equal(t, int64(4*MiB), pr.Written)
+		assert.Equal(t, int64(4*MiB), pr.Verified)
+		assert.Equal(t, res.SHA256, pr.SHA256)
+		r.assertCopy(p)
+		tail, err := r.targets[p].Media(4*MiB, 4*MiB)
+		require.NoError(t, err)
+		assert.Equal(t, make([]byte, 4*MiB), tail, "port %d: the tail of a larger target is left alone", p)
+	}
+}
+
+// TestFaultIsolation: every kind of target fault fails its own port, with
+// a reason naming the port, the operation and the offset, while every
+// other port passes with the right content.
+func TestFaultIsolation(t *testing.T) {
+	const size = 2 * MiB
+	for _, tc := range []struct {
+		name     string
+		faults   []sim.Fault
+		spec     sim.DriveSpec
+		cause    engine.Cause
+		offset   int64 // -1: any offset
+		inReason []string
+	}{
+		{"write error", []sim.Fault{{Kind: sim.WriteError, Off: 1_000_000}}, sim.DriveSpec{},
+			engine.CauseWrite, 1_000_000, []string{"port 3", "write at 1000000", "input/output error"}},
+		{"bad sector read back", []sim.Fault{{Kind: sim.ReadError, Off: 1_500_160}}, sim.DriveSpec{},
+			engine.CauseRead, 1_500_160, []string{"port 3", "verify: read at 1500160", "input/output error"}},
+		{"silent corruption", []sim.Fault{{Kind: sim.Corrupt, Off: 777_777, Len: 3}}, sim.DriveSpec{},
+			engine.CauseMismatch, 777_777, []string{"port 3", "mismatch at 777777"}},
+		{"removed mid-copy", []sim.Fault{{Kind: sim.RemoveAt, Off: 1_200_000}}, sim.DriveSpec{},
+			engine.CauseWrite, 1_200_000, []string{"port 3", "write at 1200000", "drive was removed"}},
+		{"read-only media", []sim.Fault{{Kind: sim.ReadOnlyMedia}}, sim.DriveSpec{},
+			engine.CauseWrite, 64 << 10, []string{"port 3", "write at 65536", "read-only"}},
+		{"fake capacity (wrap)", []sim.Fault{{Kind: sim.FakeCapacity, Off: 1 * MiB, Wrap: true}}, sim.DriveSpec{},
+			engine.CauseMismatch, -1, []string{"port 3", "mismatch at"}},
+		{"fake capacity (vanish)", []sim.Fault{{Kind: sim.FakeCapacity, Off: 1 * MiB}}, sim.DriveSpec{},
+			engine.CauseMismatch, 1 * MiB, []string{"port 3", "mismatch at 1048576"}},
+		{"too small", nil, sim.DriveSpec{Size: size - 512},
+			engine.CauseTooSmall, -1, []string{"port 3", "target 2.09 MB < master 2.09 MB"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, randomBytes(size, 2), sim.DriveSpec{})
+			r.add(2, sim.DriveSpec{})
+			bad := r.add(3, tc.spec, tc.faults...)
+			r.add(4, sim.DriveSpec{})
+			res, err := r.job(engine.CopyVerify, 2, 3, 4).Run(context.Background())
+			require.NoError(t, err)
+			assert.NoError(t, res.Err, "the master is fine")
+
+			pr, _ := res.Port(3)
+			assert.Equal(t, engine.Fail, pr.Status)
+			assert.Equal(t, tc.cause, pr.Cause, pr.Reason)
+			if tc.offset >= 0 {
+				assert.Equal(t, tc.offset, pr.Offset)
+			} else if tc.cause != engine.CauseTooSmall {
+				assert.GreaterOrEqual(t, pr.Offset, int64(0))
+			}
+			for _, s := range tc.inReason {
+				assert.Contains(t, pr.Reason, s)
+			}
+			assert.Empty(t, pr.SHA256, "a failed port has no content hash")
+			if tc.cause == engine.CauseTooSmall {
+				assert.Zero(t, bad.Stats().BytesWritten, "nothing is written to a target that is too small")
+			}
+			for _, p := range []int{2, 4} {
+				ok, _ := res.Port(p)
+				assert.Equal(t, engine.Pass, ok.Status, "port %d: %s", p, ok.Reason)
+				r.assertCopy(p)
+			}
+			assert.Equal(t, 2, res.Count(engine.Pass))
+			assert.False(t, res.OK())
+		})
+	}
+}
+
+func TestTransientWriteErrorIsRetried(t *testing.T) {
+	r := newRig(t, randomBytes(MiB, 3), sim.DriveSpec{})
+	r.add(2, sim.DriveSpec{}, sim.Fault{Kind: sim.WriteError, Off: 300_000, Times: 2})
+	r.add(3, sim.DriveSpec{}, sim.Fault{Kind: sim.WriteError, Off: 300_000, Times: 3})
+	res, err := r.job(engine.CopyVerify, 2, 3).Run(context.Background())
+	require.NoError(t, err)
+	p2, _ := res.Port(2)
+	assert.Equal(t, engine.Pass, p2.Status, "two failures are within the 2 retries: %s", p2.Reason)
+	r.assertCopy(2)
+	p3, _ := res.Port(3)
+	assert.Equal(t, engine.Fail, p3.Status, "three failures are one too many")
+	assert.Equal(t, engine.CauseWrite, p3.Cause)
+}
+
+// TestVerifyReadsTheMedia: corruption that only the media shows is caught,
+// because verification drops the caches first. A read through the cache,
+// right after the copy, would have seen good bytes.
+func TestVerifyReadsTheMedia(t *testing.T) {
+	r := newRig(t, randomBytes(MiB, 4), sim.DriveSpec{})
+	d := r.add(2, sim.DriveSpec{}, sim.Fault{Kind: sim.Corrupt, Off: 123_456, Len: 1})
+	res, err := r.job(engine.Copy, 2).Run(context.Background())
+	require.NoError(t, err)
+	require.True(t, res.OK(), "copy without verify cannot see the corruption")
+
+	cached := make([]byte, MiB)
+	_, err = r.open[2].ReadAt(cached, 0)
+	require.NoError(t, err)
+	assert.Equal(t, r.content, cached, "a cached read sees the right bytes")
+
+	res, err = r.job(engine.VerifyOnly, 2).Run(context.Background())
+	require.NoError(t, err)
+	pr, _ := res.Port(2)
+	assert.Equal(t, engine.Fail, pr.Status)
+	assert.Equal(t, engine.CauseMismatch, pr.Cause)
+	assert.Equal(t, int64(123_456), pr.Offset)
+	assert.Positive(t, d.Stats().Drops, "verification dropped the caches")
+}
+
+func TestMasterReadErrorFailsEveryPort(t *testing.T) {
+	r := newRig(t, randomBytes(2*MiB, 5), sim.DriveSpec{})
+	r.bay.Drive(1).Inject(sim.Fault{Kind: sim.ReadError, Off: 1_300_000})
+	for p := 2; p <= 4; p++ {
+		r.add(p, sim.DriveSpec{})
+	}
+	res, err := r.job(engine.CopyVerify, 2, 3, 4).Run(context.Background())
+	require.NoError(t, err)
+	require.Error(t, res.Err)
+	assert.ErrorIs(t, res.Err, syscall.EIO)
+	assert.Contains(t, res.Err.Error(), "master: read at 1300000")
+	for p := 2; p <= 4; p++ {
+		pr, _ := res.Port(p)
+		assert.Equal(t, engine.Fail, pr.Status)
+		assert.Equal(t, engine.CauseMaster, pr.Cause)
+		assert.Contains(t, pr.Reason, fmt.Sprintf("port %d: master: read at 1300000", p))
+	}
+	assert.Empty(t, res.SHA256)
+}
+
+func TestMasterRemovedMidJob(t *testing.T) {
+	r := newRig(t, randomBytes(2*MiB, 6), sim.DriveSpec{})
+	r.bay.Drive(1).Inject(sim.Fault{Kind: sim.RemoveAt, Off: MiB})
+	r.add(2, sim.DriveSpec{})
+	res, err := r.job(engine.CopyVerify, 2).Run(context.Background())
+	require.NoError(t, err)
+	assert.ErrorIs(t, res.Err, hal.ErrRemoved)
+	pr, _ := res.Port(2)
+	assert.Equal(t, engine.CauseMaster, pr.Cause)
+}
+
+func TestRefusedJobs(t *testing.T) {
+	r := newRig(t, randomBytes(MiB, 7), sim.DriveSpec{})
+	r.add(2, sim.DriveSpec{})
+	masterAsTarget, err := r.bay.Drive(1).Open(false)
+	require.NoError(t, err)
+	defer masterAsTarget.Close()
+	for _, tc := range []struct {
+		name string
+		job  func() engine.Job
+		want string
+	}{
+		{"no targets", func() engine.Job { return r.job(engine.CopyVerify) }, "needs at least one target"},
+		{"master as a target", func() engine.Job {
+			j := r.job(engine.VerifyOnly)
+			j.Targets = []engine.PortTarget{{Port: 1, Dev: masterAsTarget}}
+			return j
+		}, "port 1: the target is the master itself"},
+		{"one drive twice", func() engine.Job {
+			j := r.job(engine.CopyVerify, 2)
+			j.Targets = append(j.Targets, engine.PortTarget{Port: 5, Dev: r.open[2]})
+			return j
+		}, "ports 2 and 5 are the same drive"},
+		{"one port twice", func() engine.Job {
+			j := r.job(engine.CopyVerify, 2)
+			j.Targets = append(j.Targets, j.Targets[0])
+			return j
+		}, "port 2 is a target twice"},
+		{"read-only target for a copy", func() engine.Job {
+			j := r.job(engine.CopyVerify)
+			j.Targets = []engine.PortTarget{{Port: 2, Dev: readOnly{r.open[2]}}}
+			return j
+		}, "port 2: the drive is not open for writing"},
+		{"odd chunk size", func() engine.Job {
+			j := r.job(engine.CopyVerify, 2)
+			j.Options.ChunkSize = 1000
+			return j
+		}, "chunk size 1000"},
+		{"no master", func() engine.Job { return engine.Job{} }, "no master"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.job().Run(context.Background())
+			require.ErrorIs(t, err, engine.ErrRefused)
+			assert.ErrorContains(t, err, tc.want)
+		})
+	}
+	assert.Zero(t, r.targets[2].Stats().BytesWritten, "a refused job writes nothing")
+}
+
+// readOnly hides a drive's write methods.
+type readOnly struct{ d hal.Drive }
+
+func (r readOnly) ReadAt(p []byte, off int64) (int, error) { return r.d.ReadAt(p, off) }
+func (r readOnly) Size() int64                             { return r.d.Size() }
+func (r readOnly) ID() string                              { return r.d.ID() }
+func (r readOnly) DropCaches() error                       { return r.d.DropCaches() }
+
+func TestVerifyOnlyWritesNothing(t *testing.T) {
+	content := randomBytes(MiB, 8)
+	r := newRig(t, content, sim.DriveSpec{})
+	r.add(2, sim.DriveSpec{Content: content})
+	changed := bytes.Clone(content)
+	changed[654_321] ^= 1
+	r.add(3, sim.DriveSpec{Content: changed})
+	res, err := r.job(engine.VerifyOnly, 2, 3).Run(context.Background())
+	require.NoError(t, err)
+	p2, _ := res.Port(2)
+	assert.Equal(t, engine.Pass, p2.Status, p2.Reason)
+	p3, _ := res.Port(3)
+	assert.Equal(t, engine.Fail, p3.Status)
+	assert.Equal(t, int64(654_321), p3.Offset)
+	assert.Contains(t, p3.Reason, "port 3: verify: mismatch at 654321")
+	for p := 2; p <= 3; p++ {
+		assert.Zero(t, r.targets[p].Stats().BytesWritten, "verify only writes nothing to port %d", p)
+	}
+}
+
+func TestHashOnly(t *testing.T) {
+	content := randomBytes(3*MiB+4096, 9)
+	r := newRig(t, content, sim.DriveSpec{})
+	var mu sync.Mutex
+	var last engine.Progress
+	j := engine.Job{Source: r.master, Mode: engine.HashOnly, Options: engine.Options{OnProgress: func(p engine.Progress) {
+		mu.Lock()
+		last = p
+		mu.Unlock()
+	}}}
+	res, err := j.Run(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, res.Err)
+	assert.Equal(t, sha(content), res.SHA256)
+	assert.Equal(t, int64(len(content)), res.SourceSize)
+	assert.Equal(t, engine.PhaseDone, last.Phase)
+	assert.Equal(t, int64(len(content)), last.Done)
+}
+
+// TestHeadIsWrittenLast: LBA 0 and the primary partition table reach the
+// media after everything else has been synced.
+func TestHeadIsWrittenLast(t *testing.T) {
+	r := newRig(t, randomBytes(2*MiB, 10), sim.DriveSpec{})
+	r.add(2, sim.DriveSpec{})
+	log := &orderLog{Drive: r.open[2]}
+	j := r.job(engine.Copy)
+	j.Targets = []engine.PortTarget{{Port: 2, Dev: log}}
+	res, err := j.Run(context.Background())
+	require.NoError(t, err)
+	require.True(t, res.OK())
+	ops := log.ops
+	require.GreaterOrEqual(t, len(ops), 3)
+	assert.Equal(t, []string{"sync", "write 0", "sync"}, ops[len(ops)-3:], "the head goes last, after a sync")
+	assert.NotContains(t, ops[:len(ops)-3], "write 0")
+	r.assertCopy(2)
+}
+
+type orderLog struct {
+	hal.Drive
+	mu  sync.Mutex
+	ops []string
+}
+
+func (o *orderLog) WriteAt(p []byte, off int64) (int, error) {
+	o.mu.Lock()
+	o.ops = append(o.ops, fmt.Sprintf("write %d", off))
+	o.mu.Unlock()
+	return o.Drive.WriteAt(p, off)
+}
+
+func (o *orderLog) Sync() error {
+	o.mu.Lock()
+	o.ops = append(o.ops, "sync")
+	o.mu.Unlock()
+	return o.Drive.Sync()
+}
+
+func TestCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, randomBytes(4*MiB, 11), sim.DriveSpec{})
+		for p := 2; p <= 4; p++ {
+			r.add(p, sim.DriveSpec{WriteMBps: 10})
+		}
+		run, err := engine.Start(context.Background(), r.job(engine.CopyVerify, 2, 3, 4))
+		require.NoError(t, err)
+		time.Sleep(100 * time.Millisecond)
+		assert.True(t, run.CancelPort(3))
+		assert.False(t, run.CancelPort(9), "port 9 is not in the job")
+		res := run.Wait()
+		p3, _ := res.Port(3)
+		assert.Equal(t, engine.Aborted, p3.Status)
+		assert.Equal(t, engine.CauseAborted, p3.Cause)
+		assert.Contains(t, p3.Reason, "port 3: aborted while copying")
+		for _, p := range []int{2, 4} {
+			pr, _ := res.Port(p)
+			assert.Equal(t, engine.Pass, pr.Status, pr.Reason)
+			r.assertCopy(p)
+		}
+
+		run, err = engine.Start(context.Background(), r.job(engine.CopyVerify, 2, 3, 4))
+		require.NoError(t, err)
+		time.Sleep(100 * time.Millisecond)
+		run.Cancel()
+		res = run.Wait()
+		assert.Equal(t, 3, res.Count(engine.Aborted), "a cancelled job passes no port")
+	})
+}
+
+// TestSlowTargetDoesNotPaceOthers: seven targets at 100 MB/s and one at
+// 25 MB/s. Each fast target finishes within 1.1x of the time it takes on
+// its own; the slow one catches up by reading the master itself.
+func TestSlowTargetDoesNotPaceOthers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const size = 32 * MiB
+		content := randomBytes(size, 12)
+		masterSpec := sim.DriveSpec{ReadMBps: 400}
+		fast := sim.DriveSpec{WriteMBps: 100, ReadMBps: 200}
+		slow := sim.DriveSpec{WriteMBps: 25, ReadMBps: 200}
+
+		alone := newRig(t, content, masterSpec)
+		alone.add(2, fast)
+		res, err := alone.job(engine.CopyVerify, 2).Run(context.Background())
+		require.NoError(t, err)
+		require.True(t, res.OK())
+		soloTime := res.Ports[0].Duration
+
+		r := newRig(t, content, masterSpec)
+		ports := []int{2, 3, 4, 5, 6, 7, 8, 9}
+		for _, p := range ports[:7] {
+			r.add(p, fast)
+		}
+		r.add(9, slow)
+		res, err = r.job(engine.CopyVerify, ports...).Run(context.Background())
+		require.NoError(t, err)
+		require.True(t, res.OK(), "%+v", res.Ports)
+		for _, p := range ports[:7] {
+			pr, _ := res.Port(p)
+			assert.LessOrEqual(t, pr.Duration, soloTime*11/10, "port %d took %v, alone %v", p, pr.Duration, soloTime)
+			r.assertCopy(p)
+		}
+		chunk := int64(64 << 10)
+		assert.LessOrEqual(t, res.BufferBytes, (engine.DefaultWindowChunks+2*8+1)*chunk,
+			"memory stays within the window plus two chunks a target")
+		slowRes, _ := res.Port(9)
+		t.Logf("alone %v, slow target %v", soloTime, slowRes.Duration)
+		assert.Greater(t, slowRes.Duration, 3*soloTime)
+		r.assertCopy(9)
+	})
+}
+
+func TestProgressIsRateLimited(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, randomBytes(10*MiB, 13), sim.DriveSpec{})
+		r.add(2, sim.DriveSpec{WriteMBps: 10, ReadMBps: 10}) // ~1 s copy, ~1 s verify
+		var mu sync.Mutex
+		var events []engine.Progress
+		j := r.job(engine.CopyVerify, 2)
+		j.Options.OnProgress = func(p engine.Progress) {
+			mu.Lock()
+			events = append(events, p)
+			mu.Unlock()
+		}
+		res, err := j.Run(context.Background())
+		require.NoError(t, err)
+		require.True(t, res.OK())
+		// 2 s at one event per 250 ms, plus phase changes.
+		assert.LessOrEqual(t, len(events), 2*4+6)
+		assert.GreaterOrEqual(t, len(events), 8)
+		last := events[len(events)-1]
+		assert.Equal(t, engine.PhaseDone, last.Phase)
+		assert.True(t, last.Ended)
+		var sawRate bool
+		for _, e := range events {
+			if e.Phase == engine.PhaseCopying && e.Rate > 0 {
+				sawRate = true
+				assert.InDelta(t, 10e6, e.Rate, 2e6, "copy rate")
+				assert.Positive(t, e.ETA)
+			}
+		}
+		assert.True(t, sawRate)
+	})
+}
+
+func TestFormatSize(t *testing.T) {
+	for _, tc := range []struct {
+		n    int64
+		want string
+	}{
+		{0, "0 B"},
+		{999, "999 B"},
+		{1000, "1 KB"},
+		{7_450_000_000, "7.45 GB"},
+		{7_500_000_000, "7.5 GB"},
+		{7_459_999_999, "7.45 GB"},
+		{64_000_000_000, "64 GB"},
+		{2_000_000_000_000, "2 TB"},
+	} {
+		assert.Equal(t, tc.want, engine.FormatSize(tc.n), "%d", tc.n)
+	}
+}
+
+// gapArea copies two extents with a gap between them: a stand-in for the
+// used-area and smart plans, showing areas plug into the fan-out.
+type gapArea struct{}
+
+func (gapArea) Name() string { return "two extents" }
+func (gapArea) Plan(src engine.Source) (engine.Plan, error) {
+	return engine.Plan{Area: "two extents", Extents: []engine.Extent{{Off: 0, Len: MiB}, {Off: 2 * MiB, Len: MiB}},
+		Need: 3 * MiB, SourceSize: src.Size()}, nil
+}
+
+func TestPluggableArea(t *testing.T) {
+	content := randomBytes(4*MiB, 14)
+	r := newRig(t, content, sim.DriveSpec{})
+	old := bytes.Repeat([]byte{0xee}, 3*MiB)
+	d := r.add(2, sim.DriveSpec{Size: 3 * MiB, Content: old})
+	j := r.job(engine.CopyVerify, 2)
+	j.Area = gapArea{}
+	res, err := j.Run(context.Background())
+	require.NoError(t, err)
+	require.True(t, res.OK(), "%+v", res.Ports)
+	assert.Equal(t, "two extents", res.Area)
+	assert.Equal(t, int64(2*MiB), res.Bytes)
+	assert.Equal(t, sha(append(bytes.Clone(content[:MiB]), content[2*MiB:3*MiB]...)), res.SHA256)
+	media, err := d.Media(0, 3*MiB)
+	require.NoError(t, err)
+	assert.Equal(t, content[:MiB], media[:MiB])
+	assert.Equal(t, old[MiB:2*MiB], media[MiB:2*MiB], "the gap keeps its old bytes")
+	assert.Equal(t, content[2*MiB:3*MiB], media[2*MiB:])
+	assert.Equal(t, int64(2*MiB), d.Stats().BytesWritten)
+}

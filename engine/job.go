@@ -1,0 +1,481 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Source is a master: a drive or an image, read at random offsets. The
+// engine never writes to it (there is no method to do so).
+type Source interface {
+	io.ReaderAt
+	Size() int64
+	// ID names the underlying device or file uniquely (device number or
+	// inode), so a job that would copy a drive onto itself is refused.
+	ID() string
+}
+
+// Checked is a drive whose media can be read back, bypassing caches.
+type Checked interface {
+	Source
+	// DropCaches makes later reads come from the media.
+	DropCaches() error
+}
+
+// Target is a drive the engine writes.
+type Target interface {
+	Checked
+	io.WriterAt
+	Sync() error
+}
+
+// Mode is what a job does.
+type Mode int
+
+// Job modes. CopyVerify is the default.
+const (
+	CopyVerify Mode = iota
+	Copy
+	VerifyOnly
+	HashOnly
+)
+
+func (m Mode) String() string {
+	switch m {
+	case CopyVerify:
+		return "copy+verify"
+	case Copy:
+		return "copy"
+	case VerifyOnly:
+		return "verify"
+	case HashOnly:
+		return "hash"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+func (m Mode) writes() bool   { return m == CopyVerify || m == Copy }
+func (m Mode) verifies() bool { return m == CopyVerify || m == VerifyOnly }
+
+// PortTarget is one target of a job, on a front-panel port. Dev must be a
+// Target in modes that write; a Checked is enough to verify.
+type PortTarget struct {
+	Port  int
+	Label string
+	Dev   Checked
+}
+
+// Options tune a job. Zero values take the defaults.
+type Options struct {
+	ChunkSize    int           // bytes per chunk, a multiple of 4096; 1 MiB
+	WindowChunks int           // chunks the shared window holds; 16
+	WriteRetries int           // extra attempts after a failed write; 2
+	RetryDelay   time.Duration // pause before a retry; 200 ms
+	// ProgressInterval bounds how often each port reports; 250 ms.
+	ProgressInterval time.Duration
+	// OnProgress receives progress from the job's goroutines; it must be
+	// quick and safe for concurrent use.
+	OnProgress func(Progress)
+}
+
+// Default option values.
+const (
+	DefaultChunkSize        = 1 << 20
+	DefaultWindowChunks     = 16
+	DefaultWriteRetries     = 2
+	DefaultRetryDelay       = 200 * time.Millisecond
+	DefaultProgressInterval = 250 * time.Millisecond
+)
+
+func (o Options) withDefaults() Options {
+	if o.ChunkSize == 0 {
+		o.ChunkSize = DefaultChunkSize
+	}
+	if o.WindowChunks == 0 {
+		o.WindowChunks = DefaultWindowChunks
+	}
+	if o.WriteRetries == 0 {
+		o.WriteRetries = DefaultWriteRetries
+	}
+	if o.WriteRetries < 0 {
+		o.WriteRetries = 0
+	}
+	if o.RetryDelay == 0 {
+		o.RetryDelay = DefaultRetryDelay
+	}
+	if o.ProgressInterval == 0 {
+		o.ProgressInterval = DefaultProgressInterval
+	}
+	return o
+}
+
+// Job is one duplication: a master, its targets, what to do and what area
+// to copy.
+type Job struct {
+	Source  Source
+	Targets []PortTarget
+	Mode    Mode
+	Area    Area // WholeMedia when nil
+	Options Options
+}
+
+// ErrRefused is returned (wrapped) for a job the engine will not start.
+var ErrRefused = errors.New("job refused")
+
+// Run starts a job and waits for its result. The error is non-nil only
+// when the job was refused before anything was read or written.
+func (j Job) Run(ctx context.Context) (*Result, error) {
+	r, err := Start(ctx, j)
+	if err != nil {
+		return nil, err
+	}
+	return r.Wait(), nil
+}
+
+// Running is a started job.
+type Running struct {
+	job    Job
+	opts   Options
+	plan   Plan
+	chunks []chunk
+	hashes []uint64
+	win    *window
+	start  time.Time
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	bufBytes atomic.Int64 // chunk buffers made by this job
+
+	mu      sync.Mutex
+	srcErr  error
+	sha     string
+	ports   map[int]*port
+	results []PortResult
+	done    chan struct{}
+	result  *Result
+}
+
+// Start checks a job, plans it and starts it.
+func Start(ctx context.Context, j Job) (*Running, error) {
+	opts := j.Options.withDefaults()
+	if err := j.check(opts); err != nil {
+		return nil, err
+	}
+	area := j.Area
+	if area == nil {
+		area = WholeMedia{}
+	}
+	plan, err := area.Plan(j.Source)
+	if err != nil {
+		return nil, fmt.Errorf("%w: master: %s: %w", ErrRefused, area.Name(), err)
+	}
+	if err := plan.Check(512); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	r := &Running{
+		job: j, opts: opts, plan: plan,
+		chunks: plan.chunks(opts.ChunkSize),
+		start:  time.Now(),
+		ports:  map[int]*port{},
+		done:   make(chan struct{}),
+	}
+	r.hashes = make([]uint64, len(r.chunks))
+	r.win = newWindow(opts.WindowChunks, opts.ChunkSize, r.alloc)
+	r.ctx, r.cancel = context.WithCancel(ctx)
+	go r.run()
+	return r, nil
+}
+
+func (j Job) check(o Options) error {
+	switch {
+	case j.Source == nil:
+		return fmt.Errorf("%w: no master", ErrRefused)
+	case o.ChunkSize < bufAlign || o.ChunkSize%bufAlign != 0:
+		return fmt.Errorf("%w: chunk size %d is not a multiple of %d", ErrRefused, o.ChunkSize, bufAlign)
+	case o.WindowChunks < 2:
+		return fmt.Errorf("%w: window of %d chunks is too small", ErrRefused, o.WindowChunks)
+	case j.Mode != HashOnly && len(j.Targets) == 0:
+		return fmt.Errorf("%w: %s needs at least one target", ErrRefused, j.Mode)
+	case j.Mode == HashOnly && len(j.Targets) > 0:
+		return fmt.Errorf("%w: hash only takes no targets", ErrRefused)
+	}
+	ports := map[int]bool{}
+	ids := map[string]int{}
+	for _, t := range j.Targets {
+		switch {
+		case t.Dev == nil:
+			return fmt.Errorf("%w: port %d has no drive", ErrRefused, t.Port)
+		case ports[t.Port]:
+			return fmt.Errorf("%w: port %d is a target twice", ErrRefused, t.Port)
+		case t.Dev.ID() == j.Source.ID():
+			return fmt.Errorf("%w: port %d: the target is the master itself (%s)", ErrRefused, t.Port, t.Dev.ID())
+		}
+		if other, ok := ids[t.Dev.ID()]; ok {
+			return fmt.Errorf("%w: ports %d and %d are the same drive (%s)", ErrRefused, other, t.Port, t.Dev.ID())
+		}
+		if _, ok := t.Dev.(Target); j.Mode.writes() && !ok {
+			return fmt.Errorf("%w: port %d: the drive is not open for writing", ErrRefused, t.Port)
+		}
+		ports[t.Port] = true
+		ids[t.Dev.ID()] = t.Port
+	}
+	return nil
+}
+
+// alloc makes an aligned I/O buffer and counts it against the job.
+func (r *Running) alloc(n int) []byte {
+	r.bufBytes.Add(int64(n))
+	return alignedBuf(n)
+}
+
+// Plan is what the job copies.
+func (r *Running) Plan() Plan { return r.plan }
+
+// Cancel aborts the whole job: every port not yet finished ends ABORTED.
+func (r *Running) Cancel() { r.cancel() }
+
+// CancelPort aborts one port; it reports whether the port was running.
+func (r *Running) CancelPort(n int) bool {
+	r.mu.Lock()
+	p := r.ports[n]
+	r.mu.Unlock()
+	if p == nil {
+		return false
+	}
+	p.cancel()
+	return true
+}
+
+// Done is closed when the job has ended.
+func (r *Running) Done() <-chan struct{} { return r.done }
+
+// Wait waits for the job to end and returns its result.
+func (r *Running) Wait() *Result {
+	<-r.done
+	return r.result
+}
+
+// sourceFailed ends the job for every port: the master cannot be read.
+func (r *Running) sourceFailed(err error) {
+	r.mu.Lock()
+	first := r.srcErr == nil
+	if first {
+		r.srcErr = err
+	}
+	r.mu.Unlock()
+	if first {
+		r.win.fail(err)
+		r.cancel()
+	}
+}
+
+func (r *Running) sourceErr() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.srcErr
+}
+
+func (r *Running) run() {
+	defer close(r.done)
+	defer r.cancel()
+
+	readerCtx, stopReader := context.WithCancel(r.ctx)
+	defer stopReader()
+	var wg sync.WaitGroup
+	wg.Go(func() { r.read(readerCtx) })
+	var sha string
+	hashed := make(chan struct{})
+	go func() {
+		defer close(hashed)
+		sha = r.hashMaster(readerCtx)
+	}()
+
+	var ports sync.WaitGroup
+	results := make([]PortResult, len(r.job.Targets))
+	for i, t := range r.job.Targets {
+		p := r.newPort(t)
+		if res, ok := p.precheck(); !ok {
+			results[i] = res
+			p.cancel()
+			continue
+		}
+		ports.Go(func() { results[i] = p.run() })
+	}
+	ports.Wait()
+	if r.job.Mode != HashOnly && !anyPassed(results) {
+		stopReader() // nobody needs the master any more
+	}
+	<-hashed
+	wg.Wait()
+
+	res := &Result{
+		Mode:        r.job.Mode,
+		Area:        r.plan.Area,
+		Bytes:       r.plan.Bytes(),
+		Need:        r.plan.Need,
+		SourceSize:  r.job.Source.Size(),
+		Ports:       results,
+		Duration:    time.Since(r.start),
+		Err:         r.sourceErr(),
+		BufferBytes: r.bufBytes.Load(),
+	}
+	if res.Err == nil && sha != "" {
+		res.SHA256 = sha
+		for i := range res.Ports {
+			if res.Ports[i].Status == Pass && r.job.Mode.writes() {
+				res.Ports[i].SHA256 = sha
+			}
+		}
+	}
+	if r.job.Mode == HashOnly && res.Err == nil && r.ctx.Err() != nil {
+		res.Err = fmt.Errorf("hash: %w", r.ctx.Err())
+	}
+	r.result = res
+}
+
+func anyPassed(rs []PortResult) bool {
+	for _, p := range rs {
+		if p.Status == Pass {
+			return true
+		}
+	}
+	return false
+}
+
+// read is the reader: it reads the master once, in order, into the window
+// and hashes every chunk.
+func (r *Running) read(ctx context.Context) {
+	for i, c := range r.chunks {
+		b, err := r.win.reserve(ctx, i)
+		if err != nil {
+			r.win.fail(fmt.Errorf("master: %w", err))
+			return
+		}
+		if err := readFull(r.job.Source, b.data[:c.n], c.off); err != nil {
+			r.sourceFailed(fmt.Errorf("master: %w", err))
+			return
+		}
+		r.hashes[i] = chunkHash(b.data[:c.n])
+		r.win.publish(i, b)
+	}
+}
+
+// readFull reads exactly len(p) bytes at off; a short read is an error
+// that names the offset.
+func readFull(src io.ReaderAt, p []byte, off int64) error {
+	n, err := src.ReadAt(p, off)
+	if n == len(p) {
+		return nil
+	}
+	at := off + int64(n)
+	var o interface{ Offset() int64 }
+	if errors.As(err, &o) {
+		at = o.Offset()
+	}
+	if err == nil || errors.Is(err, io.EOF) {
+		err = fmt.Errorf("%d of %d bytes: %w", n, len(p), io.ErrUnexpectedEOF)
+	}
+	return &offsetError{op: "read", off: at, err: unwrapOp(err)}
+}
+
+// unwrapOp drops an error's own "op node at offset" wrapper when it has an
+// Offset, so reasons name the offset once.
+func unwrapOp(err error) error {
+	if _, ok := err.(interface{ Offset() int64 }); ok {
+		if u := errors.Unwrap(err); u != nil {
+			return u
+		}
+	}
+	return err
+}
+
+// fetch returns chunk i's bytes for a consumer: from the window when it is
+// there, or read from the master into own (checked against the chunk's
+// hash) when the consumer is behind. release must be called with the
+// returned buffer (nil when read into own).
+func (r *Running) fetch(ctx context.Context, cur *cursor, i int, own func() []byte) ([]byte, *buffer, error) {
+	c := r.chunks[i]
+	b, err := r.win.get(ctx, cur, i)
+	if err != nil {
+		return nil, nil, err
+	}
+	if b != nil {
+		return b.data[:c.n], b, nil
+	}
+	p := own()
+	if err := r.readChunk(i, p); err != nil {
+		return nil, nil, err
+	}
+	return p[:c.n], nil, nil
+}
+
+// readChunk reads chunk i from the master into p and checks it against the
+// hash the reader took: a master that changes under a job fails it.
+func (r *Running) readChunk(i int, p []byte) error {
+	c := r.chunks[i]
+	if err := readFull(r.job.Source, p[:c.n], c.off); err != nil {
+		err = fmt.Errorf("master: %w", err)
+		r.sourceFailed(err)
+		return err
+	}
+	if chunkHash(p[:c.n]) != r.hashes[i] {
+		err := fmt.Errorf("master: bytes at %d..%d changed during the job", c.off, c.off+int64(c.n))
+		r.sourceFailed(err)
+		return err
+	}
+	return nil
+}
+
+// hashMaster takes the SHA-256 of the whole plan, as a consumer of the
+// window like any target, so a slow hash never paces the targets either.
+func (r *Running) hashMaster(ctx context.Context) string {
+	h := newContentHash()
+	m := newMeter(r.opts, 0, "master", r.plan.Bytes())
+	cur := r.win.attach(false)
+	defer r.win.detach(cur)
+	var own []byte
+	lazy := func() []byte {
+		if own == nil {
+			own = r.alloc(r.opts.ChunkSize)
+		}
+		return own
+	}
+	for i := range r.chunks {
+		data, b, err := r.fetch(ctx, cur, i, lazy)
+		if err != nil {
+			return ""
+		}
+		h.Write(data)
+		r.win.release(cur, b, i+1)
+		if r.job.Mode == HashOnly {
+			r.reportMaster(m, i)
+		}
+	}
+	if r.job.Mode == HashOnly {
+		m.report(PhaseDone, r.plan.Bytes(), true)
+	}
+	return h.Sum()
+}
+
+// reportMaster reports hash-only progress as port 0.
+func (r *Running) reportMaster(m *meter, i int) {
+	m.report(PhaseReading, r.chunkEnd(i), false)
+}
+
+// chunkEnd is how many plan bytes chunks 0..i hold.
+func (r *Running) chunkEnd(i int) int64 {
+	var n int64
+	for _, e := range r.plan.Extents {
+		if r.chunks[i].off < e.End() {
+			return n + r.chunks[i].off + int64(r.chunks[i].n) - e.Off
+		}
+		n += e.Len
+	}
+	return n
+}

@@ -1,0 +1,105 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// Extent is a byte range of the master that a job copies.
+type Extent struct {
+	Off, Len int64
+}
+
+// End is the first byte after the extent.
+func (e Extent) End() int64 { return e.Off + e.Len }
+
+// Plan is what a job copies: sorted, disjoint extents of the master. The
+// fan-out only ever sees a Plan, so new copy areas ("used area", "smart")
+// plug in as Areas without touching it.
+type Plan struct {
+	Area    string   // how the plan was made, for the LCD and the record
+	Extents []Extent // sorted, disjoint, non-empty
+	// Need is how many bytes a target must hold: at least the end of the
+	// last extent.
+	Need int64
+	// SourceSize is the size of the master the plan was made from.
+	SourceSize int64
+}
+
+// Bytes is the number of bytes the plan copies.
+func (p Plan) Bytes() int64 {
+	var n int64
+	for _, e := range p.Extents {
+		n += e.Len
+	}
+	return n
+}
+
+// Area turns a master into a plan.
+type Area interface {
+	Name() string
+	Plan(src Source) (Plan, error)
+}
+
+// WholeMedia copies every byte of the master.
+type WholeMedia struct{}
+
+func (WholeMedia) Name() string { return "whole media" }
+
+func (WholeMedia) Plan(src Source) (Plan, error) {
+	size := src.Size()
+	p := Plan{Area: "whole media", Need: size, SourceSize: size}
+	if size > 0 {
+		p.Extents = []Extent{{0, size}}
+	}
+	return p, nil
+}
+
+// ErrBadPlan is returned (wrapped) for a plan the fan-out cannot run.
+var ErrBadPlan = errors.New("bad copy plan")
+
+// Check validates a plan against its master: extents sorted, disjoint,
+// non-empty, aligned to align bytes (except an extent that ends at the
+// end of the master), and inside the master.
+func (p Plan) Check(align int64) error {
+	var prev int64
+	for i, e := range p.Extents {
+		switch {
+		case e.Len <= 0:
+			return fmt.Errorf("%w: extent %d (%d+%d) is empty", ErrBadPlan, i, e.Off, e.Len)
+		case e.Off < prev:
+			return fmt.Errorf("%w: extent %d at %d overlaps or precedes the one before (ending at %d)", ErrBadPlan, i, e.Off, prev)
+		case e.End() > p.SourceSize:
+			return fmt.Errorf("%w: extent %d (%d+%d) ends beyond the master's %d bytes", ErrBadPlan, i, e.Off, e.Len, p.SourceSize)
+		case e.Off%align != 0 || (e.Len%align != 0 && e.End() != p.SourceSize):
+			return fmt.Errorf("%w: extent %d (%d+%d) is not aligned to %d bytes", ErrBadPlan, i, e.Off, e.Len, align)
+		}
+		prev = e.End()
+	}
+	if p.Need < prev {
+		return fmt.Errorf("%w: targets need %d bytes but the last extent ends at %d", ErrBadPlan, p.Need, prev)
+	}
+	return nil
+}
+
+// chunk is one unit of the fan-out: a piece of one extent that does not
+// cross a multiple of the chunk size.
+type chunk struct {
+	off int64
+	n   int
+}
+
+// chunks splits the plan at multiples of size, so every chunk of a large
+// extent is size bytes and aligned to it.
+func (p Plan) chunks(size int) []chunk {
+	var out []chunk
+	for _, e := range p.Extents {
+		for off := e.Off; off < e.End(); {
+			next := min(e.End(), (off/int64(size)+1)*int64(size))
+			out = append(out, chunk{off: off, n: int(next - off)})
+			off = next
+		}
+	}
+	return slices.Clip(out)
+}
