@@ -14,16 +14,16 @@ import (
 
 // DriveSpec describes a virtual drive.
 type DriveSpec struct {
-	Size                   int64 // bytes the drive reports
-	SectorSize             int   // logical sector size; 512 when 0
-	PhysicalSectorSize     int   // 4096 when 0 (at least SectorSize)
-	Vendor, Model, Serial  string
-	Bus                    hal.Bus // hal.BusVirtual when empty
-	NotRemovable           bool
-	ReadMBps, WriteMBps    float64       // media speed in MB/s (10^6 bytes); 0 is unlimited
-	Latency                time.Duration // added to every media access
-	File                   string        // backing sparse file; in memory when empty
-	Content                []byte        // written at offset 0 when the drive is made
+	Size                  int64 // bytes the drive reports
+	SectorSize            int   // logical sector size; 512 when 0
+	PhysicalSectorSize    int   // 4096 when 0 (at least SectorSize)
+	Vendor, Model, Serial string
+	Bus                   hal.Bus // hal.BusVirtual when empty
+	NotRemovable          bool
+	ReadMBps, WriteMBps   float64       // media speed in MB/s (10^6 bytes); 0 is unlimited
+	Latency               time.Duration // added to every media access
+	File                  string        // backing sparse file; in memory when empty
+	Content               []byte        // written at offset 0 when the drive is made
 }
 
 // FaultKind names a fault a virtual drive can be told to have.

@@ -233,4 +233,3 @@ func TestDriveWatcher(t *testing.T, h WatcherHarness) {
 		}
 	}
 }
-
