@@ -8,3 +8,5 @@ require (
 )
 
 require github.com/cespare/xxhash/v2 v2.3.0
+
+require golang.org/x/sys v0.49.0

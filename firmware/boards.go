@@ -9,7 +9,7 @@ import (
 
 func cmdBoards(_ context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "boards", "")
-	if err := fs.Parse(args); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	for _, name := range board.Names() {

@@ -57,6 +57,9 @@ func commands() map[string]command {
 		"version": {"print the firmware version", cmdVersion},
 		"boards":  {"list the built-in boards", cmdBoards},
 		"sim":     {"run the firmware against simulated hardware", cmdSim},
+		"copy":    {"copy a master onto targets and verify them", cmdCopy},
+		"verify":  {"compare targets with a master, writing nothing", cmdVerify},
+		"hash":    {"print the SHA-256 and size of a master", cmdHash},
 	}
 }
 
@@ -124,7 +127,7 @@ func newFlags(env *cliEnv, name, args string) *flag.FlagSet {
 
 func cmdVersion(_ context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "version", "")
-	if err := fs.Parse(args); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "clonebay %s (commit %s, built %s)\n", version, commit, buildDate)
@@ -134,4 +137,14 @@ func cmdVersion(_ context.Context, env *cliEnv, args []string) error {
 func isTerminal(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// parse parses a subcommand's flags; a bad flag is a usage error (exit 2,
+// the flag package has already printed what was wrong and the usage).
+func parse(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return &exitError{code: 2, err: err}
 }

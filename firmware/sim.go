@@ -7,7 +7,7 @@ import (
 
 func cmdSim(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "sim", "[flags]")
-	if err := fs.Parse(args); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	fmt.Fprintln(env.stdout, "clonebay sim: the simulated front panel is not wired yet")

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/clonebay/clonebay/engine"
+)
+
+// multiFlag collects a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// jobFlags are the flags copy and verify share.
+type jobFlags struct {
+	from    string
+	to      multiFlag
+	chunk   int
+	retries int
+}
+
+func (f *jobFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.from, "from", "", "the master: a block device or an image file")
+	fs.Var(&f.to, "to", "a target block device or file (repeat for each target)")
+	fs.IntVar(&f.chunk, "chunk", engine.DefaultChunkSize>>20, "chunk size in MiB")
+	fs.IntVar(&f.retries, "retries", engine.DefaultWriteRetries, "extra attempts after a failed write")
+}
+
+func cmdCopy(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "copy", "--from SRC --to DST [--to DST...] [--no-verify]")
+	var jf jobFlags
+	jf.register(fs)
+	noVerify := fs.Bool("no-verify", false, "skip reading the targets back")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	mode := engine.CopyVerify
+	if *noVerify {
+		mode = engine.Copy
+	}
+	return runCLIJob(ctx, env, jf, mode)
+}
+
+func cmdVerify(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "verify", "--from SRC --to DST [--to DST...]")
+	var jf jobFlags
+	jf.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	return runCLIJob(ctx, env, jf, engine.VerifyOnly)
+}
+
+func cmdHash(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "hash", "--from SRC")
+	var jf jobFlags
+	jf.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if len(jf.to) > 0 {
+		return usageError("hash takes no --to")
+	}
+	return runCLIJob(ctx, env, jf, engine.HashOnly)
+}
+
+// runCLIJob opens the drives, runs the job with live progress and prints
+// the result table. Every target must pass for a nil error.
+func runCLIJob(ctx context.Context, env *cliEnv, jf jobFlags, mode engine.Mode) error {
+	if jf.from == "" {
+		return usageError("--from is required")
+	}
+	if mode != engine.HashOnly && len(jf.to) == 0 {
+		return usageError("at least one --to is required")
+	}
+	if jf.chunk < 1 || jf.chunk > 64 {
+		return usageError("--chunk %d: give 1..64 MiB", jf.chunk)
+	}
+	drives, err := openCLIDrives(jf.from, jf.to, mode)
+	if err != nil {
+		return err
+	}
+	defer drives.close()
+
+	prog := newProgressView(env, drives.names)
+	job := engine.Job{
+		Source: drives.master,
+		Mode:   mode,
+		Options: engine.Options{
+			ChunkSize:    jf.chunk << 20,
+			WriteRetries: jf.retries,
+			OnProgress:   prog.update,
+		},
+	}
+	if jf.retries == 0 {
+		job.Options.WriteRetries = -1
+	}
+	for i, t := range drives.targets {
+		job.Targets = append(job.Targets, engine.PortTarget{Port: i + 1, Label: jf.to[i], Dev: t})
+	}
+	run, err := engine.Start(ctx, job)
+	if err != nil {
+		return err
+	}
+	stop := prog.start(ctx)
+	res := run.Wait()
+	stop()
+	printResult(env.stdout, jf.from, res)
+	switch {
+	case res.Err != nil:
+		return fmt.Errorf("%w", res.Err)
+	case !res.OK():
+		return fmt.Errorf("%d of %d targets did not pass", len(res.Ports)-res.Count(engine.Pass), len(res.Ports))
+	}
+	return nil
+}
+
+// printResult writes the final table.
+func printResult(w io.Writer, from string, res *engine.Result) {
+	fmt.Fprintf(w, "\nmaster %s: %s, %s (%s)\n", from, engine.FormatSize(res.Bytes), res.Area, res.Mode)
+	if res.SHA256 != "" {
+		fmt.Fprintf(w, "sha256 %s\n", res.SHA256)
+	}
+	if len(res.Ports) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "PORT\tTARGET\tRESULT\tWRITTEN\tVERIFIED\tMB/s\tTIME\tREASON")
+	for _, p := range res.Ports {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\n", p.Port, p.Label, p.Status,
+			engine.FormatSize(p.Written), engine.FormatSize(p.Verified), p.MBps,
+			p.Duration.Round(100*time.Millisecond), p.Reason)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "%d passed, %d failed, %d aborted in %s\n", res.Count(engine.Pass), res.Count(engine.Fail),
+		res.Count(engine.Aborted), res.Duration.Round(100*time.Millisecond))
+}
+
+// progressView draws per-target progress: redrawn in place on a terminal,
+// one line per phase change otherwise (logs, pipes).
+type progressView struct {
+	env   *cliEnv
+	names []string
+	mu    sync.Mutex
+	rows  map[int]engine.Progress
+	drawn int
+}
+
+func newProgressView(env *cliEnv, names []string) *progressView {
+	return &progressView{env: env, names: names, rows: map[int]engine.Progress{}}
+}
+
+func (v *progressView) update(p engine.Progress) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	old, seen := v.rows[p.Port]
+	v.rows[p.Port] = p
+	if !v.env.isTerminal && (!seen || old.Phase != p.Phase) {
+		fmt.Fprintln(v.env.stderr, v.line(p))
+	}
+}
+
+func (v *progressView) line(p engine.Progress) string {
+	name := "master"
+	if p.Port > 0 && p.Port <= len(v.names) {
+		name = v.names[p.Port-1]
+	}
+	s := fmt.Sprintf("%-2d %-24s %-9s %3d%%  %s / %s", p.Port, name, p.Phase, p.Percent(),
+		engine.FormatSize(p.Done), engine.FormatSize(p.Total))
+	if p.Rate > 0 {
+		s += fmt.Sprintf("  %.1f MB/s", p.Rate/1e6)
+	}
+	if p.ETA > 0 {
+		s += fmt.Sprintf("  ETA %s", p.ETA.Round(time.Second))
+	}
+	return s
+}
+
+// start redraws the table every 250 ms on a terminal until stop is called.
+func (v *progressView) start(ctx context.Context) (stop func()) {
+	if !v.env.isTerminal {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				v.draw()
+			case <-done:
+				v.draw()
+				return
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+func (v *progressView) draw() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var sb strings.Builder
+	if v.drawn > 0 {
+		fmt.Fprintf(&sb, "\x1b[%dA", v.drawn)
+	}
+	n := 0
+	for port := 0; port <= len(v.names); port++ {
+		p, ok := v.rows[port]
+		if !ok {
+			continue
+		}
+		sb.WriteString("\r\x1b[2K" + v.line(p) + "\n")
+		n++
+	}
+	v.drawn = n
+	io.WriteString(v.env.stderr, sb.String())
+}
+
+

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// runCLI runs a command line and returns its exit code and output.
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	env := &cliEnv{stdin: bytes.NewReader(nil), stdout: &stdout, stderr: &stderr}
+	code := run(context.Background(), env, args)
+	return code, stdout.String(), stderr.String()
+}
+
+func writeFile(t *testing.T, dir, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(p, data, 0o644))
+	return p
+}
+
+func TestCopyCommand(t *testing.T) {
+	dir := t.TempDir()
+	master := make([]byte, 3<<20+512)
+	_, err := rand.Read(master)
+	require.NoError(t, err)
+	src := writeFile(t, dir, "master.img", master)
+	small := writeFile(t, dir, "small.img", make([]byte, 1<<20))
+	existing := writeFile(t, dir, "big.img", make([]byte, 4<<20))
+	fresh := filepath.Join(dir, "new.img")
+
+	code, out, errOut := runCLI(t, "copy", "--from", src, "--to", fresh, "--to", existing)
+	require.Equal(t, 0, code, "%s%s", out, errOut)
+	assert.Contains(t, out, "2 passed, 0 failed")
+	for _, dst := range []string{fresh, existing} {
+		got, err := os.ReadFile(dst)
+		require.NoError(t, err)
+		assert.Equal(t, master, got[:len(master)], dst)
+	}
+
+	code, out, _ = runCLI(t, "copy", "--from", src, "--to", small, "--to", filepath.Join(dir, "other.img"))
+	assert.Equal(t, 1, code, "one target failed")
+	assert.Contains(t, out, "FAIL")
+	assert.Contains(t, out, "target 1.04 MB < master 3.14 MB")
+	assert.Contains(t, out, "1 passed, 1 failed")
+
+	code, out, _ = runCLI(t, "verify", "--from", src, "--to", fresh)
+	assert.Equal(t, 0, code, out)
+	assert.Contains(t, out, "(verify)")
+
+	corrupt, err := os.ReadFile(fresh)
+	require.NoError(t, err)
+	corrupt[2_000_000] ^= 0xff
+	require.NoError(t, os.WriteFile(fresh, corrupt, 0o644))
+	code, out, _ = runCLI(t, "verify", "--from", src, "--to", fresh)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, "port 1: verify: mismatch at 2000000")
+}
+
+func TestCommandLineErrors(t *testing.T) {
+	dir := t.TempDir()
+	src := writeFile(t, dir, "m.img", make([]byte, 4096))
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no command", nil, 2, "usage: clonebay COMMAND"},
+		{"unknown command", []string{"dance"}, 2, `unknown command "dance"`},
+		{"copy without --from", []string{"copy", "--to", "x"}, 2, "--from is required"},
+		{"copy without --to", []string{"copy", "--from", src}, 2, "at least one --to is required"},
+		{"bad chunk", []string{"copy", "--from", src, "--to", filepath.Join(dir, "t"), "--chunk", "0"}, 2, "--chunk 0"},
+		{"missing master", []string{"copy", "--from", filepath.Join(dir, "nope"), "--to", filepath.Join(dir, "t")}, 1, "master: open"},
+		{"master as its own target", []string{"copy", "--from", src, "--to", src}, 1, "the target is the master itself"},
+		{"hash with --to", []string{"hash", "--from", src, "--to", src}, 2, "hash takes no --to"},
+		{"unknown flag", []string{"copy", "--fast"}, 2, "flag provided but not defined"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, tc.args...)
+			assert.Equal(t, tc.code, code, "%s%s", out, errOut)
+			assert.Contains(t, out+errOut, tc.want)
+		})
+	}
+}
+
+func TestVersionAndBoards(t *testing.T) {
+	code, out, _ := runCLI(t, "version")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out, "clonebay dev")
+	code, out, _ = runCLI(t, "boards")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out, "rpi4-usb7")
+	assert.Contains(t, out, "sim8")
+}

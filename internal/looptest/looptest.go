@@ -1,0 +1,77 @@
+//go:build linux
+
+// Package looptest attaches loop devices for real-device tests. The tests
+// need root and losetup; without them they skip with a message that says
+// what is missing.
+package looptest
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Require skips the test unless it runs as root with losetup available.
+func Require(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("real-device test: needs root to attach loop devices (run 'make test' as root)")
+	}
+	if _, err := exec.LookPath("losetup"); err != nil {
+		t.Skip("real-device test: losetup is missing (Debian package util-linux)")
+	}
+}
+
+// Device is an attached loop device and its backing file.
+type Device struct {
+	Node string // /dev/loopN
+	File string // the backing file
+}
+
+// Attach makes a sparse backing file of size bytes, optionally filled with
+// content from offset 0, attaches it to a free loop device and detaches it
+// when the test ends.
+func Attach(t testing.TB, size int64, content []byte) Device {
+	t.Helper()
+	Require(t)
+	file := filepath.Join(t.TempDir(), "backing.img")
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatalf("loop backing file: %v", err)
+	}
+	if _, err := f.Write(content); err != nil {
+		t.Fatalf("loop backing file: %v", err)
+	}
+	if err := f.Truncate(size); err != nil {
+		t.Fatalf("loop backing file: %v", err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatalf("loop backing file: %v", err)
+	}
+	return AttachFile(t, file)
+}
+
+// AttachFile attaches an existing file to a free loop device.
+func AttachFile(t testing.TB, file string) Device {
+	t.Helper()
+	Require(t)
+	out, err := exec.Command("losetup", "--find", "--show", file).CombinedOutput()
+	if err != nil {
+		t.Fatalf("losetup --find --show %s: %v: %s", file, err, out)
+	}
+	node := strings.TrimSpace(string(out))
+	t.Cleanup(func() { Detach(t, node) })
+	return Device{Node: node, File: file}
+}
+
+// Detach detaches a loop device; detaching one that is gone is not an
+// error.
+func Detach(t testing.TB, node string) {
+	t.Helper()
+	out, err := exec.Command("losetup", "--detach", node).CombinedOutput()
+	if err != nil && !strings.Contains(string(out), "No such device") && !strings.Contains(string(out), "No such file") {
+		t.Logf("losetup --detach %s: %v: %s", node, err, out)
+	}
+}
