@@ -227,5 +227,3 @@ func (v *progressView) draw() {
 	v.drawn = n
 	io.WriteString(v.env.stderr, sb.String())
 }
-
-
