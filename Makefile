@@ -41,8 +41,9 @@ test: deps vet portable
 lint: vet
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+	@scripts/bench.sh $(BIN) 256
 
 clean:
 	rm -rf bin

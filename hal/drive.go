@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Bus says how a drive is attached to the appliance.
@@ -156,3 +157,21 @@ func (e *IOError) Error() string {
 }
 
 func (e *IOError) Unwrap() error { return e.Err }
+
+// GuessBus names a drive's bus from its sysfs device path and kernel name,
+// for backends that have nothing better (no udev ID_BUS).
+func GuessBus(sysPath, name string) Bus {
+	switch {
+	case strings.HasPrefix(name, "loop"):
+		return BusLoop
+	case strings.HasPrefix(name, "mmcblk"):
+		return BusSD
+	case strings.HasPrefix(name, "nvme"):
+		return BusNVMe
+	case strings.Contains(sysPath, "/usb"):
+		return BusUSB
+	case strings.Contains(sysPath, "/ata"):
+		return BusSATA
+	}
+	return Bus("other")
+}

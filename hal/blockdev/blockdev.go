@@ -142,7 +142,7 @@ func (d *Drive) probe(node string) error {
 	if real, err := filepath.EvalSymlinks(sys); err == nil {
 		d.info.Path = strings.TrimPrefix(real, "/sys")
 	}
-	d.info.Bus = busOf(d.info.Path, filepath.Base(node))
+	d.info.Bus = hal.GuessBus(d.info.Path, filepath.Base(node))
 	return nil
 }
 
@@ -152,23 +152,6 @@ func readSys(dir, name string) string {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
-}
-
-// busOf guesses a drive's bus from its sysfs path and kernel name.
-func busOf(sysPath, name string) hal.Bus {
-	switch {
-	case strings.HasPrefix(name, "loop"):
-		return hal.BusLoop
-	case strings.HasPrefix(name, "mmcblk"):
-		return hal.BusSD
-	case strings.HasPrefix(name, "nvme"):
-		return hal.BusNVMe
-	case strings.Contains(sysPath, "/usb"):
-		return hal.BusUSB
-	case strings.Contains(sysPath, "/ata"):
-		return hal.BusSATA
-	}
-	return hal.Bus("other")
 }
 
 func ioctlUint64(fd int, req uint) (uint64, error) {

@@ -205,3 +205,12 @@ func TestNotADrive(t *testing.T) {
 	_, err = blockdev.OpenRead(filepath.Join(t.TempDir(), "missing"))
 	assert.ErrorContains(t, err, "no such file")
 }
+
+func TestSystemCheck(t *testing.T) {
+	isSystem, err := blockdev.SystemCheck()
+	require.NoError(t, err)
+	dev := looptest.Attach(t, MiB, nil)
+	assert.False(t, isSystem(dev.Node), "a loop device is not the system disk")
+	assert.True(t, isSystem("/dev/does-not-exist"), "a node that cannot be looked at is refused")
+	assert.False(t, isSystem("/dev/null"), "not a block device")
+}

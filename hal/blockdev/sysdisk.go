@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // SystemDisks returns the device numbers ("MAJ:MIN") of the whole disks
@@ -70,4 +72,24 @@ func wholeDisk(sys, devno string) string {
 // IsSystemDisk reports whether an open drive is one of the system disks.
 func (d *Drive) IsSystemDisk(disks map[string]bool) bool {
 	return d.block && disks[strings.TrimPrefix(d.id, "blk:")]
+}
+
+// SystemCheck returns a function that tells whether a device node is one
+// of the system disks. A node that cannot be looked at counts as a system
+// disk: refusing a drive is safe, offering the wrong one is not.
+func SystemCheck() (func(node string) bool, error) {
+	disks, err := SystemDisks()
+	if err != nil {
+		return nil, err
+	}
+	return func(node string) bool {
+		var st unix.Stat_t
+		if err := unix.Stat(node, &st); err != nil {
+			return true
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFBLK {
+			return false
+		}
+		return disks[fmt.Sprintf("%d:%d", unix.Major(uint64(st.Rdev)), unix.Minor(uint64(st.Rdev)))]
+	}, nil
 }

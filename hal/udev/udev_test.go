@@ -1,0 +1,123 @@
+//go:build linux && cgo
+
+package udev_test
+
+import (
+	"context"
+	"log/slog"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clonebay/clonebay/board"
+	"github.com/clonebay/clonebay/hal"
+	"github.com/clonebay/clonebay/hal/haltest"
+	"github.com/clonebay/clonebay/hal/udev"
+	"github.com/clonebay/clonebay/internal/looptest"
+)
+
+const MiB = 1 << 20
+
+// The tests run with and without systemd-udevd, one after the other: they
+// start and stop it, so they must not run in parallel.
+func TestWatcher(t *testing.T) {
+	looptest.Require(t)
+	if _, err := exec.LookPath("udevadm"); err != nil {
+		t.Skip("udevadm is missing (Debian package udev)")
+	}
+	wasRunning := looptest.StopUdevd(t)
+	t.Run("without udevd", func(t *testing.T) { watcherSuite(t, "kernel") })
+	looptest.StartUdevd(t)
+	t.Run("with udevd", func(t *testing.T) { watcherSuite(t, "udev") })
+	if !wasRunning {
+		looptest.StopUdevd(t)
+	}
+}
+
+func watcherSuite(t *testing.T, wantSource string) {
+	var logs strings.Builder
+	w := udev.New(slog.New(slog.NewTextHandler(&logs, nil)))
+
+	t.Run("conformance", func(t *testing.T) {
+		devs := map[string]looptest.Device{}
+		haltest.TestDriveWatcher(t, haltest.WatcherHarness{
+			Watcher: w,
+			Add: func(t *testing.T) string {
+				d := looptest.Attach(t, 2*MiB, nil)
+				devs[d.Node] = d
+				return d.Node
+			},
+			Remove: func(t *testing.T, node string) { looptest.Detach(t, node) },
+			Timeout: 3 * time.Second,
+		})
+	})
+	if wantSource == "udev" {
+		assert.Contains(t, logs.String(), "listening to systemd-udevd's events")
+	} else {
+		assert.Contains(t, logs.String(), "systemd-udevd is not running")
+	}
+
+	t.Run("three loop devices on their ports", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		events := make(chan hal.DriveEvent, 64)
+		go func() { _ = w.Watch(ctx, events) }()
+		waitFor(t, events, func(ev hal.DriveEvent) bool { return ev.Kind == hal.ScanDone }, 3*time.Second, "scan done")
+
+		sizes := []int64{3 * MiB, 5 * MiB, 7 * MiB}
+		var devs []looptest.Device
+		for _, s := range sizes {
+			devs = append(devs, looptest.Attach(t, s, nil))
+		}
+		b := loopBoard(t, devs)
+		for i, d := range devs {
+			ev := waitFor(t, events, func(ev hal.DriveEvent) bool {
+				return ev.Drive.Node == d.Node && ev.Kind == hal.DriveAdded
+			}, 3*time.Second, "the drive at "+d.Node)
+			assert.Equal(t, sizes[i], ev.Drive.Size, d.Node)
+			assert.Equal(t, hal.BusLoop, ev.Drive.Bus)
+			port, ok := b.PortFor(ev.Drive.Path, ev.Drive.Node)
+			require.True(t, ok, "%s maps to a port", d.Node)
+			assert.Equal(t, i+2, port.Number)
+		}
+		for _, d := range devs {
+			start := time.Now()
+			looptest.Detach(t, d.Node)
+			waitFor(t, events, func(ev hal.DriveEvent) bool {
+				return ev.Drive.Node == d.Node && ev.Kind == hal.DriveRemoved
+			}, time.Second, "the removal of "+d.Node)
+			t.Logf("%s removed after %v", d.Node, time.Since(start))
+		}
+	})
+}
+
+// loopBoard maps the given loop devices to ports 2, 3, ... of a test
+// board; port 1 is left for a master.
+func loopBoard(t *testing.T, devs []looptest.Device) *board.Board {
+	b := &board.Board{Name: "loops", MasterPort: 1, Buses: []string{"loop"},
+		Ports: []board.Port{{Number: 1, Label: "M", Match: "/dev/none"}}}
+	for i, d := range devs {
+		b.Ports = append(b.Ports, board.Port{Number: i + 2, Label: string(rune('A' + i)), Match: d.Node})
+	}
+	require.NoError(t, b.Validate())
+	return b
+}
+
+func waitFor(t *testing.T, events <-chan hal.DriveEvent, match func(hal.DriveEvent) bool, within time.Duration, what string) hal.DriveEvent {
+	t.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case ev := <-events:
+			if match(ev) {
+				return ev
+			}
+		case <-deadline:
+			t.Fatalf("no event for %s within %v", what, within)
+		}
+	}
+}
