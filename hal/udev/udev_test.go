@@ -51,7 +51,7 @@ func watcherSuite(t *testing.T, wantSource string) {
 				devs[d.Node] = d
 				return d.Node
 			},
-			Remove: func(t *testing.T, node string) { looptest.Detach(t, node) },
+			Remove:  func(t *testing.T, node string) { looptest.Detach(t, node) },
 			Timeout: 3 * time.Second,
 		})
 	})
