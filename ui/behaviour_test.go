@@ -1,0 +1,231 @@
+package ui_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clonebay/clonebay/hal"
+	"github.com/clonebay/clonebay/ui"
+)
+
+func newModel(set ui.Settings) *ui.Model {
+	return ui.New(config(hal.Geometry{Cols: 20, Rows: 4}), set)
+}
+
+// feed sends events and returns every command given.
+func feed(m *ui.Model, events ...any) []ui.Command {
+	var cmds []ui.Command
+	for _, ev := range seq(events...) {
+		cmds = append(cmds, m.Update(ev)...)
+	}
+	return cmds
+}
+
+func starts(cmds []ui.Command) []ui.StartJob {
+	var out []ui.StartJob
+	for _, c := range cmds {
+		if s, ok := c.(ui.StartJob); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func beeps(cmds []ui.Command) [][]hal.Beep {
+	var out [][]hal.Beep
+	for _, c := range cmds {
+		if b, ok := c.(ui.Beep); ok {
+			out = append(out, b.Pattern)
+		}
+	}
+	return out
+}
+
+func line(m *ui.Model, i int) string { return m.Frame().Lines[i] }
+
+var menuNames = []string{"Copy", "Verify only", "Copy no verify", "Erase", "Image", "Drive info", "Job log", "Setup"}
+
+func TestMenuTreeWalk(t *testing.T) {
+	m := newModel(ui.DefaultSettings())
+	feed(m, withMas)
+	for i, want := range []struct {
+		top    string
+		screen string
+	}{
+		{"Copy+Verify", "confirm"},
+		{"Verify", "confirm"},
+		{"Copy", "confirm"},
+		{"Erase", "placeholder"},
+		{"Image", "placeholder"},
+		{"Port M master", "info"},
+		{"Job log", "log"},
+		{">Area: Whole", "setup"},
+	} {
+		feed(m, press(hal.Down)) // idle -> menu at item 1
+		for range i {
+			feed(m, press(hal.Down))
+		}
+		assert.Contains(t, line(m, i%4), ">", "item %d has the cursor", i+1)
+		feed(m, press(hal.OK))
+		assert.Contains(t, line(m, 0), want.top, "menu item %d opens the %s screen", i+1, want.screen)
+		feed(m, press(hal.Back))
+		if want.screen != "confirm" && want.screen != "placeholder" {
+			assert.Contains(t, m.Frame().Lines, ">"+fmt.Sprintf("%d %s", i+1, menuNames[i]), "Back returns to the menu from %s", want.screen)
+			feed(m, press(hal.Back))
+		}
+		assert.Contains(t, line(m, 0), "Clonebay", "back at idle after item %d", i+1)
+	}
+}
+
+func TestHoldOKToOverwrite(t *testing.T) {
+	m := newModel(ui.DefaultSettings())
+	feed(m, master, blank(2), used(3), press(hal.OK), ui.Tick{Now: 10 * time.Second})
+	assert.Empty(t, starts(feed(m, press(hal.OK))), "a short press does not overwrite data")
+	assert.Empty(t, starts(feed(m, ui.Tick{Now: 11 * time.Second})))
+	assert.Empty(t, starts(feed(m, release(hal.OK), ui.Tick{Now: 13 * time.Second})), "released before 2 s")
+
+	feed(m, ui.Tick{Now: 20 * time.Second}, press(hal.OK))
+	assert.Empty(t, starts(feed(m, ui.Tick{Now: 21900 * time.Millisecond})))
+	got := starts(feed(m, ui.Tick{Now: 22 * time.Second}))
+	require.Len(t, got, 1, "held for 2 s")
+	assert.Equal(t, []int{2, 3}, got[0].Targets)
+	assert.Equal(t, 1, got[0].Master)
+}
+
+func TestMasterIsNeverATarget(t *testing.T) {
+	m := newModel(ui.DefaultSettings())
+	got := starts(feed(m, withMas, blank(8), press(hal.OK), press(hal.OK)))
+	require.Len(t, got, 1)
+	assert.Equal(t, []int{2, 3, 4, 8}, got[0].Targets)
+	assert.Equal(t, ui.CopyVerify, got[0].Mode)
+}
+
+func TestNoJobWithoutMasterOrTargets(t *testing.T) {
+	m := newModel(ui.DefaultSettings())
+	assert.Empty(t, starts(feed(m, blank(2), press(hal.OK), press(hal.OK))))
+	assert.Equal(t, "No master", line(m, 0))
+	m = newModel(ui.DefaultSettings())
+	assert.Empty(t, starts(feed(m, master, press(hal.OK), press(hal.OK))))
+	assert.Equal(t, "No targets", line(m, 0))
+}
+
+func TestAbortNeedsConfirmation(t *testing.T) {
+	m := newModel(ui.DefaultSettings())
+	feed(m, running)
+	assert.NotContains(t, feed(m, press(hal.Back)), ui.Command(ui.AbortJob{}), "Back only asks")
+	assert.Equal(t, "Abort the job?", line(m, 0))
+	feed(m, press(hal.Back))
+	assert.Contains(t, line(m, 0), "Copying", "Back again goes on with the job")
+	feed(m, press(hal.Back))
+	assert.Contains(t, feed(m, press(hal.OK)), ui.Command(ui.AbortJob{}))
+}
+
+func TestJobLEDsAndBeeps(t *testing.T) {
+	m := newModel(ui.DefaultSettings())
+	feed(m, withMas)
+	assert.Equal(t, []hal.LEDState{hal.LEDGreen, hal.LEDGreen, hal.LEDGreen, hal.LEDGreen, hal.LEDOff, hal.LEDOff, hal.LEDOff, hal.LEDOff},
+		m.LEDs(), "ready drives are steady green, empty ports off")
+	cmds := feed(m, press(hal.OK), press(hal.OK))
+	assert.Equal(t, [][]hal.Beep{hal.BeepKey, hal.BeepKey}, beeps(cmds), "a click per key")
+	assert.Equal(t, hal.LEDGreenBlink, m.LEDs()[2], "working")
+	assert.Equal(t, hal.LEDGreenBlink, m.LEDs()[0], "the master is working too")
+
+	cmds = feed(m, ui.JobDone{Result: ui.JobResult{Ports: []ui.PortResult{{Port: 2, Pass: true}, {Port: 3, Cause: "mismatch"}, {Port: 4, Pass: true}}}})
+	assert.Equal(t, [][]hal.Beep{hal.BeepFailure}, beeps(cmds), "three beeps on a failure")
+	assert.Equal(t, []hal.LEDState{hal.LEDGreen, hal.LEDGreen, hal.LEDRed, hal.LEDGreen}, m.LEDs()[:4])
+	assert.Equal(t, "Job done", line(m, 0))
+
+	feed(m, ui.DriveOut{Port: 3})
+	assert.Equal(t, hal.LEDOff, m.LEDs()[2], "the failed drive was pulled")
+	assert.Equal(t, "Job done", line(m, 0), "the result stays until it was seen")
+	feed(m, press(hal.Back))
+	assert.Contains(t, line(m, 0), "Clonebay")
+
+	feed(m, blank(3), press(hal.OK), press(hal.OK))
+	cmds = feed(m, ui.JobDone{Result: ui.JobResult{Ports: []ui.PortResult{{Port: 2, Pass: true}, {Port: 3, Pass: true}, {Port: 4, Pass: true}}}})
+	assert.Equal(t, [][]hal.Beep{hal.BeepJobDone}, beeps(cmds), "one long beep when all passed")
+}
+
+func TestMasterFailureLED(t *testing.T) {
+	m := newModel(ui.DefaultSettings())
+	feed(m, running, ui.JobDone{Result: ui.JobResult{MasterError: "master: read at 0: input/output error", MasterCause: "read error",
+		Ports: []ui.PortResult{{Port: 2}, {Port: 3}, {Port: 4}}}})
+	assert.Equal(t, hal.LEDRedBlink, m.LEDs()[0], "the master needs attention")
+	assert.Equal(t, "read error", line(m, 1))
+}
+
+func TestBuzzerSwitches(t *testing.T) {
+	set := ui.DefaultSettings()
+	set.Buzzer, set.KeyClick = false, false
+	m := newModel(set)
+	cmds := feed(m, running, ui.JobDone{Result: ui.JobResult{Ports: []ui.PortResult{{Port: 2}}}})
+	assert.Empty(t, beeps(cmds))
+}
+
+func TestSetupSavesEveryChange(t *testing.T) {
+	m := newModel(ui.DefaultSettings())
+	feed(m, press(hal.Up), press(hal.Up), press(hal.OK)) // menu, Setup, open
+	var saved []ui.Settings
+	for _, c := range feed(m, press(hal.Down), press(hal.OK), press(hal.Down), press(hal.OK), press(hal.OK),
+		press(hal.Down), press(hal.OK), press(hal.Down), press(hal.Down), press(hal.OK)) {
+		if s, ok := c.(ui.SaveSettings); ok {
+			saved = append(saved, s.Settings)
+		}
+	}
+	require.Len(t, saved, 5)
+	last := saved[len(saved)-1]
+	assert.False(t, last.Verify)
+	assert.Equal(t, 2, last.AutoStart)
+	assert.False(t, last.Buzzer)
+	assert.Equal(t, 30*time.Minute, last.Backlight, "5 min steps on to 30 min")
+	assert.Equal(t, last, m.Settings())
+
+	feed(m, press(hal.Down), press(hal.OK))
+	assert.Equal(t, "Restore defaults?", line(m, 0))
+	cmds := feed(m, press(hal.OK))
+	assert.Contains(t, cmds, ui.Command(ui.SaveSettings{Settings: ui.DefaultSettings()}))
+	assert.Equal(t, ui.DefaultSettings(), m.Settings())
+}
+
+func TestAutoStart(t *testing.T) {
+	set := ui.DefaultSettings()
+	set.AutoStart = 2
+	m := newModel(set)
+	assert.Empty(t, starts(feed(m, master, blank(2))), "one target is not enough")
+	got := starts(feed(m, blank(3)))
+	require.Len(t, got, 1, "the second target starts the job")
+	assert.Equal(t, []int{2, 3}, got[0].Targets)
+	feed(m, ui.JobDone{Result: ui.JobResult{Ports: []ui.PortResult{{Port: 2, Pass: true}, {Port: 3, Pass: true}}}}, press(hal.Back))
+	assert.Empty(t, starts(feed(m, blank(4))), "the copied drives do not start another job")
+	feed(m, ui.DriveOut{Port: 2}, ui.DriveOut{Port: 3})
+	assert.Empty(t, starts(feed(m, ui.DriveOut{Port: 4}, blank(2))))
+	assert.Len(t, starts(feed(m, blank(3))), 1, "fresh drives start the next job")
+
+	m = newModel(set)
+	assert.Empty(t, starts(feed(m, master, blank(2), used(3))), "never auto-start over data")
+}
+
+func TestBacklightTimeout(t *testing.T) {
+	set := ui.DefaultSettings()
+	set.Backlight = 30 * time.Second
+	m := newModel(set)
+	feed(m, ui.Tick{Now: 29 * time.Second})
+	assert.True(t, m.Frame().Backlight)
+	feed(m, ui.Tick{Now: 30 * time.Second})
+	assert.False(t, m.Frame().Backlight)
+	cmds := feed(m, press(hal.Down))
+	assert.True(t, m.Frame().Backlight)
+	assert.Empty(t, cmds, "the key that wakes the panel does nothing else")
+	assert.Contains(t, line(m, 0), "Clonebay")
+}
+
+func TestProgressTotals(t *testing.T) {
+	m := newModel(ui.DefaultSettings())
+	feed(m, running)
+	assert.Contains(t, line(m, 1), " 22%", "copying 45% of a copy+verify is 22% of the job")
+	assert.Contains(t, line(m, 2), "90.0MB/s", "rates add up")
+}

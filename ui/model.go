@@ -1,0 +1,848 @@
+package ui
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/clonebay/clonebay/hal"
+)
+
+type screen int
+
+const (
+	scrIdle screen = iota
+	scrMenu
+	scrConfirm
+	scrJob
+	scrAbort
+	scrResult
+	scrInfo
+	scrLog
+	scrSetup
+	scrRestore
+	scrMessage
+)
+
+// The main menu, in the order operators of duplicators know it.
+var menuItems = []string{"Copy", "Verify only", "Copy no verify", "Erase", "Image", "Drive info", "Job log", "Setup"}
+
+const (
+	menuCopy = iota
+	menuVerify
+	menuCopyNoVerify
+	menuErase
+	menuImage
+	menuInfo
+	menuLog
+	menuSetup
+)
+
+// HoldToOverwrite is how long OK must be held to overwrite targets that
+// hold data.
+const HoldToOverwrite = 2 * time.Second
+
+// logSize is how many job results the Job log screen keeps.
+const logSize = 20
+
+// Model is the front panel's state.
+type Model struct {
+	cfg Config
+	set Settings
+	now time.Duration
+
+	drives map[int]Drive
+	screen screen
+
+	menuIdx, setupIdx, infoIdx, logIdx, resultIdx int
+
+	confirmMode Mode
+	holdFrom    time.Duration
+	holding     bool
+
+	job      *jobState
+	result   *JobResult
+	outcome  map[int]hal.LEDState // per port, after a job, until the drive leaves
+	lastJob  map[int]bool         // ports of the last job: auto-start waits for new drives
+	log      []JobResult
+	msgTitle string
+	msgText  string
+
+	lastKey   time.Duration
+	backlight bool
+}
+
+type jobState struct {
+	mode     Mode
+	targets  []int
+	started  bool
+	bytes    int64
+	area     string
+	progress map[int]Progress
+	page     int // 0 is the overview, i is targets[i-1]
+}
+
+// New makes the panel model, on the idle screen.
+func New(cfg Config, set Settings) *Model {
+	return &Model{cfg: cfg, set: set, drives: map[int]Drive{}, outcome: map[int]hal.LEDState{},
+		lastJob: map[int]bool{}, backlight: true}
+}
+
+// Settings returns the current settings.
+func (m *Model) Settings() Settings { return m.set }
+
+// Running reports whether a job is running.
+func (m *Model) Running() bool { return m.job != nil }
+
+// Update feeds one event to the panel and returns the commands it gives.
+func (m *Model) Update(ev any) []Command {
+	switch ev := ev.(type) {
+	case Tick:
+		return m.tick(ev.Now)
+	case Button:
+		return m.button(ev.ButtonEvent)
+	case DriveIn:
+		m.drives[ev.Drive.Port] = ev.Drive
+		delete(m.outcome, ev.Drive.Port)
+		return m.autoStart()
+	case DriveOut:
+		delete(m.drives, ev.Port)
+		delete(m.outcome, ev.Port)
+		delete(m.lastJob, ev.Port)
+		if m.screen == scrInfo {
+			m.infoIdx = 0
+		}
+	case JobStarted:
+		if m.job != nil {
+			m.job.started, m.job.bytes, m.job.area = true, ev.Bytes, ev.Area
+		}
+	case JobRefused:
+		m.job = nil
+		m.message("Not started", ev.Reason)
+	case Progress:
+		if m.job != nil {
+			m.job.progress[ev.Port] = ev
+		}
+	case JobDone:
+		return m.jobDone(ev.Result)
+	}
+	return nil
+}
+
+func (m *Model) tick(now time.Duration) []Command {
+	m.now = now
+	var cmds []Command
+	if m.screen == scrConfirm && m.holding && now-m.holdFrom >= HoldToOverwrite {
+		m.holding = false
+		cmds = append(cmds, m.start(m.confirmMode)...)
+	}
+	if m.set.Backlight > 0 && m.job == nil && now-m.lastKey >= m.set.Backlight {
+		m.backlight = false
+	}
+	return cmds
+}
+
+func (m *Model) button(b hal.ButtonEvent) []Command {
+	if b.Action == hal.Release {
+		if b.Button == hal.OK {
+			m.holding = false
+		}
+		return nil
+	}
+	if b.Action != hal.Press && b.Action != hal.Repeat {
+		return nil
+	}
+	m.lastKey = m.now
+	if !m.backlight {
+		m.backlight = true // the first key only wakes the panel
+		return nil
+	}
+	var cmds []Command
+	if m.set.KeyClick && b.Action == hal.Press {
+		cmds = append(cmds, Beep{Pattern: hal.BeepKey})
+	}
+	switch m.screen {
+	case scrIdle:
+		switch b.Button {
+		case hal.OK:
+			m.confirm(m.defaultMode())
+		case hal.Down, hal.Up:
+			m.screen, m.menuIdx = scrMenu, 0
+		}
+	case scrMenu:
+		cmds = append(cmds, m.menuKey(b.Button)...)
+	case scrConfirm:
+		switch b.Button {
+		case hal.OK:
+			if b.Action != hal.Press {
+				break
+			}
+			if m.targetsHoldData() {
+				m.holding, m.holdFrom = true, m.now
+			} else if len(m.readyTargets()) > 0 && m.masterPresent() {
+				cmds = append(cmds, m.start(m.confirmMode)...)
+			}
+		case hal.Back:
+			m.holding = false
+			m.screen = scrIdle
+		}
+	case scrJob:
+		switch b.Button {
+		case hal.Up:
+			m.job.page = (m.job.page + len(m.job.targets)) % (len(m.job.targets) + 1)
+		case hal.Down:
+			m.job.page = (m.job.page + 1) % (len(m.job.targets) + 1)
+		case hal.Back:
+			m.screen = scrAbort
+		}
+	case scrAbort:
+		switch b.Button {
+		case hal.OK:
+			cmds = append(cmds, AbortJob{})
+			m.screen = scrJob
+		case hal.Back:
+			m.screen = scrJob
+		}
+	case scrResult:
+		failed := m.failedResults()
+		switch b.Button {
+		case hal.Up:
+			m.resultIdx = max(0, m.resultIdx-1)
+		case hal.Down:
+			m.resultIdx = min(max(0, len(failed)-1), m.resultIdx+1)
+		case hal.Back, hal.OK:
+			m.result = nil
+			m.screen = scrIdle
+		}
+	case scrInfo:
+		n := len(m.occupied())
+		switch b.Button {
+		case hal.Up:
+			m.infoIdx = (m.infoIdx + max(n, 1) - 1) % max(n, 1)
+		case hal.Down:
+			m.infoIdx = (m.infoIdx + 1) % max(n, 1)
+		case hal.Back:
+			m.screen = scrMenu
+		}
+	case scrLog:
+		switch b.Button {
+		case hal.Up:
+			m.logIdx = max(0, m.logIdx-1)
+		case hal.Down:
+			m.logIdx = min(max(0, len(m.log)-1), m.logIdx+1)
+		case hal.Back:
+			m.screen = scrMenu
+		}
+	case scrSetup:
+		cmds = append(cmds, m.setupKey(b.Button)...)
+	case scrRestore:
+		switch b.Button {
+		case hal.OK:
+			m.set = DefaultSettings()
+			cmds = append(cmds, SaveSettings{Settings: m.set})
+			m.screen = scrSetup
+		case hal.Back:
+			m.screen = scrSetup
+		}
+	case scrMessage:
+		if b.Action == hal.Press {
+			m.screen = scrIdle
+			if m.job != nil {
+				m.screen = scrJob
+			}
+		}
+	}
+	return cmds
+}
+
+func (m *Model) defaultMode() Mode {
+	if m.set.Verify {
+		return CopyVerify
+	}
+	return CopyOnly
+}
+
+func (m *Model) menuKey(b hal.Button) []Command {
+	switch b {
+	case hal.Up:
+		m.menuIdx = (m.menuIdx + len(menuItems) - 1) % len(menuItems)
+	case hal.Down:
+		m.menuIdx = (m.menuIdx + 1) % len(menuItems)
+	case hal.Back:
+		m.screen = scrIdle
+	case hal.OK:
+		switch m.menuIdx {
+		case menuCopy:
+			m.confirm(CopyVerify)
+		case menuVerify:
+			m.confirm(VerifyOnly)
+		case menuCopyNoVerify:
+			m.confirm(CopyOnly)
+		case menuErase:
+			m.message("Erase", "Erase is not available in this firmware yet.")
+		case menuImage:
+			m.message("Image", "Master images are not available in this firmware yet.")
+		case menuInfo:
+			m.screen, m.infoIdx = scrInfo, 0
+		case menuLog:
+			m.screen, m.logIdx = scrLog, 0
+		case menuSetup:
+			m.screen, m.setupIdx = scrSetup, 0
+		}
+	}
+	return nil
+}
+
+// The Setup items.
+const (
+	setArea = iota
+	setVerify
+	setAuto
+	setBuzzer
+	setKeyClick
+	setBacklight
+	setRestore
+	setVersion
+	setCount
+)
+
+var backlightSteps = []time.Duration{0, 30 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute}
+
+func (m *Model) setupKey(b hal.Button) []Command {
+	switch b {
+	case hal.Up:
+		m.setupIdx = (m.setupIdx + setCount - 1) % setCount
+	case hal.Down:
+		m.setupIdx = (m.setupIdx + 1) % setCount
+	case hal.Back:
+		m.screen = scrMenu
+	case hal.OK:
+		switch m.setupIdx {
+		case setArea:
+			m.set.Area = "whole" // the only area until smart copy lands
+		case setVerify:
+			m.set.Verify = !m.set.Verify
+		case setAuto:
+			m.set.AutoStart = (m.set.AutoStart + 1) % len(m.cfg.Ports)
+		case setBuzzer:
+			m.set.Buzzer = !m.set.Buzzer
+		case setKeyClick:
+			m.set.KeyClick = !m.set.KeyClick
+		case setBacklight:
+			i := slices.Index(backlightSteps, m.set.Backlight)
+			m.set.Backlight = backlightSteps[(i+1)%len(backlightSteps)]
+		case setRestore:
+			m.screen = scrRestore
+			return nil
+		case setVersion:
+			return nil
+		}
+		return []Command{SaveSettings{Settings: m.set}}
+	}
+	return nil
+}
+
+func (m *Model) confirm(mode Mode) {
+	m.confirmMode = mode
+	m.holding = false
+	m.screen = scrConfirm
+}
+
+func (m *Model) message(title, text string) {
+	m.msgTitle, m.msgText = title, text
+	m.screen = scrMessage
+}
+
+// start asks for a job on every ready target.
+func (m *Model) start(mode Mode) []Command {
+	targets := m.readyTargets()
+	if !m.masterPresent() || len(targets) == 0 {
+		return nil
+	}
+	m.job = &jobState{mode: mode, targets: targets, progress: map[int]Progress{}}
+	m.screen = scrJob
+	for _, p := range targets {
+		delete(m.outcome, p)
+	}
+	delete(m.outcome, m.cfg.MasterPort)
+	return []Command{StartJob{Mode: mode, Master: m.cfg.MasterPort, Targets: targets, Area: m.set.Area}}
+}
+
+// autoStart starts a copy once enough new targets are ready.
+func (m *Model) autoStart() []Command {
+	if m.set.AutoStart == 0 || m.job != nil || m.screen != scrIdle || !m.masterPresent() {
+		return nil
+	}
+	targets := m.readyTargets()
+	if len(targets) < m.set.AutoStart || m.targetsHoldData() {
+		return nil
+	}
+	for _, p := range targets {
+		if m.lastJob[p] {
+			return nil
+		}
+	}
+	return m.start(m.defaultMode())
+}
+
+func (m *Model) jobDone(r JobResult) []Command {
+	m.job = nil
+	m.result = &r
+	m.resultIdx = 0
+	m.screen = scrResult
+	m.backlight = true
+	m.lastKey = m.now
+	m.lastJob = map[int]bool{}
+	for _, p := range r.Ports {
+		m.lastJob[p.Port] = true
+		switch {
+		case p.Pass:
+			m.outcome[p.Port] = hal.LEDGreen
+		case p.Abort:
+			m.outcome[p.Port] = hal.LEDOff
+		default:
+			m.outcome[p.Port] = hal.LEDRed
+		}
+	}
+	if r.MasterError != "" {
+		m.outcome[m.cfg.MasterPort] = hal.LEDRedBlink
+	}
+	m.log = append([]JobResult{r}, m.log...)
+	if len(m.log) > logSize {
+		m.log = m.log[:logSize]
+	}
+	if !m.set.Buzzer {
+		return nil
+	}
+	if r.Passed() < len(r.Ports) || r.MasterError != "" {
+		return []Command{Beep{Pattern: hal.BeepFailure}}
+	}
+	return []Command{Beep{Pattern: hal.BeepJobDone}}
+}
+
+func (m *Model) masterPresent() bool {
+	d, ok := m.drives[m.cfg.MasterPort]
+	return ok && d.Size > 0
+}
+
+// readyTargets lists the ports whose drives can be targets: every drive
+// but the master's, with media and no problem.
+func (m *Model) readyTargets() []int {
+	var ports []int
+	for _, p := range m.cfg.Ports {
+		d, ok := m.drives[p.Number]
+		if ok && p.Number != m.cfg.MasterPort && d.Size > 0 && d.Problem == "" {
+			ports = append(ports, p.Number)
+		}
+	}
+	return ports
+}
+
+func (m *Model) targetsHoldData() bool {
+	for _, p := range m.readyTargets() {
+		if m.drives[p].HasData && m.confirmMode != VerifyOnly {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Model) occupied() []int {
+	var ports []int
+	for _, p := range m.cfg.Ports {
+		if _, ok := m.drives[p.Number]; ok {
+			ports = append(ports, p.Number)
+		}
+	}
+	return ports
+}
+
+func (m *Model) failedResults() []PortResult {
+	if m.result == nil {
+		return nil
+	}
+	var out []PortResult
+	for _, p := range m.result.Ports {
+		if !p.Pass {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (m *Model) label(port int) string {
+	for _, p := range m.cfg.Ports {
+		if p.Number == port {
+			return p.Label
+		}
+	}
+	return fmt.Sprint(port)
+}
+
+// LEDs returns every port's LED state, port 1 first.
+func (m *Model) LEDs() []hal.LEDState {
+	maxPort := 0
+	for _, p := range m.cfg.Ports {
+		maxPort = max(maxPort, p.Number)
+	}
+	leds := make([]hal.LEDState, maxPort)
+	for _, p := range m.cfg.Ports {
+		leds[p.Number-1] = m.led(p.Number)
+	}
+	return leds
+}
+
+func (m *Model) led(port int) hal.LEDState {
+	d, present := m.drives[port]
+	if !present {
+		return hal.LEDOff
+	}
+	if m.job != nil && (port == m.cfg.MasterPort || slices.Contains(m.job.targets, port)) {
+		return hal.LEDGreenBlink
+	}
+	if s, ok := m.outcome[port]; ok {
+		return s
+	}
+	if d.Problem != "" {
+		return hal.LEDRedBlink
+	}
+	return hal.LEDGreen
+}
+
+// Frame renders the panel.
+func (m *Model) Frame() Frame {
+	return Frame{Lines: m.lines(), LEDs: m.LEDs(), Backlight: m.backlight}
+}
+
+func (m *Model) lines() []string {
+	c, r := m.cfg.Geometry.Cols, m.cfg.Geometry.Rows
+	var l []string
+	switch m.screen {
+	case scrIdle:
+		l = m.idleLines(c, r)
+	case scrMenu:
+		l = m.listLines(c, r, menuItems, m.menuIdx, true)
+	case scrConfirm:
+		l = m.confirmLines(c, r)
+	case scrJob:
+		l = m.jobLines(c, r)
+	case scrAbort:
+		l = pick(r, []string{"Abort the job?", "OK: abort", "Back: go on"}, []string{"Abort the job?", "OK:yes Back:no"})
+	case scrResult:
+		l = m.resultLines(c, r)
+	case scrInfo:
+		l = m.infoLines(c, r)
+	case scrLog:
+		l = m.logLines(c, r)
+	case scrSetup:
+		l = m.listLines(c, r, m.setupItems(c), m.setupIdx, false)
+	case scrRestore:
+		l = pick(r, []string{"Restore defaults?", "OK: restore", "Back: keep"}, []string{"Restore defaults", "OK:yes Back:no"})
+	case scrMessage:
+		l = append([]string{fit(m.msgTitle, c)}, wrap(m.msgText, c, r-1)...)
+	}
+	for i := range l {
+		if len(l[i]) > c {
+			l[i] = l[i][:c]
+		}
+	}
+	if len(l) > r {
+		l = l[:r]
+	}
+	return l
+}
+
+// pick chooses the 4-row or the 2-row text.
+func pick(rows int, four, two []string) []string {
+	if rows >= 4 {
+		return four
+	}
+	return two
+}
+
+func (m *Model) idleLines(c, r int) []string {
+	targets := m.readyTargets()
+	var total int64
+	for _, p := range targets {
+		total += m.drives[p].Size
+	}
+	master := "none"
+	if d, ok := m.drives[m.cfg.MasterPort]; ok && d.Size > 0 {
+		master = size(d.Size)
+		if r >= 4 && d.Model != "" {
+			master += " " + d.Model
+		}
+	} else if ok {
+		master = "no media"
+	}
+	mode := map[bool]string{true: "Copy+Verify", false: "Copy"}[m.set.Verify]
+	if r >= 4 {
+		return []string{
+			both("Clonebay", mode, c),
+			fit("Master: "+master, c),
+			fit(fmt.Sprintf("Targets: %d (%s)", len(targets), size(total)), c),
+			"OK:start Down:menu",
+		}
+	}
+	return []string{
+		fit(fmt.Sprintf("M:%s T:%d", master, len(targets)), c),
+		"OK:start v:menu",
+	}
+}
+
+// listLines shows a scrolling list with a cursor.
+func (m *Model) listLines(c, r int, items []string, idx int, numbered bool) []string {
+	top := idx - idx%r
+	var l []string
+	for i := top; i < top+r && i < len(items); i++ {
+		mark := " "
+		if i == idx {
+			mark = ">"
+		}
+		text := items[i]
+		if numbered {
+			text = fmt.Sprintf("%d %s", i+1, text)
+		}
+		l = append(l, mark+fit(text, c-1))
+	}
+	return l
+}
+
+func (m *Model) setupItems(c int) []string {
+	onOff := map[bool]string{true: "On", false: "Off"}
+	auto := "Off"
+	if m.set.AutoStart > 0 {
+		auto = fmt.Sprintf("%d", m.set.AutoStart)
+	}
+	bl := "Never"
+	if d := m.set.Backlight; d >= time.Minute {
+		bl = fmt.Sprintf("%dm", int(d/time.Minute))
+	} else if d > 0 {
+		bl = fmt.Sprintf("%ds", int(d/time.Second))
+	}
+	return []string{
+		"Area: Whole",
+		"Verify: " + onOff[m.set.Verify],
+		"Auto-start: " + auto,
+		"Buzzer: " + onOff[m.set.Buzzer],
+		"Key click: " + onOff[m.set.KeyClick],
+		"Light off: " + bl,
+		"Reset defaults",
+		fit("Version "+m.cfg.Version, c-1),
+	}
+}
+
+func (m *Model) confirmLines(c, r int) []string {
+	targets := m.readyTargets()
+	switch {
+	case !m.masterPresent():
+		return pick(r, []string{"No master", fit("Insert it in port "+m.label(m.cfg.MasterPort), c), "", "Back: return"},
+			[]string{"No master", "Back: return"})
+	case len(targets) == 0:
+		return pick(r, []string{"No targets", "Insert the drives", "to copy onto", "Back: return"},
+			[]string{"No targets", "Back: return"})
+	}
+	withData := 0
+	for _, p := range targets {
+		if m.drives[p].HasData {
+			withData++
+		}
+	}
+	what := fmt.Sprintf("%d targets, %s", len(targets), size(m.drives[m.cfg.MasterPort].Size))
+	if len(targets) == 1 {
+		what = "1 target, " + size(m.drives[m.cfg.MasterPort].Size)
+	}
+	if withData == 0 || m.confirmMode == VerifyOnly {
+		return pick(r, []string{m.confirmMode.String(), fit(what, c), "OK: start", "Back: cancel"},
+			[]string{fit(fmt.Sprintf("%s x%d", m.confirmMode, len(targets)), c), "OK:go Back:no"})
+	}
+	hold := "Hold OK 2s"
+	if m.holding {
+		hold = "Hold " + bar(c-5, int64(m.now-m.holdFrom), int64(HoldToOverwrite))
+	}
+	data := fmt.Sprintf("%d hold data!", withData)
+	if withData == 1 {
+		data = "1 holds data!"
+	}
+	return pick(r, []string{fit(data, c), "Overwrite it all?", hold, "Back: cancel"}, []string{fit(data, c), hold})
+}
+
+// jobTotals sums the job's progress over its targets: the share done
+// (both phases when verifying), the combined rate and the longest ETA.
+func (m *Model) jobTotals() (done, total int64, bps float64, eta time.Duration, phase string) {
+	j := m.job
+	phases := int64(1)
+	if j.mode == CopyVerify {
+		phases = 2
+	}
+	phase = "Starting"
+	for _, p := range j.targets {
+		pr, ok := j.progress[p]
+		total += j.bytes * phases
+		if !ok {
+			continue
+		}
+		step := int64(0)
+		switch pr.Phase {
+		case "verifying":
+			if j.mode == CopyVerify {
+				step = 1
+			}
+			phase = "Verifying"
+		case "done":
+			step = phases - 1
+		case "copying", "syncing":
+			if phase != "Verifying" {
+				phase = "Copying"
+			}
+		}
+		if j.mode == VerifyOnly {
+			phase = "Verifying"
+		}
+		done += step*pr.Total + pr.Done
+		if pr.Phase != "done" {
+			bps += pr.Rate
+			left := pr.ETA
+			if step == 0 && phases == 2 && pr.Rate > 0 {
+				left += time.Duration(float64(pr.Total) / pr.Rate * float64(time.Second))
+			}
+			eta = max(eta, left)
+		}
+	}
+	if !j.started {
+		phase = "Starting"
+	}
+	return done, total, bps, eta, phase
+}
+
+func (m *Model) jobLines(c, r int) []string {
+	j := m.job
+	if j.page > 0 {
+		port := j.targets[j.page-1]
+		pr := j.progress[port]
+		phase := pr.Phase
+		if phase == "" {
+			phase = "waiting"
+		}
+		pct := fmt.Sprintf("%3d%%", percent(pr.Done, pr.Total))
+		speed := ""
+		if pr.Rate > 0 {
+			speed = rate(pr.Rate)
+		}
+		eta := ""
+		if pr.ETA > 0 {
+			eta = clock(pr.ETA)
+		}
+		head := "Port " + m.label(port)
+		if r >= 4 {
+			return []string{both(head, phase, c), bar(c-5, pr.Done, pr.Total) + " " + pct,
+				fit(strings.TrimSpace(speed+" ETA "+eta), c), fmt.Sprintf("Up/Dn %d/%d", j.page, len(j.targets))}
+		}
+		return []string{both("P"+m.label(port)+" "+phase, pct, c), both(speed, eta, c)}
+	}
+	done, total, bps, eta, phase := m.jobTotals()
+	pct := fmt.Sprintf("%3d%%", percent(done, total))
+	speed, left := "", ""
+	if bps > 0 {
+		speed = rate(bps)
+	}
+	if eta > 0 {
+		left = "ETA " + clock(eta)
+	}
+	if r >= 4 {
+		title := fmt.Sprintf("%s %dx", phase, len(j.targets))
+		if m.job.started {
+			title = fmt.Sprintf("%s %dx %s", phase, len(j.targets), size(j.bytes))
+		}
+		return []string{fit(title, c), bar(c-5, done, total) + " " + pct, both(speed, left, c), "Dn:ports Back:abort"}
+	}
+	return []string{bar(c-5, done, total) + " " + pct, both(speed, strings.TrimPrefix(left, "ETA "), c)}
+}
+
+func percent(done, total int64) int {
+	if total <= 0 {
+		return 0
+	}
+	return int(min(done, total) * 100 / total)
+}
+
+func (m *Model) resultLines(c, r int) []string {
+	res := m.result
+	failed := m.failedResults()
+	head := fmt.Sprintf("%d PASS %d FAIL", res.Passed(), len(res.Ports)-res.Passed())
+	if res.MasterError != "" {
+		cause := res.MasterCause
+		if cause == "" {
+			cause = "unreadable"
+		}
+		return pick(r, []string{"Master failed", fit(cause, c), fit(fmt.Sprintf("%d ports FAIL", len(res.Ports)), c), "Back: done"},
+			[]string{"Master failed", fit(cause, c)})
+	}
+	if len(failed) == 0 {
+		return pick(r, []string{"Job done", fit(head, c), fit(size(res.Bytes)+" in "+clock(res.Duration), c), "Back: done"},
+			[]string{fit(fmt.Sprintf("All %d PASS", len(res.Ports)), c), "Back: done"})
+	}
+	i := min(m.resultIdx, len(failed)-1)
+	f := failed[i]
+	what := "FAIL"
+	if f.Abort {
+		what = "ABORT"
+	}
+	line := fit(fmt.Sprintf("P%s %s %s", m.label(f.Port), what, f.Cause), c)
+	if r >= 4 {
+		more := "Back: done"
+		if len(failed) > 1 {
+			more = fmt.Sprintf("Up/Dn %d/%d Back", i+1, len(failed))
+		}
+		return []string{"Job done", fit(head, c), line, fit(more, c)}
+	}
+	return []string{fit(head, c), line}
+}
+
+func (m *Model) infoLines(c, r int) []string {
+	ports := m.occupied()
+	if len(ports) == 0 {
+		return pick(r, []string{"Drive info", "No drives", "", "Back: return"}, []string{"No drives", "Back: return"})
+	}
+	d := m.drives[ports[m.infoIdx%len(ports)]]
+	name := d.Model
+	if name == "" {
+		name = "(no name)"
+	}
+	role := ""
+	if d.Port == m.cfg.MasterPort {
+		role = " master"
+	}
+	serial := d.Serial
+	if serial == "" {
+		serial = "-"
+	}
+	if r >= 4 {
+		status := size(d.Size)
+		if d.Problem != "" {
+			status += " " + d.Problem
+		} else if d.HasData {
+			status += " has data"
+		}
+		return []string{both("Port "+m.label(d.Port)+role, fmt.Sprintf("%d/%d", m.infoIdx%len(ports)+1, len(ports)), c),
+			fit(name, c), fit("S/N "+serial, c), fit(status, c)}
+	}
+	return []string{fit("P"+m.label(d.Port)+" "+name, c), fit(size(d.Size)+" "+serial, c)}
+}
+
+func (m *Model) logLines(c, r int) []string {
+	if len(m.log) == 0 {
+		return pick(r, []string{"Job log", "No jobs yet", "", "Back: return"}, []string{"No jobs yet", "Back: return"})
+	}
+	j := m.log[m.logIdx]
+	head := fmt.Sprintf("%d PASS %d FAIL", j.Passed(), len(j.Ports)-j.Passed())
+	if j.MasterError != "" {
+		head = "Master failed"
+	}
+	if r >= 4 {
+		return []string{both("Job log", fmt.Sprintf("%d/%d", m.logIdx+1, len(m.log)), c), fit(j.Mode.String(), c),
+			fit(head, c), fit(size(j.Bytes)+" in "+clock(j.Duration), c)}
+	}
+	return []string{both(fmt.Sprintf("%d/%d", m.logIdx+1, len(m.log)), j.Mode.String(), c), fit(head, c)}
+}

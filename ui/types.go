@@ -1,0 +1,157 @@
+package ui
+
+import (
+	"time"
+
+	"github.com/clonebay/clonebay/hal"
+)
+
+// Port is one front-panel port as the panel knows it.
+type Port struct {
+	Number int
+	Label  string
+}
+
+// Config is what the panel needs to know of the board and firmware.
+type Config struct {
+	Geometry   hal.Geometry
+	Ports      []Port
+	MasterPort int
+	Version    string
+}
+
+// Settings are the operator's Setup choices.
+type Settings struct {
+	Verify    bool          // copy jobs verify (the default)
+	AutoStart int           // start a copy when this many targets are ready; 0 is off
+	Buzzer    bool          // job-end and failure beeps
+	KeyClick  bool          // a short beep on every key
+	Backlight time.Duration // idle time before the backlight goes off; 0 never
+	Area      string        // copy area; "whole" for now
+}
+
+// DefaultSettings are the factory settings.
+func DefaultSettings() Settings {
+	return Settings{Verify: true, Buzzer: true, KeyClick: true, Backlight: 5 * time.Minute, Area: "whole"}
+}
+
+// Drive is a drive in a port.
+type Drive struct {
+	Port    int
+	Model   string
+	Serial  string
+	Size    int64
+	HasData bool   // holds a partition table or a file system
+	Problem string // why it cannot be a target (read-only, no media), or ""
+}
+
+// Mode is what a job does.
+type Mode int
+
+// Job modes the panel starts.
+const (
+	CopyVerify Mode = iota
+	CopyOnly
+	VerifyOnly
+)
+
+func (m Mode) String() string {
+	switch m {
+	case CopyOnly:
+		return "Copy"
+	case VerifyOnly:
+		return "Verify"
+	}
+	return "Copy+Verify"
+}
+
+// Events.
+type (
+	// Tick carries the time since the firmware started. Firmware sends
+	// one at least every 100 ms.
+	Tick struct{ Now time.Duration }
+	// Button is a debounced button event.
+	Button struct{ hal.ButtonEvent }
+	// DriveIn says a drive is in a port (added, or its media changed).
+	DriveIn struct{ Drive Drive }
+	// DriveOut says a port is empty.
+	DriveOut struct{ Port int }
+	// JobStarted says the firmware started the job the panel asked for.
+	JobStarted struct {
+		Bytes int64  // bytes the job copies per target
+		Area  string // how the copy area was made
+	}
+	// JobRefused says the firmware could not start the job.
+	JobRefused struct{ Reason string }
+	// Progress is one port's progress.
+	Progress struct {
+		Port  int
+		Phase string // "copying", "verifying", ...
+		Done  int64
+		Total int64
+		Rate  float64 // bytes a second
+		ETA   time.Duration
+	}
+	// JobDone carries a job's result.
+	JobDone struct{ Result JobResult }
+)
+
+// PortResult is one port's outcome.
+type PortResult struct {
+	Port   int
+	Pass   bool
+	Abort  bool
+	Cause  string // short, for the LCD: "write error", "mismatch", ...
+	Reason string // long, for the log
+}
+
+// JobResult is a job's outcome.
+type JobResult struct {
+	Mode        Mode
+	Ports       []PortResult
+	MasterError string // the master failed: every port failed
+	MasterCause string // the same, short, for the LCD: "read error"
+	Bytes       int64
+	Duration    time.Duration
+}
+
+// Passed counts the ports that passed.
+func (r JobResult) Passed() int {
+	n := 0
+	for _, p := range r.Ports {
+		if p.Pass {
+			n++
+		}
+	}
+	return n
+}
+
+// Commands.
+type (
+	Command interface{ command() }
+	// StartJob asks firmware to start a job.
+	StartJob struct {
+		Mode    Mode
+		Master  int
+		Targets []int
+		Area    string
+	}
+	// AbortJob asks firmware to abort the running job.
+	AbortJob struct{}
+	// Beep asks for a beep pattern.
+	Beep struct{ Pattern []hal.Beep }
+	// SaveSettings asks firmware to store the settings.
+	SaveSettings struct{ Settings Settings }
+)
+
+func (StartJob) command()     {}
+func (AbortJob) command()     {}
+func (Beep) command()         {}
+func (SaveSettings) command() {}
+
+// Frame is what the panel shows.
+type Frame struct {
+	Lines     []string       // bytes 0..7 are the progress-bar glyphs
+	LEDs      []hal.LEDState // index 0 is port 1
+	Backlight bool
+}
