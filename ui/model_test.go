@@ -41,9 +41,13 @@ func release(b hal.Button) ui.Button {
 }
 
 var (
-	master  = ui.DriveIn{Drive: ui.Drive{Port: 1, Model: "SanDisk Ultra Fit", Serial: "4C530001", Size: 8_000_000_000, HasData: true}}
-	blank   = func(p int) ui.DriveIn { return ui.DriveIn{Drive: ui.Drive{Port: p, Model: "Kingston DT", Size: 16_000_000_000}} }
-	used    = func(p int) ui.DriveIn { return ui.DriveIn{Drive: ui.Drive{Port: p, Model: "Old Stick", Size: 8_000_000_000, HasData: true}} }
+	master = ui.DriveIn{Drive: ui.Drive{Port: 1, Model: "SanDisk Ultra Fit", Serial: "4C530001", Size: 8_000_000_000, HasData: true}}
+	blank  = func(p int) ui.DriveIn {
+		return ui.DriveIn{Drive: ui.Drive{Port: p, Model: "Kingston DT", Size: 16_000_000_000}}
+	}
+	used = func(p int) ui.DriveIn {
+		return ui.DriveIn{Drive: ui.Drive{Port: p, Model: "Old Stick", Size: 8_000_000_000, HasData: true}}
+	}
 	withMas = []any{master, blank(2), blank(3), blank(4)}
 )
 
