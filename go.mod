@@ -23,4 +23,5 @@ require (
 	github.com/davecgh/go-spew v1.1.1 // indirect
 	github.com/jkeiser/iter v0.0.0-20200628201005-c8aa0ae784d1 // indirect
 	github.com/jonboulle/clockwork v0.4.0 // indirect
+	golang.org/x/sync v0.18.0 // indirect
 )

@@ -1,0 +1,458 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/clonebay/clonebay/board"
+	"github.com/clonebay/clonebay/engine"
+	"github.com/clonebay/clonebay/hal"
+	"github.com/clonebay/clonebay/ui"
+)
+
+// hardware is everything the appliance drives. Any part of the panel may
+// be missing (a headless box still duplicates).
+type hardware struct {
+	watcher hal.DriveWatcher
+	opener  hal.DriveOpener
+	buttons hal.Buttons  // nil: no buttons
+	display hal.Display  // nil: no LCD
+	leds    hal.LEDs     // nil: no LEDs
+	buzzer  hal.Buzzer   // nil: no buzzer
+	runners []func(context.Context) error // goroutines the backends need (LCD writer, LED blinker)
+	// portMap filters and places drives; nil places them by the board.
+	isSystem func(node string) bool
+}
+
+// appliance is the firmware's main loop: hardware events in, ui model in
+// the middle, frames and jobs out.
+type appliance struct {
+	b        *board.Board
+	hw       hardware
+	log      *slog.Logger
+	model    *ui.Model
+	ports    *portMap
+	settings ui.Settings
+	start    time.Time
+	jobOpts  engine.Options
+
+	// drives on the panel, by port
+	drives map[int]hal.DriveInfo
+
+	events   chan any // from helpers (job progress, job results) to the loop
+	job      *runningJob
+	lastShow []string
+	lastLEDs []hal.LEDState
+	lastBL   *bool
+	beeps    chan []hal.Beep
+
+	// observe, when set, is called after each frame is shown (tests and
+	// the latency measurement).
+	observe func(ev any, f ui.Frame)
+}
+
+// runningJob is the job the panel started.
+type runningJob struct {
+	run     *engine.Running
+	drives  []hal.DriveReader
+	prefail []ui.PortResult // targets that could not even be opened
+	done    chan struct{}
+}
+
+func newAppliance(b *board.Board, hw hardware, set ui.Settings, log *slog.Logger) *appliance {
+	cols, rows := b.Geometry()
+	if hw.display != nil {
+		g := hw.display.Geometry()
+		cols, rows = g.Cols, g.Rows
+	}
+	cfg := ui.Config{Geometry: hal.Geometry{Cols: cols, Rows: rows}, MasterPort: b.MasterPort, Version: version}
+	for _, p := range b.Ports {
+		cfg.Ports = append(cfg.Ports, ui.Port{Number: p.Number, Label: p.Label})
+	}
+	return &appliance{
+		b: b, hw: hw, log: log, settings: set,
+		model:  ui.New(cfg, set),
+		ports:  newPortMap(b, hw.isSystem, log),
+		drives: map[int]hal.DriveInfo{},
+		events: make(chan any, 256),
+		beeps:  make(chan []hal.Beep, 8),
+	}
+}
+
+// tickEvery is how often the panel's clock ticks.
+const tickEvery = 100 * time.Millisecond
+
+// Run runs the appliance until ctx ends, then shuts down cleanly: a job
+// is aborted and reported, LEDs go off and the LCD says so.
+func (a *appliance) Run(ctx context.Context) error {
+	a.start = time.Now()
+	if a.hw.display != nil {
+		for i, g := range ui.Glyphs {
+			if err := a.hw.display.DefineGlyph(i, g); err != nil {
+				return fmt.Errorf("lcd: %w", err)
+			}
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	driveEvents := make(chan hal.DriveEvent, 64)
+	buttonEvents := make(chan hal.ButtonEvent, 64)
+	g.Go(func() error { return quiet(a.hw.watcher.Watch(gctx, driveEvents)) })
+	if a.hw.buttons != nil {
+		g.Go(func() error { return quiet(a.hw.buttons.Run(gctx, buttonEvents)) })
+	}
+	for _, r := range a.hw.runners {
+		g.Go(func() error { return quiet(r(gctx)) })
+	}
+	g.Go(func() error { a.buzz(gctx); return nil })
+	g.Go(func() error { return a.loop(gctx, driveEvents, buttonEvents) })
+	err := g.Wait()
+	a.shutdown()
+	return err
+}
+
+// quiet turns the context's own end into a clean return.
+func quiet(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func (a *appliance) loop(ctx context.Context, drives <-chan hal.DriveEvent, buttons <-chan hal.ButtonEvent) error {
+	tick := time.NewTicker(tickEvery)
+	defer tick.Stop()
+	a.show(nil)
+	for {
+		var ev any
+		select {
+		case <-ctx.Done():
+			a.abortAndWait()
+			return nil
+		case <-tick.C:
+			ev = ui.Tick{Now: time.Since(a.start)}
+		case b := <-buttons:
+			ev = ui.Button{ButtonEvent: b}
+		case d := <-drives:
+			ev = a.driveEvent(d)
+		case e := <-a.events:
+			ev = a.jobEvent(e)
+		}
+		if ev == nil {
+			continue
+		}
+		a.handle(ctx, ev)
+	}
+}
+
+// handle feeds one event to the panel, carries out its commands and shows
+// the new frame.
+func (a *appliance) handle(ctx context.Context, ev any) {
+	for _, cmd := range a.model.Update(ev) {
+		switch c := cmd.(type) {
+		case ui.StartJob:
+			if follow := a.startJob(ctx, c); follow != nil {
+				a.model.Update(follow)
+			}
+		case ui.AbortJob:
+			if a.job != nil {
+				a.log.Info("job: abort asked on the panel")
+				a.job.run.Cancel()
+			}
+		case ui.Beep:
+			select {
+			case a.beeps <- c.Pattern:
+			default: // the buzzer is busy; a missed click is no loss
+			}
+		case ui.SaveSettings:
+			a.settings = c.Settings
+			a.log.Info("settings changed", "settings", fmt.Sprintf("%+v", c.Settings))
+		}
+	}
+	a.show(ev)
+}
+
+// show writes the model's frame to the panel, only what changed.
+func (a *appliance) show(ev any) {
+	f := a.model.Frame()
+	if a.hw.display != nil {
+		if !slices.Equal(f.Lines, a.lastShow) {
+			if err := a.hw.display.Show(f.Lines); err != nil {
+				a.log.Error("lcd", "err", err)
+			}
+			a.lastShow = f.Lines
+		}
+		if a.lastBL == nil || *a.lastBL != f.Backlight {
+			if err := a.hw.display.SetBacklight(f.Backlight); err != nil {
+				a.log.Error("lcd backlight", "err", err)
+			}
+			bl := f.Backlight
+			a.lastBL = &bl
+		}
+	}
+	if a.hw.leds != nil {
+		for i, s := range f.LEDs {
+			if i < len(a.lastLEDs) && a.lastLEDs[i] == s || i >= a.hw.leds.Ports() {
+				continue
+			}
+			if err := a.hw.leds.SetLED(i+1, s); err != nil {
+				a.log.Error("led", "port", i+1, "err", err)
+			}
+		}
+		a.lastLEDs = f.LEDs
+	}
+	if a.observe != nil {
+		a.observe(ev, f)
+	}
+}
+
+// buzz plays beeps one after the other, off the main loop.
+func (a *appliance) buzz(ctx context.Context) {
+	for {
+		select {
+		case p := <-a.beeps:
+			if a.hw.buzzer == nil {
+				continue
+			}
+			if err := a.hw.buzzer.Play(ctx, p); err != nil && ctx.Err() == nil {
+				a.log.Warn("buzzer", "err", err)
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// driveEvent turns a watcher's event into a panel event.
+func (a *appliance) driveEvent(ev hal.DriveEvent) any {
+	ev, ok := a.ports.Map(ev)
+	if !ok || ev.Kind == hal.ScanDone {
+		if ev.Kind == hal.ScanDone {
+			a.log.Info("drive scan done", "drives", len(a.drives))
+		}
+		return nil
+	}
+	d := ev.Drive
+	if ev.Kind == hal.DriveRemoved || (ev.Kind == hal.MediaChanged && d.Size == 0 && !d.Removable) {
+		delete(a.drives, d.Port)
+		a.log.Info("drive removed", "port", d.Label, "node", d.Node)
+		if a.job != nil {
+			// The engine sees the removal as I/O errors on that drive; the
+			// port fails with them and the others go on.
+			a.log.Warn("job: a drive in the job was removed", "port", d.Label)
+		}
+		return ui.DriveOut{Port: d.Port}
+	}
+	a.drives[d.Port] = d
+	return ui.DriveIn{Drive: a.probe(d)}
+}
+
+// probe reads a new drive's identity and whether it holds data.
+func (a *appliance) probe(d hal.DriveInfo) ui.Drive {
+	out := ui.Drive{Port: d.Port, Model: strings.TrimSpace(d.Vendor + " " + d.Model), Serial: d.Serial, Size: d.Size}
+	switch {
+	case d.Size == 0:
+		out.Problem = "no media"
+		return out
+	case d.ReadOnly && d.Port != a.b.MasterPort:
+		out.Problem = "read-only"
+	}
+	r, err := a.hw.opener.OpenRead(d.Node)
+	if err != nil {
+		if d.Port != a.b.MasterPort {
+			out.Problem = "busy"
+		}
+		a.log.Warn("drive cannot be opened", "port", d.Label, "node", d.Node, "err", err)
+		return out
+	}
+	defer r.Close()
+	c, err := engine.Probe(r, d.Size)
+	if err != nil {
+		out.Problem = "unreadable"
+		a.log.Warn("drive cannot be read", "port", d.Label, "node", d.Node, "err", err)
+		return out
+	}
+	out.HasData = c.HasData()
+	a.log.Info("drive", "port", d.Label, "node", d.Node, "model", out.Model, "serial", d.Serial,
+		"size", d.Size, "table", c.PartitionTable, "fs", c.FileSystem)
+	return out
+}
+
+// writeBlocker is a master that can be made read-only in the kernel.
+type writeBlocker interface{ WriteBlock() error }
+
+// startJob opens the drives and starts the engine. It returns the event
+// that tells the panel how it went.
+func (a *appliance) startJob(ctx context.Context, c ui.StartJob) any {
+	if a.job != nil {
+		return ui.JobRefused{Reason: "a job is running"}
+	}
+	master, ok := a.drives[c.Master]
+	if !ok {
+		return ui.JobRefused{Reason: "no master"}
+	}
+	src, err := a.hw.opener.OpenRead(master.Node)
+	if err != nil {
+		a.log.Error("job: master", "err", err)
+		return ui.JobRefused{Reason: "master: " + err.Error()}
+	}
+	if wb, ok := src.(writeBlocker); ok {
+		if err := wb.WriteBlock(); err != nil {
+			src.Close()
+			a.log.Error("job: write-block master", "err", err)
+			return ui.JobRefused{Reason: "cannot write-block the master"}
+		}
+	}
+	j := &runningJob{drives: []hal.DriveReader{src}, done: make(chan struct{})}
+	mode := map[ui.Mode]engine.Mode{ui.CopyVerify: engine.CopyVerify, ui.CopyOnly: engine.Copy, ui.VerifyOnly: engine.VerifyOnly}[c.Mode]
+	job := engine.Job{Source: src, Mode: mode, Options: a.jobOpts}
+	job.Options.OnProgress = func(p engine.Progress) {
+		select {
+		case a.events <- p:
+		default: // progress is rate-limited and the next one comes soon
+		}
+	}
+	for _, port := range c.Targets {
+		d, ok := a.drives[port]
+		if !ok {
+			j.prefail = append(j.prefail, ui.PortResult{Port: port, Cause: "removed", Reason: "the drive left before the job"})
+			continue
+		}
+		var dev hal.DriveReader
+		if mode == engine.VerifyOnly {
+			dev, err = a.hw.opener.OpenRead(d.Node)
+		} else {
+			dev, err = a.hw.opener.OpenWrite(d.Node)
+		}
+		if err != nil {
+			a.log.Error("job: target", "port", d.Label, "err", err)
+			j.prefail = append(j.prefail, ui.PortResult{Port: port, Cause: "cannot open", Reason: err.Error()})
+			continue
+		}
+		j.drives = append(j.drives, dev)
+		chk, ok := dev.(engine.Checked)
+		if !ok {
+			j.prefail = append(j.prefail, ui.PortResult{Port: port, Cause: "cannot verify", Reason: "the drive cannot drop its caches"})
+			continue
+		}
+		job.Targets = append(job.Targets, engine.PortTarget{Port: port, Label: d.Label, Dev: chk})
+	}
+	if len(job.Targets) == 0 {
+		j.close()
+		return ui.JobRefused{Reason: "no target could be opened"}
+	}
+	run, err := engine.Start(ctx, job)
+	if err != nil {
+		j.close()
+		a.log.Error("job refused", "err", err)
+		return ui.JobRefused{Reason: strings.TrimPrefix(err.Error(), "job refused: ")}
+	}
+	j.run = run
+	a.job = j
+	plan := run.Plan()
+	a.log.Info("job started", "mode", mode, "master", master.Node, "targets", len(job.Targets),
+		"area", plan.Area, "bytes", plan.Bytes())
+	go func() {
+		res := run.Wait()
+		j.close()
+		close(j.done)
+		a.events <- res
+	}()
+	return ui.JobStarted{Bytes: plan.Bytes(), Area: plan.Area}
+}
+
+func (j *runningJob) close() {
+	for _, d := range j.drives {
+		d.Close()
+	}
+}
+
+// jobEvent turns engine output into panel events.
+func (a *appliance) jobEvent(e any) any {
+	switch e := e.(type) {
+	case engine.Progress:
+		return ui.Progress{Port: e.Port, Phase: e.Phase.String(), Done: e.Done, Total: e.Total, Rate: e.Rate, ETA: e.ETA}
+	case *engine.Result:
+		j := a.job
+		a.job = nil
+		r := ui.JobResult{Mode: uiMode(e.Mode), Bytes: e.Bytes, Duration: e.Duration}
+		if e.Err != nil {
+			r.MasterError = e.Err.Error()
+			r.MasterCause = masterCause(e.Err)
+		}
+		for _, p := range e.Ports {
+			r.Ports = append(r.Ports, ui.PortResult{Port: p.Port, Pass: p.Status == engine.Pass,
+				Abort: p.Status == engine.Aborted, Cause: string(p.Cause), Reason: p.Reason})
+			a.log.Info("job port result", "port", p.Label, "result", p.Status.String(), "reason", p.Reason,
+				"written", p.Written, "verified", p.Verified, "mbps", fmt.Sprintf("%.1f", p.MBps), "sha256", p.SHA256)
+		}
+		if j != nil {
+			r.Ports = append(r.Ports, j.prefail...)
+		}
+		slices.SortFunc(r.Ports, func(x, y ui.PortResult) int { return x.Port - y.Port })
+		a.log.Info("job done", "passed", r.Passed(), "ports", len(r.Ports), "sha256", e.SHA256,
+			"duration", e.Duration.Round(time.Millisecond), "master_error", r.MasterError)
+		return ui.JobDone{Result: r}
+	}
+	return nil
+}
+
+func uiMode(m engine.Mode) ui.Mode {
+	switch m {
+	case engine.Copy:
+		return ui.CopyOnly
+	case engine.VerifyOnly:
+		return ui.VerifyOnly
+	}
+	return ui.CopyVerify
+}
+
+// masterCause is a short word for the LCD on why the master failed.
+func masterCause(err error) string {
+	s := err.Error()
+	switch {
+	case errors.Is(err, hal.ErrRemoved):
+		return "removed"
+	case strings.Contains(s, "changed during the job"):
+		return "changed"
+	}
+	return "read error"
+}
+
+// abortAndWait ends a running job and reports it, on shutdown.
+func (a *appliance) abortAndWait() {
+	if a.job == nil {
+		return
+	}
+	a.log.Warn("shutting down: aborting the job")
+	a.job.run.Cancel()
+	<-a.job.done
+	res := <-a.events
+	for res != nil {
+		if r, ok := res.(*engine.Result); ok {
+			a.handle(context.Background(), a.jobEvent(r))
+			return
+		}
+		res = <-a.events
+	}
+}
+
+// shutdown leaves the panel dark and saying so.
+func (a *appliance) shutdown() {
+	if a.hw.leds != nil {
+		for p := 1; p <= a.hw.leds.Ports(); p++ {
+			_ = a.hw.leds.SetLED(p, hal.LEDOff)
+		}
+	}
+	if a.hw.display != nil {
+		_ = a.hw.display.Show([]string{"Clonebay", "Shut down"})
+	}
+	a.log.Info("shut down")
+}
+
