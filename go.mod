@@ -15,7 +15,9 @@ require (
 	github.com/d2r2/go-logger v0.0.0-20210606094344-60e9d1233e22
 	github.com/jochenvg/go-udev v0.0.0-20240801134859-b65ed646224b
 	github.com/op/go-logging v0.0.0-20160315200505-970db520ece7
+	golang.org/x/sync v0.18.0
 	golang.org/x/sys v0.49.0
+	golang.org/x/term v0.37.0
 	periph.io/x/conn/v3 v3.7.2
 )
 
@@ -23,5 +25,4 @@ require (
 	github.com/davecgh/go-spew v1.1.1 // indirect
 	github.com/jkeiser/iter v0.0.0-20200628201005-c8aa0ae784d1 // indirect
 	github.com/jonboulle/clockwork v0.4.0 // indirect
-	golang.org/x/sync v0.18.0 // indirect
 )

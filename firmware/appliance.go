@@ -22,10 +22,10 @@ import (
 type hardware struct {
 	watcher hal.DriveWatcher
 	opener  hal.DriveOpener
-	buttons hal.Buttons  // nil: no buttons
-	display hal.Display  // nil: no LCD
-	leds    hal.LEDs     // nil: no LEDs
-	buzzer  hal.Buzzer   // nil: no buzzer
+	buttons hal.Buttons                   // nil: no buttons
+	display hal.Display                   // nil: no LCD
+	leds    hal.LEDs                      // nil: no LEDs
+	buzzer  hal.Buzzer                    // nil: no buzzer
 	runners []func(context.Context) error // goroutines the backends need (LCD writer, LED blinker)
 	// portMap filters and places drives; nil places them by the board.
 	isSystem func(node string) bool
@@ -455,4 +455,3 @@ func (a *appliance) shutdown() {
 	}
 	a.log.Info("shut down")
 }
-

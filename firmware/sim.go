@@ -3,13 +3,61 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/clonebay/clonebay/board"
+	"github.com/clonebay/clonebay/ui"
 )
 
 func cmdSim(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "sim", "[flags]")
+	fs := newFlags(env, "sim", "[--board NAME|FILE] [--script FILE] [--log FILE]")
+	boardName := fs.String("board", board.Default, "the board to simulate: a built-in name or a YAML file")
+	scriptFile := fs.String("script", "", "run a scenario script without a terminal; exit 0 only when every expectation holds")
+	logFile := fs.String("log", "", "write the firmware's log to this file (default: stderr with --script, nowhere otherwise)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	fmt.Fprintln(env.stdout, "clonebay sim: the simulated front panel is not wired yet")
-	return nil
+	b, err := board.Load(*boardName)
+	if err != nil {
+		return err
+	}
+	var logOut io.Writer = io.Discard
+	if *scriptFile != "" {
+		logOut = env.stderr
+	}
+	if *logFile != "" {
+		f, err := os.OpenFile(*logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("log: %w", err)
+		}
+		defer f.Close()
+		logOut = f
+	}
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	if *scriptFile != "" {
+		f, err := os.Open(*scriptFile)
+		if err != nil {
+			return fmt.Errorf("script: %w", err)
+		}
+		defer f.Close()
+		s, err := parseScript(*scriptFile, f)
+		if err != nil {
+			return &exitError{code: 2, err: err}
+		}
+		return runScript(ctx, b, s, env.stdout, log)
+	}
+
+	in, ok := env.stdin.(*os.File)
+	if !ok || !isTerminal(in) {
+		return usageError("sim needs a terminal (or --script FILE)")
+	}
+	rig := newSimRig(b)
+	if err := rig.defaultSession(); err != nil {
+		return err
+	}
+	app := newAppliance(b, rig.hardware(), ui.DefaultSettings(), log)
+	return runTerminal(ctx, rig, app, in, env.stdout)
 }

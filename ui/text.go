@@ -153,3 +153,7 @@ func Render(lines []string, cols int) string {
 	}
 	return sb.String()
 }
+
+// FormatBytes writes a byte count the way the panel does ("8GB",
+// "268.43MB").
+func FormatBytes(n int64) string { return size(n) }

@@ -1,0 +1,484 @@
+package main
+
+import (
+	"bufio"
+	"maps"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/clonebay/clonebay/board"
+	"github.com/clonebay/clonebay/hal"
+	"github.com/clonebay/clonebay/sim"
+	"github.com/clonebay/clonebay/ui"
+)
+
+// A scenario script drives the simulator without a terminal: one step a
+// line, optionally "at T" (time since the start), and expectations that
+// must hold, at once or "within D":
+//
+//	setting auto-start 7           (Setup values before the start)
+//	session default                (the default master and targets)
+//	insert 3 size=64MB write=40 read=90 fault=corrupt@1MB
+//	insert 1 master
+//	remove 3
+//	fault 4 remove@10MB
+//	press OK | hold OK 2.5s
+//	wait 1s
+//	at 4s remove 5
+//	expect lcd "Job done" within 30s
+//	expect led 3 red
+//	expect beep failure
+//	expect result pass=6 fail=1
+type step struct {
+	line   int
+	at     time.Duration // -1: right after the step before
+	verb   string
+	args   []string
+	within time.Duration
+	text   string // the quoted text of expect lcd
+}
+
+type script struct {
+	name     string
+	steps    []step
+	settings []step
+}
+
+// parseScript reads a scenario; errors name the line.
+func parseScript(name string, r io.Reader) (*script, error) {
+	s := &script{name: name}
+	sc := bufio.NewScanner(r)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if i := strings.Index(line, "#"); i >= 0 && !strings.Contains(line[:i], `"`) {
+			line = strings.TrimSpace(line[:i])
+		}
+		if line == "" {
+			continue
+		}
+		st, err := parseStep(n, line)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, n, err)
+		}
+		if st.verb == "setting" {
+			if len(s.steps) > 0 {
+				return nil, fmt.Errorf("%s:%d: settings come before the first step", name, n)
+			}
+			s.settings = append(s.settings, st)
+			continue
+		}
+		s.steps = append(s.steps, st)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return s, nil
+}
+
+func parseStep(n int, line string) (step, error) {
+	st := step{line: n, at: -1}
+	text := ""
+	if i := strings.IndexByte(line, '"'); i >= 0 {
+		j := strings.LastIndexByte(line, '"')
+		if j == i {
+			return st, fmt.Errorf("unclosed quote")
+		}
+		text = line[i+1 : j]
+		line = line[:i] + " \x00 " + line[j+1:]
+	}
+	f := strings.Fields(line)
+	if len(f) >= 2 && f[0] == "at" {
+		d, err := time.ParseDuration(f[1])
+		if err != nil {
+			return st, fmt.Errorf("at %q: %w", f[1], err)
+		}
+		st.at, f = d, f[2:]
+	}
+	if k := slices.Index(f, "within"); k >= 0 {
+		if k+1 >= len(f) {
+			return st, fmt.Errorf("within needs a duration")
+		}
+		d, err := time.ParseDuration(f[k+1])
+		if err != nil {
+			return st, fmt.Errorf("within %q: %w", f[k+1], err)
+		}
+		st.within, f = d, append(f[:k], f[k+2:]...)
+	}
+	if len(f) == 0 {
+		return st, fmt.Errorf("no step")
+	}
+	st.verb, st.args, st.text = f[0], f[1:], text
+	need := map[string]int{"insert": 1, "remove": 1, "fault": 2, "press": 1, "hold": 2, "wait": 1, "expect": 2, "session": 1, "setting": 2}
+	want, ok := need[st.verb]
+	if !ok {
+		return st, fmt.Errorf("unknown step %q (insert, remove, fault, press, hold, wait, expect, session, setting)", st.verb)
+	}
+	if len(st.args) < want {
+		return st, fmt.Errorf("%s needs %d arguments", st.verb, want)
+	}
+	return st, nil
+}
+
+// scriptRun is one run of a script against the simulator.
+type scriptRun struct {
+	s     *script
+	rig   *simRig
+	app   *appliance
+	out   io.Writer
+	start time.Time
+
+	mu      sync.Mutex
+	results []ui.JobResult
+	known   map[int]bool // ports the panel has been told hold a drive
+	failed  int
+}
+
+// runScript runs a scenario and reports on out; it returns an error when
+// an expectation did not hold or the script is bad.
+func runScript(ctx context.Context, b *board.Board, s *script, out io.Writer, log *slog.Logger) error {
+	rig := newSimRig(b)
+	set := ui.DefaultSettings()
+	for _, st := range s.settings {
+		if err := applySetting(&set, st.args[0], st.args[1]); err != nil {
+			return fmt.Errorf("%s:%d: %w", s.name, st.line, err)
+		}
+	}
+	app := newAppliance(b, rig.hardware(), set, log)
+	run := &scriptRun{s: s, rig: rig, app: app, out: out, known: map[int]bool{}}
+	app.observe = func(ev any, _ ui.Frame) {
+		run.mu.Lock()
+		defer run.mu.Unlock()
+		switch ev := ev.(type) {
+		case ui.JobDone:
+			run.results = append(run.results, ev.Result)
+		case ui.DriveIn:
+			run.known[ev.Drive.Port] = true
+		case ui.DriveOut:
+			delete(run.known, ev.Port)
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	run.start = time.Now()
+	err := run.steps(ctx)
+	cancel()
+	if rerr := <-done; rerr != nil && err == nil {
+		err = rerr
+	}
+	if err == nil && run.failed > 0 {
+		err = fmt.Errorf("%s: %d expectations did not hold", s.name, run.failed)
+	}
+	return err
+}
+
+func applySetting(set *ui.Settings, key, val string) error {
+	onOff := func() (bool, error) {
+		switch val {
+		case "on":
+			return true, nil
+		case "off":
+			return false, nil
+		}
+		return false, fmt.Errorf("setting %s: %q is not on or off", key, val)
+	}
+	var err error
+	switch key {
+	case "auto-start":
+		set.AutoStart, err = strconv.Atoi(val)
+	case "verify":
+		set.Verify, err = onOff()
+	case "buzzer":
+		set.Buzzer, err = onOff()
+	case "key-click":
+		set.KeyClick, err = onOff()
+	default:
+		return fmt.Errorf("unknown setting %q (auto-start, verify, buzzer, key-click)", key)
+	}
+	return err
+}
+
+func (r *scriptRun) steps(ctx context.Context) error {
+	for _, st := range r.s.steps {
+		if st.at >= 0 {
+			if err := sleepCtx(ctx, time.Until(r.start.Add(st.at))); err != nil {
+				return err
+			}
+		}
+		if err := r.step(ctx, st); err != nil {
+			return fmt.Errorf("%s:%d: %w", r.s.name, st.line, err)
+		}
+		switch st.verb {
+		case "session", "insert", "remove":
+			// The next step acts on what the panel knows: let it see the
+			// drives first, as an operator would.
+			if err := r.settle(ctx); err != nil {
+				return fmt.Errorf("%s:%d: %w", r.s.name, st.line, err)
+			}
+		}
+	}
+	return nil
+}
+
+// settle waits until the panel knows of exactly the drives in the bay.
+func (r *scriptRun) settle(ctx context.Context) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r.mu.Lock()
+		known := slices.Sorted(maps.Keys(r.known))
+		r.mu.Unlock()
+		bay := r.rig.bay.Occupied()
+		if slices.Equal(known, bay) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the panel did not see the drives in ports %v within 5 s (it knows %v)", bay, known)
+		}
+		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+var buttonNames = map[string]hal.Button{"up": hal.Up, "down": hal.Down, "ok": hal.OK, "back": hal.Back}
+
+func (r *scriptRun) step(ctx context.Context, st step) error {
+	a := st.args
+	switch st.verb {
+	case "session":
+		if a[0] != "default" {
+			return fmt.Errorf("session %q: only the default session exists", a[0])
+		}
+		return r.rig.defaultSession()
+	case "insert":
+		port, err := strconv.Atoi(a[0])
+		if err != nil {
+			return fmt.Errorf("insert: port %q is not a number", a[0])
+		}
+		spec, err := parseDriveArgs(a[1:])
+		if err != nil {
+			return err
+		}
+		_, err = r.rig.insert(port, spec)
+		return err
+	case "remove":
+		port, err := strconv.Atoi(a[0])
+		if err != nil {
+			return fmt.Errorf("remove: port %q is not a number", a[0])
+		}
+		_, err = r.rig.bay.Remove(port)
+		return err
+	case "fault":
+		port, err := strconv.Atoi(a[0])
+		if err != nil {
+			return fmt.Errorf("fault: port %q is not a number", a[0])
+		}
+		f, err := parseFault(a[1])
+		if err != nil {
+			return err
+		}
+		d := r.rig.bay.Drive(port)
+		if d == nil {
+			return fmt.Errorf("fault: port %d is empty", port)
+		}
+		d.Inject(f)
+		return nil
+	case "press", "hold":
+		b, ok := buttonNames[strings.ToLower(a[0])]
+		if !ok {
+			return fmt.Errorf("%s: no button %q (Up, Down, OK, Back)", st.verb, a[0])
+		}
+		if st.verb == "press" {
+			r.rig.buttons.Click(b)
+			return sleepCtx(ctx, 50*time.Millisecond)
+		}
+		d, err := time.ParseDuration(a[1])
+		if err != nil {
+			return fmt.Errorf("hold: %w", err)
+		}
+		r.rig.buttons.Push(b, hal.Press)
+		if err := sleepCtx(ctx, d); err != nil {
+			return err
+		}
+		r.rig.buttons.Push(b, hal.Release)
+		return sleepCtx(ctx, 50*time.Millisecond)
+	case "wait":
+		d, err := time.ParseDuration(a[0])
+		if err != nil {
+			return fmt.Errorf("wait: %w", err)
+		}
+		return sleepCtx(ctx, d)
+	case "expect":
+		return r.expect(ctx, st)
+	}
+	return fmt.Errorf("unknown step %q", st.verb)
+}
+
+func parseDriveArgs(args []string) (driveSpec, error) {
+	s := defaultTarget()
+	sized := false
+	for _, arg := range args {
+		if arg == "master" {
+			s.master = true
+			continue
+		}
+		k, v, ok := strings.Cut(arg, "=")
+		if !ok {
+			return s, fmt.Errorf("insert: %q is not key=value", arg)
+		}
+		var err error
+		switch k {
+		case "size":
+			s.size, err = parseSize(v)
+			sized = true
+		case "read":
+			s.readMBps, err = strconv.ParseFloat(v, 64)
+		case "write":
+			s.writeMB, err = strconv.ParseFloat(v, 64)
+		case "model":
+			s.model = v
+		case "fault":
+			var f sim.Fault
+			f, err = parseFault(v)
+			s.faults = append(s.faults, f)
+		default:
+			return s, fmt.Errorf("insert: unknown %q (size, read, write, model, fault)", k)
+		}
+		if err != nil {
+			return s, fmt.Errorf("insert %s: %w", arg, err)
+		}
+	}
+	if s.master && !sized {
+		s.size = masterSize
+	}
+	return s, nil
+}
+
+// expect checks a condition, polling until it holds or within runs out.
+func (r *scriptRun) expect(ctx context.Context, st step) error {
+	check, what, err := r.condition(st)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(max(st.within, 300*time.Millisecond))
+	for {
+		ok, seen := check()
+		if ok {
+			fmt.Fprintf(r.out, "ok   %s:%d: %s (at %s)\n", r.s.name, st.line, what, time.Since(r.start).Round(100*time.Millisecond))
+			return nil
+		}
+		if time.Now().After(deadline) {
+			r.failed++
+			fmt.Fprintf(r.out, "FAIL %s:%d: expected %s; %s\n", r.s.name, st.line, what, seen)
+			return nil
+		}
+		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+func (r *scriptRun) condition(st step) (func() (bool, string), string, error) {
+	a := st.args
+	switch a[0] {
+	case "lcd":
+		if st.text == "" {
+			return nil, "", fmt.Errorf(`expect lcd needs a quoted text: expect lcd "Job done"`)
+		}
+		return func() (bool, string) {
+			screen := r.rig.lcd.Text()
+			return strings.Contains(screen, st.text), "the LCD shows:\n" + indent(screen)
+		}, fmt.Sprintf("the LCD to show %q", st.text), nil
+	case "led":
+		if len(a) < 3 {
+			return nil, "", fmt.Errorf("expect led PORT STATE")
+		}
+		port, err := strconv.Atoi(a[1])
+		if err != nil {
+			return nil, "", fmt.Errorf("expect led: port %q is not a number", a[1])
+		}
+		want := a[2]
+		return func() (bool, string) {
+			got := r.rig.leds.LED(port).String()
+			return got == want, "it is " + got
+		}, fmt.Sprintf("port %d's LED to be %s", port, want), nil
+	case "beep":
+		if len(a) < 2 {
+			return nil, "", fmt.Errorf("expect beep key|done|failure")
+		}
+		patterns := map[string][]hal.Beep{"key": hal.BeepKey, "done": hal.BeepJobDone, "failure": hal.BeepFailure}
+		want, ok := patterns[a[1]]
+		if !ok {
+			return nil, "", fmt.Errorf("expect beep: %q is not key, done or failure", a[1])
+		}
+		return func() (bool, string) {
+			for _, p := range r.rig.buzzer.Played() {
+				if slices.Equal(p, want) {
+					return true, ""
+				}
+			}
+			return false, fmt.Sprintf("%d patterns played, none of them that", len(r.rig.buzzer.Played()))
+		}, fmt.Sprintf("a %s beep", a[1]), nil
+	case "result":
+		want := map[string]int{}
+		for _, kv := range a[1:] {
+			k, v, ok := strings.Cut(kv, "=")
+			n, err := strconv.Atoi(v)
+			if !ok || err != nil || (k != "pass" && k != "fail" && k != "aborted") {
+				return nil, "", fmt.Errorf("expect result: %q is not pass=N, fail=N or aborted=N", kv)
+			}
+			want[k] = n
+		}
+		return func() (bool, string) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if len(r.results) == 0 {
+				return false, "no job has ended"
+			}
+			res := r.results[len(r.results)-1]
+			got := map[string]int{"pass": res.Passed()}
+			for _, p := range res.Ports {
+				switch {
+				case p.Abort:
+					got["aborted"]++
+				case !p.Pass:
+					got["fail"]++
+				}
+			}
+			for k, n := range want {
+				if got[k] != n {
+					return false, fmt.Sprintf("the last job had pass=%d fail=%d aborted=%d", got["pass"], got["fail"], got["aborted"])
+				}
+			}
+			return true, ""
+		}, "the last job's result " + strings.Join(a[1:], " "), nil
+	}
+	return nil, "", fmt.Errorf("expect %q: lcd, led, beep or result", a[0])
+}
+
+func indent(s string) string {
+	return "    | " + strings.ReplaceAll(s, "\n", "\n    | ")
+}

@@ -1,0 +1,299 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/clonebay/clonebay/hal"
+	"github.com/clonebay/clonebay/sim"
+	"github.com/clonebay/clonebay/ui"
+)
+
+// termPanel draws the simulated front panel in a terminal and turns keys
+// into buttons, drive inserts and faults.
+type termPanel struct {
+	rig     *simRig
+	in      *os.File
+	out     io.Writer
+	mu      sync.Mutex
+	pending rune   // a fault key waiting for its port digit
+	status  string // the last thing a key did
+	quit    context.CancelFunc
+}
+
+const keyHelp = "Keys: arrows=Up/Down  Enter=OK  Backspace/Esc=Back  o=hold OK 2.5s  1-9=insert/remove a drive\n" +
+	"      c+N=corrupt port N  w+N=write error  r+N=pull mid-copy  q=quit"
+
+// runTerminal runs the appliance with the terminal panel until q, Ctrl-C
+// or ctx ends. The terminal is restored on every way out, panics too.
+func runTerminal(ctx context.Context, rig *simRig, app *appliance, in *os.File, out io.Writer) (err error) {
+	fd := int(in.Fd())
+	old, err := term.MakeRaw(fd)
+	if err != nil {
+		return fmt.Errorf("terminal: %w (run with --script to drive the simulator without a terminal)", err)
+	}
+	restore := func() {
+		fmt.Fprint(out, "\x1b[0m\x1b[?25h\x1b[?1049l")
+		_ = term.Restore(fd, old)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			restore()
+			panic(r)
+		}
+		restore()
+	}()
+	fmt.Fprint(out, "\x1b[?1049h\x1b[?25l") // alternate screen, no cursor
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p := &termPanel{rig: rig, in: in, out: out, quit: cancel, status: "Enter twice starts a copy of port 1 onto the others."}
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	keys := make(chan []byte, 16)
+	go p.readKeys(keys)
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
+	defer signal.Stop(winch)
+
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	p.draw(true)
+	for {
+		select {
+		case k := <-keys:
+			p.key(k)
+			p.draw(false)
+		case <-tick.C:
+			p.draw(false)
+		case <-winch:
+			p.draw(true)
+		case err := <-done:
+			return err
+		case <-ctx.Done():
+			return <-done
+		}
+	}
+}
+
+func (p *termPanel) readKeys(keys chan<- []byte) {
+	buf := make([]byte, 16)
+	for {
+		n, err := p.in.Read(buf)
+		if err != nil {
+			return
+		}
+		keys <- append([]byte(nil), buf[:n]...)
+	}
+}
+
+func (p *termPanel) key(k []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := string(k)
+	b := p.rig.buttons
+	switch s {
+	case "\x1b[A", "\x1bOA":
+		b.Click(hal.Up)
+		return
+	case "\x1b[B", "\x1bOB":
+		b.Click(hal.Down)
+		return
+	case "\r", "\n":
+		b.Click(hal.OK)
+		return
+	case "\x7f", "\x08", "\x1b":
+		b.Click(hal.Back)
+		return
+	case "q", "Q", "\x03":
+		p.quit()
+		return
+	case "o":
+		b.Push(hal.OK, hal.Press)
+		time.AfterFunc(2500*time.Millisecond, func() { b.Push(hal.OK, hal.Release) })
+		p.status = "holding OK for 2.5 s"
+		return
+	case "c", "w", "r":
+		p.pending = rune(s[0])
+		p.status = "which port? (1-9)"
+		return
+	}
+	if len(s) == 1 && s[0] >= '1' && s[0] <= '9' {
+		port := int(s[0] - '0')
+		if port > p.rig.bay.Ports() {
+			p.status = fmt.Sprintf("there is no port %d", port)
+			return
+		}
+		if p.pending != 0 {
+			p.fault(port)
+			return
+		}
+		if p.rig.bay.Drive(port) != nil {
+			_, _ = p.rig.bay.Remove(port)
+			p.status = fmt.Sprintf("pulled the drive out of port %d", port)
+			return
+		}
+		spec := defaultTarget()
+		if port == p.rig.b.MasterPort {
+			spec = driveSpec{master: true, readMBps: 120, writeMB: 40}
+		}
+		if _, err := p.rig.insert(port, spec); err != nil {
+			p.status = err.Error()
+			return
+		}
+		p.status = fmt.Sprintf("inserted a drive into port %d", port)
+	}
+}
+
+func (p *termPanel) fault(port int) {
+	kind := p.pending
+	p.pending = 0
+	d := p.rig.bay.Drive(port)
+	if d == nil {
+		p.status = fmt.Sprintf("port %d is empty", port)
+		return
+	}
+	f := map[rune]sim.Fault{
+		'c': {Kind: sim.Corrupt, Off: 1 << 20, Len: 512},
+		'w': {Kind: sim.WriteError, Off: 16 << 20},
+		'r': {Kind: sim.RemoveAt, Off: 32 << 20},
+	}[kind]
+	d.Inject(f)
+	p.status = fmt.Sprintf("port %d: %s", port, f)
+}
+
+// draw paints the panel; full clears the screen first (start, resize).
+func (p *termPanel) draw(full bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	width, height, err := term.GetSize(int(p.in.Fd()))
+	if err != nil || width <= 0 {
+		width, height = 80, 24
+	}
+	var sb strings.Builder
+	if full {
+		sb.WriteString("\x1b[2J")
+	}
+	sb.WriteString("\x1b[H")
+	line := func(s string) {
+		if height <= 0 {
+			return
+		}
+		height--
+		visible := []rune(s)
+		if plainLen(s) > width {
+			visible = []rune(truncateANSI(s, width))
+		}
+		sb.WriteString(string(visible) + "\x1b[0m\x1b[K\r\n")
+	}
+	geo := p.rig.lcd.Geometry()
+	line(fmt.Sprintf("Clonebay simulator: board %s, %s LCD", p.rig.b.Name, geo))
+	border := "+" + strings.Repeat("-", geo.Cols) + "+"
+	if !p.rig.lcd.Backlight() {
+		border = "+" + strings.Repeat("-", geo.Cols-9) + "light off+"
+	}
+	line(border)
+	for _, l := range strings.Split(p.rig.lcd.Text(), "\n") {
+		line("|\x1b[30;42m" + l + "\x1b[0m|")
+	}
+	line(border)
+	blinkOn := time.Now().UnixMilli()/500%2 == 0
+	var leds strings.Builder
+	for _, port := range p.rig.b.Ports {
+		fmt.Fprintf(&leds, "%s:%s  ", port.Label, ledGlyph(p.rig.leds.LED(port.Number), blinkOn))
+	}
+	line("LEDs " + leds.String())
+	line("")
+	for _, port := range p.rig.b.Ports {
+		d := p.rig.bay.Drive(port.Number)
+		desc := "(empty)"
+		if d != nil {
+			info := d.Info()
+			desc = fmt.Sprintf("%-14s %9s", info.Model, ui.FormatBytes(info.Size))
+			if fs := d.Faults(); len(fs) > 0 {
+				var names []string
+				for _, f := range fs {
+					names = append(names, f.String())
+				}
+				desc += "  faults: " + strings.Join(names, ", ")
+			}
+		}
+		line(fmt.Sprintf(" port %d (%s)  %s", port.Number, port.Label, desc))
+	}
+	line("")
+	for _, h := range strings.Split(keyHelp, "\n") {
+		line(h)
+	}
+	line("> " + p.status)
+	sb.WriteString("\x1b[J")
+	io.WriteString(p.out, sb.String())
+}
+
+func ledGlyph(s hal.LEDState, on bool) string {
+	switch s {
+	case hal.LEDGreen:
+		return "\x1b[1;32m●\x1b[0m"
+	case hal.LEDRed:
+		return "\x1b[1;31m●\x1b[0m"
+	case hal.LEDGreenBlink:
+		if on {
+			return "\x1b[1;32m●\x1b[0m"
+		}
+		return "\x1b[32m○\x1b[0m"
+	case hal.LEDRedBlink:
+		if on {
+			return "\x1b[1;31m●\x1b[0m"
+		}
+		return "\x1b[31m○\x1b[0m"
+	}
+	return "\x1b[2m○\x1b[0m"
+}
+
+// plainLen is the visible length of s, without ANSI escapes.
+func plainLen(s string) int {
+	n, esc := 0, false
+	for _, r := range s {
+		switch {
+		case esc:
+			if r >= '@' && r <= '~' && r != '[' {
+				esc = false
+			}
+		case r == '\x1b':
+			esc = true
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+// truncateANSI cuts s to width visible characters, keeping escapes.
+func truncateANSI(s string, width int) string {
+	var sb strings.Builder
+	n, esc := 0, false
+	for _, r := range s {
+		switch {
+		case esc:
+			sb.WriteRune(r)
+			if r >= '@' && r <= '~' && r != '[' {
+				esc = false
+			}
+		case r == '\x1b':
+			esc = true
+			sb.WriteRune(r)
+		case n < width:
+			sb.WriteRune(r)
+			n++
+		}
+	}
+	return sb.String()
+}
