@@ -97,6 +97,7 @@ func (p *port) copy() PortResult {
 		r.win.release(cur, b, i+1)
 		written += int64(c.n)
 		p.meter.report(PhaseCopying, written, false)
+		yield()
 	}
 	r.win.detach(cur)
 	if head >= 0 {
@@ -170,6 +171,7 @@ func (p *port) verify() PortResult {
 		}
 		verified += int64(c.n)
 		p.meter.report(PhaseVerifying, verified, false)
+		yield()
 	}
 	p.res.Verified = verified
 	return p.pass()
@@ -229,6 +231,7 @@ func (p *port) compare() PortResult {
 		r.win.release(cur, b, i+1)
 		verified += int64(c.n)
 		p.meter.report(PhaseVerifying, verified, false)
+		yield()
 	}
 	p.res.Verified = verified
 	return p.pass()

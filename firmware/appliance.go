@@ -100,6 +100,13 @@ func (a *appliance) Run(ctx context.Context) error {
 			}
 		}
 	}
+	// The backends' own goroutines (LCD writer, LED blinker) outlive the
+	// main loop, so the shutdown frame still reaches the panel.
+	runCtx, stopRunners := context.WithCancel(context.Background())
+	var runners errgroup.Group
+	for _, r := range a.hw.runners {
+		runners.Go(func() error { return quiet(r(runCtx)) })
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	driveEvents := make(chan hal.DriveEvent, 64)
 	buttonEvents := make(chan hal.ButtonEvent, 64)
@@ -107,14 +114,17 @@ func (a *appliance) Run(ctx context.Context) error {
 	if a.hw.buttons != nil {
 		g.Go(func() error { return quiet(a.hw.buttons.Run(gctx, buttonEvents)) })
 	}
-	for _, r := range a.hw.runners {
-		g.Go(func() error { return quiet(r(gctx)) })
-	}
 	g.Go(func() error { a.buzz(gctx); return nil })
 	g.Go(func() error { return a.loop(gctx, driveEvents, buttonEvents) })
 	err := g.Wait()
 	a.shutdown()
-	return err
+	if f, ok := a.hw.display.(interface{ Flush(context.Context) error }); ok {
+		fctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = f.Flush(fctx)
+		cancel()
+	}
+	stopRunners()
+	return errors.Join(err, runners.Wait())
 }
 
 // quiet turns the context's own end into a clean return.

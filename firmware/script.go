@@ -2,11 +2,11 @@ package main
 
 import (
 	"bufio"
-	"maps"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"

@@ -6,11 +6,15 @@
 package looptest
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Require skips the test unless it runs as root with losetup available.
@@ -74,4 +78,46 @@ func Detach(t testing.TB, node string) {
 	if err != nil && !strings.Contains(string(out), "No such device") && !strings.Contains(string(out), "No such file") {
 		t.Logf("losetup --detach %s: %v: %s", node, err, out)
 	}
+}
+
+// AttachAt attaches a new backing file of size bytes (content at offset
+// 0) to the loop device with number n, creating /dev/loopN through
+// /dev/loop-control when it does not exist yet. Tests use fixed numbers
+// so a board can name the devices before they appear.
+func AttachAt(t testing.TB, n int, size int64, content []byte) Device {
+	t.Helper()
+	Require(t)
+	node := fmt.Sprintf("/dev/loop%d", n)
+	if _, err := os.Stat(node); err != nil {
+		ctl, err := os.OpenFile("/dev/loop-control", os.O_RDWR, 0)
+		if err != nil {
+			t.Fatalf("loop-control: %v", err)
+		}
+		_, _, errno := unix.Syscall(unix.SYS_IOCTL, ctl.Fd(), unix.LOOP_CTL_ADD, uintptr(n))
+		ctl.Close()
+		if errno != 0 && errno != unix.EEXIST {
+			t.Fatalf("LOOP_CTL_ADD %d: %v", n, errno)
+		}
+		for deadline := time.Now().Add(3 * time.Second); ; {
+			if _, err := os.Stat(node); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s did not appear", node)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	file := filepath.Join(t.TempDir(), fmt.Sprintf("loop%d.img", n))
+	if err := os.WriteFile(file, content, 0o644); err != nil {
+		t.Fatalf("loop backing file: %v", err)
+	}
+	if err := os.Truncate(file, size); err != nil {
+		t.Fatalf("loop backing file: %v", err)
+	}
+	if out, err := exec.Command("losetup", node, file).CombinedOutput(); err != nil {
+		t.Fatalf("losetup %s %s: %v: %s", node, file, err, out)
+	}
+	t.Cleanup(func() { Detach(t, node) })
+	return Device{Node: node, File: file}
 }

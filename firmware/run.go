@@ -1,0 +1,197 @@
+//go:build linux && cgo
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+	"periph.io/x/conn/v3/gpio/gpioreg"
+	"periph.io/x/host/v3"
+
+	"github.com/clonebay/clonebay/board"
+	"github.com/clonebay/clonebay/hal"
+	"github.com/clonebay/clonebay/hal/blockdev"
+	halgpio "github.com/clonebay/clonebay/hal/gpio"
+	"github.com/clonebay/clonebay/hal/lcd"
+	"github.com/clonebay/clonebay/hal/udev"
+	"github.com/clonebay/clonebay/ui"
+)
+
+func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "run", "--board NAME|FILE [--lock FILE]")
+	boardName := fs.String("board", "", "the board: a built-in name or a YAML file")
+	lockFile := fs.String("lock", "/run/clonebay.lock", "the lock file that keeps a second copy from starting")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *boardName == "" {
+		return usageError("--board is required (see 'clonebay boards')")
+	}
+	b, err := board.Load(*boardName)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	unlock, err := lockOnce(*lockFile)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	hw, closeHW, err := buildHardware(b, log)
+	if err != nil {
+		return err
+	}
+	defer closeHW()
+	log.Info("clonebay starting", "version", version, "board", b.Name)
+	return newAppliance(b, hw, ui.DefaultSettings(), log).Run(ctx)
+}
+
+// lockOnce takes an exclusive lock on path, so a second appliance process
+// on the same box refuses to start instead of fighting over the drives.
+func lockOnce(path string) (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("lock: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("another clonebay is already running (it holds %s)", path)
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	_ = f.Truncate(0)
+	fmt.Fprintf(f, "%d\n", os.Getpid())
+	return func() { f.Close() }, nil
+}
+
+// buildHardware makes the real backends from the board. A missing LCD,
+// GPIO pin or buzzer is logged and left out: a headless appliance still
+// duplicates. The drive side must work.
+func buildHardware(b *board.Board, log *slog.Logger) (hardware, func(), error) {
+	isSystem, err := blockdev.SystemCheck()
+	if err != nil {
+		return hardware{}, nil, err
+	}
+	hw := hardware{watcher: udev.New(log), opener: blockdev.Opener{}, isSystem: isSystem}
+	var closers []func() error
+	closeAll := func() {
+		for _, c := range closers {
+			_ = c()
+		}
+	}
+
+	gpioOK := b.Buttons != (board.Buttons{}) || b.Buzzer != nil || anyLED(b)
+	if gpioOK {
+		if _, err := host.Init(); err != nil {
+			log.Warn("no GPIO on this machine: no buttons, LEDs or buzzer", "err", err)
+			gpioOK = false
+		}
+	}
+	if gpioOK {
+		hw.buttons = buildButtons(b, log)
+		if leds := buildLEDs(b, log); leds != nil {
+			hw.leds = leds
+			hw.runners = append(hw.runners, leds.Run)
+		}
+		if b.Buzzer != nil {
+			if p, ok := pinByName(*b.Buzzer, "buzzer", log); ok {
+				if bz, err := halgpio.NewBuzzer(p); err != nil {
+					log.Warn("buzzer left out", "err", err)
+				} else {
+					hw.buzzer = bz
+				}
+			}
+		}
+	}
+	if b.LCD != nil {
+		geo := hal.Geometry{Cols: b.LCD.Cols, Rows: b.LCD.Rows}
+		panel, closeLCD, err := lcd.Open(b.LCD.Bus, b.LCD.Address, geo, log)
+		if err != nil {
+			log.Warn("no LCD: running without a display", "err", err)
+		} else {
+			hw.display = panel
+			hw.runners = append(hw.runners, panel.Run)
+			closers = append(closers, closeLCD)
+		}
+	}
+	return hw, closeAll, nil
+}
+
+func anyLED(b *board.Board) bool {
+	for _, p := range b.Ports {
+		if p.GreenLED != nil || p.RedLED != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func pinByName(p board.Pin, what string, log *slog.Logger) (halgpio.Pin, bool) {
+	io := gpioreg.ByName(p.Name)
+	if io == nil {
+		log.Warn("pin not found on this machine", "pin", p.Name, "for", what)
+		return halgpio.Pin{}, false
+	}
+	return halgpio.Pin{IO: io, ActiveLow: p.ActiveLow}, true
+}
+
+func buildButtons(b *board.Board, log *slog.Logger) hal.Buttons {
+	pins := map[hal.Button]halgpio.Pin{}
+	for btn, p := range map[hal.Button]*board.Pin{hal.Up: b.Buttons.Up, hal.Down: b.Buttons.Down, hal.OK: b.Buttons.OK, hal.Back: b.Buttons.Back} {
+		if p == nil {
+			continue
+		}
+		if pin, ok := pinByName(*p, "button "+btn.String(), log); ok {
+			pins[btn] = pin
+		}
+	}
+	if len(pins) == 0 {
+		return nil
+	}
+	bs, err := halgpio.NewButtons(pins, halgpio.DefaultTiming)
+	if err != nil {
+		log.Warn("buttons left out", "err", err)
+		return nil
+	}
+	return bs
+}
+
+func buildLEDs(b *board.Board, log *slog.Logger) *halgpio.LEDs {
+	n := b.MaxPort()
+	green, red := make([]halgpio.Pin, n), make([]halgpio.Pin, n)
+	found := false
+	for _, p := range b.Ports {
+		for _, x := range []struct {
+			pin *board.Pin
+			dst *halgpio.Pin
+			c   string
+		}{{p.GreenLED, &green[p.Number-1], "green"}, {p.RedLED, &red[p.Number-1], "red"}} {
+			if x.pin == nil {
+				continue
+			}
+			if pin, ok := pinByName(*x.pin, fmt.Sprintf("port %s %s LED", p.Label, x.c), log); ok {
+				*x.dst = pin
+				found = true
+			}
+		}
+	}
+	if !found {
+		return nil
+	}
+	leds, err := halgpio.NewLEDs(green, red)
+	if err != nil {
+		log.Warn("LEDs left out", "err", err)
+		return nil
+	}
+	return leds
+}

@@ -1,0 +1,124 @@
+//go:build linux && cgo
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clonebay/clonebay/board"
+	"github.com/clonebay/clonebay/hal"
+	"github.com/clonebay/clonebay/internal/looptest"
+	"github.com/clonebay/clonebay/sim"
+	"github.com/clonebay/clonebay/ui"
+)
+
+// TestRunOnLoopDevices runs the appliance on the real backends (udev
+// hot-plug, block devices) with a board whose ports are loop devices. The
+// drives are attached while it runs; the copy is started by button events
+// fed in through a test hook (simulated buttons) and read off a simulated
+// LCD, as there is no panel hardware here.
+func TestRunOnLoopDevices(t *testing.T) {
+	looptest.Require(t)
+	const first = 240 // loop numbers no other test uses
+	b := &board.Board{Name: "loops", MasterPort: 1, Buses: []string{"loop"}}
+	for i := range 4 {
+		b.Ports = append(b.Ports, board.Port{Number: i + 1, Label: fmt.Sprint(i + 1), Match: fmt.Sprintf("/dev/loop%d", first+i)})
+	}
+	b.Ports[0].Label = "M"
+	require.NoError(t, b.Validate())
+
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	hw, closeHW, err := buildHardware(b, log)
+	require.NoError(t, err)
+	defer closeHW()
+	buttons := sim.NewButtons()
+	lcd := sim.NewLCD(hal.Geometry{Cols: 20, Rows: 4})
+	hw.buttons, hw.display = buttons, lcd
+	app := newAppliance(b, hw, ui.DefaultSettings(), log)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	defer func() {
+		cancel()
+		assert.NoError(t, <-done)
+		assert.Contains(t, lcd.Text(), "Shut down", "the LCD says the appliance stopped")
+	}()
+	waitLCD := func(text string, within time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for !strings.Contains(lcd.Text(), text) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the LCD did not show %q within %v; it shows:\n%s\nlog:\n%s", text, within, lcd.Text(), logs.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitLCD("Master: none", 5*time.Second)
+
+	content := make([]byte, 8<<20)
+	_, err = rand.Read(content)
+	require.NoError(t, err)
+	looptest.AttachAt(t, first, 8<<20, content)
+	var targets []looptest.Device
+	for i := 1; i < 4; i++ {
+		targets = append(targets, looptest.AttachAt(t, first+i, 12<<20, nil))
+	}
+	waitLCD("Master: 8.38MB", 5*time.Second)
+	waitLCD("Targets: 3", 5*time.Second)
+
+	buttons.Click(hal.OK)
+	waitLCD("3 targets", 2*time.Second)
+	buttons.Click(hal.OK)
+	waitLCD("3 PASS 0 FAIL", 60*time.Second)
+	for _, d := range targets {
+		got, err := os.ReadFile(d.File)
+		require.NoError(t, err)
+		assert.True(t, bytes.Equal(content, got[:len(content)]), "%s holds the master", d.Node)
+	}
+	assert.Contains(t, logs.String(), `msg="job done" passed=3 ports=3`)
+}
+
+func TestSecondInstanceRefused(t *testing.T) {
+	lock := filepath.Join(t.TempDir(), "clonebay.lock")
+	unlock, err := lockOnce(lock)
+	require.NoError(t, err)
+	_, err = lockOnce(lock)
+	assert.ErrorContains(t, err, "another clonebay is already running")
+	unlock()
+	unlock2, err := lockOnce(lock)
+	require.NoError(t, err, "free again once the first one stopped")
+	unlock2()
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
