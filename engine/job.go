@@ -60,8 +60,7 @@ func (m Mode) String() string {
 	return fmt.Sprintf("Mode(%d)", int(m))
 }
 
-func (m Mode) writes() bool   { return m == CopyVerify || m == Copy }
-func (m Mode) verifies() bool { return m == CopyVerify || m == VerifyOnly }
+func (m Mode) writes() bool { return m == CopyVerify || m == Copy }
 
 // PortTarget is one target of a job, on a front-panel port. Dev must be a
 // Target in modes that write; a Checked is enough to verify.
@@ -153,13 +152,11 @@ type Running struct {
 
 	bufBytes atomic.Int64 // chunk buffers made by this job
 
-	mu      sync.Mutex
-	srcErr  error
-	sha     string
-	ports   map[int]*port
-	results []PortResult
-	done    chan struct{}
-	result  *Result
+	mu     sync.Mutex
+	srcErr error
+	ports  map[int]*port
+	done   chan struct{}
+	result *Result
 }
 
 // Start checks a job, plans it and starts it.

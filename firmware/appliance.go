@@ -377,8 +377,13 @@ func (a *appliance) startJob(ctx context.Context, c ui.StartJob) any {
 	return ui.JobStarted{Bytes: plan.Bytes(), Area: plan.Area}
 }
 
+// close syncs every target (an aborted copy still leaves what it wrote
+// on the media, not in a cache) and closes every drive.
 func (j *runningJob) close() {
 	for _, d := range j.drives {
+		if w, ok := d.(hal.Drive); ok {
+			_ = w.Sync()
+		}
 		d.Close()
 	}
 }
