@@ -1,0 +1,240 @@
+package disk
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"unicode/utf16"
+)
+
+// GPTHeader is a decoded GPT header.
+type GPTHeader struct {
+	Revision       uint32
+	HeaderSize     uint32
+	MyLBA          uint64
+	AlternateLBA   uint64
+	FirstUsableLBA uint64
+	LastUsableLBA  uint64
+	DiskGUID       [16]byte
+	EntriesLBA     uint64
+	NumEntries     uint32
+	EntrySize      uint32
+	EntriesCRC     uint32
+}
+
+// GPTPartition is one used GPT entry.
+type GPTPartition struct {
+	Number     int // 1-based entry index
+	Type       [16]byte
+	GUID       [16]byte
+	FirstLBA   uint64
+	LastLBA    uint64
+	Attributes uint64
+	Name       string
+}
+
+// GPT is a decoded GUID partition table.
+type GPT struct {
+	SectorSize int
+	Primary    GPTHeader
+	// BackupOK reports whether the backup header at the end agrees.
+	BackupOK   bool
+	Partitions []GPTPartition
+	Entries    []byte // the raw entry array
+	// RawHeader is the primary header sector as read.
+	RawHeader []byte
+}
+
+// ErrNoGPT is returned when neither header carries the GPT signature.
+var ErrNoGPT = errors.New("no GPT")
+
+const gptSignature = "EFI PART"
+
+// maxEntryBytes bounds the entry array a header may claim (1 MiB; real
+// tables are 16 KiB).
+const maxEntryBytes = 1 << 20
+
+// ReadGPT decodes the GPT of a disk of size bytes. A damaged primary
+// header falls back to the backup at the end; both damaged is an error
+// naming what is wrong with each.
+func ReadGPT(r io.ReaderAt, size int64, sectorSize int) (*GPT, error) {
+	ss := int64(sectorSize)
+	if size < 3*ss {
+		return nil, ErrNoGPT
+	}
+	g, perr := readGPTAt(r, size, ss, 1)
+	if perr == nil {
+		if b, err := readGPTAt(r, size, ss, int64(g.Primary.AlternateLBA)); err == nil && b.Primary.DiskGUID == g.Primary.DiskGUID {
+			g.BackupOK = true
+		}
+		return g, nil
+	}
+	b, berr := readGPTAt(r, size, ss, size/ss-1)
+	if berr == nil {
+		return b, nil
+	}
+	if errors.Is(perr, ErrNoGPT) && errors.Is(berr, ErrNoGPT) {
+		return nil, ErrNoGPT
+	}
+	return nil, fmt.Errorf("GPT: primary header: %w; backup header: %v", perr, berr)
+}
+
+func readGPTAt(r io.ReaderAt, size, ss, lba int64) (*GPT, error) {
+	if lba < 1 || (lba+1)*ss > size {
+		return nil, damaged("GPT header at LBA %d lies beyond the disk", lba)
+	}
+	sec := make([]byte, ss)
+	if err := readAt(r, sec, lba*ss); err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(sec[:8], []byte(gptSignature)) {
+		return nil, ErrNoGPT
+	}
+	h := GPTHeader{
+		Revision:       binary.LittleEndian.Uint32(sec[8:]),
+		HeaderSize:     binary.LittleEndian.Uint32(sec[12:]),
+		MyLBA:          binary.LittleEndian.Uint64(sec[24:]),
+		AlternateLBA:   binary.LittleEndian.Uint64(sec[32:]),
+		FirstUsableLBA: binary.LittleEndian.Uint64(sec[40:]),
+		LastUsableLBA:  binary.LittleEndian.Uint64(sec[48:]),
+		EntriesLBA:     binary.LittleEndian.Uint64(sec[72:]),
+		NumEntries:     binary.LittleEndian.Uint32(sec[80:]),
+		EntrySize:      binary.LittleEndian.Uint32(sec[84:]),
+		EntriesCRC:     binary.LittleEndian.Uint32(sec[88:]),
+	}
+	copy(h.DiskGUID[:], sec[56:72])
+	sectors := uint64(size / ss)
+	switch {
+	case h.HeaderSize < 92 || int64(h.HeaderSize) > ss:
+		return nil, damaged("GPT header at LBA %d: header size %d", lba, h.HeaderSize)
+	case crc32.ChecksumIEEE(zeroCRC(sec[:h.HeaderSize])) != binary.LittleEndian.Uint32(sec[16:]):
+		return nil, damaged("GPT header at LBA %d: CRC mismatch", lba)
+	case h.MyLBA != uint64(lba):
+		return nil, damaged("GPT header at LBA %d says it is at LBA %d", lba, h.MyLBA)
+	case h.EntrySize < 128 || h.EntrySize%8 != 0:
+		return nil, damaged("GPT header at LBA %d: entry size %d", lba, h.EntrySize)
+	case uint64(h.NumEntries)*uint64(h.EntrySize) > maxEntryBytes:
+		return nil, damaged("GPT header at LBA %d: %d entries of %d bytes is more than a table holds", lba, h.NumEntries, h.EntrySize)
+	case h.FirstUsableLBA > h.LastUsableLBA || h.LastUsableLBA >= sectors:
+		return nil, damaged("GPT header at LBA %d: usable LBAs %d..%d on a disk of %d sectors", lba, h.FirstUsableLBA, h.LastUsableLBA, sectors)
+	}
+	entryBytes := int64(h.NumEntries) * int64(h.EntrySize)
+	if h.EntriesLBA == 0 || int64(h.EntriesLBA)*ss+entryBytes > size {
+		return nil, damaged("GPT header at LBA %d: entry array at LBA %d lies beyond the disk", lba, h.EntriesLBA)
+	}
+	entries := make([]byte, entryBytes)
+	if err := readAt(r, entries, int64(h.EntriesLBA)*ss); err != nil {
+		return nil, err
+	}
+	if crc32.ChecksumIEEE(entries) != h.EntriesCRC {
+		return nil, damaged("GPT entry array at LBA %d: CRC mismatch", h.EntriesLBA)
+	}
+	g := &GPT{SectorSize: int(ss), Primary: h, Entries: entries, RawHeader: sec}
+	for i := 0; i < int(h.NumEntries); i++ {
+		e := entries[i*int(h.EntrySize) : (i+1)*int(h.EntrySize)]
+		var p GPTPartition
+		copy(p.Type[:], e[0:16])
+		if p.Type == ([16]byte{}) {
+			continue
+		}
+		copy(p.GUID[:], e[16:32])
+		p.Number = i + 1
+		p.FirstLBA = binary.LittleEndian.Uint64(e[32:])
+		p.LastLBA = binary.LittleEndian.Uint64(e[40:])
+		p.Attributes = binary.LittleEndian.Uint64(e[48:])
+		p.Name = decodeName(e[56:128])
+		if p.FirstLBA > p.LastLBA || p.FirstLBA < h.FirstUsableLBA || p.LastLBA > h.LastUsableLBA {
+			return nil, damaged("GPT partition %d (LBAs %d..%d) lies outside the usable LBAs %d..%d", p.Number, p.FirstLBA, p.LastLBA, h.FirstUsableLBA, h.LastUsableLBA)
+		}
+		g.Partitions = append(g.Partitions, p)
+	}
+	for i, a := range g.Partitions {
+		for _, b := range g.Partitions[i+1:] {
+			if a.FirstLBA <= b.LastLBA && b.FirstLBA <= a.LastLBA {
+				return nil, damaged("GPT partitions %d and %d overlap", a.Number, b.Number)
+			}
+		}
+	}
+	return g, nil
+}
+
+func zeroCRC(h []byte) []byte {
+	c := bytes.Clone(h)
+	clear(c[16:20])
+	return c
+}
+
+func decodeName(b []byte) string {
+	u := make([]uint16, 0, len(b)/2)
+	for i := 0; i+1 < len(b); i += 2 {
+		c := binary.LittleEndian.Uint16(b[i:])
+		if c == 0 {
+			break
+		}
+		u = append(u, c)
+	}
+	return string(utf16.Decode(u))
+}
+
+// EntrySectors is how many sectors the entry array takes.
+func (g *GPT) EntrySectors() int64 {
+	ss := int64(g.SectorSize)
+	return (int64(len(g.Entries)) + ss - 1) / ss
+}
+
+// Relocated returns the GPT structures for a copy of this disk on a
+// target of targetSize bytes: the primary header (for LBA 1) with its
+// alternate and last usable LBAs moved to the target's end, and the
+// backup entry array and header for the target's last sectors, every CRC
+// recomputed. It fails when a partition would not fit.
+func (g *GPT) Relocated(targetSize int64) (primary []byte, backupEntriesLBA int64, backup []byte, err error) {
+	ss := int64(g.SectorSize)
+	sectors := targetSize / ss
+	last := uint64(sectors - 1)
+	entrySecs := g.EntrySectors()
+	lastUsable := uint64(sectors - 2 - entrySecs)
+	for _, p := range g.Partitions {
+		if p.LastLBA > lastUsable {
+			return nil, 0, nil, fmt.Errorf("GPT partition %d ends at LBA %d, beyond the target's last usable LBA %d", p.Number, p.LastLBA, lastUsable)
+		}
+	}
+	if g.Primary.FirstUsableLBA > lastUsable {
+		return nil, 0, nil, fmt.Errorf("the target of %d sectors is too small for a GPT", sectors)
+	}
+	entriesCRC := crc32.ChecksumIEEE(g.Entries)
+	build := func(my, alt, entriesLBA uint64) []byte {
+		h := bytes.Clone(g.RawHeader[:ss])
+		clear(h[g.Primary.HeaderSize:])
+		binary.LittleEndian.PutUint64(h[24:], my)
+		binary.LittleEndian.PutUint64(h[32:], alt)
+		binary.LittleEndian.PutUint64(h[48:], lastUsable)
+		binary.LittleEndian.PutUint64(h[72:], entriesLBA)
+		binary.LittleEndian.PutUint32(h[88:], entriesCRC)
+		clear(h[16:20])
+		binary.LittleEndian.PutUint32(h[16:], crc32.ChecksumIEEE(h[:g.Primary.HeaderSize]))
+		return h
+	}
+	backupEntriesLBA = int64(last) - entrySecs
+	primary = build(1, last, g.Primary.EntriesLBA)
+	backup = build(last, 1, uint64(backupEntriesLBA))
+	return primary, backupEntriesLBA, backup, nil
+}
+
+// BackupExtent is where this disk's backup entries and header lie (per
+// the primary header), to zero them on a larger copy.
+func (g *GPT) BackupExtent() Extent {
+	ss := int64(g.SectorSize)
+	alt := int64(g.Primary.AlternateLBA)
+	start := alt - g.EntrySectors()
+	return Extent{start * ss, (alt - start + 1) * ss}
+}
+
+// PrimaryExtent is LBA 1 through the end of the primary entry array.
+func (g *GPT) PrimaryExtent() Extent {
+	ss := int64(g.SectorSize)
+	end := (int64(g.Primary.EntriesLBA) + g.EntrySectors()) * ss
+	return Extent{ss, end - ss}
+}
