@@ -81,6 +81,9 @@ type Options struct {
 	// OnProgress receives progress from the job's goroutines; it must be
 	// quick and safe for concurrent use.
 	OnProgress func(Progress)
+	// Clean discards (TRIMs) what the plan skips on targets that support
+	// it, instead of leaving their old contents there.
+	Clean bool
 }
 
 // Default option values.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/clonebay/clonebay/engine/disk"
 )
 
 // Extent is a byte range of the master that a job copies.
@@ -25,6 +27,11 @@ type Plan struct {
 	Need int64
 	// SourceSize is the size of the master the plan was made from.
 	SourceSize int64
+	// GPT is the master's GUID partition table, when it has one: each
+	// target gets it rebuilt for its own size.
+	GPT *disk.GPT
+	// Notes say how the plan was made, a line a partition, for the log.
+	Notes []string
 }
 
 // Bytes is the number of bytes the plan copies.
@@ -52,6 +59,11 @@ func (WholeMedia) Plan(src Source) (Plan, error) {
 	p := Plan{Area: "whole media", Need: size, SourceSize: size}
 	if size > 0 {
 		p.Extents = []Extent{{0, size}}
+	}
+	// A GPT is rebuilt for a larger target's end. A damaged or missing one
+	// is copied as it is: whole media means every byte, whatever it holds.
+	if g, err := disk.ReadGPT(src, size, sectorSize(src)); err == nil {
+		p.GPT = g
 	}
 	return p, nil
 }

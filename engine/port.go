@@ -1,11 +1,12 @@
 package engine
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 )
 
@@ -19,6 +20,10 @@ type port struct {
 	own    []byte // private chunk buffer: catching up, the head chunk, verify
 	res    PortResult
 	start  time.Time
+
+	patches []Patch // bytes this target gets instead of the master's
+	outside []Patch // the parts of patches outside the plan: written on their own
+	patched []byte  // buffer for a chunk with a patch laid over it
 }
 
 func (r *Running) newPort(t PortTarget) *port {
@@ -40,7 +45,69 @@ func (p *port) precheck() (PortResult, bool) {
 		return p.fail(PhaseWaiting, CauseTooSmall, -1,
 			fmt.Errorf("target %s < master %s", FormatSize(have), FormatSize(need))), false
 	}
+	if p.r.job.Mode.writes() || p.r.job.Mode == VerifyOnly {
+		patches, err := p.r.plan.targetPatches(have)
+		if err != nil {
+			return p.fail(PhaseWaiting, CauseTooSmall, -1, err), false
+		}
+		p.patches = patches
+		for _, pt := range patches {
+			p.outside = append(p.outside, outsidePlan(pt, p.r.plan.Extents)...)
+		}
+	}
 	return PortResult{}, true
+}
+
+// outsidePlan returns the parts of a patch that no plan extent covers.
+func outsidePlan(pt Patch, extents []Extent) []Patch {
+	rest := []Extent{{pt.Off, int64(len(pt.Data))}}
+	for _, e := range extents {
+		var next []Extent
+		for _, r := range rest {
+			next = append(next, subtract([]Extent{r}, e)...)
+		}
+		rest = next
+	}
+	var out []Patch
+	for _, r := range rest {
+		out = append(out, Patch{Off: r.Off, Data: pt.Data[r.Off-pt.Off : r.End()-pt.Off]})
+	}
+	return out
+}
+
+// overlay returns the chunk at off as this target must hold it: data, or a
+// copy of it with the target's patches laid over.
+func (p *port) overlay(data []byte, off int64) []byte {
+	end := off + int64(len(data))
+	var out []byte
+	for _, pt := range p.patches {
+		lo, hi := max(off, pt.Off), min(end, pt.Off+int64(len(pt.Data)))
+		if lo >= hi {
+			continue
+		}
+		if out == nil {
+			if p.patched == nil {
+				p.patched = p.r.alloc(p.r.opts.ChunkSize)
+			}
+			out = p.patched[:len(data)]
+			copy(out, data)
+		}
+		copy(out[lo-off:hi-off], pt.Data[lo-pt.Off:hi-pt.Off])
+	}
+	if out == nil {
+		return data
+	}
+	return out
+}
+
+// hasPatch reports whether a patch touches [off, off+n).
+func (p *port) hasPatch(off int64, n int) bool {
+	for _, pt := range p.patches {
+		if off < pt.Off+int64(len(pt.Data)) && pt.Off < off+int64(n) {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *port) run() PortResult {
@@ -79,6 +146,9 @@ func (p *port) copy() PortResult {
 	head := -1
 	var written int64
 	copyStart := time.Now()
+	if r.opts.Clean {
+		p.res.Discarded = p.discardGaps(dev)
+	}
 	p.meter.report(PhaseCopying, 0, true)
 	for i, c := range r.chunks {
 		if err := p.ctx.Err(); err != nil {
@@ -90,7 +160,7 @@ func (p *port) copy() PortResult {
 		}
 		if c.off == 0 {
 			head = i
-		} else if err := p.write(dev, data, c.off); err != nil {
+		} else if err := p.write(dev, p.overlay(data, c.off), c.off); err != nil {
 			r.win.release(cur, b, i+1)
 			return p.failWrite(err)
 		}
@@ -100,6 +170,12 @@ func (p *port) copy() PortResult {
 		yield()
 	}
 	r.win.detach(cur)
+	for _, pt := range p.outside {
+		if err := p.write(dev, pt.Data, pt.Off); err != nil {
+			return p.failWrite(err)
+		}
+		written += int64(len(pt.Data))
+	}
 	if head >= 0 {
 		if err := dev.Sync(); err != nil {
 			return p.fail(PhaseSyncing, CauseSync, -1, fmt.Errorf("sync: %w", err))
@@ -107,7 +183,7 @@ func (p *port) copy() PortResult {
 		if err := r.readChunk(head, p.buf()); err != nil {
 			return p.stopped(PhaseCopying, err)
 		}
-		if err := p.write(dev, p.buf()[:r.chunks[head].n], 0); err != nil {
+		if err := p.write(dev, p.overlay(p.buf()[:r.chunks[head].n], 0), 0); err != nil {
 			return p.failWrite(err)
 		}
 	}
@@ -120,6 +196,44 @@ func (p *port) copy() PortResult {
 		p.res.MBps = float64(written) / d.Seconds() / 1e6
 	}
 	return p.pass()
+}
+
+// discarder is a target that can discard (TRIM) a range.
+type discarder interface {
+	Discard(off, length int64, secure bool) error
+}
+
+// discardGaps discards what the plan and the patches leave out, when the
+// target can; a target that cannot keeps its old contents there. It
+// returns the bytes discarded.
+func (p *port) discardGaps(dev Target) int64 {
+	d, ok := dev.(discarder)
+	if !ok {
+		return 0
+	}
+	keep := append([]Extent(nil), p.r.plan.Extents...)
+	for _, pt := range p.outside {
+		keep = append(keep, Extent{pt.Off, int64(len(pt.Data))})
+	}
+	slices.SortFunc(keep, func(a, b Extent) int { return cmp.Compare(a.Off, b.Off) })
+	var done, at int64
+	gaps := []Extent{}
+	for _, e := range keep {
+		if e.Off > at {
+			gaps = append(gaps, Extent{at, e.Off - at})
+		}
+		at = max(at, e.End())
+	}
+	if size := dev.Size(); size > at {
+		gaps = append(gaps, Extent{at, size - at})
+	}
+	for _, g := range gaps {
+		if err := d.Discard(g.Off, g.Len, false); err != nil {
+			return done // not supported, or not here: the rest stays as it was
+		}
+		done += g.Len
+	}
+	return done
 }
 
 // write writes one chunk, retrying transient errors.
@@ -166,15 +280,66 @@ func (p *port) verify() PortResult {
 		if err := readFull(dev, data, c.off); err != nil {
 			return p.fail(PhaseVerifying, CauseRead, offsetOf(err, c.off), fmt.Errorf("verify: %w", err))
 		}
-		if chunkHash(data) != r.hashes[i] {
+		if p.hasPatch(c.off, c.n) {
+			if res, ok := p.checkPatched(i, data); !ok {
+				return res
+			}
+		} else if chunkHash(data) != r.hashes[i] {
 			return p.mismatch(i, data)
 		}
 		verified += int64(c.n)
 		p.meter.report(PhaseVerifying, verified, false)
 		yield()
 	}
+	if res, ok := p.verifyOutside(); !ok {
+		return res
+	}
+	for _, pt := range p.outside {
+		verified += int64(len(pt.Data))
+	}
 	p.res.Verified = verified
 	return p.pass()
+}
+
+// checkPatched compares a chunk that carries patches byte for byte with
+// the master's bytes and the patches laid over them.
+func (p *port) checkPatched(i int, got []byte) (PortResult, bool) {
+	c := p.r.chunks[i]
+	want := p.r.alloc(c.n)
+	if err := p.r.readChunk(i, want); err != nil {
+		return p.stopped(PhaseVerifying, err), false
+	}
+	want = p.overlay(want, c.off)
+	if j := firstDiff(got, want); j >= 0 {
+		off := c.off + int64(j)
+		return p.fail(PhaseVerifying, CauseMismatch, off, fmt.Errorf("verify: mismatch at %d", off)), false
+	}
+	return PortResult{}, true
+}
+
+// verifyOutside reads back the patches written outside the plan.
+func (p *port) verifyOutside() (PortResult, bool) {
+	for _, pt := range p.outside {
+		got := p.r.alloc(len(pt.Data))
+		if err := readFull(p.t.Dev, got, pt.Off); err != nil {
+			return p.fail(PhaseVerifying, CauseRead, offsetOf(err, pt.Off), fmt.Errorf("verify: %w", err)), false
+		}
+		if j := firstDiff(got, pt.Data); j >= 0 {
+			off := pt.Off + int64(j)
+			return p.fail(PhaseVerifying, CauseMismatch, off, fmt.Errorf("verify: mismatch at %d", off)), false
+		}
+	}
+	return PortResult{}, true
+}
+
+// firstDiff is the index of the first differing byte, or -1.
+func firstDiff(a, b []byte) int {
+	for j := range a {
+		if a[j] != b[j] {
+			return j
+		}
+	}
+	return -1
 }
 
 // mismatch finds the first differing byte of chunk i by reading the
@@ -186,11 +351,8 @@ func (p *port) mismatch(i int, got []byte) PortResult {
 		return p.stopped(PhaseVerifying, err)
 	}
 	off := c.off
-	for j := range got {
-		if got[j] != want[j] {
-			off = c.off + int64(j)
-			break
-		}
+	if j := firstDiff(got, want); j >= 0 {
+		off += int64(j)
 	}
 	return p.fail(PhaseVerifying, CauseMismatch, off, fmt.Errorf("verify: mismatch at %d", off))
 }
@@ -213,18 +375,13 @@ func (p *port) compare() PortResult {
 		if err != nil {
 			return p.stopped(PhaseVerifying, err)
 		}
+		want = p.overlay(want, c.off)
 		if err := readFull(dev, got[:c.n], c.off); err != nil {
 			r.win.release(cur, b, i+1)
 			return p.fail(PhaseVerifying, CauseRead, offsetOf(err, c.off), fmt.Errorf("verify: %w", err))
 		}
-		if !bytes.Equal(want, got[:c.n]) {
-			off := c.off
-			for j := range want {
-				if want[j] != got[j] {
-					off = c.off + int64(j)
-					break
-				}
-			}
+		if j := firstDiff(want, got[:c.n]); j >= 0 {
+			off := c.off + int64(j)
 			r.win.release(cur, b, i+1)
 			return p.fail(PhaseVerifying, CauseMismatch, off, fmt.Errorf("verify: mismatch at %d", off))
 		}
@@ -232,6 +389,10 @@ func (p *port) compare() PortResult {
 		verified += int64(c.n)
 		p.meter.report(PhaseVerifying, verified, false)
 		yield()
+	}
+	r.win.detach(cur)
+	if res, ok := p.verifyOutside(); !ok {
+		return res
 	}
 	p.res.Verified = verified
 	return p.pass()

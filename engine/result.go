@@ -80,18 +80,19 @@ const (
 
 // PortResult is one port's outcome.
 type PortResult struct {
-	Port     int
-	Label    string
-	Status   Status
-	Phase    Phase  // where the port ended
-	Cause    Cause  // empty on PASS
-	Reason   string // names the port, the operation and the offset
-	Offset   int64  // first bad byte, or -1
-	Written  int64  // bytes written
-	Verified int64  // bytes read back and found right
-	Duration time.Duration
-	MBps     float64 // average write speed, 10^6 bytes a second
-	SHA256   string  // of the written content, once it passed
+	Port      int
+	Label     string
+	Status    Status
+	Phase     Phase  // where the port ended
+	Cause     Cause  // empty on PASS
+	Reason    string // names the port, the operation and the offset
+	Offset    int64  // first bad byte, or -1
+	Written   int64  // bytes written
+	Verified  int64  // bytes read back and found right
+	Discarded int64  // bytes the plan skipped that were discarded (Clean)
+	Duration  time.Duration
+	MBps      float64 // average write speed, 10^6 bytes a second
+	SHA256    string  // of the written content, once it passed
 }
 
 // Result is a job's outcome.

@@ -1,0 +1,248 @@
+//go:build linux
+
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clonebay/clonebay/engine"
+	"github.com/clonebay/clonebay/hal"
+	"github.com/clonebay/clonebay/internal/imgtest"
+	"github.com/clonebay/clonebay/sim"
+)
+
+// partSpec is one partition of a test master.
+type partSpec struct {
+	fs    string // imgtest file-system kind, or "raw" for random bytes
+	start int64  // MiB
+	size  int64  // MiB
+	files imgtest.Files
+}
+
+type masterSpec struct {
+	name  string
+	table string // "gpt" or "mbr"
+	size  int64  // MiB
+	parts []partSpec
+}
+
+var masters = []masterSpec{
+	{"gpt", "gpt", 160, []partSpec{
+		{fs: "fat16", start: 1, size: 32, files: imgtest.SomeFiles(6, 1)},
+		{fs: "ext4", start: 33, size: 48, files: imgtest.SomeFiles(8, 2)},
+		{fs: "ntfs", start: 81, size: 40, files: imgtest.SomeFiles(5, 3)},
+	}},
+	{"mbr", "mbr", 160, []partSpec{
+		{fs: "fat32", start: 1, size: 40, files: imgtest.SomeFiles(6, 4)},
+		{fs: "exfat", start: 41, size: 32, files: imgtest.SomeFiles(6, 5)},
+		{fs: "ext4", start: 74, size: 40, files: imgtest.SomeFiles(6, 6)}, // a logical partition
+	}},
+}
+
+// buildMaster makes a partitioned master image with the real tools and
+// returns its path.
+func buildMaster(t *testing.T, m masterSpec) string {
+	dir := t.TempDir()
+	img := filepath.Join(dir, m.name+".img")
+	imgtest.Sparse(t, img, m.size<<20)
+	switch m.table {
+	case "gpt":
+		imgtest.Need(t, "sgdisk")
+		args := []string{}
+		types := []string{"ef00", "8300", "0700"}
+		for i, p := range m.parts {
+			args = append(args, "-n", fmt.Sprintf("%d:%d:%d", i+1, p.start<<11, (p.start+p.size)<<11-1), "-t", fmt.Sprintf("%d:%s", i+1, types[i%3]))
+		}
+		imgtest.Run(t, "sgdisk", append(args, img)...)
+	case "mbr":
+		imgtest.Need(t, "sfdisk")
+		p := m.parts
+		script := fmt.Sprintf("label: dos\nunit: sectors\nstart=%d, size=%d, type=c, bootable\nstart=%d, size=%d, type=7\nstart=%d, type=5\nstart=%d, size=%d, type=83\n",
+			p[0].start<<11, p[0].size<<11, p[1].start<<11, p[1].size<<11, (p[2].start-1)<<11, p[2].start<<11, p[2].size<<11)
+		runWith(t, script, "sfdisk", "-q", img)
+	}
+	out, err := os.OpenFile(img, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	defer out.Close()
+	for i, p := range m.parts {
+		part := filepath.Join(dir, fmt.Sprintf("p%d.img", i))
+		imgtest.Filesystem(t, p.fs, part, p.size<<20, p.files)
+		in, err := os.Open(part)
+		require.NoError(t, err)
+		_, err = io.Copy(io.NewOffsetWriter(out, p.start<<20), in)
+		in.Close()
+		require.NoError(t, err)
+	}
+	return img
+}
+
+func runWith(t *testing.T, stdin string, name string, args ...string) {
+	t.Helper()
+	cmd := exec(name, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s %v: %s", name, args, out)
+}
+
+// checkClone checks a clone with the real tools: the partition table, and
+// each partition's file system and files.
+func checkClone(t *testing.T, m masterSpec, clone string) {
+	t.Helper()
+	switch m.table {
+	case "gpt":
+		out := imgtest.Run(t, "sgdisk", "-v", clone)
+		assert.Contains(t, out, "No problems found", "sgdisk -v on the clone")
+	case "mbr":
+		out := imgtest.Run(t, "sfdisk", "-d", clone)
+		assert.Contains(t, out, "type=5", "the extended partition is there")
+	}
+	f, err := os.Open(clone)
+	require.NoError(t, err)
+	defer f.Close()
+	for i, p := range m.parts {
+		part := filepath.Join(t.TempDir(), fmt.Sprintf("clone-p%d.img", i))
+		pf, err := os.Create(part)
+		require.NoError(t, err)
+		_, err = io.Copy(pf, io.NewSectionReader(f, p.start<<20, p.size<<20))
+		require.NoError(t, err)
+		require.NoError(t, pf.Close())
+		imgtest.Check(t, p.fs, part)
+		got := imgtest.ReadFiles(t, p.fs, part, slices.Sorted(mapsKeys(p.files)))
+		assert.Equal(t, p.files.Sums(), got.Sums(), "partition %d (%s): the files equal the master's", i+1, p.fs)
+	}
+}
+
+func mapsKeys(fs imgtest.Files) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range fs {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// TestBootableCopies clones real masters in every copy area onto larger
+// and smaller targets full of old data, and checks the clones with the
+// real tools.
+func TestBootableCopies(t *testing.T) {
+	imgtest.Need(t, "sgdisk", "sfdisk", "mkfs.vfat", "mkfs.ext4", "mkntfs", "mkfs.exfat", "e2fsck", "ntfsfix", "fsck.exfat")
+	for _, m := range masters {
+		t.Run(m.name, func(t *testing.T) {
+			master := buildMaster(t, m)
+			for _, tc := range []struct {
+				area   engine.Area
+				target int64 // MiB
+				fails  bool
+			}{
+				{engine.WholeMedia{}, 200, false},
+				{engine.WholeMedia{}, 130, true},
+				{engine.UsedArea{}, 200, false},
+				{engine.UsedArea{}, 130, false},
+				{engine.Smart{}, 200, false},
+				{engine.Smart{}, 130, false},
+			} {
+				t.Run(fmt.Sprintf("%s onto %d MiB", tc.area.Name(), tc.target), func(t *testing.T) {
+					clone := filepath.Join(t.TempDir(), "clone.img")
+					imgtest.Garbage(t, clone, tc.target<<20)
+					src := fileDrive(t, master)
+					dst := fileDrive(t, clone)
+					res, err := engine.Job{Source: src, Area: tc.area, Targets: []engine.PortTarget{{Port: 2, Dev: dst}}}.Run(context.Background())
+					require.NoError(t, err)
+					pr := res.Ports[0]
+					if tc.fails {
+						assert.Equal(t, engine.CauseTooSmall, pr.Cause, pr.Reason)
+						return
+					}
+					require.Equal(t, engine.Pass, pr.Status, pr.Reason)
+					t.Logf("%s: %s of %s copied", tc.area.Name(), engine.FormatSize(res.Bytes), engine.FormatSize(res.SourceSize))
+					if _, smart := tc.area.(engine.Smart); smart {
+						assert.Less(t, res.Bytes, res.SourceSize/2, "smart copies a fraction of the master")
+					}
+					require.NoError(t, dst.Close())
+					checkClone(t, m, clone)
+				})
+			}
+		})
+	}
+}
+
+// fileDrive opens an image file as a simulated drive backed by it.
+func fileDrive(t *testing.T, path string) hal.Drive {
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	d, err := sim.NewDrive(sim.DriveSpec{Size: st.Size(), File: path})
+	require.NoError(t, err)
+	t.Cleanup(func() { d.Close() })
+	h, err := d.Open(true)
+	require.NoError(t, err)
+	return h
+}
+
+// TestRewrittenGPTIsVerified: the GPT structures a larger target gets are
+// read back too; a target that corrupts its new backup header fails there.
+func TestRewrittenGPTIsVerified(t *testing.T) {
+	imgtest.Need(t, "sgdisk")
+	dir := t.TempDir()
+	master := filepath.Join(dir, "master.img")
+	imgtest.Sparse(t, master, 16<<20)
+	imgtest.Run(t, "sgdisk", "-n", "1:2048:+4M", "-t", "1:8300", master)
+	for _, area := range []engine.Area{engine.WholeMedia{}, engine.UsedArea{}} {
+		t.Run(area.Name(), func(t *testing.T) {
+			d := sim.MustDrive(sim.DriveSpec{Size: 32 << 20})
+			d.Inject(sim.Fault{Kind: sim.Corrupt, Off: 32<<20 - 512 + 20, Len: 1})
+			h, err := d.Open(true)
+			require.NoError(t, err)
+			res, err := engine.Job{Source: fileDrive(t, master), Area: area,
+				Targets: []engine.PortTarget{{Port: 2, Dev: h}}}.Run(context.Background())
+			require.NoError(t, err)
+			pr := res.Ports[0]
+			require.Equal(t, engine.Fail, pr.Status)
+			require.Equal(t, engine.CauseMismatch, pr.Cause)
+			require.Equal(t, int64(32<<20-512+20), pr.Offset, "the new backup header's CRC byte")
+		})
+	}
+}
+
+// TestCleanDiscardsWhatIsSkipped: with Clean, a target that can discard
+// gets what the plan skips discarded (the simulator zeroes it), instead of
+// keeping its old contents.
+func TestCleanDiscardsWhatIsSkipped(t *testing.T) {
+	imgtest.Need(t, "sgdisk")
+	dir := t.TempDir()
+	master := filepath.Join(dir, "master.img")
+	imgtest.Sparse(t, master, 16<<20)
+	imgtest.Run(t, "sgdisk", "-n", "1:2048:+4M", "-t", "1:8300", master)
+	for _, clean := range []bool{false, true} {
+		old := make([]byte, 24<<20)
+		for i := range old {
+			old[i] = 0xa5
+		}
+		d := sim.MustDrive(sim.DriveSpec{Size: 24 << 20, Content: old})
+		h, err := d.Open(true)
+		require.NoError(t, err)
+		res, err := engine.Job{Source: fileDrive(t, master), Area: engine.UsedArea{}, Options: engine.Options{Clean: clean},
+			Targets: []engine.PortTarget{{Port: 2, Dev: h}}}.Run(context.Background())
+		require.NoError(t, err)
+		require.True(t, res.OK(), "%+v", res.Ports)
+		tail, err := d.Media(12<<20, 4096)
+		require.NoError(t, err)
+		if clean {
+			require.Equal(t, make([]byte, 4096), tail, "discarded")
+			require.Positive(t, res.Ports[0].Discarded)
+		} else {
+			require.Equal(t, old[:4096], tail, "old contents stay")
+			require.Zero(t, res.Ports[0].Discarded)
+		}
+	}
+}
