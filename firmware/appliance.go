@@ -181,7 +181,11 @@ func (a *appliance) handle(ctx context.Context, ev any) {
 			default: // the buzzer is busy; a missed click is no loss
 			}
 		case ui.SaveSettings:
+			replan := c.Settings.Area != a.settings.Area
 			a.settings = c.Settings
+			if replan {
+				a.planMaster()
+			}
 			a.log.Info("settings changed", "settings", fmt.Sprintf("%+v", c.Settings))
 		}
 	}
@@ -260,6 +264,9 @@ func (a *appliance) driveEvent(ev hal.DriveEvent) any {
 		return ui.DriveOut{Port: d.Port}
 	}
 	a.drives[d.Port] = d
+	if d.Port == a.b.MasterPort {
+		a.planMaster()
+	}
 	return ui.DriveIn{Drive: a.probe(d)}
 }
 
@@ -294,6 +301,49 @@ func (a *appliance) probe(d hal.DriveInfo) ui.Drive {
 	return out
 }
 
+// areaFor maps the panel's copy-area setting to the engine's.
+func areaFor(name string) engine.Area {
+	switch name {
+	case "used":
+		return engine.UsedArea{}
+	case "smart":
+		return engine.Smart{}
+	}
+	return engine.WholeMedia{}
+}
+
+// planMaster works out the copy area on the master in the master port,
+// off the main loop, and tells the panel.
+func (a *appliance) planMaster() {
+	d, ok := a.drives[a.b.MasterPort]
+	if !ok || d.Size == 0 {
+		return
+	}
+	area := a.settings.Area
+	opener := a.hw.opener
+	go func() {
+		info := ui.PlanInfo{Area: area, Of: d.Size}
+		r, err := opener.OpenRead(d.Node)
+		if err == nil {
+			var plan engine.Plan
+			plan, err = areaFor(area).Plan(r)
+			r.Close()
+			info.Bytes = plan.Bytes()
+			for _, n := range plan.Notes {
+				a.log.Info("copy area", "area", area, "note", n)
+			}
+		}
+		if err != nil {
+			info.Error = err.Error()
+			a.log.Warn("copy area", "area", area, "err", err)
+		}
+		select {
+		case a.events <- info:
+		default:
+		}
+	}()
+}
+
 // writeBlocker is a master that can be made read-only in the kernel.
 type writeBlocker interface{ WriteBlock() error }
 
@@ -321,7 +371,8 @@ func (a *appliance) startJob(ctx context.Context, c ui.StartJob) any {
 	}
 	j := &runningJob{drives: []hal.DriveReader{src}, done: make(chan struct{})}
 	mode := map[ui.Mode]engine.Mode{ui.CopyVerify: engine.CopyVerify, ui.CopyOnly: engine.Copy, ui.VerifyOnly: engine.VerifyOnly}[c.Mode]
-	job := engine.Job{Source: src, Mode: mode, Options: a.jobOpts}
+	job := engine.Job{Source: src, Mode: mode, Area: areaFor(c.Area), Options: a.jobOpts}
+	job.Options.Clean = a.settings.Clean
 	job.Options.OnProgress = func(p engine.Progress) {
 		select {
 		case a.events <- p:
@@ -391,6 +442,11 @@ func (j *runningJob) close() {
 // jobEvent turns engine output into panel events.
 func (a *appliance) jobEvent(e any) any {
 	switch e := e.(type) {
+	case ui.PlanInfo:
+		if e.Area != a.settings.Area {
+			return nil // the setting changed since; a newer plan is on its way
+		}
+		return e
 	case engine.Progress:
 		return ui.Progress{Port: e.Port, Phase: e.Phase.String(), Done: e.Done, Total: e.Total, Rate: e.Rate, ETA: e.ETA}
 	case *engine.Result:

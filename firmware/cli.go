@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -25,6 +26,8 @@ type jobFlags struct {
 	to      multiFlag
 	chunk   int
 	retries int
+	area    string
+	clean   bool
 }
 
 func (f *jobFlags) register(fs *flag.FlagSet) {
@@ -32,6 +35,27 @@ func (f *jobFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.to, "to", "a target block device or file (repeat for each target)")
 	fs.IntVar(&f.chunk, "chunk", engine.DefaultChunkSize>>20, "chunk size in MiB")
 	fs.IntVar(&f.retries, "retries", engine.DefaultWriteRetries, "extra attempts after a failed write")
+	fs.StringVar(&f.area, "area", "whole", "what to copy: whole, used (up to the last partition), smart (allocated blocks only) or N% (the first N percent)")
+	fs.BoolVar(&f.clean, "clean", false, "discard what the area skips on targets that can, instead of leaving their old contents")
+}
+
+// cliArea parses --area.
+func cliArea(s string) (engine.Area, error) {
+	switch s {
+	case "whole", "":
+		return engine.WholeMedia{}, nil
+	case "used":
+		return engine.UsedArea{}, nil
+	case "smart":
+		return engine.Smart{}, nil
+	}
+	if n, ok := strings.CutSuffix(s, "%"); ok {
+		p, err := strconv.Atoi(n)
+		if err == nil && p >= 1 && p <= 100 {
+			return engine.Percent{P: p}, nil
+		}
+	}
+	return nil, usageError("--area %q: give whole, used, smart or a percentage such as 50%%", s)
 }
 
 func cmdCopy(ctx context.Context, env *cliEnv, args []string) error {
@@ -84,6 +108,10 @@ func runCLIJob(ctx context.Context, env *cliEnv, jf jobFlags, mode engine.Mode) 
 	if jf.chunk < 1 || jf.chunk > 64 {
 		return usageError("--chunk %d: give 1..64 MiB", jf.chunk)
 	}
+	area, err := cliArea(jf.area)
+	if err != nil {
+		return err
+	}
 	drives, err := openCLIDrives(jf.from, jf.to, mode)
 	if err != nil {
 		return err
@@ -94,7 +122,9 @@ func runCLIJob(ctx context.Context, env *cliEnv, jf jobFlags, mode engine.Mode) 
 	job := engine.Job{
 		Source: drives.master,
 		Mode:   mode,
+		Area:   area,
 		Options: engine.Options{
+			Clean:        jf.clean,
 			ChunkSize:    jf.chunk << 20,
 			WriteRetries: jf.retries,
 			OnProgress:   prog.update,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -101,4 +102,32 @@ func TestVersionAndBoards(t *testing.T) {
 	assert.Equal(t, 0, code)
 	assert.Contains(t, out, "rpi4-usb7")
 	assert.Contains(t, out, "sim8")
+}
+
+func TestCopyAreas(t *testing.T) {
+	if _, err := exec.LookPath("sgdisk"); err != nil {
+		t.Skip("sgdisk is missing (Debian package gdisk)")
+	}
+	dir := t.TempDir()
+	master := filepath.Join(dir, "master.img")
+	require.NoError(t, os.WriteFile(master, nil, 0o644))
+	require.NoError(t, os.Truncate(master, 32<<20))
+	out, err := exec.Command("sgdisk", "-n", "1:2048:+8M", "-t", "1:8300", master).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	for _, area := range []string{"whole", "used", "smart", "50%"} {
+		t.Run(area, func(t *testing.T) {
+			target := writeFile(t, t.TempDir(), "t.img", nil)
+			require.NoError(t, os.Truncate(target, 48<<20))
+			code, out, errOut := runCLI(t, "copy", "--area", area, "--from", master, "--to", target)
+			require.Equal(t, 0, code, "%s%s", out, errOut)
+			if area != "50%" {
+				v, err := exec.Command("sgdisk", "-v", target).CombinedOutput()
+				require.NoError(t, err, "%s", v)
+				assert.Contains(t, string(v), "No problems found", "the GPT was moved to the larger target's end")
+			}
+		})
+	}
+	code, _, errOut := runCLI(t, "copy", "--area", "most", "--from", master, "--to", filepath.Join(dir, "x.img"))
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, `--area "most"`)
 }

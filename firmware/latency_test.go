@@ -55,7 +55,7 @@ func BenchmarkButtonToFrame(b *testing.B) {
 		go func() { done <- app.Run(ctx) }()
 		waitText(b, rig.lcd, "Targets: 16", 5*time.Second)
 		rig.buttons.Click(hal.OK)
-		waitText(b, rig.lcd, "16 targets", 2*time.Second)
+		waitText(b, rig.lcd, "x16", 2*time.Second)
 		rig.buttons.Click(hal.OK)
 		waitText(b, rig.lcd, "Copying", 5*time.Second)
 		// Page through the ports while the job runs.

@@ -82,7 +82,7 @@ func TestRunOnLoopDevices(t *testing.T) {
 	waitLCD("Targets: 3", 5*time.Second)
 
 	buttons.Click(hal.OK)
-	waitLCD("3 targets", 2*time.Second)
+	waitLCD("x3", 2*time.Second)
 	buttons.Click(hal.OK)
 	waitLCD("3 PASS 0 FAIL", 60*time.Second)
 	for _, d := range targets {

@@ -201,8 +201,15 @@ func applySetting(set *ui.Settings, key, val string) error {
 		set.Buzzer, err = onOff()
 	case "key-click":
 		set.KeyClick, err = onOff()
+	case "area":
+		if val != "whole" && val != "used" && val != "smart" {
+			return fmt.Errorf("setting area: %q is not whole, used or smart", val)
+		}
+		set.Area = val
+	case "clean":
+		set.Clean, err = onOff()
 	default:
-		return fmt.Errorf("unknown setting %q (auto-start, verify, buzzer, key-click)", key)
+		return fmt.Errorf("unknown setting %q (auto-start, verify, buzzer, key-click, area, clean)", key)
 	}
 	return err
 }

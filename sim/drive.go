@@ -541,6 +541,9 @@ func (h *handle) Info() hal.DriveInfo { return h.d.Info() }
 
 func (h *handle) Size() int64 { return h.d.spec.Size }
 
+// SectorSize is the logical sector size.
+func (h *handle) SectorSize() int { return h.d.spec.SectorSize }
+
 // ID is unique per virtual drive, wherever it is inserted.
 func (h *handle) ID() string { return fmt.Sprintf("sim:%p", h.d) }
 

@@ -39,6 +39,9 @@ const (
 	menuSetup
 )
 
+// areaNames are the copy areas as the panel names them.
+var areaNames = map[string]string{"whole": "Whole", "used": "Used", "smart": "Smart", "": "Whole"}
+
 // HoldToOverwrite is how long OK must be held to overwrite targets that
 // hold data.
 const HoldToOverwrite = 2 * time.Second
@@ -71,6 +74,7 @@ type Model struct {
 
 	lastKey   time.Duration
 	backlight bool
+	plan      *PlanInfo // the copy area on the current master
 }
 
 type jobState struct {
@@ -106,7 +110,12 @@ func (m *Model) Update(ev any) []Command {
 		m.drives[ev.Drive.Port] = ev.Drive
 		delete(m.outcome, ev.Drive.Port)
 		return m.autoStart()
+	case PlanInfo:
+		m.plan = &ev
 	case DriveOut:
+		if ev.Port == m.cfg.MasterPort {
+			m.plan = nil
+		}
 		delete(m.drives, ev.Port)
 		delete(m.outcome, ev.Port)
 		delete(m.lastJob, ev.Port)
@@ -297,6 +306,7 @@ func (m *Model) menuKey(b hal.Button) []Command {
 // The Setup items.
 const (
 	setArea = iota
+	setClean
 	setVerify
 	setAuto
 	setBuzzer
@@ -320,7 +330,11 @@ func (m *Model) setupKey(b hal.Button) []Command {
 	case hal.OK:
 		switch m.setupIdx {
 		case setArea:
-			m.set.Area = "whole" // the only area until smart copy lands
+			areas := []string{"whole", "used", "smart"}
+			m.set.Area = areas[(slices.Index(areas, m.set.Area)+1)%len(areas)]
+			m.plan = nil // the firmware works it out again
+		case setClean:
+			m.set.Clean = !m.set.Clean
 		case setVerify:
 			m.set.Verify = !m.set.Verify
 		case setAuto:
@@ -621,8 +635,15 @@ func (m *Model) setupItems(c int) []string {
 	} else if d > 0 {
 		bl = fmt.Sprintf("%ds", int(d/time.Second))
 	}
+	skipped := "keep old"
+	if m.set.Clean {
+		skipped = "discard"
+	}
+	// "Gaps" are what a used-area or smart copy skips: their old contents
+	// stay on the target unless they are discarded.
 	return []string{
-		"Area: Whole",
+		"Area: " + areaNames[m.set.Area],
+		"Gaps: " + skipped,
 		"Verify: " + onOff[m.set.Verify],
 		"Auto-start: " + auto,
 		"Buzzer: " + onOff[m.set.Buzzer],
@@ -631,6 +652,30 @@ func (m *Model) setupItems(c int) []string {
 		"Reset defaults",
 		fit("Version "+m.cfg.Version, c-1),
 	}
+}
+
+// areaLine says what the copy area comes to: "Smart: 2.1 of 64GB", or
+// "Smart 2.1/64GB" on a narrow display.
+func (m *Model) areaLine(c int) string {
+	name := areaNames[m.set.Area]
+	switch {
+	case m.plan == nil && (m.set.Area == "whole" || m.set.Area == ""):
+		return "Whole: " + size(m.drives[m.cfg.MasterPort].Size)
+	case m.plan == nil:
+		return name + ": reading"
+	case m.plan.Error != "":
+		return name + ": unreadable"
+	case m.set.Area == "whole" || m.set.Area == "":
+		return "Whole: " + size(m.plan.Of)
+	}
+	part, whole := size(m.plan.Bytes), size(m.plan.Of)
+	if len(part) > 2 && len(whole) > 2 && part[len(part)-2:] == whole[len(whole)-2:] {
+		part = part[:len(part)-2] // same unit: "2.1 of 64GB"
+	}
+	if long := fmt.Sprintf("%s: %s of %s", name, part, whole); len(long) <= c {
+		return long
+	}
+	return fmt.Sprintf("%s %s/%s", name, part, whole)
 }
 
 func (m *Model) confirmLines(c, r int) []string {
@@ -649,13 +694,10 @@ func (m *Model) confirmLines(c, r int) []string {
 			withData++
 		}
 	}
-	what := fmt.Sprintf("%d targets, %s", len(targets), size(m.drives[m.cfg.MasterPort].Size))
-	if len(targets) == 1 {
-		what = "1 target, " + size(m.drives[m.cfg.MasterPort].Size)
-	}
+	area := m.areaLine(c)
 	if withData == 0 || m.confirmMode == VerifyOnly {
-		return pick(r, []string{m.confirmMode.String(), fit(what, c), "OK: start", "Back: cancel"},
-			[]string{fit(fmt.Sprintf("%s x%d", m.confirmMode, len(targets)), c), "OK:go Back:no"})
+		return pick(r, []string{both(m.confirmMode.String(), fmt.Sprintf("x%d", len(targets)), c), fit(area, c), "OK: start", "Back: cancel"},
+			[]string{fit(area, c), "OK:go Back:no"})
 	}
 	hold := "Hold OK 2s"
 	if m.holding {

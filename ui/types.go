@@ -27,7 +27,8 @@ type Settings struct {
 	Buzzer    bool          // job-end and failure beeps
 	KeyClick  bool          // a short beep on every key
 	Backlight time.Duration // idle time before the backlight goes off; 0 never
-	Area      string        // copy area; "whole" for now
+	Area      string        // copy area: "whole", "used" or "smart"
+	Clean     bool          // discard what the area skips, instead of keeping old data
 }
 
 // DefaultSettings are the factory settings.
@@ -94,6 +95,15 @@ type (
 	}
 	// JobDone carries a job's result.
 	JobDone struct{ Result JobResult }
+	// PlanInfo says what the copy area comes to on the master in the
+	// master port: Bytes of Of bytes. Error is set when the master's
+	// partition table or file systems could not be read.
+	PlanInfo struct {
+		Area  string
+		Bytes int64
+		Of    int64
+		Error string
+	}
 )
 
 // PortResult is one port's outcome.

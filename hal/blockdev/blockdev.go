@@ -169,6 +169,9 @@ func (d *Drive) Info() hal.DriveInfo { return d.info }
 
 func (d *Drive) Size() int64 { return d.info.Size }
 
+// SectorSize is the logical sector size: the unit partition tables count in.
+func (d *Drive) SectorSize() int { return d.info.LogicalSectorSize }
+
 // ID is the device number of a block device, or the inode of a file.
 func (d *Drive) ID() string { return d.id }
 
