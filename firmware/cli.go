@@ -144,6 +144,9 @@ func runCLIJob(ctx context.Context, env *cliEnv, jf jobFlags, mode engine.Mode) 
 	res := run.Wait()
 	stop()
 	printResult(env.stdout, jf.from, res)
+	for _, n := range run.Plan().Notes {
+		fmt.Fprintf(env.stdout, "area: %s\n", n)
+	}
 	switch {
 	case res.Err != nil:
 		return fmt.Errorf("%w", res.Err)

@@ -12,7 +12,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "bench: the loop-device race needs root; skipped" >&2
 	exit 0
 fi
-"$(dirname "$0")/deps.sh" dcfldd dc3dd coreutils diffutils util-linux bc
+"$(dirname "$0")/deps.sh" dcfldd dc3dd coreutils diffutils util-linux bc e2fsprogs fdisk
 
 work=$(mktemp -d)
 loops=()
@@ -72,3 +72,28 @@ race() { # race N
 echo "ratios are the other tool's time over clonebay's: above 1 means clonebay is faster"
 race 4
 race 8
+
+# Smart copy against whole-media copy: an 8 GiB master whose ext4 file
+# system holds 512 MiB of files, copy+verify onto one target each way.
+smart_vs_whole() {
+	local dir="$work/smart" t_smart t_whole start
+	mkdir -p "$dir/files"
+	for i in $(seq 1 16); do head -c $((32 << 20)) /dev/urandom >"$dir/files/f$i.bin"; done
+	truncate -s 8G "$dir/master.img"
+	printf 'label: gpt\nstart=2048, size=%d, type=L\n' $(((8 << 30) / 512 - 4096)) | sfdisk -q "$dir/master.img"
+	local part
+	part=$(losetup --find --show -o $((2048 * 512)) --sizelimit $((8 << 30) - (2 << 20)) "$dir/master.img")
+	loops+=("$part")
+	mkfs.ext4 -q -F -d "$dir/files" "$part"
+	losetup -d "$part"
+	truncate -s 8G "$dir/target.img"
+	drop; start=$(now)
+	"$bin" copy --area smart --from "$dir/master.img" --to "$dir/target.img" >/dev/null 2>&1
+	t_smart=$(echo "$(now) - $start" | bc)
+	drop; start=$(now)
+	"$bin" copy --area whole --from "$dir/master.img" --to "$dir/target.img" >/dev/null 2>&1
+	t_whole=$(echo "$(now) - $start" | bc)
+	printf '8 GiB master, 512 MiB of files, copy+verify:  smart %.2fs | whole media %.2fs (%.1fx)\n' \
+		"$t_smart" "$t_whole" "$(echo "$t_whole / $t_smart" | bc -l)"
+}
+smart_vs_whole
