@@ -32,10 +32,10 @@ import (
 // LCD, as there is no panel hardware here.
 func TestRunOnLoopDevices(t *testing.T) {
 	looptest.Require(t)
-	const first = 240 // loop numbers no other test uses
+	nums := looptest.FreeNumbers(t, 4)
 	b := &board.Board{Name: "loops", MasterPort: 1, Buses: []string{"loop"}}
-	for i := range 4 {
-		b.Ports = append(b.Ports, board.Port{Number: i + 1, Label: fmt.Sprint(i + 1), Match: fmt.Sprintf("/dev/loop%d", first+i)})
+	for i, n := range nums {
+		b.Ports = append(b.Ports, board.Port{Number: i + 1, Label: fmt.Sprint(i + 1), Match: fmt.Sprintf("/dev/loop%d", n)})
 	}
 	b.Ports[0].Label = "M"
 	require.NoError(t, b.Validate())
@@ -73,10 +73,10 @@ func TestRunOnLoopDevices(t *testing.T) {
 	content := make([]byte, 8<<20)
 	_, err = rand.Read(content)
 	require.NoError(t, err)
-	looptest.AttachAt(t, first, 8<<20, content)
+	looptest.AttachAt(t, nums[0], 8<<20, content)
 	var targets []looptest.Device
-	for i := 1; i < 4; i++ {
-		targets = append(targets, looptest.AttachAt(t, first+i, 12<<20, nil))
+	for _, n := range nums[1:] {
+		targets = append(targets, looptest.AttachAt(t, n, 12<<20, nil))
 	}
 	waitLCD("Master: 8.38MB", 5*time.Second)
 	waitLCD("Targets: 3", 5*time.Second)

@@ -22,19 +22,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-attach() { # attach FILE -> prints /dev/loopN
-	local l
-	l=$(losetup --find --show "$1")
-	loops+=("$l")
-	echo "$l"
+attach() { # attach FILE: sets REPLY to /dev/loopN and remembers it for cleanup
+	REPLY=$(losetup --find --show "$1")
+	loops+=("$REPLY")
 }
 
 head -c $((mib << 20)) /dev/urandom >"$work/master.img"
-master=$(attach "$work/master.img")
+attach "$work/master.img"
+master=$REPLY
 targets=()
 for i in $(seq 1 8); do
 	truncate -s $((mib << 20)) "$work/t$i.img"
-	targets+=("$(attach "$work/t$i.img")")
+	attach "$work/t$i.img"
+	targets+=("$REPLY")
 done
 
 drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }

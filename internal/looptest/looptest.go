@@ -80,15 +80,34 @@ func Detach(t testing.TB, node string) {
 	}
 }
 
+// FreeNumbers returns count loop device numbers from 200 up that no loop
+// device uses: either missing or not attached. A test names them in a
+// board before the devices appear, then attaches them with AttachAt.
+func FreeNumbers(t testing.TB, count int) []int {
+	t.Helper()
+	var out []int
+	for n := 200; len(out) < count && n < 1000; n++ {
+		b, err := os.ReadFile(fmt.Sprintf("/sys/block/loop%d/size", n))
+		if err != nil || strings.TrimSpace(string(b)) == "0" {
+			out = append(out, n)
+		}
+	}
+	if len(out) < count {
+		t.Fatalf("no %d free loop device numbers", count)
+	}
+	return out
+}
+
 // AttachAt attaches a new backing file of size bytes (content at offset
 // 0) to the loop device with number n, creating /dev/loopN through
-// /dev/loop-control when it does not exist yet. Tests use fixed numbers
-// so a board can name the devices before they appear.
+// /dev/loop-control when it does not exist yet (and removing it again
+// when the test ends).
 func AttachAt(t testing.TB, n int, size int64, content []byte) Device {
 	t.Helper()
 	Require(t)
 	node := fmt.Sprintf("/dev/loop%d", n)
 	if _, err := os.Stat(node); err != nil {
+		t.Cleanup(func() { removeLoop(n) })
 		ctl, err := os.OpenFile("/dev/loop-control", os.O_RDWR, 0)
 		if err != nil {
 			t.Fatalf("loop-control: %v", err)
@@ -120,4 +139,14 @@ func AttachAt(t testing.TB, n int, size int64, content []byte) Device {
 	}
 	t.Cleanup(func() { Detach(t, node) })
 	return Device{Node: node, File: file}
+}
+
+// removeLoop deletes a detached loop device made for a test.
+func removeLoop(n int) {
+	ctl, err := os.OpenFile("/dev/loop-control", os.O_RDWR, 0)
+	if err != nil {
+		return
+	}
+	defer ctl.Close()
+	_, _, _ = unix.Syscall(unix.SYS_IOCTL, ctl.Fd(), unix.LOOP_CTL_REMOVE, uintptr(n))
 }
