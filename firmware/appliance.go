@@ -46,6 +46,12 @@ type appliance struct {
 	// drives on the panel, by port
 	drives map[int]hal.DriveInfo
 
+	// settingsPath is where Setup choices are saved; empty keeps them in
+	// memory only (the simulator's default).
+	settingsPath string
+	// notice is shown once the panel is up (a damaged settings file).
+	notice *ui.Notice
+
 	events   chan any // from helpers (job progress, job results) to the loop
 	job      *runningJob
 	lastShow []string
@@ -138,6 +144,9 @@ func quiet(err error) error {
 func (a *appliance) loop(ctx context.Context, drives <-chan hal.DriveEvent, buttons <-chan hal.ButtonEvent) error {
 	tick := time.NewTicker(tickEvery)
 	defer tick.Stop()
+	if a.notice != nil {
+		a.model.Update(*a.notice)
+	}
 	a.show(nil)
 	for {
 		var ev any
@@ -183,6 +192,14 @@ func (a *appliance) handle(ctx context.Context, ev any) {
 		case ui.SaveSettings:
 			replan := c.Settings.Area != a.settings.Area
 			a.settings = c.Settings
+			if a.settingsPath != "" {
+				if err := writeFileAtomic(a.settingsPath, marshalSettings(c.Settings), 0o644); err != nil {
+					a.log.Error("settings not saved", "file", a.settingsPath, "err", err)
+					a.model.Update(ui.Notice{Title: "Not saved", Text: "The settings could not be saved: " + err.Error()})
+				} else {
+					a.log.Info("settings saved", "file", a.settingsPath)
+				}
+			}
 			if replan {
 				a.planMaster()
 			}

@@ -27,6 +27,8 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "run", "--board NAME|FILE [--lock FILE]")
 	boardName := fs.String("board", "", "the board: a built-in name or a YAML file")
 	lockFile := fs.String("lock", "/run/clonebay.lock", "the lock file that keeps a second copy from starting")
+	defaultsFile := fs.String("defaults", "/etc/clonebay/settings.yaml", "the factory settings")
+	settingsFile := fs.String("settings", "/var/lib/clonebay/settings.yaml", "where Setup saves the operator's settings")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -48,8 +50,18 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer closeHW()
-	log.Info("clonebay starting", "version", version, "board", b.Name)
-	return newAppliance(b, hw, ui.DefaultSettings(), log).Run(ctx)
+	set, problem, err := loadSettings(*defaultsFile, *settingsFile)
+	if err != nil {
+		return err
+	}
+	log.Info("clonebay starting", "version", version, "board", b.Name, "settings", *settingsFile)
+	app := newAppliance(b, hw, set, log)
+	app.settingsPath = *settingsFile
+	if problem != "" {
+		log.Error("settings", "problem", problem)
+		app.notice = &ui.Notice{Title: "Settings", Text: problem}
+	}
+	return app.Run(ctx)
 }
 
 // lockOnce takes an exclusive lock on path, so a second appliance process

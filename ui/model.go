@@ -112,6 +112,10 @@ func (m *Model) Update(ev any) []Command {
 		return m.autoStart()
 	case PlanInfo:
 		m.plan = &ev
+	case Notice:
+		if m.job == nil {
+			m.message(ev.Title, ev.Text)
+		}
 	case DriveOut:
 		if ev.Port == m.cfg.MasterPort {
 			m.plan = nil

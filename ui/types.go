@@ -95,6 +95,9 @@ type (
 	}
 	// JobDone carries a job's result.
 	JobDone struct{ Result JobResult }
+	// Notice is something the operator must read (a damaged settings
+	// file, a failed save); any key dismisses it.
+	Notice struct{ Title, Text string }
 	// PlanInfo says what the copy area comes to on the master in the
 	// master port: Bytes of Of bytes. Error is set when the master's
 	// partition table or file systems could not be read.

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/clonebay/clonebay/ui"
+)
+
+// settingsFile is the on-disk form of the Setup choices.
+type settingsFile struct {
+	Verify    *bool   `yaml:"verify,omitempty"`
+	AutoStart *int    `yaml:"auto_start,omitempty"`
+	Buzzer    *bool   `yaml:"buzzer,omitempty"`
+	KeyClick  *bool   `yaml:"key_click,omitempty"`
+	Backlight *string `yaml:"backlight,omitempty"`
+	Area      *string `yaml:"area,omitempty"`
+	Clean     *bool   `yaml:"clean,omitempty"`
+}
+
+// parseSettings reads settings over base: a field the file leaves out
+// keeps base's value. Errors name the file and the field.
+func parseSettings(data []byte, base ui.Settings, source string) (ui.Settings, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var f settingsFile
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return base, fmt.Errorf("%s: %w", source, err)
+	}
+	s := base
+	if f.Verify != nil {
+		s.Verify = *f.Verify
+	}
+	if f.AutoStart != nil {
+		if *f.AutoStart < 0 || *f.AutoStart > 64 {
+			return base, fmt.Errorf("%s: auto_start: %d is not 0..64", source, *f.AutoStart)
+		}
+		s.AutoStart = *f.AutoStart
+	}
+	if f.Buzzer != nil {
+		s.Buzzer = *f.Buzzer
+	}
+	if f.KeyClick != nil {
+		s.KeyClick = *f.KeyClick
+	}
+	if f.Backlight != nil {
+		d, err := time.ParseDuration(*f.Backlight)
+		if *f.Backlight == "never" {
+			d, err = 0, nil
+		}
+		if err != nil || d < 0 {
+			return base, fmt.Errorf("%s: backlight: %q is not a duration such as 5m, or never", source, *f.Backlight)
+		}
+		s.Backlight = d
+	}
+	if f.Area != nil {
+		switch *f.Area {
+		case "whole", "used", "smart":
+			s.Area = *f.Area
+		default:
+			return base, fmt.Errorf("%s: area: %q is not whole, used or smart", source, *f.Area)
+		}
+	}
+	if f.Clean != nil {
+		s.Clean = *f.Clean
+	}
+	return s, nil
+}
+
+// marshalSettings writes every setting out.
+func marshalSettings(s ui.Settings) []byte {
+	bl := "never"
+	if s.Backlight > 0 {
+		bl = s.Backlight.String()
+	}
+	f := settingsFile{Verify: &s.Verify, AutoStart: &s.AutoStart, Buzzer: &s.Buzzer, KeyClick: &s.KeyClick,
+		Backlight: &bl, Area: &s.Area, Clean: &s.Clean}
+	out, err := yaml.Marshal(f)
+	if err != nil {
+		panic(err) // a fixed struct of plain fields
+	}
+	return append([]byte("# Clonebay settings, written by the appliance when Setup changes.\n"), out...)
+}
+
+// loadSettings reads the factory defaults (defaults, optional) and then
+// the operator's settings (state, optional). A damaged state file is
+// reported and left alone: the defaults are used until the operator
+// saves. The returned problem is for the panel; err is for a damaged
+// defaults file, which the package ships and must be fixed.
+func loadSettings(defaults, state string) (s ui.Settings, problem string, err error) {
+	s = ui.DefaultSettings()
+	if defaults != "" {
+		data, err := os.ReadFile(defaults)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			return s, "", fmt.Errorf("settings defaults: %w", err)
+		default:
+			if s, err = parseSettings(data, s, defaults); err != nil {
+				return ui.DefaultSettings(), "", err
+			}
+		}
+	}
+	if state == "" {
+		return s, "", nil
+	}
+	data, err := os.ReadFile(state)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return s, "", nil
+	case err != nil:
+		return s, fmt.Sprintf("Settings unreadable: %v. Defaults in use.", err), nil
+	}
+	got, perr := parseSettings(data, s, state)
+	if perr != nil {
+		return s, fmt.Sprintf("Settings file damaged (%v). Defaults in use until Setup saves.", perr), nil
+	}
+	return got, "", nil
+}
+
+// writeFileAtomic replaces path with data so that a pulled plug leaves
+// either the old file or the new one, never a mix: write a temporary
+// file in the same folder, fsync it, rename it over, fsync the folder.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clonebay/clonebay/ui"
+)
+
+func TestSettingsRoundTrip(t *testing.T) {
+	s := ui.Settings{Verify: false, AutoStart: 5, Buzzer: false, KeyClick: true, Backlight: 30 * time.Second, Area: "smart", Clean: true}
+	got, err := parseSettings(marshalSettings(s), ui.DefaultSettings(), "x")
+	require.NoError(t, err)
+	assert.Equal(t, s, got)
+	s.Backlight = 0
+	got, err = parseSettings(marshalSettings(s), ui.DefaultSettings(), "x")
+	require.NoError(t, err)
+	assert.Equal(t, s, got, "never")
+}
+
+func TestSettingsErrorsNameTheField(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{"auto_start: -1", "s.yaml: auto_start: -1 is not 0..64"},
+		{"backlight: soon", `s.yaml: backlight: "soon" is not a duration`},
+		{"area: half", `s.yaml: area: "half" is not whole, used or smart`},
+		{"verify: maybe", "s.yaml: yaml: unmarshal errors"},
+		{"colour: blue", "field colour not found"},
+		{"verify: [", "s.yaml: yaml:"},
+	} {
+		_, err := parseSettings([]byte(tc.text), ui.DefaultSettings(), "s.yaml")
+		assert.ErrorContains(t, err, tc.want, tc.text)
+	}
+	got, err := parseSettings([]byte("buzzer: false\n"), ui.DefaultSettings(), "s.yaml")
+	require.NoError(t, err)
+	want := ui.DefaultSettings()
+	want.Buzzer = false
+	assert.Equal(t, want, got, "what the file leaves out keeps its default")
+}
+
+func TestLoadSettings(t *testing.T) {
+	dir := t.TempDir()
+	defaults := filepath.Join(dir, "defaults.yaml")
+	state := filepath.Join(dir, "state", "settings.yaml")
+	require.NoError(t, os.WriteFile(defaults, []byte("area: used\n"), 0o644))
+
+	s, problem, err := loadSettings(defaults, state)
+	require.NoError(t, err)
+	assert.Empty(t, problem, "no saved settings yet is no problem")
+	assert.Equal(t, "used", s.Area, "the factory defaults apply")
+
+	saved := s
+	saved.AutoStart = 3
+	require.NoError(t, writeFileAtomic(state, marshalSettings(saved), 0o644))
+	s, problem, err = loadSettings(defaults, state)
+	require.NoError(t, err)
+	assert.Empty(t, problem)
+	assert.Equal(t, saved, s, "saved settings survive a restart")
+
+	require.NoError(t, os.WriteFile(state, []byte("auto_start: lots\n"), 0o644))
+	s, problem, err = loadSettings(defaults, state)
+	require.NoError(t, err)
+	assert.Contains(t, problem, "Settings file damaged")
+	assert.Equal(t, "used", s.Area, "the defaults are used")
+	data, err := os.ReadFile(state)
+	require.NoError(t, err)
+	assert.Equal(t, "auto_start: lots\n", string(data), "the damaged file is left as it was")
+
+	require.NoError(t, os.WriteFile(defaults, []byte("area: 7\n"), 0o644))
+	_, _, err = loadSettings(defaults, state)
+	assert.ErrorContains(t, err, "defaults.yaml: area")
+}
+
+func TestWriteFileAtomicLeavesNoTemporaryFiles(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "s.yaml")
+	for i := range 5 {
+		require.NoError(t, writeFileAtomic(p, []byte{byte('a' + i)}, 0o600))
+	}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	data, err := os.ReadFile(p)
+	require.NoError(t, err)
+	assert.Equal(t, "e", string(data))
+	st, err := os.Stat(p)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+	assert.Error(t, writeFileAtomic(filepath.Join(p, "under-a-file"), nil, 0o644), "a folder that cannot exist")
+}
