@@ -58,6 +58,7 @@ func commands() map[string]command {
 		"boards":  {"list the built-in boards", cmdBoards},
 		"sim":     {"run the firmware against simulated hardware", cmdSim},
 		"run":     {"run the appliance on its board's hardware", cmdRun},
+		"check":   {"validate a board and report which of its parts this machine has", cmdCheck},
 		"copy":    {"copy a master onto targets and verify them", cmdCopy},
 		"verify":  {"compare targets with a master, writing nothing", cmdVerify},
 		"hash":    {"print the SHA-256 and size of a master", cmdHash},

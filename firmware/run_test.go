@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	osexec "os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -121,4 +123,39 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestRunWithoutPanelHardware starts the real binary with the Raspberry Pi
+// board on a machine that has neither its GPIO pins nor its LCD: it says
+// what is missing, keeps running, and stops cleanly on SIGTERM.
+func TestRunWithoutPanelHardware(t *testing.T) {
+	looptest.Require(t)
+	bin := filepath.Join(t.TempDir(), "clonebay")
+	out, err := osexec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	dir := t.TempDir()
+	var logs syncBuffer
+	cmd := osexec.Command(bin, "run", "--board", "rpi4-usb7", "--lock", filepath.Join(dir, "lock"),
+		"--defaults", filepath.Join(dir, "none.yaml"), "--settings", filepath.Join(dir, "settings.yaml"))
+	cmd.Stderr = &logs
+	require.NoError(t, cmd.Start())
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "drive scan done") {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("no drive scan within 10 s:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	second := osexec.Command(bin, "run", "--board", "rpi4-usb7", "--lock", filepath.Join(dir, "lock"))
+	out, err = second.CombinedOutput()
+	assert.Error(t, err, "a second copy refuses to start")
+	assert.Contains(t, string(out), "another clonebay is already running")
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, cmd.Wait(), "a clean exit on SIGTERM:\n%s", logs.String())
+	s := logs.String()
+	assert.Contains(t, s, "no LCD: running without a display")
+	assert.Regexp(t, `pin not found on this machine.*pin=GPIO13|no GPIO on this machine`, s)
+	assert.Contains(t, s, "shut down")
 }

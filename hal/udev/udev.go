@@ -71,16 +71,9 @@ func (w *Watcher) Watch(ctx context.Context, events chan<- hal.DriveEvent) error
 		return fmt.Errorf("drive watcher: monitor: %w", err)
 	}
 
-	e := u.NewEnumerate()
-	if err := e.AddMatchSubsystem("block"); err != nil {
-		return fmt.Errorf("drive watcher: enumerate: %w", err)
-	}
-	if err := e.AddMatchProperty("DEVTYPE", "disk"); err != nil {
-		return fmt.Errorf("drive watcher: enumerate: %w", err)
-	}
-	present, err := e.Devices()
+	present, err := enumerate(&u)
 	if err != nil {
-		return fmt.Errorf("drive watcher: enumerate: %w", err)
+		return err
 	}
 	t := newTracker()
 	send := func(ev hal.DriveEvent) error {
@@ -123,6 +116,39 @@ func (w *Watcher) Watch(ctx context.Context, events chan<- hal.DriveEvent) error
 			return ctx.Err()
 		}
 	}
+}
+
+// enumerate lists the whole disks present now.
+func enumerate(u *udev.Udev) ([]*udev.Device, error) {
+	e := u.NewEnumerate()
+	if err := e.AddMatchSubsystem("block"); err != nil {
+		return nil, fmt.Errorf("drive watcher: enumerate: %w", err)
+	}
+	if err := e.AddMatchProperty("DEVTYPE", "disk"); err != nil {
+		return nil, fmt.Errorf("drive watcher: enumerate: %w", err)
+	}
+	devs, err := e.Devices()
+	if err != nil {
+		return nil, fmt.Errorf("drive watcher: enumerate: %w", err)
+	}
+	return devs, nil
+}
+
+// Scan returns the drives present now (with media, or empty card
+// readers), as Watch's scan would report them.
+func Scan() ([]hal.DriveInfo, error) {
+	var u udev.Udev
+	devs, err := enumerate(&u)
+	if err != nil {
+		return nil, err
+	}
+	var out []hal.DriveInfo
+	for _, d := range devs {
+		if info := readInfo(d).info; reportable(info) {
+			out = append(out, info)
+		}
+	}
+	return out, nil
 }
 
 // device is what the tracker knows of a block device.
