@@ -547,3 +547,49 @@ func TestPluggableArea(t *testing.T) {
 	assert.Equal(t, content[2*MiB:3*MiB], media[2*MiB:])
 	assert.Equal(t, int64(2*MiB), d.Stats().BytesWritten)
 }
+
+func TestBadSectorPolicy(t *testing.T) {
+	content := randomBytes(2*MiB, 20)
+	for _, tc := range []struct {
+		name   string
+		fault  sim.Fault
+		policy engine.BadSectorPolicy
+		ok     bool
+		bad    []engine.Extent
+	}{
+		{"abort by default", sim.Fault{Kind: sim.ReadError, Off: 700_000}, engine.BadSectorPolicy{}, false, nil},
+		{"zero-fill a bad sector", sim.Fault{Kind: sim.ReadError, Off: 700_416}, engine.BadSectorPolicy{ZeroFill: true, Retries: 2},
+			true, []engine.Extent{{Off: 700_416, Len: 512}}},
+		{"zero-fill the sectors a bad range touches", sim.Fault{Kind: sim.ReadError, Off: 1_000_000, Len: 1000}, engine.BadSectorPolicy{ZeroFill: true, Retries: 1},
+			true, []engine.Extent{{Off: 999_936, Len: 1536}}},
+		{"a retry reads it after all", sim.Fault{Kind: sim.ReadError, Off: 700_000, Times: 2}, engine.BadSectorPolicy{ZeroFill: true, Retries: 2},
+			true, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, content, sim.DriveSpec{})
+			r.bay.Drive(1).Inject(tc.fault)
+			r.add(2, sim.DriveSpec{})
+			r.add(3, sim.DriveSpec{})
+			j := r.job(engine.CopyVerify, 2, 3)
+			j.Options.BadSectors = tc.policy
+			res, err := j.Run(context.Background())
+			require.NoError(t, err)
+			if !tc.ok {
+				assert.Error(t, res.Err)
+				assert.Equal(t, 0, res.Count(engine.Pass))
+				return
+			}
+			require.True(t, res.OK(), "%v %+v", res.Err, res.Ports)
+			assert.Equal(t, tc.bad, res.BadRanges)
+			want := bytes.Clone(content)
+			for _, b := range tc.bad {
+				clear(want[b.Off:b.End()])
+			}
+			for _, p := range []int{2, 3} {
+				got, err := r.targets[p].Media(0, int64(len(content)))
+				require.NoError(t, err)
+				assert.True(t, bytes.Equal(want, got), "port %d holds the master with zeros where it could not be read", p)
+			}
+		})
+	}
+}

@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,6 +86,16 @@ type Options struct {
 	// Clean discards (TRIMs) what the plan skips on targets that support
 	// it, instead of leaving their old contents there.
 	Clean bool
+	// BadSectors is the policy for unreadable sectors on the master: by
+	// default the job ends; with ZeroFill, each read is retried and what
+	// stays unreadable is copied as zeros and recorded.
+	BadSectors BadSectorPolicy
+}
+
+// BadSectorPolicy says what a job does when the master cannot be read.
+type BadSectorPolicy struct {
+	ZeroFill bool
+	Retries  int // extra attempts per sector before it counts as bad
 }
 
 // Default option values.
@@ -154,6 +166,9 @@ type Running struct {
 	cancel context.CancelFunc
 
 	bufBytes atomic.Int64 // chunk buffers made by this job
+
+	badMu sync.Mutex
+	bad   []Extent // unreadable master sectors, copied as zeros
 
 	mu     sync.Mutex
 	srcErr error
@@ -326,6 +341,9 @@ func (r *Running) run() {
 		Err:         r.sourceErr(),
 		BufferBytes: r.bufBytes.Load(),
 	}
+	r.badMu.Lock()
+	res.BadRanges = slices.Clone(r.bad)
+	r.badMu.Unlock()
 	if res.Err == nil && sha != "" {
 		res.SHA256 = sha
 		for i := range res.Ports {
@@ -358,7 +376,7 @@ func (r *Running) read(ctx context.Context) {
 			r.win.fail(fmt.Errorf("master: %w", err))
 			return
 		}
-		if err := readFull(r.job.Source, b.data[:c.n], c.off); err != nil {
+		if err := r.readMaster(b.data[:c.n], c.off); err != nil {
 			r.sourceFailed(fmt.Errorf("master: %w", err))
 			return
 		}
@@ -366,6 +384,55 @@ func (r *Running) read(ctx context.Context) {
 		r.win.publish(i, b)
 		yield()
 	}
+}
+
+// readMaster reads master bytes under the bad-sector policy: a read that
+// fails ends the job, unless the policy zero-fills, in which case the
+// chunk is read again sector by sector, each sector retried, and the
+// sectors that stay unreadable are zeros in p and recorded.
+func (r *Running) readMaster(p []byte, off int64) error {
+	err := readFull(r.job.Source, p, off)
+	pol := r.opts.BadSectors
+	if err == nil || !pol.ZeroFill || errors.Is(err, io.ErrUnexpectedEOF) {
+		return err
+	}
+	ss := int64(sectorSize(r.job.Source))
+	for s := int64(0); s < int64(len(p)); s += ss {
+		n := min(ss, int64(len(p))-s)
+		var serr error
+		for attempt := 0; attempt <= pol.Retries; attempt++ {
+			if serr = readFull(r.job.Source, p[s:s+n], off+s); serr == nil {
+				break
+			}
+		}
+		if serr != nil {
+			clear(p[s : s+n])
+			r.noteBad(Extent{off + s, n})
+		}
+	}
+	return nil
+}
+
+// noteBad records an unreadable range of the master, once.
+func (r *Running) noteBad(e Extent) {
+	r.badMu.Lock()
+	defer r.badMu.Unlock()
+	for _, b := range r.bad {
+		if b.Off <= e.Off && e.End() <= b.End() {
+			return
+		}
+	}
+	r.bad = append(r.bad, e)
+	slices.SortFunc(r.bad, func(a, b Extent) int { return cmp.Compare(a.Off, b.Off) })
+	merged := r.bad[:0]
+	for _, x := range r.bad {
+		if n := len(merged); n > 0 && x.Off <= merged[n-1].End() {
+			merged[n-1].Len = max(merged[n-1].End(), x.End()) - merged[n-1].Off
+			continue
+		}
+		merged = append(merged, x)
+	}
+	r.bad = merged
 }
 
 // readFull reads exactly len(p) bytes at off; a short read is an error
@@ -421,7 +488,7 @@ func (r *Running) fetch(ctx context.Context, cur *cursor, i int, own func() []by
 // hash the reader took: a master that changes under a job fails it.
 func (r *Running) readChunk(i int, p []byte) error {
 	c := r.chunks[i]
-	if err := readFull(r.job.Source, p[:c.n], c.off); err != nil {
+	if err := r.readMaster(p[:c.n], c.off); err != nil {
 		err = fmt.Errorf("master: %w", err)
 		r.sourceFailed(err)
 		return err

@@ -106,6 +106,10 @@ type Result struct {
 	Ports      []PortResult
 	Duration   time.Duration
 	Err        error // the master failed: every port failed with it
+	// BadRanges are the master's unreadable ranges that were copied as
+	// zeros under the zero-fill policy; the ports still PASS, "with bad
+	// sectors on the master".
+	BadRanges []Extent
 	// BufferBytes is the memory the job's chunk buffers took. It is
 	// bounded by (window + 2 per target + 1) chunks, whatever the image
 	// size.
@@ -240,4 +244,13 @@ func FormatSize(n int64) string {
 	s := strconv.FormatFloat(float64(int64(v*100))/100, 'f', 2, 64)
 	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	return s + " " + units[u]
+}
+
+// BadSectors counts the 512-byte sectors in the bad ranges.
+func (r *Result) BadSectors() int64 {
+	var n int64
+	for _, e := range r.BadRanges {
+		n += (e.Len + 511) / 512
+	}
+	return n
 }

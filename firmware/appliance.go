@@ -14,6 +14,7 @@ import (
 	"github.com/clonebay/clonebay/board"
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/hal"
+	"github.com/clonebay/clonebay/record"
 	"github.com/clonebay/clonebay/ui"
 )
 
@@ -51,6 +52,10 @@ type appliance struct {
 	settingsPath string
 	// notice is shown once the panel is up (a damaged settings file).
 	notice *ui.Notice
+	// logPath is the production record; empty keeps none (the simulator's
+	// default).
+	logPath string
+	jobLog  *record.Log
 
 	events   chan any // from helpers (job progress, job results) to the loop
 	job      *runningJob
@@ -66,6 +71,7 @@ type appliance struct {
 
 // runningJob is the job the panel started.
 type runningJob struct {
+	meta    jobMeta
 	run     *engine.Running
 	drives  []hal.DriveReader
 	prefail []ui.PortResult // targets that could not even be opened
@@ -144,6 +150,7 @@ func quiet(err error) error {
 func (a *appliance) loop(ctx context.Context, drives <-chan hal.DriveEvent, buttons <-chan hal.ButtonEvent) error {
 	tick := time.NewTicker(tickEvery)
 	defer tick.Stop()
+	a.openJobLog()
 	if a.notice != nil {
 		a.model.Update(*a.notice)
 	}
@@ -179,6 +186,8 @@ func (a *appliance) handle(ctx context.Context, ev any) {
 			if follow := a.startJob(ctx, c); follow != nil {
 				a.model.Update(follow)
 			}
+		case ui.ExportLog:
+			a.model.Update(a.exportLog(ctx))
 		case ui.AbortJob:
 			if a.job != nil {
 				a.log.Info("job: abort asked on the panel")
@@ -386,10 +395,12 @@ func (a *appliance) startJob(ctx context.Context, c ui.StartJob) any {
 			return ui.JobRefused{Reason: "cannot write-block the master"}
 		}
 	}
-	j := &runningJob{drives: []hal.DriveReader{src}, done: make(chan struct{})}
+	j := &runningJob{drives: []hal.DriveReader{src}, done: make(chan struct{}),
+		meta: jobMeta{id: time.Now().UTC().Format("20060102-150405.000"), master: master, targets: map[int]hal.DriveInfo{}}}
 	mode := map[ui.Mode]engine.Mode{ui.CopyVerify: engine.CopyVerify, ui.CopyOnly: engine.Copy, ui.VerifyOnly: engine.VerifyOnly}[c.Mode]
 	job := engine.Job{Source: src, Mode: mode, Area: areaFor(c.Area), Options: a.jobOpts}
 	job.Options.Clean = a.settings.Clean
+	job.Options.BadSectors = engine.BadSectorPolicy{ZeroFill: a.settings.ZeroFill, Retries: 3}
 	job.Options.OnProgress = func(p engine.Progress) {
 		select {
 		case a.events <- p:
@@ -414,6 +425,7 @@ func (a *appliance) startJob(ctx context.Context, c ui.StartJob) any {
 			continue
 		}
 		j.drives = append(j.drives, dev)
+		j.meta.targets[port] = d
 		chk, ok := dev.(engine.Checked)
 		if !ok {
 			j.prefail = append(j.prefail, ui.PortResult{Port: port, Cause: "cannot verify", Reason: "the drive cannot drop its caches"})
@@ -469,7 +481,7 @@ func (a *appliance) jobEvent(e any) any {
 	case *engine.Result:
 		j := a.job
 		a.job = nil
-		r := ui.JobResult{Mode: uiMode(e.Mode), Bytes: e.Bytes, Duration: e.Duration}
+		r := ui.JobResult{Mode: uiMode(e.Mode), Bytes: e.Bytes, Duration: e.Duration, MasterBadSectors: e.BadSectors()}
 		if e.Err != nil {
 			r.MasterError = e.Err.Error()
 			r.MasterCause = masterCause(e.Err)
@@ -482,6 +494,7 @@ func (a *appliance) jobEvent(e any) any {
 		}
 		if j != nil {
 			r.Ports = append(r.Ports, j.prefail...)
+			a.writeRecord(j.meta, e)
 		}
 		slices.SortFunc(r.Ports, func(x, y ui.PortResult) int { return x.Port - y.Port })
 		a.log.Info("job done", "passed", r.Passed(), "ports", len(r.Ports), "sha256", e.SHA256,

@@ -29,6 +29,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 	lockFile := fs.String("lock", "/run/clonebay.lock", "the lock file that keeps a second copy from starting")
 	defaultsFile := fs.String("defaults", "/etc/clonebay/settings.yaml", "the factory settings")
 	settingsFile := fs.String("settings", "/var/lib/clonebay/settings.yaml", "where Setup saves the operator's settings")
+	recordFile := fs.String("record", "/var/lib/clonebay/jobs.log", "the production record: every job and drive")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -57,6 +58,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 	log.Info("clonebay starting", "version", version, "board", b.Name, "settings", *settingsFile)
 	app := newAppliance(b, hw, set, log)
 	app.settingsPath = *settingsFile
+	app.logPath = *recordFile
 	if problem != "" {
 		log.Error("settings", "problem", problem)
 		app.notice = &ui.Notice{Title: "Settings", Text: problem}

@@ -23,6 +23,7 @@ type settingsFile struct {
 	Backlight *string `yaml:"backlight,omitempty"`
 	Area      *string `yaml:"area,omitempty"`
 	Clean     *bool   `yaml:"clean,omitempty"`
+	ZeroFill  *bool   `yaml:"zero_fill_bad_sectors,omitempty"`
 }
 
 // parseSettings reads settings over base: a field the file leaves out
@@ -71,6 +72,9 @@ func parseSettings(data []byte, base ui.Settings, source string) (ui.Settings, e
 	if f.Clean != nil {
 		s.Clean = *f.Clean
 	}
+	if f.ZeroFill != nil {
+		s.ZeroFill = *f.ZeroFill
+	}
 	return s, nil
 }
 
@@ -81,7 +85,7 @@ func marshalSettings(s ui.Settings) []byte {
 		bl = s.Backlight.String()
 	}
 	f := settingsFile{Verify: &s.Verify, AutoStart: &s.AutoStart, Buzzer: &s.Buzzer, KeyClick: &s.KeyClick,
-		Backlight: &bl, Area: &s.Area, Clean: &s.Clean}
+		Backlight: &bl, Area: &s.Area, Clean: &s.Clean, ZeroFill: &s.ZeroFill}
 	out, err := yaml.Marshal(f)
 	if err != nil {
 		panic(err) // a fixed struct of plain fields

@@ -16,6 +16,7 @@ func cmdSim(ctx context.Context, env *cliEnv, args []string) error {
 	boardName := fs.String("board", board.Default, "the board to simulate: a built-in name or a YAML file")
 	scriptFile := fs.String("script", "", "run a scenario script without a terminal; exit 0 only when every expectation holds")
 	logFile := fs.String("log", "", "write the firmware's log to this file (default: stderr with --script, nowhere otherwise)")
+	recordFile := fs.String("record", "", "keep a production record (job log) in this file")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -59,5 +60,6 @@ func cmdSim(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	app := newAppliance(b, rig.hardware(), ui.DefaultSettings(), log)
+	app.logPath = *recordFile
 	return runTerminal(ctx, rig, app, in, env.stdout)
 }

@@ -112,6 +112,11 @@ func (m *Model) Update(ev any) []Command {
 		return m.autoStart()
 	case PlanInfo:
 		m.plan = &ev
+	case LogLoaded:
+		m.log = append(m.log, ev.Results...)
+		if len(m.log) > logSize {
+			m.log = m.log[:logSize]
+		}
 	case Notice:
 		if m.job == nil {
 			m.message(ev.Title, ev.Text)
@@ -244,6 +249,11 @@ func (m *Model) button(b hal.ButtonEvent) []Command {
 			m.logIdx = max(0, m.logIdx-1)
 		case hal.Down:
 			m.logIdx = min(max(0, len(m.log)-1), m.logIdx+1)
+		case hal.OK:
+			if b.Action == hal.Press {
+				cmds = append(cmds, ExportLog{})
+				m.message("Export", "Looking for a USB stick...")
+			}
 		case hal.Back:
 			m.screen = scrMenu
 		}
@@ -312,6 +322,7 @@ const (
 	setArea = iota
 	setClean
 	setVerify
+	setBadSectors
 	setAuto
 	setBuzzer
 	setKeyClick
@@ -339,6 +350,8 @@ func (m *Model) setupKey(b hal.Button) []Command {
 			m.plan = nil // the firmware works it out again
 		case setClean:
 			m.set.Clean = !m.set.Clean
+		case setBadSectors:
+			m.set.ZeroFill = !m.set.ZeroFill
 		case setVerify:
 			m.set.Verify = !m.set.Verify
 		case setAuto:
@@ -649,6 +662,7 @@ func (m *Model) setupItems(c int) []string {
 		"Area: " + areaNames[m.set.Area],
 		"Gaps: " + skipped,
 		"Verify: " + onOff[m.set.Verify],
+		"Bad sect: " + map[bool]string{false: "abort", true: "zero"}[m.set.ZeroFill],
 		"Auto-start: " + auto,
 		"Buzzer: " + onOff[m.set.Buzzer],
 		"Key click: " + onOff[m.set.KeyClick],
@@ -824,6 +838,11 @@ func (m *Model) resultLines(c, r int) []string {
 		}
 		return pick(r, []string{"Master failed", fit(cause, c), fit(fmt.Sprintf("%d ports FAIL", len(res.Ports)), c), "Back: done"},
 			[]string{"Master failed", fit(cause, c)})
+	}
+	if len(failed) == 0 && res.MasterBadSectors > 0 {
+		bad := fmt.Sprintf("%d bad on master", res.MasterBadSectors)
+		return pick(r, []string{"Job done", fit(head, c), fit("with "+bad, c), "Back: done"},
+			[]string{fit(fmt.Sprintf("All %d PASS with", len(res.Ports)), c), fit(bad, c)})
 	}
 	if len(failed) == 0 {
 		return pick(r, []string{"Job done", fit(head, c), fit(size(res.Bytes)+" in "+clock(res.Duration), c), "Back: done"},

@@ -96,6 +96,8 @@ var screens = []struct {
 	{"job-abort", seq(running, press(hal.Back))},
 	{"result-pass", seq(running, ui.JobDone{Result: ui.JobResult{Mode: ui.CopyVerify, Bytes: 8e9, Duration: 9 * time.Minute,
 		Ports: []ui.PortResult{{Port: 2, Pass: true}, {Port: 3, Pass: true}, {Port: 4, Pass: true}}}})},
+	{"result-pass-bad-master", seq(running, ui.JobDone{Result: ui.JobResult{Mode: ui.CopyVerify, Bytes: 8e9, MasterBadSectors: 3,
+		Ports: []ui.PortResult{{Port: 2, Pass: true}, {Port: 3, Pass: true}, {Port: 4, Pass: true}}}})},
 	{"result-fail", seq(running, ui.JobDone{Result: ui.JobResult{Mode: ui.CopyVerify, Bytes: 8e9, Duration: 9 * time.Minute,
 		Ports: []ui.PortResult{{Port: 2, Pass: true}, {Port: 3, Cause: "mismatch"}, {Port: 4, Cause: "write error"}}}})},
 	{"result-fail-second", seq(running, ui.JobDone{Result: ui.JobResult{Mode: ui.CopyVerify, Bytes: 8e9,

@@ -29,6 +29,7 @@ type Settings struct {
 	Backlight time.Duration // idle time before the backlight goes off; 0 never
 	Area      string        // copy area: "whole", "used" or "smart"
 	Clean     bool          // discard what the area skips, instead of keeping old data
+	ZeroFill  bool          // unreadable master sectors: copy zeros and record them (else abort)
 }
 
 // DefaultSettings are the factory settings.
@@ -95,6 +96,9 @@ type (
 	}
 	// JobDone carries a job's result.
 	JobDone struct{ Result JobResult }
+	// LogLoaded carries the jobs of the production record, newest first,
+	// for the Job log screen after a restart.
+	LogLoaded struct{ Results []JobResult }
 	// Notice is something the operator must read (a damaged settings
 	// file, a failed save); any key dismisses it.
 	Notice struct{ Title, Text string }
@@ -124,8 +128,11 @@ type JobResult struct {
 	Ports       []PortResult
 	MasterError string // the master failed: every port failed
 	MasterCause string // the same, short, for the LCD: "read error"
-	Bytes       int64
-	Duration    time.Duration
+	// MasterBadSectors counts the master's unreadable sectors that were
+	// copied as zeros (zero-fill policy): the ports PASS with them.
+	MasterBadSectors int64
+	Bytes            int64
+	Duration         time.Duration
 }
 
 // Passed counts the ports that passed.
@@ -155,12 +162,16 @@ type (
 	Beep struct{ Pattern []hal.Beep }
 	// SaveSettings asks firmware to store the settings.
 	SaveSettings struct{ Settings Settings }
+	// ExportLog asks firmware to copy the production record to a USB
+	// stick in a port.
+	ExportLog struct{}
 )
 
 func (StartJob) command()     {}
 func (AbortJob) command()     {}
 func (Beep) command()         {}
 func (SaveSettings) command() {}
+func (ExportLog) command()    {}
 
 // Frame is what the panel shows.
 type Frame struct {

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/clonebay/clonebay/engine"
+	"github.com/clonebay/clonebay/engine/disk"
+	"github.com/clonebay/clonebay/hal"
+	"github.com/clonebay/clonebay/record"
+	"github.com/clonebay/clonebay/ui"
+)
+
+// jobMeta is what the record needs of a job that the result lacks: who
+// the master and the targets were.
+type jobMeta struct {
+	id      string
+	master  hal.DriveInfo
+	targets map[int]hal.DriveInfo
+}
+
+// recordEntries turns a job's result into production-record entries.
+func recordEntries(m jobMeta, res *engine.Result, when time.Time) []record.Entry {
+	var out []record.Entry
+	for _, p := range res.Ports {
+		t := m.targets[p.Port]
+		e := record.Entry{
+			Time: when.UTC(), Job: m.id, Mode: res.Mode.String(),
+			MasterKind: "drive", MasterName: strings.TrimSpace(m.master.Vendor + " " + m.master.Model),
+			MasterSerial: m.master.Serial, MasterSize: m.master.Size, MasterSHA256: res.SHA256,
+			Area: res.Area, Bytes: res.Bytes,
+			Port: p.Port, Label: p.Label, TargetModel: strings.TrimSpace(t.Vendor + " " + t.Model),
+			TargetSerial: t.Serial, TargetSize: t.Size,
+			Result: p.Status.String(), Reason: p.Reason, Written: p.Written, Verified: p.Verified,
+			MBps: p.MBps, SHA256: p.SHA256,
+		}
+		for _, r := range res.BadRanges {
+			e.BadRanges = append(e.BadRanges, record.Range{Off: r.Off, Len: r.Len})
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// logResults groups record entries into the panel's job results, newest
+// first.
+func logResults(entries []record.Entry) []ui.JobResult {
+	var out []ui.JobResult
+	index := map[string]int{}
+	for _, e := range entries {
+		i, ok := index[e.Job]
+		if !ok {
+			mode := ui.CopyVerify
+			switch e.Mode {
+			case "copy":
+				mode = ui.CopyOnly
+			case "verify":
+				mode = ui.VerifyOnly
+			}
+			out = append(out, ui.JobResult{Mode: mode, Bytes: e.Bytes})
+			i = len(out) - 1
+			index[e.Job] = i
+		}
+		out[i].Ports = append(out[i].Ports, ui.PortResult{Port: e.Port, Pass: e.Result == "PASS", Abort: e.Result == "ABORTED", Reason: e.Reason})
+	}
+	for l, r := 0, len(out)-1; l < r; l, r = l+1, r-1 {
+		out[l], out[r] = out[r], out[l]
+	}
+	return out
+}
+
+// openJobLog opens the production record and says what the panel must
+// know about it.
+func (a *appliance) openJobLog() {
+	if a.logPath == "" {
+		return
+	}
+	l, torn, err := record.Open(a.logPath)
+	if torn {
+		a.log.Warn("job log: the last entry was cut short by a power loss and removed", "file", a.logPath)
+	}
+	if err != nil && l == nil {
+		a.log.Error("job log", "err", err)
+		a.notice = &ui.Notice{Title: "Job log", Text: "The job log cannot be opened: " + err.Error()}
+		return
+	}
+	if err != nil {
+		a.log.Error("job log", "err", err)
+		a.notice = &ui.Notice{Title: "Job log damaged", Text: "The job log does not verify; see the log. New jobs are still recorded."}
+	}
+	a.jobLog = l
+	a.model.Update(ui.LogLoaded{Results: logResults(l.Entries())})
+}
+
+// writeRecord appends a finished job to the production record.
+func (a *appliance) writeRecord(m jobMeta, res *engine.Result) {
+	if a.jobLog == nil {
+		return
+	}
+	if err := a.jobLog.Append(recordEntries(m, res, time.Now())...); err != nil {
+		a.log.Error("job log: not written", "err", err)
+		a.model.Update(ui.Notice{Title: "Job log", Text: "The job was not recorded: " + err.Error()})
+	}
+}
+
+// exportLog copies the record as CSV and JSON onto a FAT stick in a port
+// that is not the master's and not in a job.
+func (a *appliance) exportLog(ctx context.Context) ui.Notice {
+	if a.jobLog == nil {
+		return ui.Notice{Title: "Export", Text: "There is no job log on this appliance."}
+	}
+	for _, port := range a.b.Ports {
+		d, ok := a.drives[port.Number]
+		if !ok || port.Number == a.b.MasterPort || d.Size == 0 {
+			continue
+		}
+		off, err := fatPartition(a.hw.opener, d)
+		if err != nil {
+			continue
+		}
+		n, err := exportToFAT(ctx, d.Node, off, a.jobLog.Entries(), time.Now())
+		if err != nil {
+			a.log.Error("export", "port", port.Label, "err", err)
+			return ui.Notice{Title: "Export failed", Text: fmt.Sprintf("Port %s: %v", port.Label, err)}
+		}
+		a.log.Info("job log exported", "port", port.Label, "entries", n)
+		return ui.Notice{Title: "Exported", Text: fmt.Sprintf("%d entries to the stick in port %s.", n, port.Label)}
+	}
+	return ui.Notice{Title: "Export", Text: "No USB stick with a FAT file system is in a port."}
+}
+
+// fatPartition finds a FAT file system on a drive: the first FAT
+// partition of its MBR, or the whole drive.
+func fatPartition(op hal.DriveOpener, d hal.DriveInfo) (int64, error) {
+	r, err := op.OpenRead(d.Node)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	sector := max(512, d.LogicalSectorSize)
+	if m, err := disk.ReadMBR(r, d.Size, sector); err == nil {
+		for _, p := range m.Partitions {
+			if fs, _, err := disk.Used(r, p.Start, p.Size); err == nil && strings.HasPrefix(fs, "FAT") {
+				return p.Start, nil
+			}
+		}
+	}
+	if fs, _, err := disk.Used(r, 0, d.Size); err == nil && strings.HasPrefix(fs, "FAT") {
+		return 0, nil
+	}
+	return 0, errors.New("no FAT file system")
+}
+
+// errStickFull says the stick has no room for the export.
+var errStickFull = errors.New("the stick is full")
+
+// exportToFAT writes clonebay-log-DATE.csv and .json into the root of the
+// FAT file system at off on the device (or image file) at node, with
+// mtools: no mount, so nothing else sees a half-written stick.
+func exportToFAT(ctx context.Context, node string, off int64, entries []record.Entry, now time.Time) (int, error) {
+	if _, err := exec.LookPath("mcopy"); err != nil {
+		return 0, errors.New("mtools is not installed")
+	}
+	dir, err := os.MkdirTemp("", "clonebay-export")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	base := "clonebay-log-" + now.UTC().Format("20060102-150405")
+	var csvBuf, jsonBuf bytes.Buffer
+	if err := record.WriteCSV(&csvBuf, entries); err != nil {
+		return 0, err
+	}
+	if err := record.WriteJSON(&jsonBuf, entries); err != nil {
+		return 0, err
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{base + ".csv", csvBuf.Bytes()}, {base + ".json", jsonBuf.Bytes()}} {
+		src := filepath.Join(dir, f.name)
+		if err := os.WriteFile(src, f.data, 0o644); err != nil {
+			return 0, err
+		}
+		img := fmt.Sprintf("%s@@%d", node, off)
+		out, err := exec.CommandContext(ctx, "mcopy", "-o", "-i", img, src, "::"+f.name).CombinedOutput()
+		if err != nil {
+			msg := strings.TrimSpace(string(out))
+			if strings.Contains(strings.ToLower(msg), "disk full") || strings.Contains(strings.ToLower(msg), "no free") {
+				return 0, errStickFull
+			}
+			return 0, fmt.Errorf("writing %s: %s", f.name, msg)
+		}
+	}
+	return len(entries), nil
+}
