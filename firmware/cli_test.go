@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/clonebay/clonebay/record"
 )
 
 // runCLI runs a command line and returns its exit code and output.
@@ -130,4 +133,38 @@ func TestCopyAreas(t *testing.T) {
 	code, _, errOut := runCLI(t, "copy", "--area", "most", "--from", master, "--to", filepath.Join(dir, "x.img"))
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, `--area "most"`)
+}
+
+func TestLogCommand(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "jobs.log")
+	l, _, err := record.Open(logPath)
+	require.NoError(t, err)
+	require.NoError(t, l.Append(record.Entry{Job: "j1", Port: 2, Label: "2", Result: "PASS", TargetSerial: "AA"},
+		record.Entry{Job: "j1", Port: 3, Label: "3", Result: "FAIL", Reason: "port 3: mismatch"}))
+	require.NoError(t, l.Close())
+
+	code, out, _ := runCLI(t, "log", "verify", "--log", logPath)
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out, "2 entries, the chain verifies")
+
+	outDir := t.TempDir()
+	code, out, errOut := runCLI(t, "log", "export", "--log", logPath, "--to", outDir)
+	require.Equal(t, 0, code, "%s%s", out, errOut)
+	files, err := filepath.Glob(filepath.Join(outDir, "clonebay-log-*.json"))
+	require.NoError(t, err)
+	require.Len(t, files, 1)
+	data, err := os.ReadFile(files[0])
+	require.NoError(t, err)
+	var back []record.Entry
+	require.NoError(t, json.Unmarshal(data, &back))
+	require.Len(t, back, 2)
+	assert.Equal(t, "port 3: mismatch", back[1].Reason)
+
+	raw, err := os.ReadFile(logPath)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(logPath, bytes.Replace(raw, []byte(`"FAIL"`), []byte(`"PASS"`), 1), 0o644))
+	code, _, errOut = runCLI(t, "log", "verify", "--log", logPath)
+	assert.Equal(t, 1, code, "an edited log does not verify")
+	assert.Contains(t, errOut, "entry 2 (line 2): checksum does not match")
 }
