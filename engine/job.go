@@ -46,6 +46,7 @@ const (
 	Copy
 	VerifyOnly
 	HashOnly
+	Erase // an EraseJob's results
 )
 
 func (m Mode) String() string {
@@ -58,6 +59,8 @@ func (m Mode) String() string {
 		return "verify"
 	case HashOnly:
 		return "hash"
+	case Erase:
+		return "erase"
 	}
 	return fmt.Sprintf("Mode(%d)", int(m))
 }

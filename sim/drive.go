@@ -49,6 +49,9 @@ const (
 	// full size: beyond Off, writes wrap around to the start (Wrap) or
 	// vanish, the way counterfeit sticks behave.
 	FakeCapacity
+	// IgnoreWrites makes writes to [Off, Off+Len) report success and store
+	// nothing: the media keeps its old contents (a dying stick).
+	IgnoreWrites
 )
 
 func (k FaultKind) String() string {
@@ -65,6 +68,8 @@ func (k FaultKind) String() string {
 		return "read-only"
 	case FakeCapacity:
 		return "fake-capacity"
+	case IgnoreWrites:
+		return "ignore-writes"
 	}
 	return fmt.Sprintf("FaultKind(%d)", int(k))
 }
@@ -356,6 +361,22 @@ func (d *Drive) mediaWrite(p []byte, off int64) error {
 	})
 }
 
+// mediaWriteKept writes what IgnoreWrites faults let through; d.mu held.
+func (d *Drive) mediaWriteKept(p []byte, off int64) error {
+	end := off + int64(len(p))
+	for _, f := range d.faults {
+		if f.Kind != IgnoreWrites || off >= f.Off+f.Len || end <= f.Off {
+			continue
+		}
+		lo, hi := max(off, f.Off), min(end, f.Off+f.Len)
+		if err := d.mediaWriteKept(p[:lo-off], off); err != nil {
+			return err
+		}
+		return d.mediaWriteKept(p[hi-off:], hi)
+	}
+	return d.mediaWrite(p, off)
+}
+
 // eachReal splits an access at the real capacity of a fake drive.
 func (d *Drive) eachReal(p []byte, off int64, fn func(q []byte, real int64, ok bool) error) error {
 	limit := int64(-1)
@@ -497,7 +518,7 @@ func (d *Drive) writeAt(p []byte, off int64) (int, error) {
 		done = max(0, f.Off-off)
 		err = d.ioErr("write", max(off, f.Off))
 	}
-	if werr := d.mediaWrite(p[:done], off); werr != nil {
+	if werr := d.mediaWriteKept(p[:done], off); werr != nil {
 		return 0, fmt.Errorf("write %s at %d: %w", d.info.Node, off, werr)
 	}
 	d.cached.add(off, done)

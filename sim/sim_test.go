@@ -364,3 +364,14 @@ func TestLCDText(t *testing.T) {
 	require.NoError(t, lcd.Show([]string{"\x05\x05\x03 50%", "OK"}))
 	assert.Equal(t, "██▌ 50%         \nOK              ", lcd.Text())
 }
+
+func TestIgnoreWritesOnlyWhereInjected(t *testing.T) {
+	d, h, _ := newTarget(t, &sim.Fault{Kind: sim.IgnoreWrites, Off: 128 << 10, Len: 64 << 10})
+	require.Empty(t, writeAll(h), "ignored writes report success")
+	require.NoError(t, h.DropCaches())
+	got, err := d.Media(0, MiB)
+	require.NoError(t, err)
+	assert.Equal(t, fill(128<<10, 0xab), got[:128<<10])
+	assert.Equal(t, fill(64<<10, 0), got[128<<10:192<<10], "the old contents stay")
+	assert.Equal(t, fill(MiB-192<<10, 0xab), got[192<<10:])
+}
