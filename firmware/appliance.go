@@ -72,7 +72,7 @@ type appliance struct {
 // runningJob is the job the panel started.
 type runningJob struct {
 	meta    jobMeta
-	run     *engine.Running
+	cancel  context.CancelFunc
 	drives  []hal.DriveReader
 	prefail []ui.PortResult // targets that could not even be opened
 	done    chan struct{}
@@ -186,12 +186,16 @@ func (a *appliance) handle(ctx context.Context, ev any) {
 			if follow := a.startJob(ctx, c); follow != nil {
 				a.model.Update(follow)
 			}
+		case ui.StartErase:
+			if follow := a.startErase(ctx, c); follow != nil {
+				a.model.Update(follow)
+			}
 		case ui.ExportLog:
 			a.model.Update(a.exportLog(ctx))
 		case ui.AbortJob:
 			if a.job != nil {
 				a.log.Info("job: abort asked on the panel")
-				a.job.run.Cancel()
+				a.job.cancel()
 			}
 		case ui.Beep:
 			select {
@@ -327,6 +331,59 @@ func (a *appliance) probe(d hal.DriveInfo) ui.Drive {
 	return out
 }
 
+// startErase opens the targets and wipes them on a goroutine.
+func (a *appliance) startErase(ctx context.Context, c ui.StartErase) any {
+	if a.job != nil {
+		return ui.JobRefused{Reason: "a job is running"}
+	}
+	mode, err := engine.ParseEraseMode(c.Mode)
+	if err != nil {
+		return ui.JobRefused{Reason: err.Error()}
+	}
+	j := &runningJob{done: make(chan struct{}),
+		meta: jobMeta{id: time.Now().UTC().Format("20060102-150405.000"), targets: map[int]hal.DriveInfo{}}}
+	job := engine.EraseJob{Mode: mode, Verify: c.Verify, Options: a.jobOpts}
+	job.Options.OnProgress = func(p engine.Progress) {
+		select {
+		case a.events <- p:
+		default:
+		}
+	}
+	for _, port := range c.Targets {
+		d, ok := a.drives[port]
+		if !ok || port == a.b.MasterPort {
+			continue // the master is never erased
+		}
+		dev, err := a.hw.opener.OpenWrite(d.Node)
+		if err != nil {
+			j.prefail = append(j.prefail, ui.PortResult{Port: port, Cause: "cannot open", Reason: err.Error()})
+			continue
+		}
+		j.drives = append(j.drives, dev)
+		j.meta.targets[port] = d
+		job.Targets = append(job.Targets, engine.PortTarget{Port: port, Label: d.Label, Dev: dev})
+	}
+	if len(job.Targets) == 0 {
+		j.close()
+		return ui.JobRefused{Reason: "no drive could be opened"}
+	}
+	jctx, cancel := context.WithCancel(ctx)
+	j.cancel = cancel
+	a.job = j
+	a.log.Info("erase started", "mode", mode, "verify", c.Verify, "targets", len(job.Targets))
+	go func() {
+		defer cancel()
+		res, err := job.Run(jctx)
+		if err != nil {
+			res = &engine.Result{Mode: engine.Erase, Err: err}
+		}
+		j.close()
+		close(j.done)
+		a.events <- res
+	}()
+	return ui.JobStarted{Area: "erase " + mode.String()}
+}
+
 // areaFor maps the panel's copy-area setting to the engine's.
 func areaFor(name string) engine.Area {
 	switch name {
@@ -443,7 +500,7 @@ func (a *appliance) startJob(ctx context.Context, c ui.StartJob) any {
 		a.log.Error("job refused", "err", err)
 		return ui.JobRefused{Reason: strings.TrimPrefix(err.Error(), "job refused: ")}
 	}
-	j.run = run
+	j.cancel = run.Cancel
 	a.job = j
 	plan := run.Plan()
 	a.log.Info("job started", "mode", mode, "master", master.Node, "targets", len(job.Targets),
@@ -510,6 +567,8 @@ func uiMode(m engine.Mode) ui.Mode {
 		return ui.CopyOnly
 	case engine.VerifyOnly:
 		return ui.VerifyOnly
+	case engine.Erase:
+		return ui.EraseDrives
 	}
 	return ui.CopyVerify
 }
@@ -532,7 +591,7 @@ func (a *appliance) abortAndWait() {
 		return
 	}
 	a.log.Warn("shutting down: aborting the job")
-	a.job.run.Cancel()
+	a.job.cancel()
 	<-a.job.done
 	res := <-a.events
 	for res != nil {

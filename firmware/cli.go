@@ -260,3 +260,46 @@ func (v *progressView) draw() {
 	v.drawn = n
 	io.WriteString(v.env.stderr, sb.String())
 }
+
+func cmdErase(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "erase", "--mode MODE --to DST [--to DST...] [--verify] --yes")
+	var to multiFlag
+	fs.Var(&to, "to", "a drive or image file to wipe (repeat for each)")
+	modeName := fs.String("mode", "quick", "quick, zeros, random, dod, discard or secure-discard")
+	verify := fs.Bool("verify", false, "read the last pass back from the media")
+	yes := fs.Bool("yes", false, "confirm: everything on the drives is lost")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	mode, err := engine.ParseEraseMode(*modeName)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	if len(to) == 0 {
+		return usageError("at least one --to is required")
+	}
+	if !*yes {
+		return usageError("erase destroys everything on %s: add --yes to confirm", strings.Join(to, ", "))
+	}
+	drives, err := openTargets(to)
+	if err != nil {
+		return err
+	}
+	defer drives.close()
+	prog := newProgressView(env, to)
+	job := engine.EraseJob{Mode: mode, Verify: *verify, Options: engine.Options{OnProgress: prog.update}}
+	for i, t := range drives.targets {
+		job.Targets = append(job.Targets, engine.PortTarget{Port: i + 1, Label: to[i], Dev: t})
+	}
+	stop := prog.start(ctx)
+	res, err := job.Run(ctx)
+	stop()
+	if err != nil {
+		return err
+	}
+	printResult(env.stdout, "(none)", res)
+	if !res.OK() {
+		return fmt.Errorf("%d of %d drives did not pass", len(res.Ports)-res.Count(engine.Pass), len(res.Ports))
+	}
+	return nil
+}

@@ -65,6 +65,33 @@ func openCLIDrives(from string, to []string, mode engine.Mode) (_ *cliDrives, er
 	return d, nil
 }
 
+// openTargets opens drives exclusively for writing, refusing the system
+// disk; a target file must exist.
+func openTargets(to []string) (_ *cliDrives, err error) {
+	d := &cliDrives{names: to}
+	defer func() {
+		if err != nil {
+			d.close()
+		}
+	}()
+	sys, err := blockdev.SystemDisks()
+	if err != nil {
+		return nil, err
+	}
+	for _, node := range to {
+		t, err := blockdev.OpenWrite(node)
+		if err != nil {
+			return nil, fmt.Errorf("target: %w", err)
+		}
+		d.open = append(d.open, t)
+		if t.IsSystemDisk(sys) {
+			return nil, fmt.Errorf("target %s: refused: it holds this system's own root or boot file system", node)
+		}
+		d.targets = append(d.targets, t)
+	}
+	return d, nil
+}
+
 // createMissing makes a target image file of the given size when nothing
 // is at path yet.
 func createMissing(path string, size int64) error {

@@ -31,9 +31,13 @@ func recordEntries(m jobMeta, res *engine.Result, when time.Time) []record.Entry
 	var out []record.Entry
 	for _, p := range res.Ports {
 		t := m.targets[p.Port]
+		kind := "drive"
+		if res.Mode == engine.Erase {
+			kind = ""
+		}
 		e := record.Entry{
 			Time: when.UTC(), Job: m.id, Mode: res.Mode.String(),
-			MasterKind: "drive", MasterName: strings.TrimSpace(m.master.Vendor + " " + m.master.Model),
+			MasterKind: kind, MasterName: strings.TrimSpace(m.master.Vendor + " " + m.master.Model),
 			MasterSerial: m.master.Serial, MasterSize: m.master.Size, MasterSHA256: res.SHA256,
 			Area: res.Area, Bytes: res.Bytes,
 			Port: p.Port, Label: p.Label, TargetModel: strings.TrimSpace(t.Vendor + " " + t.Model),
@@ -63,6 +67,8 @@ func logResults(entries []record.Entry) []ui.JobResult {
 				mode = ui.CopyOnly
 			case "verify":
 				mode = ui.VerifyOnly
+			case "erase":
+				mode = ui.EraseDrives
 			}
 			out = append(out, ui.JobResult{Mode: mode, Bytes: e.Bytes})
 			i = len(out) - 1

@@ -62,6 +62,7 @@ func commands() map[string]command {
 		"copy":    {"copy a master onto targets and verify them", cmdCopy},
 		"verify":  {"compare targets with a master, writing nothing", cmdVerify},
 		"hash":    {"print the SHA-256 and size of a master", cmdHash},
+		"erase":   {"wipe drives: quick, zeros, random, dod, discard, secure-discard", cmdErase},
 		"log":     {"verify, show or export the production record", cmdLog},
 	}
 }

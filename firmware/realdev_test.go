@@ -113,3 +113,30 @@ func TestMasterIsWriteBlockedDuringJob(t *testing.T) {
 	drives.close()
 	assert.NoError(t, writeMaster(), "the master is writable again after the job")
 }
+
+// TestEraseLoopDevices wipes real block devices through the command line.
+func TestEraseLoopDevices(t *testing.T) {
+	looptest.Require(t)
+	for _, mode := range []string{"zeros", "random", "dod", "discard", "quick"} {
+		t.Run(mode, func(t *testing.T) {
+			old := randomContent(t, 8*MiB)
+			d := looptest.Attach(t, 8*MiB, old)
+			code, out, errOut := runCLI(t, "erase", "--mode", mode, "--verify", "--yes", "--to", d.Node)
+			require.Equal(t, 0, code, "%s%s", out, errOut)
+			assert.Contains(t, out, "1 passed, 0 failed")
+			got, err := os.ReadFile(d.File)
+			require.NoError(t, err)
+			switch mode {
+			case "zeros", "discard":
+				assert.Equal(t, make([]byte, 8*MiB), got[:8*MiB])
+			case "quick":
+				assert.Equal(t, make([]byte, 4*MiB), got[:4*MiB])
+			default:
+				assert.NotEqual(t, old, got[:8*MiB])
+			}
+		})
+	}
+	code, _, errOut := runCLI(t, "erase", "--mode", "zeros", "--to", "/dev/null")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "add --yes to confirm")
+}

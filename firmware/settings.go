@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -24,6 +25,7 @@ type settingsFile struct {
 	Area      *string `yaml:"area,omitempty"`
 	Clean     *bool   `yaml:"clean,omitempty"`
 	ZeroFill  *bool   `yaml:"zero_fill_bad_sectors,omitempty"`
+	PIN       *string `yaml:"pin,omitempty"`
 }
 
 // parseSettings reads settings over base: a field the file leaves out
@@ -75,6 +77,12 @@ func parseSettings(data []byte, base ui.Settings, source string) (ui.Settings, e
 	if f.ZeroFill != nil {
 		s.ZeroFill = *f.ZeroFill
 	}
+	if f.PIN != nil {
+		if p := *f.PIN; p != "" && (len(p) != 4 || strings.Trim(p, "0123456789") != "") {
+			return base, fmt.Errorf("%s: pin: give four digits, or leave it empty for no lock", source)
+		}
+		s.PIN = *f.PIN
+	}
 	return s, nil
 }
 
@@ -85,7 +93,7 @@ func marshalSettings(s ui.Settings) []byte {
 		bl = s.Backlight.String()
 	}
 	f := settingsFile{Verify: &s.Verify, AutoStart: &s.AutoStart, Buzzer: &s.Buzzer, KeyClick: &s.KeyClick,
-		Backlight: &bl, Area: &s.Area, Clean: &s.Clean, ZeroFill: &s.ZeroFill}
+		Backlight: &bl, Area: &s.Area, Clean: &s.Clean, ZeroFill: &s.ZeroFill, PIN: &s.PIN}
 	out, err := yaml.Marshal(f)
 	if err != nil {
 		panic(err) // a fixed struct of plain fields

@@ -149,10 +149,10 @@ func parseSize(s string) (int64, error) {
 func parseFault(s string) (sim.Fault, error) {
 	kind, at, _ := strings.Cut(s, "@")
 	kinds := map[string]sim.FaultKind{"write-error": sim.WriteError, "read-error": sim.ReadError, "corrupt": sim.Corrupt,
-		"remove": sim.RemoveAt, "read-only": sim.ReadOnlyMedia, "fake-capacity": sim.FakeCapacity}
+		"remove": sim.RemoveAt, "read-only": sim.ReadOnlyMedia, "fake-capacity": sim.FakeCapacity, "ignore-writes": sim.IgnoreWrites}
 	k, ok := kinds[kind]
 	if !ok {
-		return sim.Fault{}, fmt.Errorf("fault %q: kinds are write-error, read-error, corrupt, remove, read-only, fake-capacity", kind)
+		return sim.Fault{}, fmt.Errorf("fault %q: kinds are write-error, read-error, corrupt, remove, read-only, fake-capacity, ignore-writes", kind)
 	}
 	f := sim.Fault{Kind: k}
 	if k == sim.ReadOnlyMedia {
@@ -167,5 +167,8 @@ func parseFault(s string) (sim.Fault, error) {
 	}
 	f.Off = off
 	f.Wrap = k == sim.FakeCapacity
+	if k == sim.IgnoreWrites {
+		f.Len = 1 << 40 // from the offset to the end
+	}
 	return f, nil
 }

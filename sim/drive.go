@@ -363,6 +363,9 @@ func (d *Drive) mediaWrite(p []byte, off int64) error {
 
 // mediaWriteKept writes what IgnoreWrites faults let through; d.mu held.
 func (d *Drive) mediaWriteKept(p []byte, off int64) error {
+	if len(p) == 0 {
+		return nil
+	}
 	end := off + int64(len(p))
 	for _, f := range d.faults {
 		if f.Kind != IgnoreWrites || off >= f.Off+f.Len || end <= f.Off {

@@ -59,7 +59,7 @@ func TestMenuTreeWalk(t *testing.T) {
 		{"Copy+Verify", "confirm"},
 		{"Verify", "confirm"},
 		{"Copy", "confirm"},
-		{"Erase", "placeholder"},
+		{">Mode: Quick", "erase"},
 		{"Image", "placeholder"},
 		{"Port M master", "info"},
 		{"Job log", "log"},
@@ -184,7 +184,7 @@ func TestSetupSavesEveryChange(t *testing.T) {
 	assert.Equal(t, 30*time.Minute, last.Backlight, "5 min steps on to 30 min")
 	assert.Equal(t, last, m.Settings())
 
-	feed(m, press(hal.Down), press(hal.OK))
+	feed(m, press(hal.Down), press(hal.Down), press(hal.OK))
 	assert.Equal(t, "Restore defaults?", line(m, 0))
 	cmds := feed(m, press(hal.OK))
 	assert.Contains(t, cmds, ui.Command(ui.SaveSettings{Settings: ui.DefaultSettings()}))
@@ -228,4 +228,71 @@ func TestProgressTotals(t *testing.T) {
 	feed(m, running)
 	assert.Contains(t, line(m, 1), " 22%", "copying 45% of a copy+verify is 22% of the job")
 	assert.Contains(t, line(m, 2), "90.0MB/s", "rates add up")
+}
+
+func TestPINLocksSetupAndErase(t *testing.T) {
+	m := newModel(ui.DefaultSettings())
+	// Setup > PIN lock > 1 2 3 4.
+	feed(m, press(hal.Up), press(hal.Up), press(hal.OK), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))
+	require.Equal(t, "New PIN", line(m, 0))
+	var saved []ui.Settings
+	for _, d := range []int{1, 2, 3, 4} {
+		for range d {
+			feed(m, press(hal.Up))
+		}
+		for _, c := range feed(m, press(hal.OK)) {
+			if s, ok := c.(ui.SaveSettings); ok {
+				saved = append(saved, s.Settings)
+			}
+		}
+	}
+	require.Len(t, saved, 1)
+	assert.Equal(t, "1234", saved[0].PIN)
+	feed(m, press(hal.Back), press(hal.Back)) // Setup -> menu -> idle: locked again
+
+	enter := func(digits ...int) {
+		for _, d := range digits {
+			for range d {
+				feed(m, press(hal.Up))
+			}
+			feed(m, press(hal.OK))
+		}
+	}
+	feed(m, press(hal.Up), press(hal.Up), press(hal.OK)) // Setup
+	assert.Equal(t, "Enter PIN", line(m, 0))
+	enter(1, 2, 3, 5)
+	assert.Equal(t, "Wrong PIN", line(m, 0))
+	feed(m, press(hal.Back), press(hal.Up), press(hal.Up), press(hal.OK))
+	enter(1, 2, 3, 4)
+	assert.Equal(t, ">Area: Whole", line(m, 0), "the right PIN opens Setup")
+	feed(m, press(hal.Back))
+	feed(m, press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))
+	assert.Equal(t, ">Mode: Quick", line(m, 0), "Erase stays open while the panel is unlocked")
+}
+
+func TestEraseNeedsAHold(t *testing.T) {
+	m := newModel(ui.DefaultSettings())
+	feed(m, withMas, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK)) // Erase
+	feed(m, press(hal.OK), press(hal.OK))                                                           // Mode: Zeros, Random
+	feed(m, press(hal.Down), press(hal.OK))                                                         // Verify: On
+	feed(m, press(hal.Down), press(hal.OK))                                                         // Start erase
+	assert.Equal(t, "Erase 3 drives?", line(m, 0))
+	feed(m, ui.Tick{Now: 10 * time.Second})
+	var cmds []ui.Command
+	cmds = append(cmds, feed(m, press(hal.OK), ui.Tick{Now: 11 * time.Second})...)
+	assert.Empty(t, eraseCmds(cmds), "not before 2 s")
+	cmds = feed(m, ui.Tick{Now: 12 * time.Second})
+	got := eraseCmds(cmds)
+	require.Len(t, got, 1)
+	assert.Equal(t, ui.StartErase{Mode: "random", Verify: true, Targets: []int{2, 3, 4}}, got[0], "never the master")
+}
+
+func eraseCmds(cmds []ui.Command) []ui.StartErase {
+	var out []ui.StartErase
+	for _, c := range cmds {
+		if s, ok := c.(ui.StartErase); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }

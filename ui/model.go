@@ -23,6 +23,9 @@ const (
 	scrSetup
 	scrRestore
 	scrMessage
+	scrErase
+	scrEraseConfirm
+	scrPIN
 )
 
 // The main menu, in the order operators of duplicators know it.
@@ -75,6 +78,21 @@ type Model struct {
 	lastKey   time.Duration
 	backlight bool
 	plan      *PlanInfo // the copy area on the current master
+
+	eraseIdx    int
+	eraseMode   int // index into eraseModes
+	eraseVerify bool
+
+	pin      []int  // digits entered so far
+	pinDigit int    // the digit being chosen
+	pinFor   screen // where a right PIN leads (scrSetup, scrErase), or scrPIN to set a new one
+	unlocked bool   // the PIN was entered since the panel last went idle
+}
+
+// eraseModes are the erase modes the panel offers, with their names.
+var eraseModes = []struct{ id, name string }{
+	{"quick", "Quick"}, {"zeros", "Zeros"}, {"random", "Random"}, {"dod", "DoD 3-pass"},
+	{"discard", "Discard"}, {"secure-discard", "Secure disc."},
 }
 
 type jobState struct {
@@ -155,6 +173,10 @@ func (m *Model) tick(now time.Duration) []Command {
 		m.holding = false
 		cmds = append(cmds, m.start(m.confirmMode)...)
 	}
+	if m.screen == scrEraseConfirm && m.holding && now-m.holdFrom >= HoldToOverwrite {
+		m.holding = false
+		cmds = append(cmds, m.startErase()...)
+	}
 	if m.set.Backlight > 0 && m.job == nil && now-m.lastKey >= m.set.Backlight {
 		m.backlight = false
 	}
@@ -190,6 +212,9 @@ func (m *Model) button(b hal.ButtonEvent) []Command {
 		}
 	case scrMenu:
 		cmds = append(cmds, m.menuKey(b.Button)...)
+		if m.screen == scrIdle {
+			m.unlocked = false
+		}
 	case scrConfirm:
 		switch b.Button {
 		case hal.OK:
@@ -268,6 +293,20 @@ func (m *Model) button(b hal.ButtonEvent) []Command {
 		case hal.Back:
 			m.screen = scrSetup
 		}
+	case scrPIN:
+		cmds = append(cmds, m.pinKey(b.Button)...)
+	case scrErase:
+		cmds = append(cmds, m.eraseKey(b.Button)...)
+	case scrEraseConfirm:
+		switch b.Button {
+		case hal.OK:
+			if b.Action == hal.Press && len(m.readyTargets()) > 0 {
+				m.holding, m.holdFrom = true, m.now
+			}
+		case hal.Back:
+			m.holding = false
+			m.screen = scrErase
+		}
 	case scrMessage:
 		if b.Action == hal.Press {
 			m.screen = scrIdle
@@ -303,7 +342,7 @@ func (m *Model) menuKey(b hal.Button) []Command {
 		case menuCopyNoVerify:
 			m.confirm(CopyOnly)
 		case menuErase:
-			m.message("Erase", "Erase is not available in this firmware yet.")
+			m.guard(scrErase)
 		case menuImage:
 			m.message("Image", "Master images are not available in this firmware yet.")
 		case menuInfo:
@@ -311,7 +350,7 @@ func (m *Model) menuKey(b hal.Button) []Command {
 		case menuLog:
 			m.screen, m.logIdx = scrLog, 0
 		case menuSetup:
-			m.screen, m.setupIdx = scrSetup, 0
+			m.guard(scrSetup)
 		}
 	}
 	return nil
@@ -327,6 +366,7 @@ const (
 	setBuzzer
 	setKeyClick
 	setBacklight
+	setPIN
 	setRestore
 	setVersion
 	setCount
@@ -363,6 +403,14 @@ func (m *Model) setupKey(b hal.Button) []Command {
 		case setBacklight:
 			i := slices.Index(backlightSteps, m.set.Backlight)
 			m.set.Backlight = backlightSteps[(i+1)%len(backlightSteps)]
+		case setPIN:
+			if m.set.PIN != "" {
+				m.set.PIN = "" // Setup is open, so the PIN was given
+				break
+			}
+			m.pin, m.pinDigit, m.pinFor = nil, 0, scrPIN
+			m.screen = scrPIN
+			return nil
 		case setRestore:
 			m.screen = scrRestore
 			return nil
@@ -370,6 +418,83 @@ func (m *Model) setupKey(b hal.Button) []Command {
 			return nil
 		}
 		return []Command{SaveSettings{Settings: m.set}}
+	}
+	return nil
+}
+
+// guard opens a screen the PIN locks, asking for the PIN first when one
+// is set.
+func (m *Model) guard(to screen) {
+	if m.set.PIN == "" || m.unlocked {
+		m.open(to)
+		return
+	}
+	m.pin, m.pinDigit, m.pinFor = nil, 0, to
+	m.screen = scrPIN
+}
+
+func (m *Model) open(to screen) {
+	switch to {
+	case scrSetup:
+		m.screen, m.setupIdx = scrSetup, 0
+	case scrErase:
+		m.screen, m.eraseIdx = scrErase, 0
+	}
+}
+
+func (m *Model) pinKey(b hal.Button) []Command {
+	switch b {
+	case hal.Up:
+		m.pinDigit = (m.pinDigit + 1) % 10
+	case hal.Down:
+		m.pinDigit = (m.pinDigit + 9) % 10
+	case hal.Back:
+		m.screen = scrMenu
+		if m.pinFor == scrPIN {
+			m.screen = scrSetup
+		}
+	case hal.OK:
+		m.pin = append(m.pin, m.pinDigit)
+		m.pinDigit = 0
+		if len(m.pin) < 4 {
+			return nil
+		}
+		entered := fmt.Sprintf("%d%d%d%d", m.pin[0], m.pin[1], m.pin[2], m.pin[3])
+		m.pin = nil
+		if m.pinFor == scrPIN { // setting a new PIN
+			m.set.PIN = entered
+			m.screen = scrSetup
+			return []Command{SaveSettings{Settings: m.set}}
+		}
+		if entered != m.set.PIN {
+			m.message("Wrong PIN", "Setup and Erase stay locked.")
+			return nil
+		}
+		m.unlocked = true
+		m.open(m.pinFor)
+	}
+	return nil
+}
+
+func (m *Model) eraseKey(b hal.Button) []Command {
+	const items = 3
+	switch b {
+	case hal.Up:
+		m.eraseIdx = (m.eraseIdx + items - 1) % items
+	case hal.Down:
+		m.eraseIdx = (m.eraseIdx + 1) % items
+	case hal.Back:
+		m.screen = scrMenu
+	case hal.OK:
+		switch m.eraseIdx {
+		case 0:
+			m.eraseMode = (m.eraseMode + 1) % len(eraseModes)
+		case 1:
+			m.eraseVerify = !m.eraseVerify
+		case 2:
+			m.holding = false
+			m.screen = scrEraseConfirm
+		}
 	}
 	return nil
 }
@@ -398,6 +523,20 @@ func (m *Model) start(mode Mode) []Command {
 	}
 	delete(m.outcome, m.cfg.MasterPort)
 	return []Command{StartJob{Mode: mode, Master: m.cfg.MasterPort, Targets: targets, Area: m.set.Area}}
+}
+
+// startErase asks for an erase of every drive but the master's.
+func (m *Model) startErase() []Command {
+	targets := m.readyTargets()
+	if len(targets) == 0 {
+		return nil
+	}
+	m.job = &jobState{mode: EraseDrives, targets: targets, progress: map[int]Progress{}}
+	m.screen = scrJob
+	for _, p := range targets {
+		delete(m.outcome, p)
+	}
+	return []Command{StartErase{Mode: eraseModes[m.eraseMode].id, Verify: m.eraseVerify, Targets: targets}}
 }
 
 // autoStart starts a copy once enough new targets are ready.
@@ -572,6 +711,13 @@ func (m *Model) lines() []string {
 		l = pick(r, []string{"Restore defaults?", "OK: restore", "Back: keep"}, []string{"Restore defaults", "OK:yes Back:no"})
 	case scrMessage:
 		l = append([]string{fit(m.msgTitle, c)}, wrap(m.msgText, c, r-1)...)
+	case scrPIN:
+		l = m.pinLines(c, r)
+	case scrErase:
+		l = m.listLines(c, r, []string{"Mode: " + eraseModes[m.eraseMode].name,
+			"Verify: " + map[bool]string{true: "On", false: "Off"}[m.eraseVerify], "Start erase"}, m.eraseIdx, false)
+	case scrEraseConfirm:
+		l = m.eraseConfirmLines(c, r)
 	}
 	for i := range l {
 		if len(l[i]) > c {
@@ -667,6 +813,7 @@ func (m *Model) setupItems(c int) []string {
 		"Buzzer: " + onOff[m.set.Buzzer],
 		"Key click: " + onOff[m.set.KeyClick],
 		"Light off: " + bl,
+		"PIN lock: " + map[bool]string{false: "Off", true: "On"}[m.set.PIN != ""],
 		"Reset defaults",
 		fit("Version "+m.cfg.Version, c-1),
 	}
@@ -739,6 +886,17 @@ func (m *Model) jobTotals() (done, total int64, bps float64, eta time.Duration, 
 	phase = "Starting"
 	for _, p := range j.targets {
 		pr, ok := j.progress[p]
+		if j.mode == EraseDrives {
+			// An erase's progress counts every pass and the verify.
+			phase = "Erasing"
+			total += max(pr.Total, 1)
+			done += pr.Done
+			if pr.Phase != "done" {
+				bps += pr.Rate
+				eta = max(eta, pr.ETA)
+			}
+			continue
+		}
 		total += j.bytes * phases
 		if !ok {
 			continue
@@ -812,7 +970,7 @@ func (m *Model) jobLines(c, r int) []string {
 	}
 	if r >= 4 {
 		title := fmt.Sprintf("%s %dx", phase, len(j.targets))
-		if m.job.started {
+		if m.job.started && j.mode != EraseDrives {
 			title = fmt.Sprintf("%s %dx %s", phase, len(j.targets), size(j.bytes))
 		}
 		return []string{fit(title, c), bar(c-5, done, total) + " " + pct, both(speed, left, c), "Dn:ports Back:abort"}
@@ -845,7 +1003,11 @@ func (m *Model) resultLines(c, r int) []string {
 			[]string{fit(fmt.Sprintf("All %d PASS with", len(res.Ports)), c), fit(bad, c)})
 	}
 	if len(failed) == 0 {
-		return pick(r, []string{"Job done", fit(head, c), fit(size(res.Bytes)+" in "+clock(res.Duration), c), "Back: done"},
+		took := size(res.Bytes) + " in " + clock(res.Duration)
+		if res.Mode == EraseDrives {
+			took = "Erased in " + clock(res.Duration)
+		}
+		return pick(r, []string{"Job done", fit(head, c), fit(took, c), "Back: done"},
 			[]string{fit(fmt.Sprintf("All %d PASS", len(res.Ports)), c), "Back: done"})
 	}
 	i := min(m.resultIdx, len(failed)-1)
@@ -910,4 +1072,36 @@ func (m *Model) logLines(c, r int) []string {
 			fit(head, c), fit(size(j.Bytes)+" in "+clock(j.Duration), c)}
 	}
 	return []string{both(fmt.Sprintf("%d/%d", m.logIdx+1, len(m.log)), j.Mode.String(), c), fit(head, c)}
+}
+
+func (m *Model) pinLines(c, r int) []string {
+	title := "Enter PIN"
+	if m.pinFor == scrPIN {
+		title = "New PIN"
+	}
+	digits := ""
+	for range m.pin {
+		digits += "*"
+	}
+	digits += fmt.Sprint(m.pinDigit)
+	for len(digits) < 4 {
+		digits += "_"
+	}
+	return pick(r, []string{title, digits, "Up/Dn: digit", "OK: next Back"}, []string{both(title, digits, c), "Up/Dn OK Back"})
+}
+
+func (m *Model) eraseConfirmLines(c, r int) []string {
+	n := len(m.readyTargets())
+	if n == 0 {
+		return pick(r, []string{"Erase", "No drives to erase", "", "Back: return"}, []string{"No drives", "Back: return"})
+	}
+	hold := "Hold OK 2s"
+	if m.holding {
+		hold = "Hold " + bar(c-5, int64(m.now-m.holdFrom), int64(HoldToOverwrite))
+	}
+	what := fmt.Sprintf("Erase %d drives?", n)
+	if n == 1 {
+		what = "Erase 1 drive?"
+	}
+	return pick(r, []string{fit(what, c), fit(eraseModes[m.eraseMode].name+" erase", c), hold, "Back: cancel"}, []string{fit(what, c), hold})
 }

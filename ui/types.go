@@ -30,6 +30,7 @@ type Settings struct {
 	Area      string        // copy area: "whole", "used" or "smart"
 	Clean     bool          // discard what the area skips, instead of keeping old data
 	ZeroFill  bool          // unreadable master sectors: copy zeros and record them (else abort)
+	PIN       string        // four digits that lock Setup and Erase; "" is no lock
 }
 
 // DefaultSettings are the factory settings.
@@ -55,6 +56,7 @@ const (
 	CopyVerify Mode = iota
 	CopyOnly
 	VerifyOnly
+	EraseDrives
 )
 
 func (m Mode) String() string {
@@ -63,6 +65,8 @@ func (m Mode) String() string {
 		return "Copy"
 	case VerifyOnly:
 		return "Verify"
+	case EraseDrives:
+		return "Erase"
 	}
 	return "Copy+Verify"
 }
@@ -165,6 +169,12 @@ type (
 	// ExportLog asks firmware to copy the production record to a USB
 	// stick in a port.
 	ExportLog struct{}
+	// StartErase asks firmware to wipe the drives in Targets.
+	StartErase struct {
+		Mode    string // quick, zeros, random, dod, discard, secure-discard
+		Verify  bool
+		Targets []int
+	}
 )
 
 func (StartJob) command()     {}
@@ -172,6 +182,7 @@ func (AbortJob) command()     {}
 func (Beep) command()         {}
 func (SaveSettings) command() {}
 func (ExportLog) command()    {}
+func (StartErase) command()   {}
 
 // Frame is what the panel shows.
 type Frame struct {
