@@ -273,9 +273,9 @@ func TestPINLocksSetupAndErase(t *testing.T) {
 func TestEraseNeedsAHold(t *testing.T) {
 	m := newModel(ui.DefaultSettings())
 	feed(m, withMas, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK)) // Erase
-	feed(m, press(hal.OK), press(hal.OK))                                                           // Mode: Zeros, Random
-	feed(m, press(hal.Down), press(hal.OK))                                                         // Verify: On
-	feed(m, press(hal.Down), press(hal.OK))                                                         // Start erase
+	feed(m, press(hal.OK), press(hal.OK))                                                               // Mode: Zeros, Random
+	feed(m, press(hal.Down), press(hal.OK))                                                             // Verify: On
+	feed(m, press(hal.Down), press(hal.OK))                                                             // Start erase
 	assert.Equal(t, "Erase 3 drives?", line(m, 0))
 	feed(m, ui.Tick{Now: 10 * time.Second})
 	var cmds []ui.Command
