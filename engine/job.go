@@ -93,6 +93,9 @@ type Options struct {
 	// default the job ends; with ZeroFill, each read is retried and what
 	// stays unreadable is copied as zeros and recorded.
 	BadSectors BadSectorPolicy
+	// Qualify, when set, checks every target before anything is copied:
+	// a counterfeit or far too slow one fails at once.
+	Qualify *QualifyOptions
 }
 
 // BadSectorPolicy says what a job does when the master cannot be read.
@@ -304,6 +307,29 @@ func (r *Running) run() {
 	defer close(r.done)
 	defer r.cancel()
 
+	// Prechecks and qualification first, in parallel: the master is read
+	// only once the targets that will take part are known.
+	results := make([]PortResult, len(r.job.Targets))
+	ready := make([]*port, len(r.job.Targets))
+	var checks sync.WaitGroup
+	for i, t := range r.job.Targets {
+		p := r.newPort(t)
+		checks.Go(func() {
+			if res, ok := p.precheck(); !ok {
+				results[i] = res
+				p.cancel()
+				return
+			}
+			if res, ok := p.qualify(); !ok {
+				results[i] = res
+				p.cancel()
+				return
+			}
+			ready[i] = p
+		})
+	}
+	checks.Wait()
+
 	readerCtx, stopReader := context.WithCancel(r.ctx)
 	defer stopReader()
 	var wg sync.WaitGroup
@@ -316,15 +342,10 @@ func (r *Running) run() {
 	}()
 
 	var ports sync.WaitGroup
-	results := make([]PortResult, len(r.job.Targets))
-	for i, t := range r.job.Targets {
-		p := r.newPort(t)
-		if res, ok := p.precheck(); !ok {
-			results[i] = res
-			p.cancel()
-			continue
+	for i, p := range ready {
+		if p != nil {
+			ports.Go(func() { results[i] = p.run() })
 		}
-		ports.Go(func() { results[i] = p.run() })
 	}
 	ports.Wait()
 	if r.job.Mode != HashOnly && !anyPassed(results) {

@@ -58,6 +58,26 @@ func (p *port) precheck() (PortResult, bool) {
 	return PortResult{}, true
 }
 
+// qualify checks that the target stores what its size says, before the
+// master is read at all.
+func (p *port) qualify() (PortResult, bool) {
+	q := p.r.opts.Qualify
+	if q == nil || !p.r.job.Mode.writes() {
+		return PortResult{}, true
+	}
+	p.meter.report(PhaseQualifying, 0, true)
+	qual, err := Qualify(p.ctx, p.t.Dev.(Target), *q)
+	switch {
+	case err != nil && p.ctx.Err() != nil:
+		return p.stopped(PhaseQualifying, err), false
+	case err != nil:
+		return p.fail(PhaseQualifying, CauseWrite, offsetOf(err, -1), err), false
+	case !qual.OK:
+		return p.fail(PhaseQualifying, qual.Cause, -1, fmt.Errorf("%s", qual.Reason)), false
+	}
+	return PortResult{}, true
+}
+
 // outsidePlan returns the parts of a patch that no plan extent covers.
 func outsidePlan(pt Patch, extents []Extent) []Patch {
 	rest := []Extent{{pt.Off, int64(len(pt.Data))}}

@@ -16,8 +16,9 @@ type Phase int
 
 // Port phases, in order.
 const (
-	PhaseWaiting Phase = iota
-	PhaseReading       // hash only: reading the master
+	PhaseWaiting    Phase = iota
+	PhaseQualifying       // checking that the target stores what its size says
+	PhaseReading          // hash only: reading the master
 	PhaseCopying
 	PhaseSyncing
 	PhaseVerifying
@@ -28,6 +29,8 @@ func (p Phase) String() string {
 	switch p {
 	case PhaseWaiting:
 		return "waiting"
+	case PhaseQualifying:
+		return "checking"
 	case PhaseReading:
 		return "reading"
 	case PhaseCopying:

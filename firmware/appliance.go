@@ -458,6 +458,9 @@ func (a *appliance) startJob(ctx context.Context, c ui.StartJob) any {
 	job := engine.Job{Source: src, Mode: mode, Area: areaFor(c.Area), Options: a.jobOpts}
 	job.Options.Clean = a.settings.Clean
 	job.Options.BadSectors = engine.BadSectorPolicy{ZeroFill: a.settings.ZeroFill, Retries: 3}
+	if a.settings.Qualify && mode != engine.VerifyOnly {
+		job.Options.Qualify = &engine.QualifyOptions{MinWriteMBps: a.settings.MinWriteMBps}
+	}
 	job.Options.OnProgress = func(p engine.Progress) {
 		select {
 		case a.events <- p:

@@ -17,15 +17,17 @@ import (
 
 // settingsFile is the on-disk form of the Setup choices.
 type settingsFile struct {
-	Verify    *bool   `yaml:"verify,omitempty"`
-	AutoStart *int    `yaml:"auto_start,omitempty"`
-	Buzzer    *bool   `yaml:"buzzer,omitempty"`
-	KeyClick  *bool   `yaml:"key_click,omitempty"`
-	Backlight *string `yaml:"backlight,omitempty"`
-	Area      *string `yaml:"area,omitempty"`
-	Clean     *bool   `yaml:"clean,omitempty"`
-	ZeroFill  *bool   `yaml:"zero_fill_bad_sectors,omitempty"`
-	PIN       *string `yaml:"pin,omitempty"`
+	Verify    *bool    `yaml:"verify,omitempty"`
+	AutoStart *int     `yaml:"auto_start,omitempty"`
+	Buzzer    *bool    `yaml:"buzzer,omitempty"`
+	KeyClick  *bool    `yaml:"key_click,omitempty"`
+	Backlight *string  `yaml:"backlight,omitempty"`
+	Area      *string  `yaml:"area,omitempty"`
+	Clean     *bool    `yaml:"clean,omitempty"`
+	ZeroFill  *bool    `yaml:"zero_fill_bad_sectors,omitempty"`
+	PIN       *string  `yaml:"pin,omitempty"`
+	Qualify   *bool    `yaml:"check_targets,omitempty"`
+	MinMBps   *float64 `yaml:"min_write_mbps,omitempty"`
 }
 
 // parseSettings reads settings over base: a field the file leaves out
@@ -83,6 +85,15 @@ func parseSettings(data []byte, base ui.Settings, source string) (ui.Settings, e
 		}
 		s.PIN = *f.PIN
 	}
+	if f.Qualify != nil {
+		s.Qualify = *f.Qualify
+	}
+	if f.MinMBps != nil {
+		if *f.MinMBps < 0 {
+			return base, fmt.Errorf("%s: min_write_mbps: %g is negative", source, *f.MinMBps)
+		}
+		s.MinWriteMBps = *f.MinMBps
+	}
 	return s, nil
 }
 
@@ -93,7 +104,8 @@ func marshalSettings(s ui.Settings) []byte {
 		bl = s.Backlight.String()
 	}
 	f := settingsFile{Verify: &s.Verify, AutoStart: &s.AutoStart, Buzzer: &s.Buzzer, KeyClick: &s.KeyClick,
-		Backlight: &bl, Area: &s.Area, Clean: &s.Clean, ZeroFill: &s.ZeroFill, PIN: &s.PIN}
+		Backlight: &bl, Area: &s.Area, Clean: &s.Clean, ZeroFill: &s.ZeroFill, PIN: &s.PIN,
+		Qualify: &s.Qualify, MinMBps: &s.MinWriteMBps}
 	out, err := yaml.Marshal(f)
 	if err != nil {
 		panic(err) // a fixed struct of plain fields

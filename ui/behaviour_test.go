@@ -170,7 +170,7 @@ func TestSetupSavesEveryChange(t *testing.T) {
 	m := newModel(ui.DefaultSettings())
 	feed(m, press(hal.Up), press(hal.Up), press(hal.OK)) // menu, Setup, open
 	var saved []ui.Settings
-	for _, c := range feed(m, press(hal.Down), press(hal.Down), press(hal.OK), press(hal.Down), press(hal.Down), press(hal.OK), press(hal.OK),
+	for _, c := range feed(m, press(hal.Down), press(hal.Down), press(hal.OK), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK), press(hal.OK),
 		press(hal.Down), press(hal.OK), press(hal.Down), press(hal.Down), press(hal.OK)) {
 		if s, ok := c.(ui.SaveSettings); ok {
 			saved = append(saved, s.Settings)
@@ -234,7 +234,7 @@ func TestPINLocksSetupAndErase(t *testing.T) {
 	m := newModel(ui.DefaultSettings())
 	// Setup > PIN lock > 1 2 3 4.
 	feed(m, press(hal.Up), press(hal.Up), press(hal.OK), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))
-	require.Equal(t, "New PIN", line(m, 0))
+	require.Equal(t, "New PIN", line(m, 0), "%v", m.Frame().Lines)
 	var saved []ui.Settings
 	for _, d := range []int{1, 2, 3, 4} {
 		for range d {

@@ -361,6 +361,7 @@ const (
 	setArea = iota
 	setClean
 	setVerify
+	setQualify
 	setBadSectors
 	setAuto
 	setBuzzer
@@ -392,6 +393,8 @@ func (m *Model) setupKey(b hal.Button) []Command {
 			m.set.Clean = !m.set.Clean
 		case setBadSectors:
 			m.set.ZeroFill = !m.set.ZeroFill
+		case setQualify:
+			m.set.Qualify = !m.set.Qualify
 		case setVerify:
 			m.set.Verify = !m.set.Verify
 		case setAuto:
@@ -808,6 +811,7 @@ func (m *Model) setupItems(c int) []string {
 		"Area: " + areaNames[m.set.Area],
 		"Gaps: " + skipped,
 		"Verify: " + onOff[m.set.Verify],
+		"Check size: " + onOff[m.set.Qualify],
 		"Bad sect: " + map[bool]string{false: "abort", true: "zero"}[m.set.ZeroFill],
 		"Auto-start: " + auto,
 		"Buzzer: " + onOff[m.set.Buzzer],

@@ -22,20 +22,22 @@ type Config struct {
 
 // Settings are the operator's Setup choices.
 type Settings struct {
-	Verify    bool          // copy jobs verify (the default)
-	AutoStart int           // start a copy when this many targets are ready; 0 is off
-	Buzzer    bool          // job-end and failure beeps
-	KeyClick  bool          // a short beep on every key
-	Backlight time.Duration // idle time before the backlight goes off; 0 never
-	Area      string        // copy area: "whole", "used" or "smart"
-	Clean     bool          // discard what the area skips, instead of keeping old data
-	ZeroFill  bool          // unreadable master sectors: copy zeros and record them (else abort)
-	PIN       string        // four digits that lock Setup and Erase; "" is no lock
+	Verify       bool          // copy jobs verify (the default)
+	AutoStart    int           // start a copy when this many targets are ready; 0 is off
+	Buzzer       bool          // job-end and failure beeps
+	KeyClick     bool          // a short beep on every key
+	Backlight    time.Duration // idle time before the backlight goes off; 0 never
+	Area         string        // copy area: "whole", "used" or "smart"
+	Clean        bool          // discard what the area skips, instead of keeping old data
+	ZeroFill     bool          // unreadable master sectors: copy zeros and record them (else abort)
+	PIN          string        // four digits that lock Setup and Erase; "" is no lock
+	Qualify      bool          // check every target stores what its size says before a copy
+	MinWriteMBps float64       // with Qualify: reject targets that write slower; 0 is no floor
 }
 
 // DefaultSettings are the factory settings.
 func DefaultSettings() Settings {
-	return Settings{Verify: true, Buzzer: true, KeyClick: true, Backlight: 5 * time.Minute, Area: "whole"}
+	return Settings{Verify: true, Buzzer: true, KeyClick: true, Backlight: 5 * time.Minute, Area: "whole", Qualify: true}
 }
 
 // Drive is a drive in a port.

@@ -1,0 +1,185 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"time"
+)
+
+// QualifyOptions tune the check that a target stores what its size says.
+type QualifyOptions struct {
+	Points int // marker blocks spread up to the last sector; 16 when 0
+	// MinWriteMBps rejects a target that writes slower (10^6 bytes a
+	// second); 0 has no floor.
+	MinWriteMBps float64
+	// SpeedBytes is how much is written to measure the speed; 8 MiB when 0.
+	SpeedBytes int
+}
+
+// Qualification is what the check found.
+type Qualification struct {
+	OK        bool
+	Cause     Cause  // CauseFake or CauseSlow when not OK
+	Reason    string // for the operator
+	RealSize  int64  // about how much a fake drive really stores
+	WriteMBps float64
+}
+
+// Causes a qualification gives.
+const (
+	CauseFake Cause = "fake size"
+	CauseSlow Cause = "too slow"
+)
+
+const qualBlock = 4096
+
+// Qualify writes unique markers at blocks spread from the first tenth of
+// the drive up to its last sector, reads them back from the media, and
+// puts back what was there. A counterfeit drive that wraps or drops
+// writes beyond its real size loses markers: the first lost one says
+// about how much it really stores. It also times a short write for the
+// speed floor. Only an I/O error is returned as an error.
+func Qualify(ctx context.Context, dev Target, o QualifyOptions) (Qualification, error) {
+	if o.Points == 0 {
+		o.Points = 16
+	}
+	if o.SpeedBytes == 0 {
+		o.SpeedBytes = 8 << 20
+	}
+	size := dev.Size() / qualBlock * qualBlock
+	if size < 2*qualBlock {
+		return Qualification{OK: true}, nil
+	}
+	var offs []int64
+	for i := 1; i <= o.Points; i++ {
+		off := min(size-qualBlock, size*int64(i)/int64(o.Points)/qualBlock*qualBlock)
+		if n := len(offs); n == 0 || offs[n-1] != off {
+			offs = append(offs, off)
+		}
+	}
+	saved := alignedBuf(len(offs) * qualBlock)
+	markers := alignedBuf(len(offs) * qualBlock)
+	if _, err := rand.Read(markers); err != nil {
+		return Qualification{}, err
+	}
+	for i, off := range offs {
+		m := markers[i*qualBlock : (i+1)*qualBlock]
+		copy(m, "CLONEBAY-QUALIFY")
+		binary.LittleEndian.PutUint64(m[16:], uint64(off))
+		if err := readFull(dev, saved[i*qualBlock:(i+1)*qualBlock], off); err != nil {
+			return Qualification{}, fmt.Errorf("qualify: %w", err)
+		}
+	}
+	restore := func() error {
+		for i, off := range offs {
+			if _, err := dev.WriteAt(saved[i*qualBlock:(i+1)*qualBlock], off); err != nil {
+				return fmt.Errorf("qualify: putting back the data at %d: %w", off, err)
+			}
+		}
+		return dev.Sync()
+	}
+	for i, off := range offs {
+		if err := ctx.Err(); err != nil {
+			return Qualification{}, err
+		}
+		if _, err := dev.WriteAt(markers[i*qualBlock:(i+1)*qualBlock], off); err != nil {
+			_ = restore()
+			return Qualification{}, fmt.Errorf("qualify: %w", err)
+		}
+	}
+	if err := dev.Sync(); err != nil {
+		return Qualification{}, fmt.Errorf("qualify: sync: %w", err)
+	}
+	if err := dev.DropCaches(); err != nil {
+		return Qualification{}, fmt.Errorf("qualify: drop caches: %w", err)
+	}
+	got := alignedBuf(qualBlock)
+	q := Qualification{OK: true}
+	// A drive that wraps shows other blocks' markers where its own should
+	// be: the differences between where a marker was written and where it
+	// turned up are multiples of the real size, so their gcd is it. One
+	// that drops writes shows no marker: the real size ends before it.
+	var period, lostAt int64 = 0, -1
+	for i, off := range offs {
+		if err := readFull(dev, got, off); err != nil {
+			_ = restore()
+			return Qualification{}, fmt.Errorf("qualify: %w", err)
+		}
+		if bytes.Equal(got, markers[i*qualBlock:(i+1)*qualBlock]) {
+			continue
+		}
+		if bytes.HasPrefix(got, []byte("CLONEBAY-QUALIFY")) {
+			if from := int64(binary.LittleEndian.Uint64(got[16:])); from > off {
+				period = gcd(period, from-off)
+				continue
+			}
+		}
+		if lostAt < 0 {
+			lostAt = 0
+			if i > 0 {
+				lostAt = offs[i-1] + qualBlock
+			}
+		}
+	}
+	if period > 0 || lostAt >= 0 {
+		real := period
+		if real == 0 || (lostAt >= 0 && lostAt < real) {
+			real = lostAt
+		}
+		q = Qualification{OK: false, Cause: CauseFake, RealSize: real,
+			Reason: fmt.Sprintf("fake capacity: real size about %s, not %s", FormatSize(real), FormatSize(dev.Size()))}
+	}
+	if err := restore(); err != nil {
+		return Qualification{}, err
+	}
+	if !q.OK {
+		return q, nil
+	}
+	mbps, err := writeSpeed(dev, size, o.SpeedBytes)
+	if err != nil {
+		return Qualification{}, err
+	}
+	q.WriteMBps = mbps
+	if o.MinWriteMBps > 0 && mbps < o.MinWriteMBps {
+		q = Qualification{OK: false, Cause: CauseSlow, WriteMBps: mbps,
+			Reason: fmt.Sprintf("too slow: writes %.1f MB/s, below the floor of %.1f MB/s", mbps, o.MinWriteMBps)}
+	}
+	return q, nil
+}
+
+// writeSpeed times writing n bytes (what was there, read first and written
+// back, so nothing changes) in the middle of the drive, through to the
+// media.
+func writeSpeed(dev Target, size int64, n int) (float64, error) {
+	n = int(min(int64(n), size/2)) / qualBlock * qualBlock
+	if n == 0 {
+		return 0, nil
+	}
+	off := size / 2 / qualBlock * qualBlock
+	buf := alignedBuf(n)
+	if err := readFull(dev, buf, off); err != nil {
+		return 0, fmt.Errorf("qualify: speed test: %w", err)
+	}
+	start := time.Now()
+	if _, err := dev.WriteAt(buf, off); err != nil {
+		return 0, fmt.Errorf("qualify: speed test: %w", err)
+	}
+	if err := dev.Sync(); err != nil {
+		return 0, fmt.Errorf("qualify: speed test: %w", err)
+	}
+	d := time.Since(start)
+	if d <= 0 {
+		return 0, nil
+	}
+	return float64(n) / d.Seconds() / 1e6, nil
+}
+
+func gcd(a, b int64) int64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
