@@ -186,6 +186,8 @@ func (a *appliance) handle(ctx context.Context, ev any) {
 			if follow := a.startJob(ctx, c); follow != nil {
 				a.model.Update(follow)
 			}
+		case ui.CheckDrive:
+			a.checkDrive(ctx, c)
 		case ui.StartErase:
 			if follow := a.startErase(ctx, c); follow != nil {
 				a.model.Update(follow)
@@ -329,6 +331,66 @@ func (a *appliance) probe(d hal.DriveInfo) ui.Drive {
 	a.log.Info("drive", "port", d.Label, "node", d.Node, "model", out.Model, "serial", d.Serial,
 		"size", d.Size, "table", c.PartitionTable, "fs", c.FileSystem)
 	return out
+}
+
+// checkDrive runs a drive check on a goroutine; its result comes back as
+// a notice on the panel.
+func (a *appliance) checkDrive(ctx context.Context, c ui.CheckDrive) {
+	d, ok := a.drives[c.Port]
+	if !ok || a.job != nil {
+		a.model.Update(ui.Notice{Title: "Check", Text: "The drive is gone, or a job is running."})
+		return
+	}
+	opener, log := a.hw.opener, a.log
+	go func() {
+		n := ui.Notice{Title: "Port " + d.Label}
+		switch c.Kind {
+		case "scan":
+			r, err := opener.OpenRead(d.Node)
+			if err != nil {
+				n.Text = "Cannot open it: " + err.Error()
+				break
+			}
+			bad, err := engine.ReadScan(ctx, r, nil)
+			r.Close()
+			switch {
+			case err != nil:
+				n.Text = "Scan stopped: " + err.Error()
+			case len(bad) == 0:
+				n.Text = "Read scan: every sector reads."
+			default:
+				var sectors int64
+				for _, b := range bad {
+					sectors += b.Len / 512
+				}
+				n.Text = fmt.Sprintf("Read scan: %d bad sectors, the first at %d.", sectors, bad[0].Off)
+			}
+			log.Info("read scan", "port", d.Label, "bad", fmt.Sprint(bad))
+		case "speed":
+			probe := a.probe(d)
+			if probe.HasData {
+				n.Text = "Speed test is for empty drives: this one holds data."
+				break
+			}
+			w, err := opener.OpenWrite(d.Node)
+			if err != nil {
+				n.Text = "Cannot open it: " + err.Error()
+				break
+			}
+			rd, wr, err := engine.SpeedTest(ctx, w, 32<<20)
+			w.Close()
+			if err != nil {
+				n.Text = err.Error()
+				break
+			}
+			n.Text = fmt.Sprintf("Read %.1f MB/s, write %.1f MB/s.", rd, wr)
+			log.Info("speed test", "port", d.Label, "read_mbps", rd, "write_mbps", wr)
+		}
+		select {
+		case a.events <- n:
+		case <-ctx.Done():
+		}
+	}()
 }
 
 // startErase opens the targets and wipes them on a goroutine.
@@ -531,6 +593,8 @@ func (j *runningJob) close() {
 // jobEvent turns engine output into panel events.
 func (a *appliance) jobEvent(e any) any {
 	switch e := e.(type) {
+	case ui.Notice:
+		return e
 	case ui.PlanInfo:
 		if e.Area != a.settings.Area {
 			return nil // the setting changed since; a newer plan is on its way

@@ -26,6 +26,7 @@ const (
 	scrErase
 	scrEraseConfirm
 	scrPIN
+	scrCheck
 )
 
 // The main menu, in the order operators of duplicators know it.
@@ -79,6 +80,8 @@ type Model struct {
 	backlight bool
 	plan      *PlanInfo // the copy area on the current master
 
+	checkIdx    int
+	checkPort   int
 	eraseIdx    int
 	eraseMode   int // index into eraseModes
 	eraseVerify bool
@@ -259,14 +262,31 @@ func (m *Model) button(b hal.ButtonEvent) []Command {
 			m.screen = scrIdle
 		}
 	case scrInfo:
-		n := len(m.occupied())
+		ports := m.occupied()
+		n := len(ports)
 		switch b.Button {
 		case hal.Up:
 			m.infoIdx = (m.infoIdx + max(n, 1) - 1) % max(n, 1)
 		case hal.Down:
 			m.infoIdx = (m.infoIdx + 1) % max(n, 1)
+		case hal.OK:
+			if n > 0 && m.job == nil && b.Action == hal.Press {
+				m.checkPort, m.checkIdx = ports[m.infoIdx%n], 0
+				m.screen = scrCheck
+			}
 		case hal.Back:
 			m.screen = scrMenu
+		}
+	case scrCheck:
+		switch b.Button {
+		case hal.Up, hal.Down:
+			m.checkIdx = 1 - m.checkIdx
+		case hal.Back:
+			m.screen = scrInfo
+		case hal.OK:
+			kind := []string{"scan", "speed"}[m.checkIdx]
+			cmds = append(cmds, CheckDrive{Port: m.checkPort, Kind: kind})
+			m.message("Port "+m.label(m.checkPort), map[string]string{"scan": "Reading every sector...", "speed": "Testing the speed..."}[kind])
 		}
 	case scrLog:
 		switch b.Button {
@@ -716,6 +736,11 @@ func (m *Model) lines() []string {
 		l = append([]string{fit(m.msgTitle, c)}, wrap(m.msgText, c, r-1)...)
 	case scrPIN:
 		l = m.pinLines(c, r)
+	case scrCheck:
+		l = m.listLines(c, r, []string{"Read scan", "Speed test"}, m.checkIdx, false)
+		if r >= 4 {
+			l = append([]string{"Check port " + m.label(m.checkPort)}, l...)
+		}
 	case scrErase:
 		l = m.listLines(c, r, []string{"Mode: " + eraseModes[m.eraseMode].name,
 			"Verify: " + map[bool]string{true: "On", false: "Off"}[m.eraseVerify], "Start erase"}, m.eraseIdx, false)

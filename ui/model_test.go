@@ -106,6 +106,7 @@ var screens = []struct {
 		Ports: []ui.PortResult{{Port: 2, Cause: "master error"}, {Port: 3, Cause: "master error"}, {Port: 4, Cause: "master error"}}}})},
 	{"info", seq(withMas, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK))},
 	{"info-next", seq(withMas, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK), press(hal.Down))},
+	{"check-drive", seq(withMas, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK), press(hal.Down), press(hal.OK), press(hal.Down))},
 	{"info-empty", seq(press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK))},
 	{"log-empty", seq(press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))},
 	{"log", seq(running, ui.JobDone{Result: ui.JobResult{Mode: ui.CopyVerify, Bytes: 8e9, Duration: 9 * time.Minute,

@@ -171,6 +171,12 @@ type (
 	// ExportLog asks firmware to copy the production record to a USB
 	// stick in a port.
 	ExportLog struct{}
+	// CheckDrive asks firmware to check the drive in Port: Kind is "scan"
+	// (read every sector) or "speed" (a short read and write test).
+	CheckDrive struct {
+		Port int
+		Kind string
+	}
 	// StartErase asks firmware to wipe the drives in Targets.
 	StartErase struct {
 		Mode    string // quick, zeros, random, dod, discard, secure-discard
@@ -185,6 +191,7 @@ func (Beep) command()         {}
 func (SaveSettings) command() {}
 func (ExportLog) command()    {}
 func (StartErase) command()   {}
+func (CheckDrive) command()   {}
 
 // Frame is what the panel shows.
 type Frame struct {
