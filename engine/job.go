@@ -96,6 +96,17 @@ type Options struct {
 	// Qualify, when set, checks every target before anything is copied:
 	// a counterfeit or far too slow one fails at once.
 	Qualify *QualifyOptions
+
+	// OnCheckpoint, when set, is told every CheckpointEvery chunks that a
+	// port has chunks [0, n) written and synced to its media (the chunk at
+	// offset 0 aside: it is written last). A journal of these lets an
+	// interrupted job resume.
+	OnCheckpoint    func(port, n int)
+	CheckpointEvery int // chunks; 64 when 0
+	// ResumeFrom gives, per port, the n of a checkpoint from an interrupted
+	// run of the same job. The port checks that its chunks [1, n) hold the
+	// master's bytes and writes from the first one that does not.
+	ResumeFrom map[int]int
 }
 
 // BadSectorPolicy says what a job does when the master cannot be read.
@@ -131,6 +142,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ProgressInterval == 0 {
 		o.ProgressInterval = DefaultProgressInterval
+	}
+	if o.CheckpointEvery == 0 {
+		o.CheckpointEvery = 64
 	}
 	return o
 }
@@ -258,6 +272,9 @@ func (r *Running) alloc(n int) []byte {
 
 // Plan is what the job copies.
 func (r *Running) Plan() Plan { return r.plan }
+
+// Chunks is how many chunks the plan is cut into; checkpoints count them.
+func (r *Running) Chunks() int { return len(r.chunks) }
 
 // Cancel aborts the whole job: every port not yet finished ends ABORTED.
 func (r *Running) Cancel() { r.cancel() }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -24,6 +25,7 @@ type port struct {
 	patches []Patch // bytes this target gets instead of the master's
 	outside []Patch // the parts of patches outside the plan: written on their own
 	patched []byte  // buffer for a chunk with a patch laid over it
+	resume  int     // chunks [1, resume) already hold the master's bytes
 }
 
 func (r *Running) newPort(t PortTarget) *port {
@@ -55,7 +57,32 @@ func (p *port) precheck() (PortResult, bool) {
 			p.outside = append(p.outside, outsidePlan(pt, p.r.plan.Extents)...)
 		}
 	}
+	if n := p.r.opts.ResumeFrom[p.t.Port]; n > 1 && p.r.job.Mode.writes() {
+		p.resume = p.checkResume(min(n, len(p.r.chunks)))
+	}
 	return PortResult{}, true
+}
+
+// checkResume compares the target's chunks [1, n) with the master's and
+// returns where writing must start: n when they all match, else the
+// first that does not.
+func (p *port) checkResume(n int) int {
+	r := p.r
+	if err := p.t.Dev.DropCaches(); err != nil {
+		return 1
+	}
+	got, want := p.r.alloc(r.opts.ChunkSize), p.r.alloc(r.opts.ChunkSize)
+	for i := 1; i < n; i++ {
+		c := r.chunks[i]
+		if p.hasPatch(c.off, c.n) {
+			return i
+		}
+		if readFull(p.t.Dev, got[:c.n], c.off) != nil || readFull(r.job.Source, want[:c.n], c.off) != nil ||
+			!bytes.Equal(got[:c.n], want[:c.n]) {
+			return i
+		}
+	}
+	return n
 }
 
 // qualify checks that the target stores what its size says, before the
@@ -174,15 +201,28 @@ func (p *port) copy() PortResult {
 		if err := p.ctx.Err(); err != nil {
 			return p.stopped(PhaseCopying, err)
 		}
+		if c.off == 0 {
+			head = i
+		}
+		if i > 0 && i < p.resume {
+			written += int64(c.n) // an interrupted run already put the master's bytes here
+			continue
+		}
+		if n := r.opts.CheckpointEvery; r.opts.OnCheckpoint != nil && i > 0 && i%n == 0 {
+			if err := dev.Sync(); err != nil {
+				return p.fail(PhaseSyncing, CauseSync, -1, fmt.Errorf("sync: %w", err))
+			}
+			r.opts.OnCheckpoint(p.t.Port, i)
+		}
 		data, b, err := r.fetch(p.ctx, cur, i, p.buf)
 		if err != nil {
 			return p.stopped(PhaseCopying, err)
 		}
-		if c.off == 0 {
-			head = i
-		} else if err := p.write(dev, p.overlay(data, c.off), c.off); err != nil {
-			r.win.release(cur, b, i+1)
-			return p.failWrite(err)
+		if c.off != 0 {
+			if err := p.write(dev, p.overlay(data, c.off), c.off); err != nil {
+				r.win.release(cur, b, i+1)
+				return p.failWrite(err)
+			}
 		}
 		r.win.release(cur, b, i+1)
 		written += int64(c.n)
