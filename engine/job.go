@@ -102,7 +102,7 @@ type Options struct {
 	// offset 0 aside: it is written last). A journal of these lets an
 	// interrupted job resume.
 	OnCheckpoint    func(port, n int)
-	CheckpointEvery int // chunks; 64 when 0
+	CheckpointEvery int // chunks; 16 when 0
 	// ResumeFrom gives, per port, the n of a checkpoint from an interrupted
 	// run of the same job. The port checks that its chunks [1, n) hold the
 	// master's bytes and writes from the first one that does not.
@@ -144,7 +144,7 @@ func (o Options) withDefaults() Options {
 		o.ProgressInterval = DefaultProgressInterval
 	}
 	if o.CheckpointEvery == 0 {
-		o.CheckpointEvery = 64
+		o.CheckpointEvery = 16
 	}
 	return o
 }

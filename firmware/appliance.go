@@ -56,6 +56,12 @@ type appliance struct {
 	// default).
 	logPath string
 	jobLog  *record.Log
+	// journalPath keeps the running job's checkpoints for resuming after a
+	// power loss; empty keeps none.
+	journalPath   string
+	journal       *journal
+	pendingResume *journal
+	shuttingDown  bool
 
 	events   chan any // from helpers (job progress, job results) to the loop
 	job      *runningJob
@@ -151,6 +157,7 @@ func (a *appliance) loop(ctx context.Context, drives <-chan hal.DriveEvent, butt
 	tick := time.NewTicker(tickEvery)
 	defer tick.Stop()
 	a.openJobLog()
+	a.loadJournal()
 	if a.notice != nil {
 		a.model.Update(*a.notice)
 	}
@@ -183,9 +190,19 @@ func (a *appliance) handle(ctx context.Context, ev any) {
 	for _, cmd := range a.model.Update(ev) {
 		switch c := cmd.(type) {
 		case ui.StartJob:
-			if follow := a.startJob(ctx, c); follow != nil {
+			if follow := a.startJob(ctx, c, nil); follow != nil {
 				a.model.Update(follow)
 			}
+		case ui.ResumeJob:
+			switch r := a.resumeJob(nil).(type) {
+			case startRequest:
+				a.model.Update(a.startJob(ctx, r.cmd, r.resume))
+			default:
+				a.model.Update(r)
+			}
+		case ui.DiscardResume:
+			a.pendingResume = nil
+			a.dropJournal()
 		case ui.CheckDrive:
 			a.checkDrive(ctx, c)
 		case ui.StartErase:
@@ -208,7 +225,7 @@ func (a *appliance) handle(ctx context.Context, ev any) {
 			replan := c.Settings.Area != a.settings.Area
 			a.settings = c.Settings
 			if a.settingsPath != "" {
-				if err := writeFileAtomic(a.settingsPath, marshalSettings(c.Settings), 0o644); err != nil {
+				if err := writeFileAtomic(a.settingsPath, marshalSettings(c.Settings), 0o600); err != nil {
 					a.log.Error("settings not saved", "file", a.settingsPath, "err", err)
 					a.model.Update(ui.Notice{Title: "Not saved", Text: "The settings could not be saved: " + err.Error()})
 				} else {
@@ -281,6 +298,7 @@ func (a *appliance) driveEvent(ev hal.DriveEvent) any {
 	if !ok || ev.Kind == hal.ScanDone {
 		if ev.Kind == hal.ScanDone {
 			a.log.Info("drive scan done", "drives", len(a.drives))
+			return a.offerResume()
 		}
 		return nil
 	}
@@ -494,7 +512,7 @@ type writeBlocker interface{ WriteBlock() error }
 
 // startJob opens the drives and starts the engine. It returns the event
 // that tells the panel how it went.
-func (a *appliance) startJob(ctx context.Context, c ui.StartJob) any {
+func (a *appliance) startJob(ctx context.Context, c ui.StartJob, resume map[int]int) any {
 	if a.job != nil {
 		return ui.JobRefused{Reason: "a job is running"}
 	}
@@ -518,6 +536,15 @@ func (a *appliance) startJob(ctx context.Context, c ui.StartJob) any {
 		meta: jobMeta{id: time.Now().UTC().Format("20060102-150405.000"), master: master, targets: map[int]hal.DriveInfo{}}}
 	mode := map[ui.Mode]engine.Mode{ui.CopyVerify: engine.CopyVerify, ui.CopyOnly: engine.Copy, ui.VerifyOnly: engine.VerifyOnly}[c.Mode]
 	job := engine.Job{Source: src, Mode: mode, Area: areaFor(c.Area), Options: a.jobOpts}
+	job.Options.ResumeFrom = resume
+	if a.journalPath != "" && mode != engine.VerifyOnly {
+		job.Options.OnCheckpoint = func(port, n int) {
+			select {
+			case a.events <- checkpoint{port, n}:
+			default: // the next checkpoint will carry it
+			}
+		}
+	}
 	job.Options.Clean = a.settings.Clean
 	job.Options.BadSectors = engine.BadSectorPolicy{ZeroFill: a.settings.ZeroFill, Retries: 3}
 	if a.settings.Qualify && mode != engine.VerifyOnly {
@@ -567,6 +594,16 @@ func (a *appliance) startJob(ctx context.Context, c ui.StartJob) any {
 	}
 	j.cancel = run.Cancel
 	a.job = j
+	if job.Options.OnCheckpoint != nil {
+		a.journal = &journal{Job: j.meta.id, Mode: mode.String(), Area: c.Area, Chunks: run.Chunks(),
+			Master: driveFor(c.Master, master)}
+		for _, t := range job.Targets {
+			jd := driveFor(t.Port, j.meta.targets[t.Port])
+			jd.Synced = resume[t.Port]
+			a.journal.Targets = append(a.journal.Targets, jd)
+		}
+		a.saveJournal()
+	}
 	plan := run.Plan()
 	a.log.Info("job started", "mode", mode, "master", master.Node, "targets", len(job.Targets),
 		"area", plan.Area, "bytes", plan.Bytes())
@@ -576,8 +613,11 @@ func (a *appliance) startJob(ctx context.Context, c ui.StartJob) any {
 		close(j.done)
 		a.events <- res
 	}()
-	return ui.JobStarted{Bytes: plan.Bytes(), Area: plan.Area}
+	return ui.JobStarted{Bytes: plan.Bytes(), Area: plan.Area, Targets: c.Targets}
 }
+
+// checkpoint is a port's progress for the journal.
+type checkpoint struct{ port, n int }
 
 // close syncs every target (an aborted copy still leaves what it wrote
 // on the media, not in a cache) and closes every drive.
@@ -595,6 +635,16 @@ func (a *appliance) jobEvent(e any) any {
 	switch e := e.(type) {
 	case ui.Notice:
 		return e
+	case checkpoint:
+		if a.journal != nil {
+			for i := range a.journal.Targets {
+				if a.journal.Targets[i].Port == e.port {
+					a.journal.Targets[i].Synced = e.n
+				}
+			}
+			a.saveJournal()
+		}
+		return nil
 	case ui.PlanInfo:
 		if e.Area != a.settings.Area {
 			return nil // the setting changed since; a newer plan is on its way
@@ -619,6 +669,11 @@ func (a *appliance) jobEvent(e any) any {
 		if j != nil {
 			r.Ports = append(r.Ports, j.prefail...)
 			a.writeRecord(j.meta, e)
+		}
+		if !a.shuttingDown {
+			// Finished, or aborted by the operator: nothing to resume. A
+			// job cut short by a shutdown keeps its journal.
+			a.dropJournal()
 		}
 		slices.SortFunc(r.Ports, func(x, y ui.PortResult) int { return x.Port - y.Port })
 		a.log.Info("job done", "passed", r.Passed(), "ports", len(r.Ports), "sha256", e.SHA256,
@@ -658,6 +713,7 @@ func (a *appliance) abortAndWait() {
 		return
 	}
 	a.log.Warn("shutting down: aborting the job")
+	a.shuttingDown = true
 	a.job.cancel()
 	<-a.job.done
 	res := <-a.events

@@ -30,6 +30,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 	defaultsFile := fs.String("defaults", "/etc/clonebay/settings.yaml", "the factory settings")
 	settingsFile := fs.String("settings", "/var/lib/clonebay/settings.yaml", "where Setup saves the operator's settings")
 	recordFile := fs.String("record", "/var/lib/clonebay/jobs.log", "the production record: every job and drive")
+	journalFile := fs.String("journal", "/var/lib/clonebay/job.journal", "the running job's checkpoints, to resume it after a power loss")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -59,6 +60,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 	app := newAppliance(b, hw, set, log)
 	app.settingsPath = *settingsFile
 	app.logPath = *recordFile
+	app.journalPath = *journalFile
 	if problem != "" {
 		log.Error("settings", "problem", problem)
 		app.notice = &ui.Notice{Title: "Settings", Text: problem}

@@ -27,6 +27,7 @@ const (
 	scrEraseConfirm
 	scrPIN
 	scrCheck
+	scrResume
 )
 
 // The main menu, in the order operators of duplicators know it.
@@ -80,6 +81,7 @@ type Model struct {
 	backlight bool
 	plan      *PlanInfo // the copy area on the current master
 
+	resume      *ResumeOffer
 	checkIdx    int
 	checkPort   int
 	eraseIdx    int
@@ -133,6 +135,11 @@ func (m *Model) Update(ev any) []Command {
 		return m.autoStart()
 	case PlanInfo:
 		m.plan = &ev
+	case ResumeOffer:
+		if m.job == nil {
+			m.resume = &ev
+			m.screen = scrResume
+		}
 	case LogLoaded:
 		m.log = append(m.log, ev.Results...)
 		if len(m.log) > logSize {
@@ -155,6 +162,9 @@ func (m *Model) Update(ev any) []Command {
 	case JobStarted:
 		if m.job != nil {
 			m.job.started, m.job.bytes, m.job.area = true, ev.Bytes, ev.Area
+			if len(ev.Targets) > 0 {
+				m.job.targets = ev.Targets
+			}
 		}
 	case JobRefused:
 		m.job = nil
@@ -276,6 +286,16 @@ func (m *Model) button(b hal.ButtonEvent) []Command {
 			}
 		case hal.Back:
 			m.screen = scrMenu
+		}
+	case scrResume:
+		switch b.Button {
+		case hal.OK:
+			m.job = &jobState{mode: m.resume.Mode, progress: map[int]Progress{}}
+			m.screen = scrJob
+			cmds = append(cmds, ResumeJob{})
+		case hal.Back:
+			m.screen = scrIdle
+			cmds = append(cmds, DiscardResume{})
 		}
 	case scrCheck:
 		switch b.Button {
@@ -736,6 +756,10 @@ func (m *Model) lines() []string {
 		l = append([]string{fit(m.msgTitle, c)}, wrap(m.msgText, c, r-1)...)
 	case scrPIN:
 		l = m.pinLines(c, r)
+	case scrResume:
+		what := fmt.Sprintf("%s x%d", m.resume.Mode, m.resume.Targets)
+		l = pick(r, []string{"Resume last job?", fit(what, c), "OK: resume", "Back: discard"},
+			[]string{"Resume last job?", "OK:yes Back:no"})
 	case scrCheck:
 		l = m.listLines(c, r, []string{"Read scan", "Speed test"}, m.checkIdx, false)
 		if r >= 4 {

@@ -107,6 +107,7 @@ var screens = []struct {
 	{"info", seq(withMas, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK))},
 	{"info-next", seq(withMas, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK), press(hal.Down))},
 	{"check-drive", seq(withMas, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK), press(hal.Down), press(hal.OK), press(hal.Down))},
+	{"resume-offer", seq(withMas, ui.ResumeOffer{Mode: ui.CopyVerify, Targets: 3})},
 	{"info-empty", seq(press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK))},
 	{"log-empty", seq(press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))},
 	{"log", seq(running, ui.JobDone{Result: ui.JobResult{Mode: ui.CopyVerify, Bytes: 8e9, Duration: 9 * time.Minute,

@@ -86,8 +86,9 @@ type (
 	DriveOut struct{ Port int }
 	// JobStarted says the firmware started the job the panel asked for.
 	JobStarted struct {
-		Bytes int64  // bytes the job copies per target
-		Area  string // how the copy area was made
+		Bytes   int64  // bytes the job copies per target
+		Area    string // how the copy area was made
+		Targets []int  // the ports in the job, when the panel did not pick them (a resumed job)
 	}
 	// JobRefused says the firmware could not start the job.
 	JobRefused struct{ Reason string }
@@ -105,6 +106,12 @@ type (
 	// LogLoaded carries the jobs of the production record, newest first,
 	// for the Job log screen after a restart.
 	LogLoaded struct{ Results []JobResult }
+	// ResumeOffer says a job was interrupted (a power loss) and can be
+	// resumed on the drives that are still there.
+	ResumeOffer struct {
+		Mode    Mode
+		Targets int
+	}
 	// Notice is something the operator must read (a damaged settings
 	// file, a failed save); any key dismisses it.
 	Notice struct{ Title, Text string }
@@ -177,6 +184,10 @@ type (
 		Port int
 		Kind string
 	}
+	// ResumeJob asks firmware to resume the interrupted job; DiscardResume
+	// to forget it.
+	ResumeJob     struct{}
+	DiscardResume struct{}
 	// StartErase asks firmware to wipe the drives in Targets.
 	StartErase struct {
 		Mode    string // quick, zeros, random, dod, discard, secure-discard
@@ -185,13 +196,15 @@ type (
 	}
 )
 
-func (StartJob) command()     {}
-func (AbortJob) command()     {}
-func (Beep) command()         {}
-func (SaveSettings) command() {}
-func (ExportLog) command()    {}
-func (StartErase) command()   {}
-func (CheckDrive) command()   {}
+func (StartJob) command()      {}
+func (AbortJob) command()      {}
+func (Beep) command()          {}
+func (SaveSettings) command()  {}
+func (ExportLog) command()     {}
+func (StartErase) command()    {}
+func (CheckDrive) command()    {}
+func (ResumeJob) command()     {}
+func (DiscardResume) command() {}
 
 // Frame is what the panel shows.
 type Frame struct {

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/clonebay/clonebay/engine"
+	"github.com/clonebay/clonebay/hal"
+	"github.com/clonebay/clonebay/ui"
+)
+
+// journal is the state of a running copy job, saved as it goes, so a job
+// a power loss interrupted can be resumed on the next start.
+type journal struct {
+	Job     string         `json:"job"`
+	Mode    string         `json:"mode"`
+	Area    string         `json:"area"`
+	Chunks  int            `json:"chunks"`
+	Master  journalDrive   `json:"master"`
+	Targets []journalDrive `json:"targets"`
+}
+
+type journalDrive struct {
+	Port   int    `json:"port"`
+	Model  string `json:"model"`
+	Serial string `json:"serial"`
+	Size   int64  `json:"size"`
+	Synced int    `json:"synced,omitempty"` // chunks [0, Synced) are on the media
+}
+
+func driveFor(port int, d hal.DriveInfo) journalDrive {
+	return journalDrive{Port: port, Model: d.Vendor + " " + d.Model, Serial: d.Serial, Size: d.Size}
+}
+
+// same reports whether a drive is the one the journal names.
+func (j journalDrive) same(d hal.DriveInfo) bool {
+	return j.Model == d.Vendor+" "+d.Model && j.Serial == d.Serial && j.Size == d.Size
+}
+
+func (a *appliance) saveJournal() {
+	if a.journalPath == "" || a.journal == nil {
+		return
+	}
+	data, err := json.MarshalIndent(a.journal, "", "  ")
+	if err == nil {
+		err = writeFileAtomic(a.journalPath, data, 0o644)
+	}
+	if err != nil {
+		a.log.Error("job journal not saved", "err", err)
+	}
+}
+
+func (a *appliance) dropJournal() {
+	a.journal = nil
+	if a.journalPath == "" {
+		return
+	}
+	if err := os.Remove(a.journalPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		a.log.Error("job journal", "err", err)
+	}
+}
+
+// loadJournal reads an interrupted job's journal, if there is one.
+func (a *appliance) loadJournal() {
+	if a.journalPath == "" {
+		return
+	}
+	data, err := os.ReadFile(a.journalPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	var j journal
+	if err == nil {
+		err = json.Unmarshal(data, &j)
+	}
+	if err != nil || len(j.Targets) == 0 {
+		a.log.Warn("job journal unreadable; ignored", "file", a.journalPath, "err", err)
+		return
+	}
+	a.pendingResume = &j
+}
+
+// offerResume asks the operator about an interrupted job once the drives
+// are known.
+func (a *appliance) offerResume() any {
+	j := a.pendingResume
+	if j == nil || a.job != nil {
+		return nil
+	}
+	mode := ui.CopyVerify
+	if j.Mode == engine.Copy.String() {
+		mode = ui.CopyOnly
+	}
+	a.log.Info("an interrupted job can be resumed", "job", j.Job, "targets", len(j.Targets))
+	return ui.ResumeOffer{Mode: mode, Targets: len(j.Targets)}
+}
+
+// resumeJob starts the interrupted job again: each target that is the same
+// drive in the same port continues from its last checkpoint, after the
+// engine checks what it holds; any other starts over.
+func (a *appliance) resumeJob(_ any) any {
+	j := a.pendingResume
+	a.pendingResume = nil
+	if j == nil {
+		return ui.JobRefused{Reason: "nothing to resume"}
+	}
+	m, ok := a.drives[j.Master.Port]
+	if !ok || !j.Master.same(m) {
+		a.dropJournal()
+		return ui.JobRefused{Reason: "the master of the interrupted job is not in its port"}
+	}
+	from := map[int]int{}
+	var targets []int
+	for _, t := range j.Targets {
+		d, ok := a.drives[t.Port]
+		if !ok {
+			continue
+		}
+		targets = append(targets, t.Port)
+		if t.same(d) {
+			from[t.Port] = t.Synced
+		}
+	}
+	if len(targets) == 0 {
+		a.dropJournal()
+		return ui.JobRefused{Reason: "none of the job's targets is in its port"}
+	}
+	mode := ui.CopyVerify
+	if j.Mode == engine.Copy.String() {
+		mode = ui.CopyOnly
+	}
+	a.log.Info("resuming the interrupted job", "job", j.Job, "from", fmt.Sprint(from))
+	return startRequest{cmd: ui.StartJob{Mode: mode, Master: j.Master.Port, Targets: targets, Area: j.Area}, resume: from}
+}
+
+// startRequest is a job start with resume points, handled by the loop.
+type startRequest struct {
+	cmd    ui.StartJob
+	resume map[int]int
+}
