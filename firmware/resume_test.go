@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"os"
 	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
@@ -56,7 +58,10 @@ func TestResumeAfterPowerLoss(t *testing.T) {
 		waitText(t, rig.lcd, "OK: start", 3*time.Second)
 		rig.buttons.Click(hal.OK)
 		waitText(t, rig.lcd, "Copying", 5*time.Second)
-		time.Sleep(time.Duration(300+r.IntN(1000)) * time.Millisecond)
+		// Cut the power at a random point after every target reached its
+		// first checkpoint (a loaded machine copies slowly).
+		waitCheckpoint(t, filepath.Join(dir, "job.journal"), 20*time.Second)
+		time.Sleep(time.Duration(r.IntN(500)) * time.Millisecond)
 		stop() // the power goes
 		var before int64
 		for _, d := range targets {
@@ -82,5 +87,29 @@ func TestResumeAfterPowerLoss(t *testing.T) {
 		t.Logf("run %d: %d MB before the power loss, %d MB after resuming (a full copy is %d MB)",
 			run, before/1e6, (after-before)/1e6, int64(4*masterSize)/1e6)
 		assert.Less(t, after-before, int64(4*masterSize), "the resumed run skipped what was done")
+	}
+}
+
+// waitCheckpoint waits until the journal shows a checkpoint on every target.
+func waitCheckpoint(t *testing.T, path string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		if data, err := os.ReadFile(path); err == nil {
+			var j journal
+			if json.Unmarshal(data, &j) == nil && len(j.Targets) > 0 {
+				all := true
+				for _, tg := range j.Targets {
+					all = all && tg.Synced > 0
+				}
+				if all {
+					return
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint on every target within %v", within)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

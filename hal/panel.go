@@ -192,3 +192,50 @@ func CheckPattern(pattern []Beep) error {
 	}
 	return nil
 }
+
+// CheckLED refuses a port the LEDs lack or a state that does not exist.
+// LED implementations call it so they all refuse the same calls.
+func CheckLED(ports, port int, s LEDState) error {
+	if port < 1 || port > ports {
+		return fmt.Errorf("led: port %d: %w (ports 1..%d)", port, ErrNoPort, ports)
+	}
+	if s < LEDOff || s > LEDRedBlink {
+		return fmt.Errorf("led: port %d: unknown state %d", port, int(s))
+	}
+	return nil
+}
+
+// Sound plays a beep pattern by switching a buzzer with set, in the time
+// package's time, and leaves it off however it ends. Buzzer
+// implementations share it.
+func Sound(ctx context.Context, pattern []Beep, set func(on bool) error) (err error) {
+	if err := CheckPattern(pattern); err != nil {
+		return err
+	}
+	defer func() {
+		if off := set(false); off != nil && err == nil {
+			err = off
+		}
+	}()
+	for _, beep := range pattern {
+		for _, step := range []struct {
+			on bool
+			d  time.Duration
+		}{{true, beep.On}, {false, beep.Off}} {
+			if err := set(step.on); err != nil {
+				return err
+			}
+			if step.d <= 0 {
+				continue
+			}
+			t := time.NewTimer(step.d)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			}
+		}
+	}
+	return ctx.Err()
+}

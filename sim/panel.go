@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/clonebay/clonebay/hal"
 )
@@ -209,11 +208,8 @@ func NewLEDs(ports int) *LEDs { return &LEDs{states: make([]hal.LEDState, ports)
 func (l *LEDs) Ports() int { return len(l.states) }
 
 func (l *LEDs) SetLED(port int, s hal.LEDState) error {
-	if port < 1 || port > len(l.states) {
-		return fmt.Errorf("led: port %d: %w (ports 1..%d)", port, hal.ErrNoPort, len(l.states))
-	}
-	if s < hal.LEDOff || s > hal.LEDRedBlink {
-		return fmt.Errorf("led: port %d: unknown state %d", port, int(s))
+	if err := hal.CheckLED(len(l.states), port, s); err != nil {
+		return err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -257,19 +253,7 @@ func (b *Buzzer) Play(ctx context.Context, pattern []hal.Beep) error {
 	b.mu.Lock()
 	b.played = append(b.played, slices.Clone(pattern))
 	b.mu.Unlock()
-	defer b.set(false)
-	for _, beep := range pattern {
-		for _, step := range []struct {
-			on bool
-			d  time.Duration
-		}{{true, beep.On}, {false, beep.Off}} {
-			b.set(step.on)
-			if err := sleepCtx(ctx, step.d); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return hal.Sound(ctx, pattern, func(on bool) error { b.set(on); return nil })
 }
 
 func (b *Buzzer) set(on bool) {
@@ -290,18 +274,4 @@ func (b *Buzzer) Played() [][]hal.Beep {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return slices.Clone(b.played)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -170,11 +170,8 @@ func NewLEDs(green, red []Pin) (*LEDs, error) {
 func (l *LEDs) Ports() int { return len(l.states) }
 
 func (l *LEDs) SetLED(port int, s hal.LEDState) error {
-	if port < 1 || port > len(l.states) {
-		return fmt.Errorf("led: port %d: %w (ports 1..%d)", port, hal.ErrNoPort, len(l.states))
-	}
-	if s < hal.LEDOff || s > hal.LEDRedBlink {
-		return fmt.Errorf("led: port %d: unknown state %d", port, int(s))
+	if err := hal.CheckLED(len(l.states), port, s); err != nil {
+		return err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -254,31 +251,12 @@ func NewBuzzer(p Pin) (*Buzzer, error) {
 }
 
 func (b *Buzzer) Play(ctx context.Context, pattern []hal.Beep) error {
-	if err := hal.CheckPattern(pattern); err != nil {
-		return err
-	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	defer b.pin.set(false)
-	for _, beep := range pattern {
-		for _, step := range []struct {
-			on bool
-			d  time.Duration
-		}{{true, beep.On}, {false, beep.Off}} {
-			if err := b.pin.set(step.on); err != nil {
-				return fmt.Errorf("buzzer: %w", err)
-			}
-			if step.d <= 0 {
-				continue
-			}
-			t := time.NewTimer(step.d)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			}
+	return hal.Sound(ctx, pattern, func(on bool) error {
+		if err := b.pin.set(on); err != nil {
+			return fmt.Errorf("buzzer: %w", err)
 		}
-	}
-	return ctx.Err()
+		return nil
+	})
 }
