@@ -57,7 +57,7 @@ func BenchmarkButtonToFrame(b *testing.B) {
 		rig.buttons.Click(hal.OK)
 		waitText(b, rig.lcd, "x16", 2*time.Second)
 		rig.buttons.Click(hal.OK)
-		waitText(b, rig.lcd, "Copying", 5*time.Second)
+		waitText(b, rig.lcd, "Copying", 30*time.Second)
 		// Page through the ports while the job runs.
 		for i := 0; i < 2000 && !contains(rig.lcd.Text(), "Job done"); i++ {
 			btn := hal.Down

@@ -60,7 +60,7 @@ func TestTerminalPanelInTmux(t *testing.T) {
 	tmux("send-keys", "-t", "panel", "Enter")
 	waitFor("x6", 3*time.Second)
 	tmux("send-keys", "-t", "panel", "Enter")
-	waitFor("Copying 6x", 5*time.Second)
+	waitFor("Copying 6x", 30*time.Second)
 	waitFor("6 PASS 0 FAIL", 60*time.Second)
 
 	tmux("send-keys", "-t", "panel", "q")

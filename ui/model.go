@@ -967,6 +967,10 @@ func (m *Model) jobTotals() (done, total int64, bps float64, eta time.Duration, 
 			if phase != "Verifying" {
 				phase = "Copying"
 			}
+		case "checking":
+			if phase == "Starting" {
+				phase = "Checking"
+			}
 		}
 		if j.mode == VerifyOnly {
 			phase = "Verifying"
