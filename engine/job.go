@@ -97,6 +97,11 @@ type Options struct {
 	// a counterfeit or far too slow one fails at once.
 	Qualify *QualifyOptions
 
+	// Delta re-syncs targets that already hold an older copy: each chunk
+	// is read from the target first and written only when it differs.
+	// Verification still reads everything.
+	Delta bool
+
 	// OnCheckpoint, when set, is told every CheckpointEvery chunks that a
 	// port has chunks [0, n) written and synced to its media (the chunk at
 	// offset 0 aside: it is written last). A journal of these lets an

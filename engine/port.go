@@ -26,6 +26,22 @@ type port struct {
 	outside []Patch // the parts of patches outside the plan: written on their own
 	patched []byte  // buffer for a chunk with a patch laid over it
 	resume  int     // chunks [1, resume) already hold the master's bytes
+	old     []byte  // delta: the target's chunk as it was
+}
+
+// needsWrite reports whether the target must get data at off: always,
+// unless a delta re-sync finds the same bytes there already.
+func (p *port) needsWrite(dev Target, data []byte, off int64) bool {
+	if !p.r.opts.Delta {
+		return true
+	}
+	if p.old == nil {
+		p.old = p.r.alloc(p.r.opts.ChunkSize)
+	}
+	if readFull(dev, p.old[:len(data)], off) != nil {
+		return true // unreadable there: write it
+	}
+	return !bytes.Equal(p.old[:len(data)], data)
 }
 
 func (r *Running) newPort(t PortTarget) *port {
@@ -196,6 +212,11 @@ func (p *port) copy() PortResult {
 	if r.opts.Clean {
 		p.res.Discarded = p.discardGaps(dev)
 	}
+	if r.opts.Delta {
+		if err := dev.DropCaches(); err != nil {
+			return p.fail(PhaseCopying, CauseRead, -1, fmt.Errorf("drop caches: %w", err))
+		}
+	}
 	p.meter.report(PhaseCopying, 0, true)
 	for i, c := range r.chunks {
 		if err := p.ctx.Err(); err != nil {
@@ -219,9 +240,13 @@ func (p *port) copy() PortResult {
 			return p.stopped(PhaseCopying, err)
 		}
 		if c.off != 0 {
-			if err := p.write(dev, p.overlay(data, c.off), c.off); err != nil {
-				r.win.release(cur, b, i+1)
-				return p.failWrite(err)
+			out := p.overlay(data, c.off)
+			if p.needsWrite(dev, out, c.off) {
+				if err := p.write(dev, out, c.off); err != nil {
+					r.win.release(cur, b, i+1)
+					return p.failWrite(err)
+				}
+				p.res.Written += int64(c.n)
 			}
 		}
 		r.win.release(cur, b, i+1)
@@ -235,6 +260,7 @@ func (p *port) copy() PortResult {
 			return p.failWrite(err)
 		}
 		written += int64(len(pt.Data))
+		p.res.Written += int64(len(pt.Data))
 	}
 	if head >= 0 {
 		if err := dev.Sync(); err != nil {
@@ -243,15 +269,17 @@ func (p *port) copy() PortResult {
 		if err := r.readChunk(head, p.buf()); err != nil {
 			return p.stopped(PhaseCopying, err)
 		}
-		if err := p.write(dev, p.overlay(p.buf()[:r.chunks[head].n], 0), 0); err != nil {
-			return p.failWrite(err)
+		if out := p.overlay(p.buf()[:r.chunks[head].n], 0); p.needsWrite(dev, out, 0) {
+			if err := p.write(dev, out, 0); err != nil {
+				return p.failWrite(err)
+			}
+			p.res.Written += int64(len(out))
 		}
 	}
 	p.meter.report(PhaseSyncing, written, true)
 	if err := dev.Sync(); err != nil {
 		return p.fail(PhaseSyncing, CauseSync, -1, fmt.Errorf("sync: %w", err))
 	}
-	p.res.Written = written
 	if d := time.Since(copyStart); d > 0 {
 		p.res.MBps = float64(written) / d.Seconds() / 1e6
 	}

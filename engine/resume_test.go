@@ -85,3 +85,29 @@ func TestResumeRechecksTheContent(t *testing.T) {
 	require.True(t, res.OK(), "%+v", res.Ports)
 	r.assertCopy(2)
 }
+
+// TestDeltaResync: targets that already hold an older copy get only the
+// chunks that differ written, and are verified whole.
+func TestDeltaResync(t *testing.T) {
+	content := randomBytes(8*MiB, 60)
+	r := newRig(t, content, sim.DriveSpec{})
+	older := append([]byte(nil), content...)
+	for _, off := range []int{0, 3 * MiB, 5*MiB + 7} { // three 64 KiB chunks differ
+		older[off] ^= 0xff
+	}
+	r.add(2, sim.DriveSpec{Content: older})
+	r.add(3, sim.DriveSpec{}) // blank: everything differs
+	j := r.job(engine.CopyVerify, 2, 3)
+	j.Options.Delta = true
+	res, err := j.Run(context.Background())
+	require.NoError(t, err)
+	require.True(t, res.OK(), "%+v", res.Ports)
+	p2, _ := res.Port(2)
+	assert.Equal(t, int64(3*64<<10), p2.Written, "written 192 KiB of 8 MiB")
+	assert.Equal(t, int64(3*64<<10), r.targets[2].Stats().BytesWritten)
+	assert.Equal(t, int64(8*MiB), p2.Verified)
+	p3, _ := res.Port(3)
+	assert.Equal(t, int64(8*MiB), p3.Written)
+	r.assertCopy(2)
+	r.assertCopy(3)
+}

@@ -28,6 +28,7 @@ type jobFlags struct {
 	retries int
 	area    string
 	clean   bool
+	delta   bool
 }
 
 func (f *jobFlags) register(fs *flag.FlagSet) {
@@ -63,6 +64,7 @@ func cmdCopy(ctx context.Context, env *cliEnv, args []string) error {
 	var jf jobFlags
 	jf.register(fs)
 	noVerify := fs.Bool("no-verify", false, "skip reading the targets back")
+	fs.BoolVar(&jf.delta, "delta", false, "re-sync targets that hold an older copy: write only the chunks that differ")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -125,6 +127,7 @@ func runCLIJob(ctx context.Context, env *cliEnv, jf jobFlags, mode engine.Mode) 
 		Area:   area,
 		Options: engine.Options{
 			Clean:        jf.clean,
+			Delta:        jf.delta,
 			ChunkSize:    jf.chunk << 20,
 			WriteRetries: jf.retries,
 			OnProgress:   prog.update,

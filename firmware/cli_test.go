@@ -61,6 +61,10 @@ func TestCopyCommand(t *testing.T) {
 	assert.Equal(t, 0, code, out)
 	assert.Contains(t, out, "(verify)")
 
+	code, out, _ = runCLI(t, "copy", "--delta", "--from", src, "--to", fresh)
+	assert.Equal(t, 0, code, out)
+	assert.Regexp(t, `1\s+\S+new.img\s+PASS\s+0 B\s+3.14 MB`, out, "a delta re-sync of an identical target writes nothing")
+
 	corrupt, err := os.ReadFile(fresh)
 	require.NoError(t, err)
 	corrupt[2_000_000] ^= 0xff
