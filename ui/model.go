@@ -366,11 +366,10 @@ func (m *Model) defaultMode() Mode {
 }
 
 func (m *Model) menuKey(b hal.Button) []Command {
+	if moveCursor(&m.menuIdx, len(menuItems), b) {
+		return nil
+	}
 	switch b {
-	case hal.Up:
-		m.menuIdx = (m.menuIdx + len(menuItems) - 1) % len(menuItems)
-	case hal.Down:
-		m.menuIdx = (m.menuIdx + 1) % len(menuItems)
 	case hal.Back:
 		m.screen = scrIdle
 	case hal.OK:
@@ -415,12 +414,25 @@ const (
 
 var backlightSteps = []time.Duration{0, 30 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute}
 
-func (m *Model) setupKey(b hal.Button) []Command {
+// moveCursor moves a list cursor for Up and Down, wrapping round n items,
+// and reports whether the button was one of them.
+func moveCursor(idx *int, n int, b hal.Button) bool {
 	switch b {
 	case hal.Up:
-		m.setupIdx = (m.setupIdx + setCount - 1) % setCount
+		*idx = (*idx + n - 1) % n
 	case hal.Down:
-		m.setupIdx = (m.setupIdx + 1) % setCount
+		*idx = (*idx + 1) % n
+	default:
+		return false
+	}
+	return true
+}
+
+func (m *Model) setupKey(b hal.Button) []Command {
+	if moveCursor(&m.setupIdx, setCount, b) {
+		return nil
+	}
+	switch b {
 	case hal.Back:
 		m.screen = scrMenu
 	case hal.OK:
@@ -520,12 +532,10 @@ func (m *Model) pinKey(b hal.Button) []Command {
 }
 
 func (m *Model) eraseKey(b hal.Button) []Command {
-	const items = 3
+	if moveCursor(&m.eraseIdx, 3, b) {
+		return nil
+	}
 	switch b {
-	case hal.Up:
-		m.eraseIdx = (m.eraseIdx + items - 1) % items
-	case hal.Down:
-		m.eraseIdx = (m.eraseIdx + 1) % items
 	case hal.Back:
 		m.screen = scrMenu
 	case hal.OK:
