@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	mrand "math/rand/v2"
 	"sync"
 	"time"
@@ -228,22 +229,16 @@ func eraseOne(ctx context.Context, j EraseJob, opts Options, t PortTarget, passe
 }
 
 func (e *eraser) fail(phase Phase, cause Cause, off int64, err error) PortResult {
-	e.res.Status, e.res.Phase, e.res.Cause, e.res.Offset = Fail, phase, cause, off
-	e.res.Reason = fmt.Sprintf("port %d: %v", e.t.Port, err)
-	e.res.Duration = time.Since(e.start)
-	e.meter.report(phase, -1, true)
-	return e.res
+	return endPort(&e.res, e.meter, e.start, Fail, phase, cause, off, fmt.Sprintf("port %d: %v", e.t.Port, err))
 }
 
 func (e *eraser) aborted(phase Phase) PortResult {
-	e.res.Status, e.res.Phase, e.res.Cause = Aborted, phase, CauseAborted
-	e.res.Reason = fmt.Sprintf("port %d: aborted while %s", e.t.Port, phase)
-	e.res.Duration = time.Since(e.start)
-	e.meter.report(phase, -1, true)
-	return e.res
+	return endPort(&e.res, e.meter, e.start, Aborted, phase, CauseAborted, e.res.Offset,
+		fmt.Sprintf("port %d: aborted while %s", e.t.Port, phase))
 }
 
-// writeRetrying writes with the job's retries for transient errors.
+// writeRetrying writes with the job's retries for transient errors. The
+// first failure is what it reports: later ones may only echo it.
 func writeRetrying(ctx context.Context, dev Target, p []byte, off int64, o Options) error {
 	var first error
 	for attempt := 0; ; attempt++ {
@@ -252,12 +247,12 @@ func writeRetrying(ctx context.Context, dev Target, p []byte, off int64, o Optio
 			return nil
 		}
 		if err == nil {
-			err = fmt.Errorf("short write: %d of %d bytes", n, len(p))
+			err = io.ErrShortWrite
 		}
 		if first == nil {
 			first = &offsetError{op: "write", off: offsetOf(err, off+int64(n)), err: unwrapOp(err)}
 		}
-		if attempt >= o.WriteRetries {
+		if attempt >= o.WriteRetries || ctx.Err() != nil {
 			return first
 		}
 		select {

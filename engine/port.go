@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"time"
 )
@@ -326,28 +325,7 @@ func (p *port) discardGaps(dev Target) int64 {
 
 // write writes one chunk, retrying transient errors.
 func (p *port) write(dev Target, data []byte, off int64) error {
-	var first error // the first failure says most: later ones may only echo it
-	for attempt := 0; ; attempt++ {
-		n, err := dev.WriteAt(data, off)
-		if err == nil && n == len(data) {
-			return nil
-		}
-		if err == nil {
-			err = io.ErrShortWrite
-		}
-		if first == nil {
-			first = &offsetError{op: "write", off: offsetOf(err, off+int64(n)), err: unwrapOp(err)}
-		}
-		err = first
-		if attempt >= p.r.opts.WriteRetries || p.ctx.Err() != nil {
-			return err
-		}
-		select {
-		case <-time.After(p.r.opts.RetryDelay):
-		case <-p.ctx.Done():
-			return err
-		}
-	}
+	return writeRetrying(p.ctx, dev, data, off, p.r.opts)
 }
 
 // verify reads the whole plan back from the media and checks every chunk
@@ -503,26 +481,23 @@ func (p *port) stopped(phase Phase, err error) PortResult {
 		return p.fail(phase, CauseMaster, offsetOf(serr, -1), serr)
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		p.res.Status = Aborted
-		p.res.Phase = phase
-		p.res.Cause = CauseAborted
-		p.res.Reason = fmt.Sprintf("port %d: aborted while %s", p.t.Port, phase)
-		p.res.Duration = time.Since(p.start)
-		p.meter.report(phase, -1, true)
-		return p.res
+		return endPort(&p.res, p.meter, p.start, Aborted, phase, CauseAborted, p.res.Offset,
+			fmt.Sprintf("port %d: aborted while %s", p.t.Port, phase))
 	}
 	return p.fail(phase, CauseMaster, offsetOf(err, -1), err)
 }
 
 func (p *port) fail(phase Phase, cause Cause, off int64, err error) PortResult {
-	p.res.Status = Fail
-	p.res.Phase = phase
-	p.res.Cause = cause
-	p.res.Offset = off
-	p.res.Reason = fmt.Sprintf("port %d: %v", p.t.Port, err)
-	p.res.Duration = time.Since(p.start)
-	p.meter.report(phase, -1, true)
-	return p.res
+	return endPort(&p.res, p.meter, p.start, Fail, phase, cause, off, fmt.Sprintf("port %d: %v", p.t.Port, err))
+}
+
+// endPort ends a port that did not pass, copy or erase alike: it fills in
+// the result and sends the port's last progress.
+func endPort(res *PortResult, m *meter, start time.Time, st Status, phase Phase, cause Cause, off int64, reason string) PortResult {
+	res.Status, res.Phase, res.Cause, res.Offset, res.Reason = st, phase, cause, off, reason
+	res.Duration = time.Since(start)
+	m.report(phase, -1, true)
+	return *res
 }
 
 // offsetError is a write or read that failed at a known offset.

@@ -194,7 +194,7 @@ func (a *appliance) handle(ctx context.Context, ev any) {
 				a.model.Update(follow)
 			}
 		case ui.ResumeJob:
-			switch r := a.resumeJob(nil).(type) {
+			switch r := a.resumeJob().(type) {
 			case startRequest:
 				a.model.Update(a.startJob(ctx, r.cmd, r.resume))
 			default:

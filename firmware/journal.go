@@ -89,18 +89,14 @@ func (a *appliance) offerResume() any {
 	if j == nil || a.job != nil {
 		return nil
 	}
-	mode := ui.CopyVerify
-	if j.Mode == engine.Copy.String() {
-		mode = ui.CopyOnly
-	}
 	a.log.Info("an interrupted job can be resumed", "job", j.Job, "targets", len(j.Targets))
-	return ui.ResumeOffer{Mode: mode, Targets: len(j.Targets)}
+	return ui.ResumeOffer{Mode: j.uiMode(), Targets: len(j.Targets)}
 }
 
 // resumeJob starts the interrupted job again: each target that is the same
 // drive in the same port continues from its last checkpoint, after the
 // engine checks what it holds; any other starts over.
-func (a *appliance) resumeJob(_ any) any {
+func (a *appliance) resumeJob() any {
 	j := a.pendingResume
 	a.pendingResume = nil
 	if j == nil {
@@ -127,12 +123,16 @@ func (a *appliance) resumeJob(_ any) any {
 		a.dropJournal()
 		return ui.JobRefused{Reason: "none of the job's targets is in its port"}
 	}
-	mode := ui.CopyVerify
-	if j.Mode == engine.Copy.String() {
-		mode = ui.CopyOnly
-	}
 	a.log.Info("resuming the interrupted job", "job", j.Job, "from", fmt.Sprint(from))
-	return startRequest{cmd: ui.StartJob{Mode: mode, Master: j.Master.Port, Targets: targets, Area: j.Area}, resume: from}
+	return startRequest{cmd: ui.StartJob{Mode: j.uiMode(), Master: j.Master.Port, Targets: targets, Area: j.Area}, resume: from}
+}
+
+// uiMode is the journal's job mode as the panel names it.
+func (j *journal) uiMode() ui.Mode {
+	if j.Mode == engine.Copy.String() {
+		return ui.CopyOnly
+	}
+	return ui.CopyVerify
 }
 
 // startRequest is a job start with resume points, handled by the loop.
