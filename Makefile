@@ -11,7 +11,7 @@ NFPM      := $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.44.0
 DEB_VERSION ?= $(shell git describe --tags --always 2>/dev/null | sed 's/^v//; s/^\([^0-9]\)/0.0~\1/' || echo 0.0)
 
 # Debian packages the tests use.
-TEST_DEBS := gcc libc6-dev libudev-dev udev util-linux e2fsprogs dosfstools mtools tmux fdisk gdisk exfatprogs exfat-fuse fuse3 ntfs-3g grub-rescue-pc qemu-system-x86
+TEST_DEBS := gcc libc6-dev libudev-dev udev util-linux e2fsprogs dosfstools mtools tmux fdisk gdisk exfatprogs exfat-fuse fuse3 ntfs-3g grub-rescue-pc qemu-system-x86 bmap-tools zstd xz-utils gzip
 
 # Cross builds: Debian's cross compilers and multiarch libudev.
 CROSS_DEBS := gcc-aarch64-linux-gnu libc6-dev-arm64-cross libudev-dev:arm64 gcc-arm-linux-gnueabihf libc6-dev-armhf-cross libudev-dev:armhf qemu-user-static file lintian

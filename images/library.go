@@ -1,0 +1,362 @@
+package images
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/clonebay/clonebay/engine"
+	"github.com/clonebay/clonebay/engine/disk"
+)
+
+// File names inside an image's folder.
+const (
+	dataFile     = "image.zst"
+	manifestFile = "manifest.json"
+	checkedFile  = "checked" // when the data last matched the manifest
+	partialExt   = ".partial"
+)
+
+// ErrNotFound is returned (wrapped) for a name the library does not hold.
+var ErrNotFound = errors.New("no such image")
+
+// ErrNoSpace is returned (wrapped) when an image does not fit.
+var ErrNoSpace = errors.New("not enough free space in the image library")
+
+// Library is a folder of images on the appliance's own storage: one
+// sub-folder per image with its data and manifest. Images being written
+// live in hidden ".NAME.partial" folders and appear only once complete.
+type Library struct {
+	Dir string
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// OpenLibrary makes the folder when it is missing and clears what an
+// interrupted capture or import left behind.
+func OpenLibrary(dir string) (*Library, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("image library: %w", err)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("image library: %w", err)
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") && strings.HasSuffix(e.Name(), partialExt) {
+			os.RemoveAll(filepath.Join(dir, e.Name()))
+		}
+	}
+	return &Library{Dir: dir}, nil
+}
+
+func (l *Library) now() time.Time {
+	if l.Now != nil {
+		return l.Now()
+	}
+	return time.Now()
+}
+
+func (l *Library) path(name string, file ...string) string {
+	return filepath.Join(append([]string{l.Dir, name}, file...)...)
+}
+
+// Entry is one image as listed.
+type Entry struct {
+	Name     string
+	Manifest *Manifest // nil when Err says why it cannot be read
+	Checked  time.Time // zero when never checked
+	Err      error
+}
+
+// List returns the images, sorted by name. An image whose manifest cannot
+// be read is listed with Err set, so it can still be deleted.
+func (l *Library) List() ([]Entry, error) {
+	ents, err := os.ReadDir(l.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("image library: %w", err)
+	}
+	var out []Entry
+	for _, e := range ents {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		out = append(out, l.entry(e.Name()))
+	}
+	return out, nil
+}
+
+// Info returns one image's entry.
+func (l *Library) Info(name string) (Entry, error) {
+	if err := l.exists(name); err != nil {
+		return Entry{}, err
+	}
+	return l.entry(name), nil
+}
+
+func (l *Library) entry(name string) Entry {
+	e := Entry{Name: name}
+	e.Manifest, e.Err = readManifest(l.path(name, manifestFile))
+	if b, err := os.ReadFile(l.path(name, checkedFile)); err == nil {
+		e.Checked, _ = time.Parse(time.RFC3339, strings.TrimSpace(string(b)))
+	}
+	return e
+}
+
+func (l *Library) exists(name string) error {
+	if err := CheckName(name); err != nil {
+		return err
+	}
+	if st, err := os.Stat(l.path(name)); err != nil || !st.IsDir() {
+		return fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
+	return nil
+}
+
+// Remove deletes an image.
+func (l *Library) Remove(name string) error {
+	if err := l.exists(name); err != nil {
+		return err
+	}
+	// Rename first, so a power loss halfway leaves a partial folder that
+	// the next start clears, never half an image.
+	tmp := l.path("." + name + ".deleting" + partialExt)
+	if err := os.Rename(l.path(name), tmp); err != nil {
+		return fmt.Errorf("deleting %s: %w", name, err)
+	}
+	return os.RemoveAll(tmp)
+}
+
+// Free is the space left for images, in bytes.
+func (l *Library) Free() (int64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(l.Dir, &st); err != nil {
+		return 0, fmt.Errorf("image library: %w", err)
+	}
+	return int64(st.Bavail) * int64(st.Bsize), nil
+}
+
+// Image is an open image: a master a job reads at any offset. It holds
+// the manifest's used ranges; everything else reads as zeros.
+type Image struct {
+	name string
+	m    *Manifest
+	f    *os.File
+	fr   *frameReader
+	id   string
+}
+
+// Open opens an image and checks that its data file agrees with its
+// manifest in shape (sizes, frame count). Check compares the contents.
+func (l *Library) Open(name string) (*Image, error) {
+	if err := l.exists(name); err != nil {
+		return nil, err
+	}
+	m, err := readManifest(l.path(name, manifestFile))
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w: %w", name, ErrDamaged, err)
+	}
+	f, err := os.Open(l.path(name, dataFile))
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", name, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	fr, err := openFrames(f, st.Size())
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("image %s: %w", name, err)
+	}
+	bad := ""
+	switch {
+	case fr.size != m.Size:
+		bad = fmt.Sprintf("the data holds %d bytes, the manifest says %d", fr.size, m.Size)
+	case len(fr.frames) != m.Frames():
+		bad = fmt.Sprintf("the data has %d frames, the manifest says %d", len(fr.frames), m.Frames())
+	case st.Size() != m.Stored:
+		bad = fmt.Sprintf("the data file is %d bytes, the manifest says %d", st.Size(), m.Stored)
+	}
+	if bad == "" {
+		for i, fm := range fr.frames {
+			if fm.uOff != int64(i)*int64(m.FrameSize) {
+				bad = fmt.Sprintf("frame %d starts at %d, not at a multiple of the frame size %d", i, fm.uOff, m.FrameSize)
+				break
+			}
+		}
+	}
+	if bad != "" {
+		fr.close()
+		f.Close()
+		return nil, fmt.Errorf("image %s: %w: %s", name, ErrDamaged, bad)
+	}
+	id := "image:" + name
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		id = fmt.Sprintf("image:%d:%d", sys.Dev, sys.Ino)
+	}
+	return &Image{name: name, m: m, f: f, fr: fr, id: id}, nil
+}
+
+// Name is the image's name.
+func (im *Image) Name() string { return im.name }
+
+// Manifest is what the image says it holds.
+func (im *Image) Manifest() *Manifest { return im.m }
+
+// Size is the size of the content.
+func (im *Image) Size() int64 { return im.m.Size }
+
+// ID names the data file (device and inode).
+func (im *Image) ID() string { return im.id }
+
+// SectorSize is the logical sector size of the master it was taken from.
+func (im *Image) SectorSize() int { return im.m.SectorSize }
+
+// ReadAt reads the content at any offset, decompressing only the frames
+// it needs.
+func (im *Image) ReadAt(p []byte, off int64) (int, error) { return im.fr.ReadAt(p, off) }
+
+// Close closes the data file.
+func (im *Image) Close() error {
+	im.fr.close()
+	return im.f.Close()
+}
+
+// Area is the copy area an image is deployed with: its used ranges, and
+// its GPT rebuilt for each target.
+func (im *Image) Area() engine.Area { return imageArea{im} }
+
+type imageArea struct{ im *Image }
+
+func (a imageArea) Name() string { return a.im.m.Area }
+
+func (a imageArea) Plan(src engine.Source) (engine.Plan, error) {
+	m := a.im.m
+	p := engine.Plan{Area: m.Area, Need: m.Need, SourceSize: m.Size}
+	for _, r := range m.Used {
+		p.Extents = append(p.Extents, engine.Extent{Off: r.Off, Len: r.Len})
+	}
+	if g, err := disk.ReadGPT(src, m.Size, m.SectorSize); err == nil {
+		p.GPT = g
+	}
+	p.Notes = append(p.Notes, fmt.Sprintf("image %s: %s of %s (%s)", a.im.name, engine.FormatSize(m.Bytes), engine.FormatSize(m.Size), m.Area))
+	return p, nil
+}
+
+// Progress reports bytes done of a total during a long operation.
+type Progress func(done, total int64)
+
+// Check reads the whole image and compares it with its manifest: every
+// frame's checksum and hash, and the SHA-256 of the used ranges. A good
+// check is remembered with its time.
+func (l *Library) Check(ctx context.Context, name string, progress Progress) error {
+	im, err := l.Open(name)
+	if err != nil {
+		return err
+	}
+	defer im.Close()
+	m := im.m
+	sha := sha256.New()
+	used := m.Used
+	for i := range im.fr.frames {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		d, err := im.fr.decode(i)
+		if err != nil {
+			return fmt.Errorf("image %s: %w", name, err)
+		}
+		if hashHex(xxhash.Sum64(d)) != m.FrameHashes[i] {
+			return fmt.Errorf("image %s: %w: frame %d (bytes %d..%d) does not match the manifest's hash", name, ErrDamaged, i, int64(i)*int64(m.FrameSize), int64(i)*int64(m.FrameSize)+int64(len(d)))
+		}
+		start := int64(i) * int64(m.FrameSize)
+		end := start + int64(len(d))
+		for len(used) > 0 && used[0].Off < end {
+			r := used[0]
+			lo, hi := max(r.Off, start), min(r.End(), end)
+			sha.Write(d[lo-start : hi-start])
+			if r.End() > end {
+				break
+			}
+			used = used[1:]
+		}
+		if progress != nil {
+			progress(end, m.Size)
+		}
+	}
+	if got := hex.EncodeToString(sha.Sum(nil)); got != m.SHA256 {
+		return fmt.Errorf("image %s: %w: its used area hashes to %s…, the manifest says %s…", name, ErrDamaged, got[:12], m.SHA256[:12])
+	}
+	return writeFileAtomic(l.path(name, checkedFile), []byte(l.now().UTC().Format(time.RFC3339)+"\n"))
+}
+
+// CheckedToday reports whether the image matched its manifest earlier on
+// the local calendar day.
+func (l *Library) CheckedToday(name string) bool {
+	e, err := l.Info(name)
+	if err != nil || e.Checked.IsZero() {
+		return false
+	}
+	y1, m1, d1 := e.Checked.Local().Date()
+	y2, m2, d2 := l.now().Local().Date()
+	return y1 == y2 && m1 == m2 && d1 == d2
+}
+
+// OpenForDeploy opens an image as a master. Before its first deploy of
+// the day the whole image is checked against its manifest; a damaged one
+// is refused.
+func (l *Library) OpenForDeploy(ctx context.Context, name string, progress Progress) (*Image, error) {
+	if !l.CheckedToday(name) {
+		if err := l.Check(ctx, name, progress); err != nil {
+			return nil, fmt.Errorf("%w; it will not be deployed", err)
+		}
+	}
+	return l.Open(name)
+}
+
+// Names returns the names of the images that can be read, sorted.
+func (l *Library) Names() []string {
+	ents, _ := l.List()
+	var out []string
+	for _, e := range ents {
+		if e.Err == nil {
+			out = append(out, e.Name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// writeFileAtomic replaces a file through a synced temporary one.
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func hashHex(v uint64) string { return fmt.Sprintf("%016x", v) }

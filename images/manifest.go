@@ -1,0 +1,129 @@
+package images
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"regexp"
+	"time"
+)
+
+// FormatVersion is the manifest format this firmware writes and reads.
+const FormatVersion = 1
+
+// DefaultFrameSize is the uncompressed size of a frame: the engine's
+// default chunk, so a chunk of a deploy decompresses exactly one frame.
+const DefaultFrameSize = 1 << 20
+
+// Range is a byte range of an image's content.
+type Range struct {
+	Off int64 `json:"off"`
+	Len int64 `json:"len"`
+}
+
+// End is the first byte after the range.
+func (r Range) End() int64 { return r.Off + r.Len }
+
+// Manifest says what an image holds. It is written next to the data and
+// checked against it before an image is deployed.
+type Manifest struct {
+	Format  int       `json:"format"`
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+	// Origin says where the image came from: a captured drive or an
+	// imported file.
+	Origin string `json:"origin"`
+	// Size is the size of the content: the master drive's size, or the
+	// uncompressed size of an imported file.
+	Size int64 `json:"size"`
+	// Need is how many bytes a target must hold.
+	Need       int64 `json:"need"`
+	SectorSize int   `json:"sector_size"`
+	// Area is the copy area the image was captured with; Used are the
+	// ranges it holds, sorted and disjoint. Everything else reads as zeros
+	// and is not written on deploy.
+	Area string  `json:"area"`
+	Used []Range `json:"used"`
+	// Bytes is the total length of Used; SHA256 the SHA-256 of those
+	// bytes, in order (for a whole-media image, of the whole master).
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+	// FrameSize is the uncompressed size of every frame but the last;
+	// FrameHashes the XXH64 (hex) of each frame's full content.
+	FrameSize   int      `json:"frame_size"`
+	FrameHashes []string `json:"frame_hashes"`
+	Partitions  []string `json:"partitions,omitempty"`
+	Compression string   `json:"compression"`
+	Stored      int64    `json:"stored"` // bytes of the data file
+}
+
+// Frames is how many frames the content is cut into.
+func (m *Manifest) Frames() int {
+	if m.FrameSize <= 0 {
+		return 0
+	}
+	return int((m.Size + int64(m.FrameSize) - 1) / int64(m.FrameSize))
+}
+
+// check tells a manifest that cannot be right from one that may be; the
+// data is checked against it separately.
+func (m *Manifest) check() error {
+	switch {
+	case m.Format != FormatVersion:
+		return fmt.Errorf("manifest format %d: this firmware reads format %d", m.Format, FormatVersion)
+	case m.Size <= 0:
+		return fmt.Errorf("manifest: size %d", m.Size)
+	case m.FrameSize < 4096 || m.FrameSize > 64<<20 || m.FrameSize%4096 != 0:
+		return fmt.Errorf("manifest: frame size %d", m.FrameSize)
+	case len(m.FrameHashes) != m.Frames():
+		return fmt.Errorf("manifest: %d frame hashes for %d frames", len(m.FrameHashes), m.Frames())
+	case len(m.SHA256) != 64:
+		return fmt.Errorf("manifest: SHA-256 %q", m.SHA256)
+	case m.Compression != "zstd":
+		return fmt.Errorf("manifest: compression %q", m.Compression)
+	case m.SectorSize != 512 && m.SectorSize != 4096:
+		return fmt.Errorf("manifest: sector size %d", m.SectorSize)
+	}
+	var prev, total int64
+	for i, r := range m.Used {
+		if r.Len <= 0 || r.Off < prev || r.End() > m.Size {
+			return fmt.Errorf("manifest: used range %d (%d+%d) is empty, out of order or beyond the %d-byte content", i, r.Off, r.Len, m.Size)
+		}
+		prev = r.End()
+		total += r.Len
+	}
+	switch {
+	case total != m.Bytes:
+		return fmt.Errorf("manifest: used ranges add up to %d bytes, not %d", total, m.Bytes)
+	case m.Need < prev:
+		return fmt.Errorf("manifest: targets need %d bytes but the used ranges end at %d", m.Need, prev)
+	}
+	return nil
+}
+
+func readManifest(path string) (*Manifest, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", path, err)
+	}
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$`)
+
+// CheckName accepts names the LCD can show and a FAT stick can carry:
+// 1..40 letters, digits, dots, dashes and underscores, not starting with a
+// dot or dash.
+func CheckName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("image name %q: use 1 to 40 letters, digits, '.', '-' or '_', starting with a letter or digit", name)
+	}
+	return nil
+}

@@ -1,0 +1,261 @@
+package images
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/klauspost/compress/zstd"
+)
+
+// An image's data is a zstd stream in the seekable format of the zstd
+// project (contrib/seekable_format): independent frames of FrameSize
+// uncompressed bytes each, followed by a skippable frame holding a seek
+// table (compressed size, uncompressed size and XXH64 checksum of every
+// frame). Any zstd tool decompresses the file as a plain stream; Clonebay
+// reads it at any offset by decompressing only the frames it needs.
+const (
+	skippableMagic = 0x184D2A5E
+	seekableMagic  = 0x8F92EAB1
+	footerSize     = 9
+	entrySize      = 12 // with checksums
+	checksumFlag   = 0x80
+	maxFrames      = 1 << 26
+)
+
+// ErrDamaged is returned (wrapped) for an image whose bytes do not match
+// what it says it holds.
+var ErrDamaged = errors.New("image damaged")
+
+func damaged(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrDamaged, fmt.Sprintf(format, args...))
+}
+
+// frameWriter writes the seekable format.
+type frameWriter struct {
+	w       io.Writer
+	enc     *zstd.Encoder
+	entries []byte
+	n       int
+	written int64
+	buf     []byte
+}
+
+func newFrameWriter(w io.Writer, level zstd.EncoderLevel) (*frameWriter, error) {
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderCRC(true),
+		zstd.WithZeroFrames(true), zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		return nil, err
+	}
+	return &frameWriter{w: w, enc: enc}, nil
+}
+
+// compress makes one frame; it is safe for concurrent use.
+func (fw *frameWriter) compress(data, dst []byte) []byte {
+	return fw.enc.EncodeAll(data, dst[:0])
+}
+
+// writeFrame appends a frame compressed by compress from data.
+func (fw *frameWriter) writeFrame(data, compressed []byte) error {
+	if _, err := fw.w.Write(compressed); err != nil {
+		return err
+	}
+	fw.entries = binary.LittleEndian.AppendUint32(fw.entries, uint32(len(compressed)))
+	fw.entries = binary.LittleEndian.AppendUint32(fw.entries, uint32(len(data)))
+	fw.entries = binary.LittleEndian.AppendUint32(fw.entries, uint32(xxhash.Sum64(data)))
+	fw.n++
+	fw.written += int64(len(compressed))
+	return nil
+}
+
+// close writes the seek table.
+func (fw *frameWriter) close() error {
+	defer fw.enc.Close()
+	var t []byte
+	t = binary.LittleEndian.AppendUint32(t, skippableMagic)
+	t = binary.LittleEndian.AppendUint32(t, uint32(len(fw.entries)+footerSize))
+	t = append(t, fw.entries...)
+	t = binary.LittleEndian.AppendUint32(t, uint32(fw.n))
+	t = append(t, checksumFlag)
+	t = binary.LittleEndian.AppendUint32(t, seekableMagic)
+	_, err := fw.w.Write(t)
+	fw.written += int64(len(t))
+	return err
+}
+
+// frame is one entry of the seek table.
+type frame struct {
+	cOff, uOff int64
+	cLen, uLen int
+	sum        uint32
+}
+
+// frameReader reads a seekable zstd file at any offset. It keeps the
+// last few decompressed frames, so the targets of a deploy reading the
+// same region share the work; it is safe for concurrent use.
+type frameReader struct {
+	r      io.ReaderAt
+	frames []frame
+	size   int64 // uncompressed
+	dec    *zstd.Decoder
+
+	mu    sync.Mutex
+	cache []cached
+	tick  uint64
+}
+
+type cached struct {
+	i    int
+	data []byte
+	used uint64
+}
+
+// cacheFrames is how many decompressed frames a reader keeps: enough for
+// the shared window of a job plus a slow target reading behind it.
+const cacheFrames = 24
+
+func openFrames(r io.ReaderAt, fileSize int64) (*frameReader, error) {
+	if fileSize < footerSize+8 {
+		return nil, damaged("the data file is %d bytes: too short to hold a seek table (truncated?)", fileSize)
+	}
+	foot := make([]byte, footerSize)
+	if _, err := r.ReadAt(foot, fileSize-footerSize); err != nil {
+		return nil, fmt.Errorf("reading the seek table: %w", err)
+	}
+	if binary.LittleEndian.Uint32(foot[5:]) != seekableMagic {
+		return nil, damaged("no seek table at the end of the data file (truncated, or not a seekable zstd file)")
+	}
+	n := int64(binary.LittleEndian.Uint32(foot[0:]))
+	if foot[4]&checksumFlag == 0 || foot[4]&0x7f != 0 {
+		return nil, damaged("seek table descriptor %#x: frames without checksums are not accepted", foot[4])
+	}
+	if n > maxFrames {
+		return nil, damaged("seek table claims %d frames", n)
+	}
+	tableLen := n*entrySize + footerSize
+	start := fileSize - tableLen - 8
+	if start < 0 {
+		return nil, damaged("seek table of %d frames is longer than the %d-byte file", n, fileSize)
+	}
+	table := make([]byte, tableLen+8)
+	if _, err := r.ReadAt(table, start); err != nil {
+		return nil, fmt.Errorf("reading the seek table: %w", err)
+	}
+	if binary.LittleEndian.Uint32(table) != skippableMagic || int64(binary.LittleEndian.Uint32(table[4:])) != tableLen {
+		return nil, damaged("the seek table's frame header is wrong (truncated or overwritten)")
+	}
+	fr := &frameReader{r: r, frames: make([]frame, n)}
+	var cOff, uOff int64
+	for i := range fr.frames {
+		e := table[8+int64(i)*entrySize:]
+		f := frame{
+			cOff: cOff, uOff: uOff,
+			cLen: int(binary.LittleEndian.Uint32(e)),
+			uLen: int(binary.LittleEndian.Uint32(e[4:])),
+			sum:  binary.LittleEndian.Uint32(e[8:]),
+		}
+		if f.cLen == 0 || f.uLen > 64<<20 {
+			return nil, damaged("seek table entry %d is impossible (%d bytes compressed, %d uncompressed)", i, f.cLen, f.uLen)
+		}
+		fr.frames[i] = f
+		cOff += int64(f.cLen)
+		uOff += int64(f.uLen)
+	}
+	if cOff != start {
+		return nil, damaged("the frames take %d bytes but the seek table starts at %d (truncated or padded)", cOff, start)
+	}
+	fr.size = uOff
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(256<<20))
+	if err != nil {
+		return nil, err
+	}
+	fr.dec = dec
+	return fr, nil
+}
+
+func (fr *frameReader) close() { fr.dec.Close() }
+
+// frameAt finds the frame holding offset off.
+func (fr *frameReader) frameAt(off int64) int {
+	return sort.Search(len(fr.frames), func(i int) bool { return fr.frames[i].uOff+int64(fr.frames[i].uLen) > off })
+}
+
+// load returns frame i decompressed and checked against its checksum.
+func (fr *frameReader) load(i int) ([]byte, error) {
+	fr.mu.Lock()
+	fr.tick++
+	for k := range fr.cache {
+		if fr.cache[k].i == i {
+			fr.cache[k].used = fr.tick
+			d := fr.cache[k].data
+			fr.mu.Unlock()
+			return d, nil
+		}
+	}
+	fr.mu.Unlock()
+
+	d, err := fr.decode(i)
+	if err != nil {
+		return nil, err
+	}
+	fr.mu.Lock()
+	defer fr.mu.Unlock()
+	fr.tick++
+	if len(fr.cache) < cacheFrames {
+		fr.cache = append(fr.cache, cached{i, d, fr.tick})
+		return d, nil
+	}
+	old := 0
+	for k := range fr.cache {
+		if fr.cache[k].used < fr.cache[old].used {
+			old = k
+		}
+	}
+	fr.cache[old] = cached{i, d, fr.tick}
+	return d, nil
+}
+
+// decode decompresses frame i without the cache.
+func (fr *frameReader) decode(i int) ([]byte, error) {
+	f := fr.frames[i]
+	comp := make([]byte, f.cLen)
+	if _, err := fr.r.ReadAt(comp, f.cOff); err != nil {
+		return nil, fmt.Errorf("reading frame %d at byte %d of the data file: %w", i, f.cOff, err)
+	}
+	d, err := fr.dec.DecodeAll(comp, make([]byte, 0, f.uLen))
+	if err != nil {
+		return nil, damaged("frame %d (at byte %d of the data file): %v", i, f.cOff, err)
+	}
+	if len(d) != f.uLen {
+		return nil, damaged("frame %d holds %d bytes, the seek table says %d", i, len(d), f.uLen)
+	}
+	if uint32(xxhash.Sum64(d)) != f.sum {
+		return nil, damaged("frame %d (at byte %d of the data file) fails its checksum", i, f.cOff)
+	}
+	return d, nil
+}
+
+// ReadAt reads the uncompressed stream at off.
+func (fr *frameReader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("read at negative offset %d", off)
+	}
+	n := 0
+	for n < len(p) {
+		at := off + int64(n)
+		if at >= fr.size {
+			return n, io.EOF
+		}
+		i := fr.frameAt(at)
+		d, err := fr.load(i)
+		if err != nil {
+			return n, err
+		}
+		n += copy(p[n:], d[at-fr.frames[i].uOff:])
+	}
+	return n, nil
+}
