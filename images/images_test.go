@@ -439,8 +439,8 @@ func editManifest(t *testing.T, dir string, edit func(map[string]any)) {
 type memSource []byte
 
 func (m memSource) ReadAt(p []byte, off int64) (int, error) { return bytes.NewReader(m).ReadAt(p, off) }
-func (m memSource) Size() int64                              { return int64(len(m)) }
-func (m memSource) ID() string                               { return "memory" }
+func (m memSource) Size() int64                             { return int64(len(m)) }
+func (m memSource) ID() string                              { return "memory" }
 
 // TestRandomAccess reads a stored image at random offsets and lengths,
 // from several goroutines, and compares with the content.
