@@ -227,6 +227,13 @@ func (im *Image) SectorSize() int { return im.m.SectorSize }
 // it needs.
 func (im *Image) ReadAt(p []byte, off int64) (int, error) { return im.fr.ReadAt(p, off) }
 
+// Decoded counts the frames decompressed so far: the work of reading an
+// image, which the targets of a deploy share.
+func (im *Image) Decoded() int64 { return im.fr.decoded.Load() }
+
+// Frames is how many frames the image holds.
+func (im *Image) Frames() int { return len(im.fr.frames) }
+
 // Close closes the data file.
 func (im *Image) Close() error {
 	im.fr.close()

@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/zstd"
@@ -103,9 +104,10 @@ type frameReader struct {
 	size   int64 // uncompressed
 	dec    *zstd.Decoder
 
-	mu    sync.Mutex
-	cache []cached
-	tick  uint64
+	mu      sync.Mutex
+	cache   []cached
+	tick    uint64
+	decoded atomic.Int64 // frames decompressed, cache misses
 }
 
 type cached struct {
@@ -221,6 +223,7 @@ func (fr *frameReader) load(i int) ([]byte, error) {
 
 // decode decompresses frame i without the cache.
 func (fr *frameReader) decode(i int) ([]byte, error) {
+	fr.decoded.Add(1)
 	f := fr.frames[i]
 	comp := make([]byte, f.cLen)
 	if _, err := fr.r.ReadAt(comp, f.cOff); err != nil {
