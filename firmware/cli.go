@@ -23,6 +23,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 // jobFlags are the flags copy and verify share.
 type jobFlags struct {
 	from    string
+	library string
 	to      multiFlag
 	chunk   int
 	retries int
@@ -32,7 +33,8 @@ type jobFlags struct {
 }
 
 func (f *jobFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.from, "from", "", "the master: a block device or an image file")
+	fs.StringVar(&f.from, "from", "", "the master: a block device, a file, or image:NAME from the image library")
+	fs.StringVar(&f.library, "library", defaultLibrary, "the image library, for --from image:NAME")
 	fs.Var(&f.to, "to", "a target block device or file (repeat for each target)")
 	fs.IntVar(&f.chunk, "chunk", engine.DefaultChunkSize>>20, "chunk size in MiB")
 	fs.IntVar(&f.retries, "retries", engine.DefaultWriteRetries, "extra attempts after a failed write")
@@ -114,11 +116,17 @@ func runCLIJob(ctx context.Context, env *cliEnv, jf jobFlags, mode engine.Mode) 
 	if err != nil {
 		return err
 	}
-	drives, err := openCLIDrives(jf.from, jf.to, mode)
+	drives, err := openCLIDrives(env, jf.from, jf.library, jf.to, mode)
 	if err != nil {
 		return err
 	}
 	defer drives.close()
+	if drives.area != nil {
+		if jf.area != "whole" {
+			return usageError("--area %s: an image is deployed with the area it was captured with (%s)", jf.area, drives.area.Name())
+		}
+		area = drives.area
+	}
 
 	prog := newProgressView(env, drives.names)
 	job := engine.Job{

@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/hal/blockdev"
@@ -11,30 +13,41 @@ import (
 
 // cliDrives are the drives of a command-line job.
 type cliDrives struct {
-	master  *blockdev.Drive
+	master  engine.Source
+	area    engine.Area // an image's own area; nil for a drive
 	targets []engine.Checked
 	names   []string
-	open    []*blockdev.Drive
+	open    []io.Closer
 }
 
 // openCLIDrives opens the master read-only and write-blocked, and every
 // target: exclusively for writing when the job writes, refusing the
 // system disk. A target file that does not exist is made as large as the
 // master.
-func openCLIDrives(from string, to []string, mode engine.Mode) (_ *cliDrives, err error) {
+func openCLIDrives(env *cliEnv, from, library string, to []string, mode engine.Mode) (_ *cliDrives, err error) {
 	d := &cliDrives{names: to}
 	defer func() {
 		if err != nil {
 			d.close()
 		}
 	}()
-	d.master, err = blockdev.OpenRead(from)
-	if err != nil {
-		return nil, fmt.Errorf("master: %w", err)
-	}
-	d.open = append(d.open, d.master)
-	if err := d.master.WriteBlock(); err != nil {
-		return nil, fmt.Errorf("master: %w (write-blocking the master needs root)", err)
+	if name, ok := strings.CutPrefix(from, "image:"); ok {
+		im, err := openImageForDeploy(env, library, name)
+		if err != nil {
+			return nil, err
+		}
+		d.master, d.area = im, im.Area()
+		d.open = append(d.open, im)
+	} else {
+		m, err := blockdev.OpenRead(from)
+		if err != nil {
+			return nil, fmt.Errorf("master: %w", err)
+		}
+		d.master = m
+		d.open = append(d.open, m)
+		if err := m.WriteBlock(); err != nil {
+			return nil, fmt.Errorf("master: %w (write-blocking the master needs root)", err)
+		}
 	}
 	writes := mode == engine.CopyVerify || mode == engine.Copy
 	sys, err := blockdev.SystemDisks()

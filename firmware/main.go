@@ -64,6 +64,7 @@ func commands() map[string]command {
 		"hash":    {"print the SHA-256 and size of a master", cmdHash},
 		"erase":   {"wipe drives: quick, zeros, random, dod, discard, secure-discard", cmdErase},
 		"log":     {"verify, show or export the production record", cmdLog},
+		"image":   {"the image library: list, show, capture, import, verify, rm", cmdImage},
 	}
 }
 

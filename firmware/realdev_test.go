@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
+	"io"
 	"os/exec"
 	"sync"
 	"testing"
@@ -95,7 +96,7 @@ func TestMasterIsWriteBlockedDuringJob(t *testing.T) {
 	looptest.Require(t)
 	master := looptest.Attach(t, 8*MiB, randomContent(t, 8*MiB))
 	target := looptest.Attach(t, 8*MiB, nil)
-	drives, err := openCLIDrives(master.Node, []string{target.Node}, engine.CopyVerify)
+	drives, err := openCLIDrives(&cliEnv{stderr: io.Discard}, master.Node, "", []string{target.Node}, engine.CopyVerify)
 	require.NoError(t, err)
 
 	writeMaster := func() error {
