@@ -367,7 +367,9 @@ type bar struct {
 	start time.Time
 }
 
-func newBar(env *cliEnv, what string) *bar { return &bar{env: env, what: what, shown: -1, start: time.Now()} }
+func newBar(env *cliEnv, what string) *bar {
+	return &bar{env: env, what: what, shown: -1, start: time.Now()}
+}
 
 func (b *bar) update(done, total int64) {
 	if total <= 0 {
