@@ -47,7 +47,7 @@ func beeps(cmds []ui.Command) [][]hal.Beep {
 
 func line(m *ui.Model, i int) string { return m.Frame().Lines[i] }
 
-var menuNames = []string{"Copy", "Verify only", "Copy no verify", "Erase", "Image", "Drive info", "Job log", "Setup"}
+var menuNames = []string{"Copy", "Verify only", "Copy no verify", "Erase", "Image", "Drive info", "Job log", "Line mode", "Setup"}
 
 func TestMenuTreeWalk(t *testing.T) {
 	m := newModel(ui.DefaultSettings())
@@ -60,9 +60,10 @@ func TestMenuTreeWalk(t *testing.T) {
 		{"Verify", "confirm"},
 		{"Copy", "confirm"},
 		{">Mode: Quick", "erase"},
-		{"Image", "placeholder"},
+		{"0 images 0B free", "image"},
 		{"Port M master", "info"},
 		{"Job log", "log"},
+		{"Line mode", "line"},
 		{">Area: Whole", "setup"},
 	} {
 		feed(m, press(hal.Down)) // idle -> menu at item 1
@@ -73,7 +74,7 @@ func TestMenuTreeWalk(t *testing.T) {
 		feed(m, press(hal.OK))
 		assert.Contains(t, line(m, 0), want.top, "menu item %d opens the %s screen", i+1, want.screen)
 		feed(m, press(hal.Back))
-		if want.screen != "confirm" && want.screen != "placeholder" {
+		if want.screen != "confirm" && want.screen != "line" {
 			assert.Contains(t, m.Frame().Lines, ">"+fmt.Sprintf("%d %s", i+1, menuNames[i]), "Back returns to the menu from %s", want.screen)
 			feed(m, press(hal.Back))
 		}
@@ -266,7 +267,7 @@ func TestPINLocksSetupAndErase(t *testing.T) {
 	enter(1, 2, 3, 4)
 	assert.Equal(t, ">Area: Whole", line(m, 0), "the right PIN opens Setup")
 	feed(m, press(hal.Back))
-	feed(m, press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))
+	feed(m, press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))
 	assert.Equal(t, ">Mode: Quick", line(m, 0), "Erase stays open while the panel is unlocked")
 }
 
@@ -295,4 +296,55 @@ func eraseCmds(cmds []ui.Command) []ui.StartErase {
 		}
 	}
 	return out
+}
+
+// TestLineMode: every fresh target starts on its own, a result stays on
+// its LED until the drive is pulled, the next drive in that port starts
+// again, and the counter counts each result once.
+func TestLineMode(t *testing.T) {
+	m := newModel(ui.DefaultSettings())
+	feed(m, master, blank(2))
+	cmds := feed(m, press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK), press(hal.OK))
+	var start []ui.StartLine
+	for _, c := range cmds {
+		if s, ok := c.(ui.StartLine); ok {
+			start = append(start, s)
+		}
+	}
+	require.Len(t, start, 1)
+	assert.Equal(t, ui.StartLine{Mode: ui.CopyVerify, Master: 1, Area: "whole"}, start[0])
+
+	lineTargets := func(cmds []ui.Command) []int {
+		var ports []int
+		for _, c := range cmds {
+			if l, ok := c.(ui.LineTarget); ok {
+				ports = append(ports, l.Port)
+			}
+		}
+		return ports
+	}
+	assert.Equal(t, []int{2}, lineTargets(feed(m, ui.LineStarted{Bytes: 8e9})), "the drive already in port 2 starts")
+	assert.Equal(t, []int{3}, lineTargets(feed(m, blank(3))), "a drive inserted later starts at once")
+	assert.Empty(t, lineTargets(feed(m, ui.DriveIn{Drive: ui.Drive{Port: 4, Problem: "read-only", Size: 8e9}})), "a drive with a problem is not a target")
+	assert.Empty(t, lineTargets(feed(m, blank(3))), "a running port is not started twice")
+
+	feed(m, ui.LineDone{Result: ui.PortResult{Port: 2, Pass: true}}, ui.LineDone{Result: ui.PortResult{Port: 3, Cause: "mismatch"}})
+	assert.Equal(t, "Line P:1 F:1", line(m, 0))
+	assert.Equal(t, hal.LEDGreen, m.LEDs()[1])
+	assert.Equal(t, hal.LEDRed, m.LEDs()[2])
+	assert.Empty(t, lineTargets(feed(m, ui.Tick{Now: time.Minute})), "a finished drive is not copied again")
+
+	feed(m, ui.DriveOut{Port: 2})
+	assert.Equal(t, hal.LEDOff, m.LEDs()[1])
+	assert.Equal(t, []int{2}, lineTargets(feed(m, blank(2))), "the next drive in port 2 starts")
+
+	feed(m, press(hal.Back))
+	assert.Equal(t, "End line mode?", line(m, 0))
+	cmds = feed(m, press(hal.OK))
+	assert.Contains(t, cmds, ui.Command(ui.StopLine{}))
+	assert.Equal(t, "Ending P:1 F:1", line(m, 0))
+	assert.Empty(t, lineTargets(feed(m, ui.DriveOut{Port: 3}, blank(3))), "nothing starts while the line ends")
+	feed(m, ui.LineDone{Result: ui.PortResult{Port: 2, Abort: true}}, ui.LineStopped{})
+	assert.Equal(t, "Line ended", line(m, 0))
+	assert.False(t, m.Running())
 }

@@ -28,10 +28,19 @@ const (
 	scrPIN
 	scrCheck
 	scrResume
+	scrImage
+	scrImagePick
+	scrImageInfo
+	scrImageDelete
+	scrImports
+	scrBusy
+	scrLineConfirm
+	scrLine
+	scrLineStop
 )
 
 // The main menu, in the order operators of duplicators know it.
-var menuItems = []string{"Copy", "Verify only", "Copy no verify", "Erase", "Image", "Drive info", "Job log", "Setup"}
+var menuItems = []string{"Copy", "Verify only", "Copy no verify", "Erase", "Image", "Drive info", "Job log", "Line mode", "Setup"}
 
 const (
 	menuCopy = iota
@@ -41,6 +50,7 @@ const (
 	menuImage
 	menuInfo
 	menuLog
+	menuLine
 	menuSetup
 )
 
@@ -92,6 +102,15 @@ type Model struct {
 	pinDigit int    // the digit being chosen
 	pinFor   screen // where a right PIN leads (scrSetup, scrErase), or scrPIN to set a new one
 	unlocked bool   // the PIN was entered since the panel last went idle
+
+	images  []ImageInfo // the image library
+	free    int64       // its free space
+	image   string      // the image jobs copy from; "" is the master drive
+	imgIdx  int         // Image menu cursor
+	imgPick int         // cursor in the image or import-file list
+	imports []ImportFile
+	busy    *Busy
+	line    *lineState // production-line mode, while it runs
 }
 
 // eraseModes are the erase modes the panel offers, with their names.
@@ -119,11 +138,17 @@ func New(cfg Config, set Settings) *Model {
 // Settings returns the current settings.
 func (m *Model) Settings() Settings { return m.set }
 
-// Running reports whether a job is running.
-func (m *Model) Running() bool { return m.job != nil }
+// Running reports whether a job or production-line mode is running.
+func (m *Model) Running() bool { return m.job != nil || m.line != nil }
+
+// Image is the image jobs copy from; "" when it is the master drive.
+func (m *Model) Image() string { return m.image }
 
 // Update feeds one event to the panel and returns the commands it gives.
 func (m *Model) Update(ev any) []Command {
+	if cmds, ok := m.imageUpdate(ev); ok {
+		return cmds
+	}
 	switch ev := ev.(type) {
 	case Tick:
 		return m.tick(ev.Now)
@@ -132,6 +157,9 @@ func (m *Model) Update(ev any) []Command {
 	case DriveIn:
 		m.drives[ev.Drive.Port] = ev.Drive
 		delete(m.outcome, ev.Drive.Port)
+		if m.line != nil {
+			return m.lineFill()
+		}
 		return m.autoStart()
 	case PlanInfo:
 		m.plan = &ev
@@ -146,7 +174,7 @@ func (m *Model) Update(ev any) []Command {
 			m.log = m.log[:logSize]
 		}
 	case Notice:
-		if m.job == nil {
+		if m.job == nil && m.line == nil {
 			m.message(ev.Title, ev.Text)
 		}
 	case DriveOut:
@@ -173,6 +201,9 @@ func (m *Model) Update(ev any) []Command {
 		if m.job != nil {
 			m.job.progress[ev.Port] = ev
 		}
+		if m.line != nil && m.line.running[ev.Port] {
+			m.line.progress[ev.Port] = ev
+		}
 	case JobDone:
 		return m.jobDone(ev.Result)
 	}
@@ -190,7 +221,7 @@ func (m *Model) tick(now time.Duration) []Command {
 		m.holding = false
 		cmds = append(cmds, m.startErase()...)
 	}
-	if m.set.Backlight > 0 && m.job == nil && now-m.lastKey >= m.set.Backlight {
+	if m.set.Backlight > 0 && m.job == nil && m.line == nil && now-m.lastKey >= m.set.Backlight {
 		m.backlight = false
 	}
 	return cmds
@@ -214,6 +245,9 @@ func (m *Model) button(b hal.ButtonEvent) []Command {
 	var cmds []Command
 	if m.set.KeyClick && b.Action == hal.Press {
 		cmds = append(cmds, Beep{Pattern: hal.BeepKey})
+	}
+	if more, ok := m.imageKey(b); ok {
+		return append(cmds, more...)
 	}
 	switch m.screen {
 	case scrIdle:
@@ -383,7 +417,9 @@ func (m *Model) menuKey(b hal.Button) []Command {
 		case menuErase:
 			m.guard(scrErase)
 		case menuImage:
-			m.message("Image", "Master images are not available in this firmware yet.")
+			m.screen = scrImage
+		case menuLine:
+			m.screen = scrLineConfirm
 		case menuInfo:
 			m.screen, m.infoIdx = scrInfo, 0
 		case menuLog:
@@ -575,7 +611,7 @@ func (m *Model) start(mode Mode) []Command {
 		delete(m.outcome, p)
 	}
 	delete(m.outcome, m.cfg.MasterPort)
-	return []Command{StartJob{Mode: mode, Master: m.cfg.MasterPort, Targets: targets, Area: m.set.Area}}
+	return []Command{StartJob{Mode: mode, Master: m.cfg.MasterPort, Image: m.image, Targets: targets, Area: m.set.Area}}
 }
 
 // startErase asks for an erase of every drive but the master's.
@@ -645,6 +681,9 @@ func (m *Model) jobDone(r JobResult) []Command {
 }
 
 func (m *Model) masterPresent() bool {
+	if m.image != "" {
+		return true
+	}
 	d, ok := m.drives[m.cfg.MasterPort]
 	return ok && d.Size > 0
 }
@@ -724,6 +763,9 @@ func (m *Model) led(port int) hal.LEDState {
 	if m.job != nil && (port == m.cfg.MasterPort || slices.Contains(m.job.targets, port)) {
 		return hal.LEDGreenBlink
 	}
+	if m.line != nil && (m.line.running[port] || port == m.cfg.MasterPort && m.image == "") {
+		return hal.LEDGreenBlink
+	}
 	if s, ok := m.outcome[port]; ok {
 		return s
 	}
@@ -780,6 +822,8 @@ func (m *Model) lines() []string {
 			"Verify: " + map[bool]string{true: "On", false: "Off"}[m.eraseVerify], "Start erase"}, m.eraseIdx, false)
 	case scrEraseConfirm:
 		l = m.eraseConfirmLines(c, r)
+	default:
+		l = m.imageLines(c, r)
 	}
 	for i := range l {
 		if len(l[i]) > c {
@@ -807,7 +851,13 @@ func (m *Model) idleLines(c, r int) []string {
 		total += m.drives[p].Size
 	}
 	master := "none"
-	if d, ok := m.drives[m.cfg.MasterPort]; ok && d.Size > 0 {
+	if m.image != "" {
+		if r >= 4 {
+			return []string{both("Clonebay", map[bool]string{true: "Copy+Verify", false: "Copy"}[m.set.Verify], c),
+				fit("Image: "+m.image, c), fit(fmt.Sprintf("Targets: %d (%s)", len(targets), size(total)), c), "OK:start Down:menu"}
+		}
+		return []string{fit(fmt.Sprintf("T:%d %s", len(targets), m.image), c), "OK:start v:menu"}
+	} else if d, ok := m.drives[m.cfg.MasterPort]; ok && d.Size > 0 {
 		master = size(d.Size)
 		if r >= 4 && d.Model != "" {
 			master += " " + d.Model
@@ -886,6 +936,17 @@ func (m *Model) setupItems(c int) []string {
 // "Smart 2.1/64GB" on a narrow display.
 func (m *Model) areaLine(c int) string {
 	name := areaNames[m.set.Area]
+	if m.image != "" {
+		for _, im := range m.images {
+			if im.Name == m.image {
+				if long := fmt.Sprintf("Image %s of %s", size(im.Bytes), size(im.Size)); len(long) <= c {
+					return long
+				}
+				return fit(fmt.Sprintf("Img %s/%s", size(im.Bytes), size(im.Size)), c)
+			}
+		}
+		return "Image"
+	}
 	switch {
 	case m.plan == nil && (m.set.Area == "whole" || m.set.Area == ""):
 		return "Whole: " + size(m.drives[m.cfg.MasterPort].Size)

@@ -70,6 +70,19 @@ func seq(parts ...any) []any {
 var running = seq(withMas, press(hal.OK), press(hal.OK), ui.JobStarted{Bytes: 8_000_000_000, Area: "whole media"},
 	progress(2, "copying", 3_600_000_000), progress(3, "copying", 3_500_000_000), progress(4, "copying", 3_700_000_000))
 
+var (
+	library = ui.ImagesLoaded{Free: 41e9, Images: []ui.ImageInfo{
+		{Name: "kiosk-v3", Size: 8e9, Bytes: 2.1e9, Stored: 9e8, Created: time.Date(2026, 11, 2, 9, 0, 0, 0, time.Local), SHA256: "9f2c44e1aa7d0c55", Area: "used area"},
+		{Name: "ubuntu-24.04", Size: 6.4e9, Bytes: 6.4e9, Stored: 2.6e9, Created: time.Date(2026, 10, 20, 9, 0, 0, 0, time.Local), SHA256: "03ab77c1e9d0aa42", Area: "whole image"},
+	}}
+	toImage = seq(press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK))
+	toLine  = seq(press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))
+	// Line mode with eight ports: 2 passed, 3 copying, 4 failed, 5 verifying.
+	lineRunning = seq(withMas, toLine, press(hal.OK), ui.LineStarted{Bytes: 8e9, Area: "whole media"},
+		blank(5), progress(2, "copying", 4e9), progress(3, "copying", 2e9), progress(4, "copying", 1e9), progress(5, "verifying", 6e9),
+		ui.LineDone{Result: ui.PortResult{Port: 2, Pass: true}}, ui.LineDone{Result: ui.PortResult{Port: 4, Cause: "write error"}})
+)
+
 var screens = []struct {
 	name   string
 	events []any
@@ -109,10 +122,10 @@ var screens = []struct {
 	{"check-drive", seq(withMas, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK), press(hal.Down), press(hal.OK), press(hal.Down))},
 	{"resume-offer", seq(withMas, ui.ResumeOffer{Mode: ui.CopyVerify, Targets: 3})},
 	{"info-empty", seq(press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK))},
-	{"log-empty", seq(press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))},
+	{"log-empty", seq(press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))},
 	{"log", seq(running, ui.JobDone{Result: ui.JobResult{Mode: ui.CopyVerify, Bytes: 8e9, Duration: 9 * time.Minute,
 		Ports: []ui.PortResult{{Port: 2, Pass: true}, {Port: 3, Cause: "mismatch"}, {Port: 4, Pass: true}}}},
-		press(hal.Back), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))},
+		press(hal.Back), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))},
 	{"setup", seq(press(hal.Up), press(hal.Up), press(hal.OK))},
 	{"setup-page2", seq(press(hal.Up), press(hal.Up), press(hal.OK), press(hal.Up))},
 	{"restore", seq(press(hal.Up), press(hal.Up), press(hal.OK), press(hal.Up), press(hal.Up), press(hal.OK))},
@@ -124,7 +137,19 @@ var screens = []struct {
 		ui.Progress{Port: 2, Phase: "copying", Done: 4e9, Total: 16e9, Rate: 40e6, ETA: 5 * time.Minute})},
 	{"pin-entry", seq(press(hal.Up), press(hal.Up), press(hal.OK), press(hal.Up), press(hal.Up), press(hal.Up),
 		press(hal.OK), press(hal.Up), press(hal.Up), press(hal.OK))},
-	{"image-placeholder", seq(press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK))},
+	{"image-menu", seq(library, toImage)},
+	{"image-pick", seq(withMas, library, toImage, press(hal.OK), press(hal.Down))},
+	{"image-deployed", seq(withMas, library, toImage, press(hal.OK), press(hal.Down), press(hal.OK))},
+	{"image-confirm", seq(withMas, library, toImage, press(hal.OK), press(hal.OK), press(hal.OK))},
+	{"image-info", seq(library, toImage, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK), press(hal.OK))},
+	{"image-delete", seq(library, toImage, press(hal.Up), press(hal.Up), press(hal.OK), press(hal.Down), press(hal.OK))},
+	{"image-capturing", seq(withMas, library, toImage, press(hal.Down), press(hal.OK), ui.Busy{What: "Capturing", Done: 3e9, Total: 8e9})},
+	{"image-imports", seq(withMas, library, toImage, press(hal.Down), press(hal.Down), press(hal.OK),
+		ui.ImportFiles{Files: []ui.ImportFile{{Port: 5, Path: "/ubuntu-24.04.img.xz", Size: 2e9}, {Port: 5, Path: "/releases/app-v2.img.zst", Size: 9e8}}})},
+	{"line-confirm", seq(withMas, toLine)},
+	{"line-running", seq(lineRunning)},
+	{"line-stop", seq(lineRunning, press(hal.Back))},
+	{"line-ended", seq(lineRunning, press(hal.Back), press(hal.OK), ui.LineStopped{})},
 	{"refused", seq(withMas, press(hal.OK), press(hal.OK), ui.JobRefused{Reason: "port 3: the target is the master itself"})},
 }
 

@@ -53,10 +53,10 @@ func size(n int64) string {
 	if u == 0 {
 		return fmt.Sprintf("%dB", n)
 	}
-	s := strconv.FormatFloat(float64(int64(v*100))/100, 'f', 2, 64)
 	if v >= 100 {
-		s = strconv.FormatFloat(float64(int64(v)), 'f', 0, 64)
+		return strconv.FormatInt(int64(v), 10) + units[u]
 	}
+	s := strconv.FormatFloat(float64(int64(v*100))/100, 'f', 2, 64)
 	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	return s + units[u]
 }

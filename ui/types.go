@@ -166,6 +166,7 @@ type (
 	StartJob struct {
 		Mode    Mode
 		Master  int
+		Image   string // copy from this image of the library instead of Master
 		Targets []int
 		Area    string
 	}
