@@ -30,6 +30,10 @@ type Board struct {
 	// top of the appliance's own system disk, which never is.
 	Exclude []string `yaml:"exclude,omitempty"`
 
+	// Images is the image library's folder on the appliance's own
+	// storage; the firmware's default when empty.
+	Images string `yaml:"images,omitempty"`
+
 	Buttons Buttons `yaml:"buttons"`
 	Buzzer  *Pin    `yaml:"buzzer,omitempty"`
 	LCD     *LCD    `yaml:"lcd,omitempty"`
@@ -101,6 +105,9 @@ func (b *Board) Validate() error {
 	}
 	if len(b.Ports) == 0 {
 		bad("ports", "a board needs at least one port")
+	}
+	if b.Images != "" && !strings.HasPrefix(b.Images, "/") {
+		bad("images", "%q must be an absolute folder", b.Images)
 	}
 	pins := map[string]string{} // pin name -> field that uses it
 	usePin := func(field string, p *Pin) {

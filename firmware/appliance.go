@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/clonebay/clonebay/board"
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/hal"
+	"github.com/clonebay/clonebay/images"
 	"github.com/clonebay/clonebay/record"
 	"github.com/clonebay/clonebay/ui"
 )
@@ -63,6 +65,12 @@ type appliance struct {
 	pendingResume *journal
 	shuttingDown  bool
 
+	// libraryDir is the image library's folder; empty keeps none.
+	libraryDir string
+	lib        *images.Library
+	line       *lineRun // production-line mode, while it runs
+	ctx        context.Context
+
 	events   chan any // from helpers (job progress, job results) to the loop
 	job      *runningJob
 	lastShow []string
@@ -80,6 +88,7 @@ type runningJob struct {
 	meta    jobMeta
 	cancel  context.CancelFunc
 	drives  []hal.DriveReader
+	closers []io.Closer     // an image master
 	prefail []ui.PortResult // targets that could not even be opened
 	done    chan struct{}
 }
@@ -156,7 +165,9 @@ func quiet(err error) error {
 func (a *appliance) loop(ctx context.Context, drives <-chan hal.DriveEvent, buttons <-chan hal.ButtonEvent) error {
 	tick := time.NewTicker(tickEvery)
 	defer tick.Stop()
+	a.ctx = ctx
 	a.openJobLog()
+	a.openImageLibrary()
 	a.loadJournal()
 	if a.notice != nil {
 		a.model.Update(*a.notice)
@@ -167,6 +178,7 @@ func (a *appliance) loop(ctx context.Context, drives <-chan hal.DriveEvent, butt
 		select {
 		case <-ctx.Done():
 			a.abortAndWait()
+			a.stopLineAndWait()
 			return nil
 		case <-tick.C:
 			ev = ui.Tick{Now: time.Since(a.start)}
@@ -175,6 +187,12 @@ func (a *appliance) loop(ctx context.Context, drives <-chan hal.DriveEvent, butt
 		case d := <-drives:
 			ev = a.driveEvent(d)
 		case e := <-a.events:
+			if lp, ok := e.(linePortDone); ok {
+				for _, out := range a.linePortEnded(lp) {
+					a.handle(ctx, out)
+				}
+				continue
+			}
 			ev = a.jobEvent(e)
 		}
 		if ev == nil {
@@ -188,11 +206,42 @@ func (a *appliance) loop(ctx context.Context, drives <-chan hal.DriveEvent, butt
 // the new frame.
 func (a *appliance) handle(ctx context.Context, ev any) {
 	for _, cmd := range a.model.Update(ev) {
+		a.command(ctx, cmd)
+	}
+	a.show(ev)
+}
+
+// command carries out one of the panel's commands.
+func (a *appliance) command(ctx context.Context, cmd ui.Command) {
+	follow := func(ev any) {
+		if ev != nil {
+			for _, c := range a.model.Update(ev) {
+				a.command(ctx, c)
+			}
+		}
+	}
+	{
 		switch c := cmd.(type) {
 		case ui.StartJob:
-			if follow := a.startJob(ctx, c, nil); follow != nil {
-				a.model.Update(follow)
+			if c.Image != "" && a.lib != nil && !a.lib.CheckedToday(c.Image) {
+				a.checkImageThen(ctx, c.Image, c)
+				break
 			}
+			follow(a.startJob(ctx, c, nil))
+		case ui.StartLine:
+			follow(a.startLine(ctx, c))
+		case ui.LineTarget:
+			follow(a.lineTarget(ctx, c.Port))
+		case ui.StopLine:
+			follow(a.stopLine())
+		case ui.CaptureImage:
+			a.captureImage(ctx, c)
+		case ui.FindImports:
+			a.findImports(ctx)
+		case ui.ImportImage:
+			a.importImage(ctx, c)
+		case ui.DeleteImage:
+			a.deleteImage(c)
 		case ui.ResumeJob:
 			switch r := a.resumeJob().(type) {
 			case startRequest:
@@ -238,7 +287,6 @@ func (a *appliance) handle(ctx context.Context, ev any) {
 			a.log.Info("settings changed", "settings", fmt.Sprintf("%+v", c.Settings))
 		}
 	}
-	a.show(ev)
 }
 
 // show writes the model's frame to the panel, only what changed.
@@ -516,28 +564,47 @@ func (a *appliance) startJob(ctx context.Context, c ui.StartJob, resume map[int]
 	if a.job != nil {
 		return ui.JobRefused{Reason: "a job is running"}
 	}
-	master, ok := a.drives[c.Master]
-	if !ok {
-		return ui.JobRefused{Reason: "no master"}
+	if a.line != nil {
+		return ui.JobRefused{Reason: "line mode is running"}
 	}
-	src, err := a.hw.opener.OpenRead(master.Node)
-	if err != nil {
-		a.log.Error("job: master", "err", err)
-		return ui.JobRefused{Reason: "master: " + err.Error()}
-	}
-	if wb, ok := src.(writeBlocker); ok {
-		if err := wb.WriteBlock(); err != nil {
-			src.Close()
-			a.log.Error("job: write-block master", "err", err)
-			return ui.JobRefused{Reason: "cannot write-block the master"}
+	j := &runningJob{done: make(chan struct{}),
+		meta: jobMeta{id: time.Now().UTC().Format("20060102-150405.000"), targets: map[int]hal.DriveInfo{}}}
+	var src engine.Source
+	area := areaFor(c.Area)
+	if c.Image != "" {
+		if a.lib == nil {
+			return ui.JobRefused{Reason: "no image library"}
 		}
+		im, err := a.lib.Open(c.Image)
+		if err != nil {
+			a.log.Error("job: image", "name", c.Image, "err", err)
+			return ui.JobRefused{Reason: err.Error()}
+		}
+		src, area, j.meta.image, j.closers = im, im.Area(), im.Manifest(), []io.Closer{im}
+	} else {
+		master, ok := a.drives[c.Master]
+		if !ok {
+			return ui.JobRefused{Reason: "no master"}
+		}
+		d, err := a.hw.opener.OpenRead(master.Node)
+		if err != nil {
+			a.log.Error("job: master", "err", err)
+			return ui.JobRefused{Reason: "master: " + err.Error()}
+		}
+		if wb, ok := d.(writeBlocker); ok {
+			if err := wb.WriteBlock(); err != nil {
+				d.Close()
+				a.log.Error("job: write-block master", "err", err)
+				return ui.JobRefused{Reason: "cannot write-block the master"}
+			}
+		}
+		src, j.meta.master, j.drives = d, master, []hal.DriveReader{d}
 	}
-	j := &runningJob{drives: []hal.DriveReader{src}, done: make(chan struct{}),
-		meta: jobMeta{id: time.Now().UTC().Format("20060102-150405.000"), master: master, targets: map[int]hal.DriveInfo{}}}
+	master := j.meta.master
 	mode := map[ui.Mode]engine.Mode{ui.CopyVerify: engine.CopyVerify, ui.CopyOnly: engine.Copy, ui.VerifyOnly: engine.VerifyOnly}[c.Mode]
-	job := engine.Job{Source: src, Mode: mode, Area: areaFor(c.Area), Options: a.jobOpts}
+	job := engine.Job{Source: src, Mode: mode, Area: area, Options: a.jobOpts}
 	job.Options.ResumeFrom = resume
-	if a.journalPath != "" && mode != engine.VerifyOnly {
+	if a.journalPath != "" && mode != engine.VerifyOnly && c.Image == "" {
 		job.Options.OnCheckpoint = func(port, n int) {
 			select {
 			case a.events <- checkpoint{port, n}:
@@ -563,6 +630,7 @@ func (a *appliance) startJob(ctx context.Context, c ui.StartJob, resume map[int]
 			continue
 		}
 		var dev hal.DriveReader
+		var err error
 		if mode == engine.VerifyOnly {
 			dev, err = a.hw.opener.OpenRead(d.Node)
 		} else {
@@ -628,13 +696,26 @@ func (j *runningJob) close() {
 		}
 		d.Close()
 	}
+	for _, c := range j.closers {
+		c.Close()
+	}
 }
 
 // jobEvent turns engine output into panel events.
 func (a *appliance) jobEvent(e any) any {
 	switch e := e.(type) {
-	case ui.Notice:
+	case ui.Notice, ui.Busy, ui.BusyDone, ui.ImportFiles:
 		return e
+	case imagesChanged:
+		return a.imageList()
+	case imageChecked:
+		if e.err != nil {
+			a.log.Error("image refused", "name", e.name, "err", e.err)
+			return ui.JobRefused{Reason: e.err.Error() + "; it will not be deployed"}
+		}
+		a.log.Info("image matches its manifest", "name", e.name)
+		a.command(a.ctx, e.then)
+		return nil
 	case checkpoint:
 		if a.journal != nil {
 			for i := range a.journal.Targets {

@@ -211,7 +211,7 @@ func imageImport(ctx context.Context, env *cliEnv, args []string) error {
 		Open: func() (io.ReadCloser, error) { return os.Open(path) },
 	}
 	if *name == "" {
-		*name = baseName(path)
+		*name = images.NameFor(path)
 	}
 	if err := images.CheckName(*name); err != nil {
 		return usageError("%v (give one with --name)", err)
@@ -259,16 +259,6 @@ func imageImport(ctx context.Context, env *cliEnv, args []string) error {
 	return nil
 }
 
-// baseName is a file's name without its image and compression
-// extensions: "ubuntu-24.04.img.xz" gives "ubuntu-24.04".
-func baseName(path string) string {
-	n := filepath.Base(path)
-	for _, ext := range []string{".gz", ".xz", ".zst", ".img", ".iso", ".raw", ".bin"} {
-		n = strings.TrimSuffix(n, ext)
-	}
-	return n
-}
-
 // sideFile finds a companion file next to an image: FILE.ext, or the
 // name without its compression or image extension plus ext.
 func sideFile(path, ext string) string {
@@ -281,7 +271,7 @@ func sideFile(path, ext string) string {
 			n = t
 		}
 	}
-	cands = append(cands, baseName(path)+ext)
+	cands = append(cands, images.NameFor(path)+ext)
 	for _, c := range cands {
 		if _, err := os.Stat(filepath.Join(dir, c)); err == nil {
 			return filepath.Join(dir, c)

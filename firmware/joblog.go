@@ -14,6 +14,7 @@ import (
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/engine/disk"
 	"github.com/clonebay/clonebay/hal"
+	"github.com/clonebay/clonebay/images"
 	"github.com/clonebay/clonebay/record"
 	"github.com/clonebay/clonebay/ui"
 )
@@ -23,6 +24,7 @@ import (
 type jobMeta struct {
 	id      string
 	master  hal.DriveInfo
+	image   *images.Manifest // the master is this image, not a drive
 	targets map[int]hal.DriveInfo
 }
 
@@ -47,6 +49,9 @@ func recordEntries(m jobMeta, res *engine.Result, when time.Time) []record.Entry
 		}
 		for _, r := range res.BadRanges {
 			e.BadRanges = append(e.BadRanges, record.Range{Off: r.Off, Len: r.Len})
+		}
+		if m.image != nil {
+			e.MasterKind, e.MasterName, e.MasterSerial, e.MasterSize = "image", m.image.Name, "", m.image.Size
 		}
 		out = append(out, e)
 	}

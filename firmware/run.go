@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -31,6 +32,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 	settingsFile := fs.String("settings", "/var/lib/clonebay/settings.yaml", "where Setup saves the operator's settings")
 	recordFile := fs.String("record", "/var/lib/clonebay/jobs.log", "the production record: every job and drive")
 	journalFile := fs.String("journal", "/var/lib/clonebay/job.journal", "the running job's checkpoints, to resume it after a power loss")
+	libraryDir := fs.String("images", "", "the image library folder (default: the board's, else "+defaultLibrary+")")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -61,6 +63,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 	app.settingsPath = *settingsFile
 	app.logPath = *recordFile
 	app.journalPath = *journalFile
+	app.libraryDir = cmp.Or(*libraryDir, b.Images, defaultLibrary)
 	if problem != "" {
 		log.Error("settings", "problem", problem)
 		app.notice = &ui.Notice{Title: "Settings", Text: problem}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -138,7 +140,9 @@ type scriptRun struct {
 
 	mu      sync.Mutex
 	results []ui.JobResult
-	known   map[int]bool // ports the panel has been told hold a drive
+	known   map[int]bool   // ports the panel has been told hold a drive
+	line    map[string]int // production-line results seen on the panel: pass, fail, aborted
+	record  map[string]int // results in the production record: PASS, FAIL, ABORTED
 	failed  int
 }
 
@@ -153,11 +157,37 @@ func runScript(ctx context.Context, b *board.Board, s *script, out io.Writer, lo
 		}
 	}
 	app := newAppliance(b, rig.hardware(), set, log)
-	run := &scriptRun{s: s, rig: rig, app: app, out: out, known: map[int]bool{}}
+	// Each run has its own image library and production record.
+	dir, err := os.MkdirTemp("", "clonebay-script")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	app.libraryDir = filepath.Join(dir, "images")
+	app.logPath = filepath.Join(dir, "jobs.log")
+	run := &scriptRun{s: s, rig: rig, app: app, out: out, known: map[int]bool{}, line: map[string]int{}, record: map[string]int{}}
 	app.observe = func(ev any, _ ui.Frame) {
 		run.mu.Lock()
 		defer run.mu.Unlock()
+		switch ev.(type) {
+		case ui.JobDone, ui.LineDone:
+			if app.jobLog != nil { // read on the loop's goroutine, which writes it
+				clear(run.record)
+				for _, e := range app.jobLog.Entries() {
+					run.record[e.Result]++
+				}
+			}
+		}
 		switch ev := ev.(type) {
+		case ui.LineDone:
+			switch {
+			case ev.Result.Pass:
+				run.line["pass"]++
+			case ev.Result.Abort:
+				run.line["aborted"]++
+			default:
+				run.line["fail"]++
+			}
 		case ui.JobDone:
 			run.results = append(run.results, ev.Result)
 		case ui.DriveIn:
@@ -170,7 +200,7 @@ func runScript(ctx context.Context, b *board.Board, s *script, out io.Writer, lo
 	done := make(chan error, 1)
 	go func() { done <- app.Run(ctx) }()
 	run.start = time.Now()
-	err := run.steps(ctx)
+	err = run.steps(ctx)
 	cancel()
 	if rerr := <-done; rerr != nil && err == nil {
 		err = rerr
@@ -482,8 +512,32 @@ func (r *scriptRun) condition(st step) (func() (bool, string), string, error) {
 			}
 			return true, ""
 		}, "the last job's result " + strings.Join(a[1:], " "), nil
+	case "line", "record":
+		want := map[string]int{}
+		for _, kv := range a[1:] {
+			k, v, ok := strings.Cut(kv, "=")
+			n, err := strconv.Atoi(v)
+			if !ok || err != nil || (k != "pass" && k != "fail" && k != "aborted") {
+				return nil, "", fmt.Errorf("expect %s: %q is not pass=N, fail=N or aborted=N", a[0], kv)
+			}
+			want[k] = n
+		}
+		return func() (bool, string) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			got := map[string]int{"pass": r.line["pass"], "fail": r.line["fail"], "aborted": r.line["aborted"]}
+			if a[0] == "record" {
+				got = map[string]int{"pass": r.record["PASS"], "fail": r.record["FAIL"], "aborted": r.record["ABORTED"]}
+			}
+			for k, n := range want {
+				if got[k] != n {
+					return false, fmt.Sprintf("it has pass=%d fail=%d aborted=%d", got["pass"], got["fail"], got["aborted"])
+				}
+			}
+			return true, ""
+		}, fmt.Sprintf("the %s totals %s", map[string]string{"line": "line's", "record": "production record's"}[a[0]], strings.Join(a[1:], " ")), nil
 	}
-	return nil, "", fmt.Errorf("expect %q: lcd, led, beep or result", a[0])
+	return nil, "", fmt.Errorf("expect %q: lcd, led, beep, result, line or record", a[0])
 }
 
 func indent(s string) string {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/clonebay/clonebay/board"
 	"github.com/clonebay/clonebay/ui"
@@ -17,6 +18,7 @@ func cmdSim(ctx context.Context, env *cliEnv, args []string) error {
 	scriptFile := fs.String("script", "", "run a scenario script without a terminal; exit 0 only when every expectation holds")
 	logFile := fs.String("log", "", "write the firmware's log to this file (default: stderr with --script, nowhere otherwise)")
 	recordFile := fs.String("record", "", "keep a production record (job log) in this file")
+	libraryDir := fs.String("images", simLibrary(), "the simulated appliance's image library folder")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -61,5 +63,16 @@ func cmdSim(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	app := newAppliance(b, rig.hardware(), ui.DefaultSettings(), log)
 	app.logPath = *recordFile
+	app.libraryDir = *libraryDir
 	return runTerminal(ctx, rig, app, in, env.stdout)
+}
+
+// simLibrary is where the simulator keeps its images between runs: the
+// user's cache folder.
+func simLibrary() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "clonebay-sim", "images")
 }

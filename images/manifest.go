@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -126,4 +127,31 @@ func CheckName(name string) error {
 		return fmt.Errorf("image name %q: use 1 to 40 letters, digits, '.', '-' or '_', starting with a letter or digit", name)
 	}
 	return nil
+}
+
+// NameFor makes an image name from a file's name: without its folder,
+// image and compression extensions, other characters turned into '-',
+// at most 40 characters. "Ubuntu Server 24.04.img.xz" gives
+// "Ubuntu-Server-24.04".
+func NameFor(file string) string {
+	n := file[strings.LastIndexByte(file, '/')+1:]
+	for _, ext := range []string{".gz", ".xz", ".zst", ".img", ".iso", ".raw", ".bin"} {
+		if len(n) > len(ext) && strings.EqualFold(n[len(n)-len(ext):], ext) {
+			n = n[:len(n)-len(ext)]
+		}
+	}
+	b := []byte(n)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			b[i] = '-'
+		}
+	}
+	n = strings.TrimLeft(string(b), ".-")
+	if len(n) > 40 {
+		n = n[:40]
+	}
+	if n == "" {
+		n = "image"
+	}
+	return n
 }

@@ -110,6 +110,10 @@ type lineState struct {
 	failed   int
 	running  map[int]bool
 	progress map[int]Progress
+	// keep is the master port's drive when the line copies an image: most
+	// likely the master stick itself, it is never written. A drive put
+	// into that port later is a target like any other.
+	keep bool
 }
 
 // imageUpdate handles the events of the image library and line mode; it
@@ -186,7 +190,7 @@ func (m *Model) lineFill() []Command {
 		return nil
 	}
 	var cmds []Command
-	for _, p := range m.readyTargets() {
+	for _, p := range m.lineTargets() {
 		if l.running[p] {
 			continue
 		}
@@ -197,6 +201,20 @@ func (m *Model) lineFill() []Command {
 		cmds = append(cmds, LineTarget{Port: p})
 	}
 	return cmds
+}
+
+// lineTargets are the ports line mode copies onto: the ready targets,
+// and the master port when the master is an image (unless its drive was
+// there when the line started).
+func (m *Model) lineTargets() []int {
+	ports := m.readyTargets()
+	if m.image == "" || m.line.keep {
+		return ports
+	}
+	if d, ok := m.drives[m.cfg.MasterPort]; ok && d.Size > 0 && d.Problem == "" {
+		ports = append([]int{m.cfg.MasterPort}, ports...)
+	}
+	return ports
 }
 
 // imageKey handles the keys of the image and line screens; it reports
@@ -277,6 +295,7 @@ func (m *Model) imageKey(b hal.ButtonEvent) ([]Command, bool) {
 		case hal.OK:
 			if b.Action == hal.Press && m.masterPresent() {
 				m.line = &lineState{mode: m.defaultMode(), running: map[int]bool{}, progress: map[int]Progress{}}
+				_, m.line.keep = m.drives[m.cfg.MasterPort]
 				m.screen = scrLine
 				// Whatever is already in the ports counts as fresh.
 				for _, p := range m.readyTargets() {

@@ -184,6 +184,9 @@ func (m *Model) Update(ev any) []Command {
 		delete(m.drives, ev.Port)
 		delete(m.outcome, ev.Port)
 		delete(m.lastJob, ev.Port)
+		if m.line != nil && ev.Port == m.cfg.MasterPort {
+			m.line.keep = false
+		}
 		if m.screen == scrInfo {
 			m.infoIdx = 0
 		}
@@ -196,6 +199,7 @@ func (m *Model) Update(ev any) []Command {
 		}
 	case JobRefused:
 		m.job = nil
+		m.line = nil
 		m.message("Not started", ev.Reason)
 	case Progress:
 		if m.job != nil {
@@ -417,7 +421,7 @@ func (m *Model) menuKey(b hal.Button) []Command {
 		case menuErase:
 			m.guard(scrErase)
 		case menuImage:
-			m.screen = scrImage
+			m.screen, m.imgIdx = scrImage, 0
 		case menuLine:
 			m.screen = scrLineConfirm
 		case menuInfo:

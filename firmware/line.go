@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/clonebay/clonebay/engine"
+	"github.com/clonebay/clonebay/hal"
+	"github.com/clonebay/clonebay/images"
+	"github.com/clonebay/clonebay/ui"
+)
+
+// lineRun is production-line mode: one master, opened once, and every
+// target port running its own one-target job.
+type lineRun struct {
+	mode     engine.Mode
+	master   hal.DriveInfo
+	image    *images.Image // the master is this image; nil for a drive
+	src      engine.Source
+	area     engine.Area
+	closer   io.Closer
+	ports    map[int]*linePort
+	stopping bool
+	seq      int
+}
+
+type linePort struct {
+	cancel context.CancelFunc
+}
+
+// linePortDone is one port's result.
+type linePortDone struct {
+	port int
+	meta jobMeta
+	res  *engine.Result
+	dev  hal.DriveReader
+}
+
+// startLine opens the master for production-line mode.
+func (a *appliance) startLine(ctx context.Context, c ui.StartLine) any {
+	if a.job != nil || a.line != nil {
+		return ui.JobRefused{Reason: "a job is running"}
+	}
+	l := &lineRun{ports: map[int]*linePort{}, area: areaFor(c.Area)}
+	l.mode = map[ui.Mode]engine.Mode{ui.CopyVerify: engine.CopyVerify, ui.CopyOnly: engine.Copy}[c.Mode]
+	if c.Image != "" {
+		if a.lib == nil {
+			return ui.JobRefused{Reason: "no image library"}
+		}
+		if !a.lib.CheckedToday(c.Image) {
+			a.checkImageThen(ctx, c.Image, c)
+			return nil
+		}
+		im, err := a.lib.Open(c.Image)
+		if err != nil {
+			return ui.JobRefused{Reason: err.Error()}
+		}
+		l.image, l.src, l.area, l.closer = im, im, im.Area(), im
+	} else {
+		d, ok := a.drives[c.Master]
+		if !ok {
+			return ui.JobRefused{Reason: "no master"}
+		}
+		src, err := a.hw.opener.OpenRead(d.Node)
+		if err != nil {
+			return ui.JobRefused{Reason: "master: " + err.Error()}
+		}
+		if wb, ok := src.(writeBlocker); ok {
+			if err := wb.WriteBlock(); err != nil {
+				src.Close()
+				return ui.JobRefused{Reason: "cannot write-block the master"}
+			}
+		}
+		l.master, l.src, l.closer = d, src, src
+	}
+	plan, err := l.area.Plan(l.src)
+	if err != nil {
+		l.closer.Close()
+		return ui.JobRefused{Reason: "master: " + err.Error()}
+	}
+	a.line = l
+	a.log.Info("line started", "mode", l.mode, "image", c.Image, "master", l.master.Node, "area", plan.Area, "bytes", plan.Bytes())
+	return ui.LineStarted{Bytes: plan.Bytes(), Area: plan.Area}
+}
+
+// lineTarget starts a one-target job on a port in production-line mode.
+func (a *appliance) lineTarget(ctx context.Context, port int) any {
+	l := a.line
+	fail := func(cause, reason string, abort bool) any {
+		a.log.Warn("line: port not started", "port", port, "reason", reason)
+		return ui.LineDone{Result: ui.PortResult{Port: port, Cause: cause, Reason: reason, Abort: abort}}
+	}
+	switch {
+	case l == nil || l.stopping:
+		return fail("aborted", "line mode is not running", true)
+	case l.ports[port] != nil:
+		return nil
+	case port == a.b.MasterPort && l.image == nil:
+		return fail("master", "the master port is never a target", true)
+	}
+	d, ok := a.drives[port]
+	if !ok {
+		return fail("removed", "the drive left before it was started", true)
+	}
+	dev, err := a.hw.opener.OpenWrite(d.Node)
+	if err != nil {
+		return fail("cannot open", err.Error(), false)
+	}
+	l.seq++
+	meta := jobMeta{id: fmt.Sprintf("line-%s-%d", time.Now().UTC().Format("20060102-150405"), l.seq), master: l.master,
+		targets: map[int]hal.DriveInfo{port: d}}
+	if l.image != nil {
+		meta.image = l.image.Manifest()
+	}
+	job := engine.Job{Source: l.src, Mode: l.mode, Area: l.area, Options: a.jobOpts,
+		Targets: []engine.PortTarget{{Port: port, Label: d.Label, Dev: dev}}}
+	job.Options.Clean = a.settings.Clean
+	job.Options.BadSectors = engine.BadSectorPolicy{ZeroFill: a.settings.ZeroFill, Retries: 3}
+	if a.settings.Qualify {
+		job.Options.Qualify = &engine.QualifyOptions{MinWriteMBps: a.settings.MinWriteMBps}
+	}
+	job.Options.OnProgress = func(p engine.Progress) {
+		select {
+		case a.events <- p:
+		default:
+		}
+	}
+	run, err := engine.Start(ctx, job)
+	if err != nil {
+		dev.Close()
+		return fail("refused", strings.TrimPrefix(err.Error(), "job refused: "), false)
+	}
+	l.ports[port] = &linePort{cancel: run.Cancel}
+	a.log.Info("line: target started", "port", d.Label, "node", d.Node, "model", d.Model, "serial", d.Serial)
+	go func() {
+		res := run.Wait()
+		_ = dev.Sync()
+		dev.Close()
+		a.events <- linePortDone{port: port, meta: meta, res: res}
+	}()
+	return nil
+}
+
+// linePortEnded records a port's result and tells the panel.
+func (a *appliance) linePortEnded(e linePortDone) []any {
+	l := a.line
+	if l != nil {
+		delete(l.ports, e.port)
+	}
+	a.writeRecord(e.meta, e.res)
+	r := ui.PortResult{Port: e.port, Abort: true, Cause: "aborted"}
+	if e.res.Err != nil {
+		r = ui.PortResult{Port: e.port, Cause: masterCause(e.res.Err), Reason: e.res.Err.Error()}
+	}
+	for _, p := range e.res.Ports {
+		r = ui.PortResult{Port: p.Port, Pass: p.Status == engine.Pass, Abort: p.Status == engine.Aborted, Cause: string(p.Cause), Reason: p.Reason}
+		a.log.Info("line: target done", "port", p.Label, "result", p.Status.String(), "reason", p.Reason,
+			"written", p.Written, "verified", p.Verified, "mbps", fmt.Sprintf("%.1f", p.MBps), "sha256", p.SHA256)
+	}
+	out := []any{ui.LineDone{Result: r}}
+	if l != nil && l.stopping && len(l.ports) == 0 {
+		out = append(out, a.endLine())
+	}
+	return out
+}
+
+// stopLine aborts every running port; the line ends when the last one
+// has reported.
+func (a *appliance) stopLine() any {
+	l := a.line
+	if l == nil {
+		return ui.LineStopped{}
+	}
+	l.stopping = true
+	a.log.Info("line: stopping", "running", len(l.ports))
+	for _, p := range l.ports {
+		p.cancel()
+	}
+	if len(l.ports) == 0 {
+		return a.endLine()
+	}
+	return nil
+}
+
+func (a *appliance) endLine() any {
+	if a.line != nil {
+		a.line.closer.Close()
+		a.line = nil
+		a.log.Info("line ended")
+	}
+	return ui.LineStopped{}
+}
+
+// stopLineAndWait ends production-line mode on shutdown: every port is
+// aborted and recorded.
+func (a *appliance) stopLineAndWait() {
+	if a.line == nil {
+		return
+	}
+	a.shuttingDown = true
+	a.stopLine()
+	for a.line != nil {
+		ev := <-a.events
+		if e, ok := ev.(linePortDone); ok {
+			for _, out := range a.linePortEnded(e) {
+				a.handle(context.Background(), out)
+			}
+		}
+	}
+}
