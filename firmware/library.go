@@ -232,40 +232,13 @@ func (a *appliance) importImage(ctx context.Context, c ui.ImportImage) {
 			if err != nil {
 				return ui.BusyDone{}, err
 			}
-			all, err := listFAT(ctx, d.Node, off)
-			if err != nil {
-				return ui.BusyDone{}, err
-			}
 			name := images.NameFor(c.File.Path)
-			if slices.Contains(lib.Names(), name) {
-				return ui.BusyDone{}, fmt.Errorf("an image named %s is already in the library: delete it first", name)
-			}
-			src := images.ImportSource{Name: strings.TrimPrefix(c.File.Path, "/"), Size: c.File.Size,
-				Open: func() (io.ReadCloser, error) { return catFAT(ctx, d.Node, off, c.File.Path) }}
-			if side := findSide(all, c.File.Path, ".bmap"); side != "" {
-				data, err := readFAT(ctx, d.Node, off, side)
-				if err == nil {
-					src.BMap, err = images.ParseBMap(data)
-				}
-				if err != nil {
-					return ui.BusyDone{}, fmt.Errorf("%s: %w", side, err)
-				}
-			}
-			if side := findSide(all, c.File.Path, ".sha256"); side != "" {
-				data, err := readFAT(ctx, d.Node, off, side)
-				if err == nil {
-					src.SHA256, err = images.ParseSHA256File(data, c.File.Path[strings.LastIndexByte(c.File.Path, '/')+1:])
-				}
-				if err != nil {
-					return ui.BusyDone{}, fmt.Errorf("%s: %w", side, err)
-				}
-			}
-			m, err := lib.Import(ctx, src, name, a.progressTo(ctx, "Importing "+name))
+			m, err := importFromFAT(ctx, lib, d.Node, off, c.File, a.progressTo(ctx, "Importing "+name))
 			if err != nil {
 				return ui.BusyDone{}, err
 			}
-			log.Info("image imported", "name", name, "file", c.File.Path, "port", d.Label, "bytes", m.Bytes, "sha256", m.SHA256)
-			return ui.BusyDone{Title: "Imported", Text: fmt.Sprintf("%s: %s, stored in %s.", name, engine.FormatSize(m.Size), engine.FormatSize(m.Stored))}, nil
+			log.Info("image imported", "name", m.Name, "file", c.File.Path, "port", d.Label, "bytes", m.Bytes, "sha256", m.SHA256)
+			return ui.BusyDone{Title: "Imported", Text: fmt.Sprintf("%s: %s, stored in %s.", m.Name, engine.FormatSize(m.Size), engine.FormatSize(m.Stored))}, nil
 		}()
 		if err != nil {
 			log.Error("import", "file", c.File.Path, "port", d.Label, "err", err)
@@ -274,6 +247,40 @@ func (a *appliance) importImage(ctx context.Context, c ui.ImportImage) {
 		a.send(ctx, done)
 		a.send(ctx, imagesChanged{})
 	}()
+}
+
+// importFromFAT imports a file from the FAT file system at off on node,
+// with the .bmap and .sha256 files found next to it.
+func importFromFAT(ctx context.Context, lib *images.Library, node string, off int64, file ui.ImportFile, progress images.Progress) (*images.Manifest, error) {
+	all, err := listFAT(ctx, node, off)
+	if err != nil {
+		return nil, err
+	}
+	name := images.NameFor(file.Path)
+	if slices.Contains(lib.Names(), name) {
+		return nil, fmt.Errorf("an image named %s is already in the library: delete it first", name)
+	}
+	src := images.ImportSource{Name: strings.TrimPrefix(file.Path, "/"), Size: file.Size,
+		Open: func() (io.ReadCloser, error) { return catFAT(ctx, node, off, file.Path) }}
+	if side := findSide(all, file.Path, ".bmap"); side != "" {
+		data, err := readFAT(ctx, node, off, side)
+		if err == nil {
+			src.BMap, err = images.ParseBMap(data)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", side, err)
+		}
+	}
+	if side := findSide(all, file.Path, ".sha256"); side != "" {
+		data, err := readFAT(ctx, node, off, side)
+		if err == nil {
+			src.SHA256, err = images.ParseSHA256File(data, file.Path[strings.LastIndexByte(file.Path, '/')+1:])
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", side, err)
+		}
+	}
+	return lib.Import(ctx, src, name, progress)
 }
 
 // findSide finds FILE.ext or FILE-without-extensions.ext among a stick's
@@ -364,6 +371,9 @@ type cmdReader struct {
 }
 
 func (r *cmdReader) Read(p []byte) (int, error) {
+	if r.waited {
+		return 0, io.EOF
+	}
 	n, err := r.ReadCloser.Read(p)
 	if err == io.EOF && !r.waited {
 		r.waited = true
