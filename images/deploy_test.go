@@ -21,7 +21,8 @@ import (
 // itself through the seek index, and no frame is decompressed once per
 // target.
 func TestSlowTargetDoesNotPaceADeploy(t *testing.T) {
-	const size = 48 * MiB
+	t.Parallel()
+	const size = 32 * MiB
 	content := make([]byte, size)
 	r := rand.New(rand.NewPCG(7, 8))
 	for i := range content {

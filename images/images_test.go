@@ -27,15 +27,15 @@ import (
 
 const MiB = 1 << 20
 
-// buildMaster makes a 96 MiB GPT master with the real tools: an EFI FAT32
+// buildMaster makes a 40 MiB GPT master with the real tools: an EFI FAT16
 // partition and an ext4 one, both holding files, and old data nowhere.
 func buildMaster(t *testing.T) string {
 	t.Helper()
 	imgtest.Need(t, "sgdisk", "mkfs.vfat", "mcopy", "mkfs.ext4")
 	dir := t.TempDir()
 	img := filepath.Join(dir, "master.img")
-	imgtest.Sparse(t, img, 96*MiB)
-	imgtest.Run(t, "sgdisk", "-n", "1:2048:+40M", "-t", "1:ef00", "-n", "2:0:+40M", "-t", "2:8300", img)
+	imgtest.Sparse(t, img, 40*MiB)
+	imgtest.Run(t, "sgdisk", "-n", "1:2048:+16M", "-t", "1:ef00", "-n", "2:0:+16M", "-t", "2:8300", img)
 	out, err := os.OpenFile(img, os.O_WRONLY, 0)
 	require.NoError(t, err)
 	defer out.Close()
@@ -43,9 +43,9 @@ func buildMaster(t *testing.T) string {
 		fs    string
 		start int64
 		files imgtest.Files
-	}{{"fat32", 1 * MiB, imgtest.SomeFiles(5, 11)}, {"ext4", 41 * MiB, imgtest.SomeFiles(5, 12)}} {
+	}{{"fat16", 1 * MiB, imgtest.SomeFiles(4, 11)}, {"ext4", 17 * MiB, imgtest.SomeFiles(4, 12)}} {
 		part := filepath.Join(dir, fmt.Sprintf("p%d", i))
-		imgtest.Filesystem(t, p.fs, part, 40*MiB, p.files)
+		imgtest.Filesystem(t, p.fs, part, 16*MiB, p.files)
 		data, err := os.ReadFile(part)
 		require.NoError(t, err)
 		_, err = out.WriteAt(data, p.start)
@@ -106,6 +106,7 @@ func deploy(t *testing.T, im *images.Image, sizes ...int64) []string {
 // deploys the image to four targets and checks them byte for byte over
 // the captured ranges, and with the real tools.
 func TestCaptureDeployRoundTrip(t *testing.T) {
+	t.Parallel()
 	masterPath := buildMaster(t)
 	master, err := os.ReadFile(masterPath)
 	require.NoError(t, err)
@@ -143,7 +144,7 @@ func TestCaptureDeployRoundTrip(t *testing.T) {
 			defer im.Close()
 			// Three targets of the master's size and one larger, whose GPT
 			// is rebuilt for its size.
-			for i, p := range deploy(t, im, 96*MiB, 96*MiB, 96*MiB, 128*MiB) {
+			for i, p := range deploy(t, im, 40*MiB, 40*MiB, 40*MiB, 64*MiB) {
 				got, err := os.ReadFile(p)
 				require.NoError(t, err)
 				if i < 3 {
@@ -156,8 +157,8 @@ func TestCaptureDeployRoundTrip(t *testing.T) {
 				out := imgtest.Run(t, "sgdisk", "-v", p)
 				assert.Contains(t, out, "No problems found", "sgdisk -v on %s", p)
 				part := filepath.Join(t.TempDir(), "p1")
-				require.NoError(t, os.WriteFile(part, got[1*MiB:41*MiB], 0o644))
-				imgtest.Check(t, "fat32", part)
+				require.NoError(t, os.WriteFile(part, got[1*MiB:17*MiB], 0o644))
+				imgtest.Check(t, "fat16", part)
 			}
 		})
 	}
@@ -166,6 +167,7 @@ func TestCaptureDeployRoundTrip(t *testing.T) {
 // TestImportFormats imports one raw disk image as every supported file
 // kind, made by the real tools, and deploys it.
 func TestImportFormats(t *testing.T) {
+	t.Parallel()
 	imgtest.Need(t, "gzip", "xz", "zstd", "bmaptool")
 	masterPath := buildMaster(t)
 	master, err := os.ReadFile(masterPath)
@@ -214,7 +216,7 @@ func TestImportFormats(t *testing.T) {
 			im, err := lib.OpenForDeploy(context.Background(), "imported", nil)
 			require.NoError(t, err)
 			defer im.Close()
-			for _, p := range deploy(t, im, 96*MiB, 96*MiB) {
+			for _, p := range deploy(t, im, 40*MiB) {
 				got, err := os.ReadFile(p)
 				require.NoError(t, err)
 				for _, r := range m.Used {
@@ -223,7 +225,7 @@ func TestImportFormats(t *testing.T) {
 					}
 				}
 				if tc.bmap {
-					assert.Equal(t, byte(0xa5), got[88*MiB], "unmapped blocks are not written: the old data stays")
+					assert.Equal(t, byte(0xa5), got[36*MiB], "unmapped blocks are not written: the old data stays")
 				}
 			}
 		})
@@ -267,6 +269,7 @@ func parseBMap(t *testing.T, path string) *images.BMap {
 // TestDamagedImportsAreRefused: each damage is refused with a message
 // that names it, and the library is left without a trace of the import.
 func TestDamagedImportsAreRefused(t *testing.T) {
+	t.Parallel()
 	imgtest.Need(t, "gzip", "xz", "zstd", "bmaptool")
 	masterPath := buildMaster(t)
 	dir := t.TempDir()
@@ -322,7 +325,7 @@ func TestDamagedImportsAreRefused(t *testing.T) {
 		{"raw image changed inside a mapped block", func(t *testing.T) images.ImportSource {
 			data, err := os.ReadFile(files["raw"])
 			require.NoError(t, err)
-			data[1*MiB+700] ^= 1 // the FAT32 boot sector: mapped
+			data[1*MiB+300] ^= 1 // the FAT16 boot sector: mapped
 			p := filepath.Join(t.TempDir(), "master.img")
 			require.NoError(t, os.WriteFile(p, data, 0o644))
 			src := fileSource(t, p)
@@ -353,7 +356,8 @@ func TestDamagedImportsAreRefused(t *testing.T) {
 // checks that it is refused before it is deployed, and that no target is
 // written.
 func TestDamagedImagesAreRefused(t *testing.T) {
-	size := int64(24 * MiB)
+	t.Parallel()
+	size := int64(8 * MiB)
 	content := make([]byte, size)
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range content[:size/2] {
@@ -445,6 +449,7 @@ func (m memSource) ID() string                              { return "memory" }
 // TestRandomAccess reads a stored image at random offsets and lengths,
 // from several goroutines, and compares with the content.
 func TestRandomAccess(t *testing.T) {
+	t.Parallel()
 	content := make([]byte, 9*MiB+4096) // the last frame is short
 	r := rand.New(rand.NewPCG(3, 4))
 	for i := range content {
@@ -462,7 +467,7 @@ func TestRandomAccess(t *testing.T) {
 	for g := range 4 {
 		go func() {
 			r := rand.New(rand.NewPCG(uint64(g), 9))
-			for range 200 {
+			for range 60 {
 				off := r.Int64N(int64(len(content)))
 				n := r.IntN(3 * MiB)
 				buf := make([]byte, n)
