@@ -673,7 +673,7 @@ func (a *appliance) startJob(ctx context.Context, c ui.StartJob, resume map[int]
 		a.saveJournal()
 	}
 	plan := run.Plan()
-	a.log.Info("job started", "mode", mode, "master", master.Node, "targets", len(job.Targets),
+	a.log.Info("job started", "mode", mode, "master", master.Node, "image", c.Image, "targets", len(job.Targets),
 		"area", plan.Area, "bytes", plan.Bytes())
 	go func() {
 		res := run.Wait()
@@ -714,7 +714,9 @@ func (a *appliance) jobEvent(e any) any {
 			return ui.JobRefused{Reason: e.err.Error() + "; it will not be deployed"}
 		}
 		a.log.Info("image matches its manifest", "name", e.name)
-		a.command(a.ctx, e.then)
+		if a.model.Running() { // the panel still waits for the job or the line
+			a.command(a.ctx, e.then)
+		}
 		return nil
 	case checkpoint:
 		if a.journal != nil {

@@ -6,17 +6,23 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clonebay/clonebay/board"
+	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/images"
+	"github.com/clonebay/clonebay/record"
+	"github.com/clonebay/clonebay/sim"
 	"github.com/clonebay/clonebay/ui"
 )
 
@@ -89,3 +95,96 @@ func TestImportFromAStick(t *testing.T) {
 	_, err = importFromFAT(context.Background(), lib, stick, 0, ui.ImportFile{Port: 5, Path: "/releases/Kiosk Build 7.img.gz", Size: size}, nil)
 	assert.ErrorContains(t, err, "an image named Kiosk-Build-7 is already in the library")
 }
+
+// TestFirstDeployOfTheDayChecksTheImage deploys images from the panel on
+// a day they were not checked yet: a good one is checked and copied (and
+// recorded as an image master); a damaged one is refused with a message
+// and no target is written.
+func TestFirstDeployOfTheDayChecksTheImage(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage bool
+		want   string
+	}{
+		{"good image", false, "Job done"},
+		{"damaged image", true, "Not started"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			lib, err := images.OpenLibrary(filepath.Join(dir, "images"))
+			require.NoError(t, err)
+			content := masterContent()
+			_, err = lib.Capture(context.Background(), bytesSource(content), "golden", images.CaptureOptions{})
+			require.NoError(t, err)
+			require.NoError(t, os.Remove(filepath.Join(dir, "images", "golden", "checked")), "not checked today")
+			if tc.damage {
+				p := filepath.Join(dir, "images", "golden", "image.zst")
+				data, err := os.ReadFile(p)
+				require.NoError(t, err)
+				data[len(data)/2] ^= 0x20
+				require.NoError(t, os.WriteFile(p, data, 0o644))
+			}
+
+			b, err := board.Builtin("sim8")
+			require.NoError(t, err)
+			rig := newSimRig(b)
+			app := newAppliance(b, rig.hardware(), ui.DefaultSettings(), slog.New(slog.DiscardHandler))
+			app.libraryDir = filepath.Join(dir, "images")
+			app.logPath = filepath.Join(dir, "jobs.log")
+			var targets []*sim.Drive
+			for _, port := range []int{2, 3} {
+				d, err := rig.insert(port, defaultTarget())
+				require.NoError(t, err)
+				targets = append(targets, d)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- app.Run(ctx) }()
+			defer func() { cancel(); require.NoError(t, <-done) }()
+			waitText(t, rig.lcd, "Targets: 2", 5*time.Second)
+			for _, b := range []hal.Button{hal.Down, hal.Down, hal.Down, hal.Down, hal.Down, hal.OK, hal.OK, hal.OK} {
+				rig.buttons.Click(b) // Image, Deploy, golden
+				time.Sleep(30 * time.Millisecond)
+			}
+			waitText(t, rig.lcd, "Image: golden", 3*time.Second)
+			rig.buttons.Click(hal.OK)
+			waitText(t, rig.lcd, "OK: start", 3*time.Second)
+			rig.buttons.Click(hal.OK)
+			waitText(t, rig.lcd, tc.want, 60*time.Second)
+			if tc.damage {
+				waitText(t, rig.lcd, "damaged: frame", time.Second)
+				for _, d := range targets {
+					got, err := d.Media(0, 1<<20)
+					require.NoError(t, err)
+					assert.Equal(t, make([]byte, 1<<20), got, "the target was not written")
+				}
+				return
+			}
+			for _, d := range targets {
+				got, err := d.Media(0, int64(len(content)))
+				require.NoError(t, err)
+				assert.True(t, bytes.Equal(content, got), "the target holds the image")
+			}
+			assert.True(t, lib.CheckedToday("golden"), "the check is remembered for the day")
+			cancel()
+			require.NoError(t, <-done)
+			done <- nil
+			l, _, err := record.Open(filepath.Join(dir, "jobs.log"))
+			require.NoError(t, err)
+			defer l.Close()
+			require.Len(t, l.Entries(), 2)
+			for _, e := range l.Entries() {
+				assert.Equal(t, "image", e.MasterKind)
+				assert.Equal(t, "golden", e.MasterName)
+				assert.Equal(t, "PASS", e.Result)
+			}
+		})
+	}
+}
+
+// bytesSource is a master in memory.
+type bytesSource []byte
+
+func (m bytesSource) ReadAt(p []byte, off int64) (int, error) { return bytes.NewReader(m).ReadAt(p, off) }
+func (m bytesSource) Size() int64                              { return int64(len(m)) }
+func (m bytesSource) ID() string                               { return "memory" }
