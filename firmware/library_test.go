@@ -185,6 +185,8 @@ func TestFirstDeployOfTheDayChecksTheImage(t *testing.T) {
 // bytesSource is a master in memory.
 type bytesSource []byte
 
-func (m bytesSource) ReadAt(p []byte, off int64) (int, error) { return bytes.NewReader(m).ReadAt(p, off) }
-func (m bytesSource) Size() int64                              { return int64(len(m)) }
-func (m bytesSource) ID() string                               { return "memory" }
+func (m bytesSource) ReadAt(p []byte, off int64) (int, error) {
+	return bytes.NewReader(m).ReadAt(p, off)
+}
+func (m bytesSource) Size() int64 { return int64(len(m)) }
+func (m bytesSource) ID() string  { return "memory" }

@@ -37,7 +37,11 @@ import (
 //	expect lcd "Job done" within 30s
 //	expect led 3 red
 //	expect beep failure
-//	expect result pass=6 fail=1
+//	expect result pass=6 fail=1       (the last job)
+//	expect line pass=18 fail=2        (line-mode results shown on the panel)
+//	expect record pass=18 fail=2      (results in the production record)
+//
+// Each run has its own empty image library and production record.
 type step struct {
 	line   int
 	at     time.Duration // -1: right after the step before
