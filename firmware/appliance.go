@@ -70,6 +70,7 @@ type appliance struct {
 	lib        *images.Library
 	line       *lineRun // production-line mode, while it runs
 	ctx        context.Context
+	stopCheck  context.CancelFunc // the check of an image a job or line waits for
 
 	events   chan any // from helpers (job progress, job results) to the loop
 	job      *runningJob
@@ -261,6 +262,9 @@ func (a *appliance) command(ctx context.Context, cmd ui.Command) {
 		case ui.ExportLog:
 			a.model.Update(a.exportLog(ctx))
 		case ui.AbortJob:
+			if a.stopCheck != nil {
+				a.stopCheck()
+			}
 			if a.job != nil {
 				a.log.Info("job: abort asked on the panel")
 				a.job.cancel()
@@ -709,14 +713,18 @@ func (a *appliance) jobEvent(e any) any {
 	case imagesChanged:
 		return a.imageList()
 	case imageChecked:
-		if e.err != nil {
+		a.stopCheck = nil
+		switch {
+		case !a.model.Running():
+			return nil // the panel no longer waits for the job or the line
+		case errors.Is(e.err, context.Canceled):
+			return ui.JobRefused{Reason: "stopped while image " + e.name + " was being checked"}
+		case e.err != nil:
 			a.log.Error("image refused", "name", e.name, "err", e.err)
 			return ui.JobRefused{Reason: e.err.Error() + "; it will not be deployed"}
 		}
 		a.log.Info("image matches its manifest", "name", e.name)
-		if a.model.Running() { // the panel still waits for the job or the line
-			a.command(a.ctx, e.then)
-		}
+		a.command(a.ctx, e.then)
 		return nil
 	case checkpoint:
 		if a.journal != nil {

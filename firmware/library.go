@@ -410,8 +410,11 @@ func readFAT(ctx context.Context, node string, off int64, path string) ([]byte, 
 func (a *appliance) checkImageThen(ctx context.Context, name string, then ui.Command) {
 	lib, log := a.lib, a.log
 	log.Info("image: first deploy today: checking it against its manifest", "name", name)
+	cctx, cancel := context.WithCancel(ctx)
+	a.stopCheck = cancel
 	go func() {
-		err := lib.Check(ctx, name, nil)
+		defer cancel()
+		err := lib.Check(cctx, name, nil)
 		a.send(ctx, imageChecked{name: name, err: err, then: then})
 	}()
 }

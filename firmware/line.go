@@ -172,6 +172,9 @@ func (a *appliance) linePortEnded(e linePortDone) []any {
 func (a *appliance) stopLine() any {
 	l := a.line
 	if l == nil {
+		if a.stopCheck != nil {
+			a.stopCheck() // the line was still waiting for its image's check
+		}
 		return ui.LineStopped{}
 	}
 	l.stopping = true
