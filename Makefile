@@ -61,6 +61,7 @@ cross: firmware-arm64 firmware-armv7
 
 deb: build cross
 	@mkdir -p dist/stage
+	@rm -f dist/clonebay_*.deb  # ship-test checks the packages it finds here
 	@set -e; for pair in amd64:$(BIN) arm64:bin/clonebay-arm64 armhf:bin/clonebay-armv7; do \
 		arch=$${pair%%:*}; cp $${pair#*:} dist/stage/clonebay; \
 		ARCH=$$arch VERSION=$(DEB_VERSION) $(NFPM) package --config packaging/nfpm.yaml --packager deb --target dist/; \
