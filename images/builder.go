@@ -59,6 +59,12 @@ func (l *Library) create(name string) (*builder, error) {
 		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("image library: %w", err)
 	}
+	// The lock tells OpenLibrary elsewhere that this partial image is
+	// being written, not left over; it ends when the file is closed.
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("image library: %s is being written by another process", name)
+	}
 	b := &builder{
 		l: l, name: name, tmp: tmp, f: f,
 		bw:        bufio.NewWriterSize(f, 1<<20),

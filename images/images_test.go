@@ -499,6 +499,21 @@ func TestLibraryBookkeeping(t *testing.T) {
 	require.NoError(t, err)
 	assert.NoDirExists(t, filepath.Join(dir, ".half.partial"), "what an interrupted import left is cleared")
 
+	// A capture in progress (here: its first frame is being read) is not
+	// taken for a leftover by another process opening the library.
+	reading := make(chan struct{})
+	release := make(chan struct{})
+	go func() {
+		<-reading
+		other, err := images.OpenLibrary(dir)
+		assert.NoError(t, err)
+		_ = other
+		close(release)
+	}()
+	_, err = lib.Capture(context.Background(), blockingSource{memSource(make([]byte, MiB)), reading, release}, "busy", images.CaptureOptions{})
+	require.NoError(t, err, "the capture survived another OpenLibrary")
+	require.NoError(t, lib.Remove("busy"))
+
 	src := memSource(bytes.Repeat([]byte{1, 2, 3, 4}, MiB))
 	for _, bad := range []string{"", ".hidden", "a/b", "-x", strings.Repeat("n", 41), "spa ce"} {
 		_, err := lib.Capture(context.Background(), src, bad, images.CaptureOptions{})
@@ -563,4 +578,23 @@ func firstDiff(a, b []byte) int {
 		}
 	}
 	return -1
+}
+
+// blockingSource says when the capture first reads a frame and waits to
+// be released.
+type blockingSource struct {
+	memSource
+	reading, release chan struct{}
+}
+
+func (b blockingSource) ReadAt(p []byte, off int64) (int, error) {
+	if len(p) >= 64<<10 { // a frame, not the plan's look at the partition table
+		select {
+		case <-b.reading:
+		default:
+			close(b.reading)
+			<-b.release
+		}
+	}
+	return b.memSource.ReadAt(p, off)
 }

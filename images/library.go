@@ -52,11 +52,27 @@ func OpenLibrary(dir string) (*Library, error) {
 		return nil, fmt.Errorf("image library: %w", err)
 	}
 	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), ".") && strings.HasSuffix(e.Name(), partialExt) {
+		if strings.HasPrefix(e.Name(), ".") && strings.HasSuffix(e.Name(), partialExt) && !inUse(filepath.Join(dir, e.Name())) {
 			os.RemoveAll(filepath.Join(dir, e.Name()))
 		}
 	}
 	return &Library{Dir: dir}, nil
+}
+
+// inUse reports whether a partial image is being written right now (by
+// this or another process, such as the command line while the appliance
+// runs): its writer holds a lock on the data file.
+func inUse(partial string) bool {
+	f, err := os.Open(filepath.Join(partial, dataFile))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return true
+	}
+	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	return false
 }
 
 func (l *Library) now() time.Time {
