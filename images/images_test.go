@@ -505,9 +505,8 @@ func TestLibraryBookkeeping(t *testing.T) {
 	release := make(chan struct{})
 	go func() {
 		<-reading
-		other, err := images.OpenLibrary(dir)
+		_, err := images.OpenLibrary(dir)
 		assert.NoError(t, err)
-		_ = other
 		close(release)
 	}()
 	_, err = lib.Capture(context.Background(), blockingSource{memSource(make([]byte, MiB)), reading, release}, "busy", images.CaptureOptions{})
