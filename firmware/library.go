@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -186,21 +187,21 @@ func (a *appliance) findImports(ctx context.Context) {
 	go func() {
 		var files []ui.ImportFile
 		for _, d := range sticks {
-			off, err := fatPartition(opener, d)
+			node, off, cleanup, err := fatSource(opener, d)
 			if err != nil {
 				continue
 			}
-			all, err := listFAT(ctx, d.Node, off)
+			all, err := listFAT(ctx, node, off)
 			if err != nil {
 				log.Warn("import: cannot list the stick", "port", d.Label, "err", err)
-				continue
 			}
 			for _, f := range all {
 				if imageExt.MatchString(f) && !strings.HasSuffix(f, "/") {
-					size, _ := fatSize(ctx, d.Node, off, f)
+					size, _ := fatSize(ctx, node, off, f)
 					files = append(files, ui.ImportFile{Port: d.Port, Path: f, Size: size})
 				}
 			}
+			cleanup()
 		}
 		a.send(ctx, ui.ImportFiles{Files: files})
 	}()
@@ -228,12 +229,13 @@ func (a *appliance) importImage(ctx context.Context, c ui.ImportImage) {
 	lib, opener, log := a.lib, a.hw.opener, a.log
 	go func() {
 		done, err := func() (ui.BusyDone, error) {
-			off, err := fatPartition(opener, d)
+			node, off, cleanup, err := fatSource(opener, d)
 			if err != nil {
 				return ui.BusyDone{}, err
 			}
+			defer cleanup()
 			name := images.NameFor(c.File.Path)
-			m, err := importFromFAT(ctx, lib, d.Node, off, c.File, a.progressTo(ctx, "Importing "+name))
+			m, err := importFromFAT(ctx, lib, node, off, c.File, a.progressTo(ctx, "Importing "+name))
 			if err != nil {
 				return ui.BusyDone{}, err
 			}
@@ -247,6 +249,38 @@ func (a *appliance) importImage(ctx context.Context, c ui.ImportImage) {
 		a.send(ctx, done)
 		a.send(ctx, imagesChanged{})
 	}()
+}
+
+// fatSource finds the FAT file system on a stick for mtools: the device
+// node and the partition's offset. A drive without a node in the file
+// system (the simulator's) is copied into a temporary file first.
+func fatSource(opener hal.DriveOpener, d hal.DriveInfo) (node string, off int64, cleanup func(), err error) {
+	off, err = fatPartition(opener, d)
+	if err != nil {
+		return "", 0, nil, err
+	}
+	if _, err := os.Stat(d.Node); err == nil {
+		return d.Node, off, func() {}, nil
+	}
+	r, err := opener.OpenRead(d.Node)
+	if err != nil {
+		return "", 0, nil, err
+	}
+	defer r.Close()
+	f, err := os.CreateTemp("", "clonebay-stick-*.img")
+	if err != nil {
+		return "", 0, nil, err
+	}
+	cleanup = func() { os.Remove(f.Name()) }
+	_, err = io.Copy(f, io.NewSectionReader(r, off, d.Size-off))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		cleanup()
+		return "", 0, nil, fmt.Errorf("reading the stick: %w", err)
+	}
+	return f.Name(), 0, cleanup, nil
 }
 
 // importFromFAT imports a file from the FAT file system at off on node,

@@ -29,6 +29,7 @@ import (
 //	session default                (the default master and targets)
 //	insert 3 size=64MB write=40 read=90 fault=corrupt@1MB
 //	insert 1 master
+//	insert 5 image=KIOSK.GZ            (a FAT32 stick holding the master as an image file)
 //	remove 3
 //	fault 4 remove@10MB
 //	press OK | hold OK 2.5s
@@ -405,8 +406,12 @@ func parseDriveArgs(args []string) (driveSpec, error) {
 			var f sim.Fault
 			f, err = parseFault(v)
 			s.faults = append(s.faults, f)
+		case "image":
+			var f sim.File
+			f, err = imageFile(v)
+			s.files = append(s.files, f)
 		default:
-			return s, fmt.Errorf("insert: unknown %q (size, read, write, model, fault)", k)
+			return s, fmt.Errorf("insert: unknown %q (size, read, write, model, fault, image)", k)
 		}
 		if err != nil {
 			return s, fmt.Errorf("insert %s: %w", arg, err)

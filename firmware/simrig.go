@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"fmt"
 	"strconv"
 	"strings"
@@ -71,6 +72,7 @@ type driveSpec struct {
 	readMBps, writeMB float64
 	faults            []sim.Fault
 	model             string
+	files             []sim.File // a FAT32 stick holding these files
 }
 
 func defaultTarget() driveSpec {
@@ -87,6 +89,14 @@ func (r *simRig) insert(port int, s driveSpec) (*sim.Drive, error) {
 		spec.Size = max(spec.Size, masterSize)
 		spec.Model = "Master Stick"
 	}
+	if len(s.files) > 0 {
+		spec.Size -= spec.Size % (1 << 20)
+		img, err := sim.FAT32Disk(spec.Size, spec.Size-1<<20, "FILES", s.files)
+		if err != nil {
+			return nil, err
+		}
+		spec.Content = img
+	}
 	if spec.Size == 0 {
 		spec.Size = 256 << 20
 	}
@@ -102,6 +112,23 @@ func (r *simRig) insert(port int, s driveSpec) (*sim.Drive, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// imageFile is a stick file holding the default master as an image:
+// NAME.GZ (gzip) or NAME.IMG (raw).
+func imageFile(name string) (sim.File, error) {
+	upper := strings.ToUpper(name)
+	switch {
+	case strings.HasSuffix(upper, ".IMG"):
+		return sim.File{Name: upper, Data: masterContent()}, nil
+	case strings.HasSuffix(upper, ".GZ"):
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write(masterContent())
+		zw.Close()
+		return sim.File{Name: upper, Data: buf.Bytes()}, nil
+	}
+	return sim.File{}, fmt.Errorf("image file %q: name it NAME.IMG or NAME.GZ (8.3)", name)
 }
 
 // defaultSession fills the bay: the master in the master port, a target
