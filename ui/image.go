@@ -254,14 +254,17 @@ func (m *Model) imageKey(b hal.ButtonEvent) ([]Command, bool) {
 				m.plan = nil
 				m.screen = scrIdle
 			case imgInfo:
-				m.screen = scrImageInfo
+				m.screen, m.infoPage = scrImageInfo, 0
 			case imgDelete:
 				m.screen = scrImageDelete
 			}
 		}
 	case scrImageInfo:
-		if b.Button == hal.Back || b.Button == hal.OK {
+		switch b.Button {
+		case hal.Back, hal.OK:
 			m.screen = scrImagePick
+		case hal.Up, hal.Down:
+			m.infoPage = 1 - m.infoPage
 		}
 	case scrImageDelete:
 		switch b.Button {
@@ -384,8 +387,11 @@ func (m *Model) imageLines(c, r int) []string {
 		if len(sha) > 8 {
 			sha = sha[:8]
 		}
-		return pick(r, []string{fit(im.Name, c), fit(size(im.Size)+" "+im.Created.Local().Format("2006-01-02"), c),
-			fit("sha256 "+sha, c), fit("stored "+size(im.Stored), c)},
+		if r < 4 && m.infoPage == 1 {
+			return []string{fit(im.Created.Local().Format("2006-01-02")+" "+size(im.Stored), c), fit("Free "+size(m.free), c)}
+		}
+		return pick(r, []string{fit(im.Name, c), fit(size(im.Size)+", stored "+size(im.Stored), c),
+			fit(im.Created.Local().Format("2006-01-02")+" "+sha, c), fit("Library: "+size(m.free)+" free", c)},
 			[]string{fit(im.Name, c), fit(size(im.Size)+" "+sha, c)})
 	case scrImageDelete:
 		name := m.images[m.imgPick].Name

@@ -103,14 +103,15 @@ type Model struct {
 	pinFor   screen // where a right PIN leads (scrSetup, scrErase), or scrPIN to set a new one
 	unlocked bool   // the PIN was entered since the panel last went idle
 
-	images  []ImageInfo // the image library
-	free    int64       // its free space
-	image   string      // the image jobs copy from; "" is the master drive
-	imgIdx  int         // Image menu cursor
-	imgPick int         // cursor in the image or import-file list
-	imports []ImportFile
-	busy    *Busy
-	line    *lineState // production-line mode, while it runs
+	images   []ImageInfo // the image library
+	free     int64       // its free space
+	image    string      // the image jobs copy from; "" is the master drive
+	imgIdx   int         // Image menu cursor
+	imgPick  int         // cursor in the image or import-file list
+	infoPage int         // the page of an image's Info on a 2-row panel
+	imports  []ImportFile
+	busy     *Busy
+	line     *lineState // production-line mode, while it runs
 }
 
 // eraseModes are the erase modes the panel offers, with their names.

@@ -142,6 +142,7 @@ var screens = []struct {
 	{"image-deployed", seq(withMas, library, toImage, press(hal.OK), press(hal.Down), press(hal.OK))},
 	{"image-confirm", seq(withMas, library, toImage, press(hal.OK), press(hal.OK), press(hal.OK))},
 	{"image-info", seq(library, toImage, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK), press(hal.OK))},
+	{"image-info-page2", seq(library, toImage, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK), press(hal.OK), press(hal.Down))},
 	{"image-delete", seq(library, toImage, press(hal.Up), press(hal.Up), press(hal.OK), press(hal.Down), press(hal.OK))},
 	{"image-capturing", seq(withMas, library, toImage, press(hal.Down), press(hal.OK), ui.Busy{What: "Capturing", Done: 3e9, Total: 8e9})},
 	{"image-imports", seq(withMas, library, toImage, press(hal.Down), press(hal.Down), press(hal.OK),
