@@ -262,19 +262,9 @@ func imageImport(ctx context.Context, env *cliEnv, args []string) error {
 // sideFile finds a companion file next to an image: FILE.ext, or the
 // name without its compression or image extension plus ext.
 func sideFile(path, ext string) string {
-	dir := filepath.Dir(path)
-	n := filepath.Base(path)
-	cands := []string{n + ext}
-	for _, c := range []string{".gz", ".xz", ".zst"} {
-		if t, ok := strings.CutSuffix(n, c); ok {
-			cands = append(cands, t+ext)
-			n = t
-		}
-	}
-	cands = append(cands, images.NameFor(path)+ext)
-	for _, c := range cands {
-		if _, err := os.Stat(filepath.Join(dir, c)); err == nil {
-			return filepath.Join(dir, c)
+	for _, c := range sideNames(path, ext) {
+		if _, err := os.Stat(c); err == nil {
+			return c
 		}
 	}
 	return ""

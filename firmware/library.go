@@ -317,18 +317,23 @@ func importFromFAT(ctx context.Context, lib *images.Library, node string, off in
 	return lib.Import(ctx, src, name, progress)
 }
 
-// findSide finds FILE.ext or FILE-without-extensions.ext among a stick's
-// files.
-func findSide(all []string, file, ext string) string {
-	cands := []string{file + ext}
+// sideNames are the names a companion file of an image may have, most
+// specific first: "a.img.xz.bmap", "a.img.bmap", "a.bmap".
+func sideNames(file, ext string) []string {
+	names := []string{file + ext}
 	base := file
 	for _, e := range []string{".gz", ".xz", ".zst", ".img", ".iso", ".raw", ".bin"} {
 		if t, ok := strings.CutSuffix(strings.ToLower(base), e); ok {
 			base = base[:len(t)]
-			cands = append(cands, base+ext)
+			names = append(names, base+ext)
 		}
 	}
-	for _, c := range cands {
+	return names
+}
+
+// findSide finds a companion file of an image among a stick's files.
+func findSide(all []string, file, ext string) string {
+	for _, c := range sideNames(file, ext) {
 		for _, f := range all {
 			if strings.EqualFold(f, c) {
 				return f

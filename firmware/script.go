@@ -489,14 +489,9 @@ func (r *scriptRun) condition(st step) (func() (bool, string), string, error) {
 			return false, fmt.Sprintf("%d patterns played, none of them that", len(r.rig.buzzer.Played()))
 		}, fmt.Sprintf("a %s beep", a[1]), nil
 	case "result":
-		want := map[string]int{}
-		for _, kv := range a[1:] {
-			k, v, ok := strings.Cut(kv, "=")
-			n, err := strconv.Atoi(v)
-			if !ok || err != nil || (k != "pass" && k != "fail" && k != "aborted") {
-				return nil, "", fmt.Errorf("expect result: %q is not pass=N, fail=N or aborted=N", kv)
-			}
-			want[k] = n
+		want, err := parseCounts(a)
+		if err != nil {
+			return nil, "", err
 		}
 		return func() (bool, string) {
 			r.mu.Lock()
@@ -522,14 +517,9 @@ func (r *scriptRun) condition(st step) (func() (bool, string), string, error) {
 			return true, ""
 		}, "the last job's result " + strings.Join(a[1:], " "), nil
 	case "line", "record":
-		want := map[string]int{}
-		for _, kv := range a[1:] {
-			k, v, ok := strings.Cut(kv, "=")
-			n, err := strconv.Atoi(v)
-			if !ok || err != nil || (k != "pass" && k != "fail" && k != "aborted") {
-				return nil, "", fmt.Errorf("expect %s: %q is not pass=N, fail=N or aborted=N", a[0], kv)
-			}
-			want[k] = n
+		want, err := parseCounts(a)
+		if err != nil {
+			return nil, "", err
 		}
 		return func() (bool, string) {
 			r.mu.Lock()
@@ -547,6 +537,20 @@ func (r *scriptRun) condition(st step) (func() (bool, string), string, error) {
 		}, fmt.Sprintf("the %s totals %s", map[string]string{"line": "line's", "record": "production record's"}[a[0]], strings.Join(a[1:], " ")), nil
 	}
 	return nil, "", fmt.Errorf("expect %q: lcd, led, beep, result, line or record", a[0])
+}
+
+// parseCounts reads the pass=N fail=N aborted=N of "expect KIND ...".
+func parseCounts(a []string) (map[string]int, error) {
+	want := map[string]int{}
+	for _, kv := range a[1:] {
+		k, v, ok := strings.Cut(kv, "=")
+		n, err := strconv.Atoi(v)
+		if !ok || err != nil || (k != "pass" && k != "fail" && k != "aborted") {
+			return nil, fmt.Errorf("expect %s: %q is not pass=N, fail=N or aborted=N", a[0], kv)
+		}
+		want[k] = n
+	}
+	return want, nil
 }
 
 func indent(s string) string {
