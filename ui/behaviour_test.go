@@ -348,3 +348,16 @@ func TestLineMode(t *testing.T) {
 	assert.Equal(t, "Line ended", line(m, 0))
 	assert.False(t, m.Running())
 }
+
+// TestLineEndsWhenTheMasterLeaves: with a master drive, pulling it ends
+// the line (its running ports can only fail) and says why.
+func TestLineEndsWhenTheMasterLeaves(t *testing.T) {
+	m := newModel(ui.DefaultSettings())
+	feed(m, master, blank(2))
+	feed(m, press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK), press(hal.OK), ui.LineStarted{Bytes: 8e9})
+	cmds := feed(m, ui.DriveOut{Port: 1})
+	assert.Contains(t, cmds, ui.Command(ui.StopLine{}))
+	assert.Empty(t, feed(m, ui.DriveOut{Port: 1}), "asked once")
+	feed(m, ui.LineDone{Result: ui.PortResult{Port: 2, Abort: true}}, ui.LineStopped{})
+	assert.Equal(t, []string{"Line ended", "The master was", "removed. 0 passed, 0", "failed this session."}, m.Frame().Lines)
+}

@@ -114,6 +114,7 @@ type lineState struct {
 	// likely the master stick itself, it is never written. A drive put
 	// into that port later is a target like any other.
 	keep bool
+	why  string // why the line ended by itself
 }
 
 // imageUpdate handles the events of the image library and line mode; it
@@ -174,7 +175,7 @@ func (m *Model) imageUpdate(ev any) ([]Command, bool) {
 		if m.line != nil {
 			l := m.line
 			m.line = nil
-			m.message("Line ended", fmt.Sprintf("%d passed, %d failed this session.", l.passed, l.failed))
+			m.message("Line ended", fmt.Sprintf("%s%d passed, %d failed this session.", l.why, l.passed, l.failed))
 		}
 	default:
 		return nil, false

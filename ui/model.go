@@ -187,6 +187,11 @@ func (m *Model) Update(ev any) []Command {
 		delete(m.lastJob, ev.Port)
 		if m.line != nil && ev.Port == m.cfg.MasterPort {
 			m.line.keep = false
+			if m.image == "" && !m.line.stopping {
+				// The master drive left: nothing more can be copied from it.
+				m.line.stopping, m.line.why = true, "The master was removed. "
+				return []Command{StopLine{}}
+			}
 		}
 		if m.screen == scrInfo {
 			m.infoIdx = 0
