@@ -55,10 +55,6 @@ func libraryFlag(fs *flag.FlagSet) *string {
 	return fs.String("library", defaultLibrary, "the image library folder")
 }
 
-func openLibrary(dir string) (*images.Library, error) {
-	return images.OpenLibrary(dir)
-}
-
 // oneName takes the single NAME argument of a subcommand.
 func oneName(fs *flag.FlagSet, what string) (string, error) {
 	if fs.NArg() != 1 {
@@ -73,7 +69,7 @@ func imageList(_ context.Context, env *cliEnv, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	l, err := openLibrary(*lib)
+	l, err := images.OpenLibrary(*lib)
 	if err != nil {
 		return err
 	}
@@ -111,7 +107,7 @@ func imageShow(_ context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	l, err := openLibrary(*lib)
+	l, err := images.OpenLibrary(*lib)
 	if err != nil {
 		return err
 	}
@@ -161,7 +157,7 @@ func imageCapture(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	l, err := openLibrary(*lib)
+	l, err := images.OpenLibrary(*lib)
 	if err != nil {
 		return err
 	}
@@ -244,7 +240,7 @@ func imageImport(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		fmt.Fprintf(env.stderr, "checksum %s: the file must hash to %s…\n", *shaFile, src.SHA256[:12])
 	}
-	l, err := openLibrary(*lib)
+	l, err := images.OpenLibrary(*lib)
 	if err != nil {
 		return err
 	}
@@ -280,7 +276,7 @@ func imageVerify(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	l, err := openLibrary(*lib)
+	l, err := images.OpenLibrary(*lib)
 	if err != nil {
 		return err
 	}
@@ -308,7 +304,7 @@ func imageRemove(_ context.Context, env *cliEnv, args []string) error {
 	if !*yes {
 		return usageError("image rm deletes %s for good: add --yes to confirm", name)
 	}
-	l, err := openLibrary(*lib)
+	l, err := images.OpenLibrary(*lib)
 	if err != nil {
 		return err
 	}
@@ -322,7 +318,7 @@ func imageRemove(_ context.Context, env *cliEnv, args []string) error {
 // openImageForDeploy opens image NAME as a job's master, checking it
 // against its manifest first when it has not been checked today.
 func openImageForDeploy(env *cliEnv, library, name string) (*images.Image, error) {
-	l, err := openLibrary(library)
+	l, err := images.OpenLibrary(library)
 	if err != nil {
 		return nil, err
 	}
