@@ -221,75 +221,73 @@ func (a *appliance) command(ctx context.Context, cmd ui.Command) {
 			}
 		}
 	}
-	{
-		switch c := cmd.(type) {
-		case ui.StartJob:
-			if c.Image != "" && a.lib != nil && !a.lib.CheckedToday(c.Image) {
-				a.checkImageThen(ctx, c.Image, c)
-				break
-			}
-			follow(a.startJob(ctx, c, nil))
-		case ui.StartLine:
-			follow(a.startLine(ctx, c))
-		case ui.LineTarget:
-			follow(a.lineTarget(ctx, c.Port))
-		case ui.StopLine:
-			follow(a.stopLine())
-		case ui.CaptureImage:
-			a.captureImage(ctx, c)
-		case ui.FindImports:
-			a.findImports(ctx)
-		case ui.ImportImage:
-			a.importImage(ctx, c)
-		case ui.DeleteImage:
-			a.deleteImage(c)
-		case ui.ResumeJob:
-			switch r := a.resumeJob().(type) {
-			case startRequest:
-				a.model.Update(a.startJob(ctx, r.cmd, r.resume))
-			default:
-				a.model.Update(r)
-			}
-		case ui.DiscardResume:
-			a.pendingResume = nil
-			a.dropJournal()
-		case ui.CheckDrive:
-			a.checkDrive(ctx, c)
-		case ui.StartErase:
-			if follow := a.startErase(ctx, c); follow != nil {
-				a.model.Update(follow)
-			}
-		case ui.ExportLog:
-			a.model.Update(a.exportLog(ctx))
-		case ui.AbortJob:
-			if a.stopCheck != nil {
-				a.stopCheck()
-			}
-			if a.job != nil {
-				a.log.Info("job: abort asked on the panel")
-				a.job.cancel()
-			}
-		case ui.Beep:
-			select {
-			case a.beeps <- c.Pattern:
-			default: // the buzzer is busy; a missed click is no loss
-			}
-		case ui.SaveSettings:
-			replan := c.Settings.Area != a.settings.Area
-			a.settings = c.Settings
-			if a.settingsPath != "" {
-				if err := writeFileAtomic(a.settingsPath, marshalSettings(c.Settings), 0o600); err != nil {
-					a.log.Error("settings not saved", "file", a.settingsPath, "err", err)
-					a.model.Update(ui.Notice{Title: "Not saved", Text: "The settings could not be saved: " + err.Error()})
-				} else {
-					a.log.Info("settings saved", "file", a.settingsPath)
-				}
-			}
-			if replan {
-				a.planMaster()
-			}
-			a.log.Info("settings changed", "settings", fmt.Sprintf("%+v", c.Settings))
+	switch c := cmd.(type) {
+	case ui.StartJob:
+		if c.Image != "" && a.lib != nil && !a.lib.CheckedToday(c.Image) {
+			a.checkImageThen(ctx, c.Image, c)
+			break
 		}
+		follow(a.startJob(ctx, c, nil))
+	case ui.StartLine:
+		follow(a.startLine(ctx, c))
+	case ui.LineTarget:
+		follow(a.lineTarget(ctx, c.Port))
+	case ui.StopLine:
+		follow(a.stopLine())
+	case ui.CaptureImage:
+		a.captureImage(ctx, c)
+	case ui.FindImports:
+		a.findImports(ctx)
+	case ui.ImportImage:
+		a.importImage(ctx, c)
+	case ui.DeleteImage:
+		a.deleteImage(c)
+	case ui.ResumeJob:
+		switch r := a.resumeJob().(type) {
+		case startRequest:
+			a.model.Update(a.startJob(ctx, r.cmd, r.resume))
+		default:
+			a.model.Update(r)
+		}
+	case ui.DiscardResume:
+		a.pendingResume = nil
+		a.dropJournal()
+	case ui.CheckDrive:
+		a.checkDrive(ctx, c)
+	case ui.StartErase:
+		if follow := a.startErase(ctx, c); follow != nil {
+			a.model.Update(follow)
+		}
+	case ui.ExportLog:
+		a.model.Update(a.exportLog(ctx))
+	case ui.AbortJob:
+		if a.stopCheck != nil {
+			a.stopCheck()
+		}
+		if a.job != nil {
+			a.log.Info("job: abort asked on the panel")
+			a.job.cancel()
+		}
+	case ui.Beep:
+		select {
+		case a.beeps <- c.Pattern:
+		default: // the buzzer is busy; a missed click is no loss
+		}
+	case ui.SaveSettings:
+		replan := c.Settings.Area != a.settings.Area
+		a.settings = c.Settings
+		if a.settingsPath != "" {
+			if err := writeFileAtomic(a.settingsPath, marshalSettings(c.Settings), 0o600); err != nil {
+				a.log.Error("settings not saved", "file", a.settingsPath, "err", err)
+				a.model.Update(ui.Notice{Title: "Not saved", Text: "The settings could not be saved: " + err.Error()})
+			} else {
+				a.log.Info("settings saved", "file", a.settingsPath)
+			}
+		}
+		if replan {
+			a.planMaster()
+		}
+		a.log.Info("settings changed", "settings", fmt.Sprintf("%+v", c.Settings))
 	}
 }
 

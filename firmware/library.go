@@ -116,9 +116,11 @@ func (a *appliance) captureImage(ctx context.Context, c ui.CaptureImage) {
 		a.model.Update(ui.BusyDone{Title: "Capture", Text: "No drive in the master port."})
 		return
 	}
-	name := "img-" + time.Now().Format("0102-1504")
-	for i := 2; slices.Contains(a.lib.Names(), name); i++ {
-		name = fmt.Sprintf("img-%s-%d", time.Now().Format("0102-1504"), i)
+	stamp := "img-" + time.Now().Format("0102-1504")
+	taken := a.lib.Names()
+	name := stamp
+	for i := 2; slices.Contains(taken, name); i++ {
+		name = fmt.Sprintf("%s-%d", stamp, i)
 	}
 	lib, opener, area, log := a.lib, a.hw.opener, areaFor(a.settings.Area), a.log
 	origin := fmt.Sprintf("port %s, %s %s %s", d.Label, d.Vendor, d.Model, d.Serial)

@@ -22,13 +22,9 @@ type lineRun struct {
 	src      engine.Source
 	area     engine.Area
 	closer   io.Closer
-	ports    map[int]*linePort
+	ports    map[int]context.CancelFunc // the running ports' jobs
 	stopping bool
 	seq      int
-}
-
-type linePort struct {
-	cancel context.CancelFunc
 }
 
 // linePortDone is one port's result.
@@ -36,7 +32,6 @@ type linePortDone struct {
 	port int
 	meta jobMeta
 	res  *engine.Result
-	dev  hal.DriveReader
 }
 
 // startLine opens the master for production-line mode.
@@ -44,7 +39,7 @@ func (a *appliance) startLine(ctx context.Context, c ui.StartLine) any {
 	if a.job != nil || a.line != nil {
 		return ui.JobRefused{Reason: "a job is running"}
 	}
-	l := &lineRun{ports: map[int]*linePort{}, area: areaFor(c.Area)}
+	l := &lineRun{ports: map[int]context.CancelFunc{}, area: areaFor(c.Area)}
 	l.mode = map[ui.Mode]engine.Mode{ui.CopyVerify: engine.CopyVerify, ui.CopyOnly: engine.Copy}[c.Mode]
 	if c.Image != "" {
 		if a.lib == nil {
@@ -133,7 +128,7 @@ func (a *appliance) lineTarget(ctx context.Context, port int) any {
 		dev.Close()
 		return fail("refused", strings.TrimPrefix(err.Error(), "job refused: "), false)
 	}
-	l.ports[port] = &linePort{cancel: run.Cancel}
+	l.ports[port] = run.Cancel
 	a.log.Info("line: target started", "port", d.Label, "node", d.Node, "model", d.Model, "serial", d.Serial)
 	go func() {
 		res := run.Wait()
@@ -179,8 +174,8 @@ func (a *appliance) stopLine() any {
 	}
 	l.stopping = true
 	a.log.Info("line: stopping", "running", len(l.ports))
-	for _, p := range l.ports {
-		p.cancel()
+	for _, cancel := range l.ports {
+		cancel()
 	}
 	if len(l.ports) == 0 {
 		return a.endLine()

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/zstd"
@@ -171,7 +172,7 @@ func (b *builder) commit(m *Manifest) error {
 		return spaceErr(err)
 	}
 	// The image counts as checked: it was hashed as it was written.
-	if err := writeFileAtomic(b.tmp+"/"+checkedFile, []byte(m.Created.Format("2006-01-02T15:04:05Z07:00")+"\n")); err != nil {
+	if err := writeFileAtomic(b.tmp+"/"+checkedFile, []byte(m.Created.Format(time.RFC3339)+"\n")); err != nil {
 		b.abort()
 		return spaceErr(err)
 	}

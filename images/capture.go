@@ -43,7 +43,11 @@ func (l *Library) Capture(ctx context.Context, src engine.Source, name string, o
 	if err != nil {
 		return nil, err
 	}
-	ex := plan.Extents
+	var used []Range
+	for _, e := range plan.Extents {
+		used = append(used, Range{e.Off, e.Len})
+	}
+	rest := used
 	for off := int64(0); off < size; off += int64(b.frameSize) {
 		if err := ctx.Err(); err != nil {
 			b.abort()
@@ -51,19 +55,17 @@ func (l *Library) Capture(ctx context.Context, src engine.Source, name string, o
 		}
 		end := min(size, off+int64(b.frameSize))
 		buf := make([]byte, end-off)
-		for len(ex) > 0 && ex[0].Off < end {
-			lo, hi := max(ex[0].Off, off), min(ex[0].End(), end)
+		rest, err = eachPart(rest, off, end, func(lo, hi int64, _ bool) error {
 			if _, err := src.ReadAt(buf[lo-off:hi-off], lo); err != nil {
-				b.abort()
-				return nil, fmt.Errorf("reading the master at byte %d: %w; nothing was kept", lo, err)
+				return fmt.Errorf("reading the master at byte %d: %w; nothing was kept", lo, err)
 			}
 			b.sha.Write(buf[lo-off : hi-off])
-			if ex[0].End() > end {
-				break
-			}
-			ex = ex[1:]
+			return nil
+		})
+		if err == nil {
+			err = b.add(buf)
 		}
-		if err := b.add(buf); err != nil {
+		if err != nil {
 			b.abort()
 			return nil, err
 		}
@@ -78,9 +80,7 @@ func (l *Library) Capture(ctx context.Context, src engine.Source, name string, o
 		SectorSize: sectorSizeOf(src),
 		Area:       plan.Area,
 		Partitions: Summarize(src, size, sectorSizeOf(src)),
-	}
-	for _, e := range plan.Extents {
-		m.Used = append(m.Used, Range{e.Off, e.Len})
+		Used:       used,
 	}
 	if err := b.commit(m); err != nil {
 		return nil, err

@@ -137,13 +137,16 @@ func (l *Library) Import(ctx context.Context, src ImportSource, name string, pro
 // stream cuts the content into frames. With a block map, bytes outside
 // its ranges are stored as zeros and each range is checked.
 func (l *Library) stream(ctx context.Context, b *builder, content io.Reader, src ImportSource, file *countingReader, progress Progress) (*Manifest, error) {
-	var ranges []BMapRange
+	// With a block map: the mapped ranges still to come, the next one's
+	// index and the hash of what was read of it so far.
+	var mapped []Range
+	var next int
 	var rangeHash hash.Hash
 	if src.BMap != nil {
-		ranges = src.BMap.Ranges
-		if len(ranges) > 0 {
-			rangeHash = src.BMap.newHash()
+		for _, r := range src.BMap.Ranges {
+			mapped = append(mapped, r.Range)
 		}
+		rangeHash = src.BMap.newHash()
 	}
 	var off int64
 	for {
@@ -165,20 +168,23 @@ func (l *Library) stream(ctx context.Context, b *builder, content io.Reader, src
 		} else {
 			// Keep only the mapped bytes; check each range as it ends.
 			kept := make([]byte, n)
-			for len(ranges) > 0 && ranges[0].Off < end {
-				r := ranges[0]
-				lo, hi := max(r.Off, off), min(r.End(), end)
+			mapped, err = eachPart(mapped, off, end, func(lo, hi int64, complete bool) error {
 				copy(kept[lo-off:hi-off], buf[lo-off:hi-off])
 				b.sha.Write(buf[lo-off : hi-off])
 				rangeHash.Write(buf[lo-off : hi-off])
-				if r.End() > end {
-					break
+				if !complete {
+					return nil
 				}
-				if got := hex.EncodeToString(rangeHash.Sum(nil)); got != r.Sum {
-					return nil, fmt.Errorf("%s: %w: bytes %d..%d do not match the checksum in the .bmap file; nothing was imported", src.Name, ErrDamaged, r.Off, r.End())
+				r := src.BMap.Ranges[next]
+				if hex.EncodeToString(rangeHash.Sum(nil)) != r.Sum {
+					return fmt.Errorf("%s: %w: bytes %d..%d do not match the checksum in the .bmap file; nothing was imported", src.Name, ErrDamaged, r.Off, r.End())
 				}
 				rangeHash.Reset()
-				ranges = ranges[1:]
+				next++
+				return nil
+			})
+			if err != nil {
+				return nil, err
 			}
 			buf = kept
 		}
@@ -204,7 +210,7 @@ func (l *Library) stream(ctx context.Context, b *builder, content io.Reader, src
 		if src.BMap.ImageSize != off {
 			return nil, fmt.Errorf("%s: its content is %d bytes but the .bmap file describes %d", src.Name, off, src.BMap.ImageSize)
 		}
-		if len(ranges) > 0 {
+		if len(mapped) > 0 {
 			return nil, fmt.Errorf("%s: the .bmap file maps bytes beyond the end of the content", src.Name)
 		}
 		m.Area = "bmap ranges"

@@ -305,15 +305,10 @@ func (l *Library) Check(ctx context.Context, name string, progress Progress) err
 		}
 		start := int64(i) * int64(m.FrameSize)
 		end := start + int64(len(d))
-		for len(used) > 0 && used[0].Off < end {
-			r := used[0]
-			lo, hi := max(r.Off, start), min(r.End(), end)
+		used, _ = eachPart(used, start, end, func(lo, hi int64, _ bool) error {
 			sha.Write(d[lo-start : hi-start])
-			if r.End() > end {
-				break
-			}
-			used = used[1:]
-		}
+			return nil
+		})
 		if progress != nil {
 			progress(end, m.Size)
 		}

@@ -25,6 +25,25 @@ type Range struct {
 // End is the first byte after the range.
 func (r Range) End() int64 { return r.Off + r.Len }
 
+// eachPart walks sorted ranges through the window [start, end) of the
+// content: fn gets the part [lo, hi) of each range the window holds, in
+// order, and whether the range ends inside the window. It returns the
+// ranges that go on past the window, for the next one.
+func eachPart(rs []Range, start, end int64, fn func(lo, hi int64, complete bool) error) ([]Range, error) {
+	for len(rs) > 0 && rs[0].Off < end {
+		r := rs[0]
+		complete := r.End() <= end
+		if err := fn(max(r.Off, start), min(r.End(), end), complete); err != nil {
+			return rs, err
+		}
+		if !complete {
+			break
+		}
+		rs = rs[1:]
+	}
+	return rs, nil
+}
+
 // Manifest says what an image holds. It is written next to the data and
 // checked against it before an image is deployed.
 type Manifest struct {
