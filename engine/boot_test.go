@@ -3,10 +3,10 @@
 package engine_test
 
 import (
-	"bufio"
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -59,15 +59,22 @@ func bootsToGRUB(t *testing.T, img string) {
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	// GRUB draws its menu with cursor moves, which can split "GNU GRUB"
+	// anywhere: look for it in the text with the escape sequences removed.
 	var seen strings.Builder
-	for sc.Scan() {
-		line := sc.Text()
-		seen.WriteString(line + "\n")
-		if strings.Contains(line, "GNU GRUB") {
+	buf := make([]byte, 4096)
+	for {
+		n, err := out.Read(buf)
+		seen.Write(buf[:n])
+		if strings.Contains(ansi.ReplaceAllString(seen.String(), ""), "GNU GRUB") {
 			return
 		}
+		if err != nil {
+			break
+		}
 	}
-	t.Fatalf("GRUB did not come up on the clone; QEMU printed:\n%s", seen.String())
+	t.Fatalf("GRUB did not come up on the clone; QEMU printed:\n%s", ansi.ReplaceAllString(seen.String(), ""))
 }
+
+// ansi matches a terminal escape sequence (CSI and the short ESC forms).
+var ansi = regexp.MustCompile(`\x1b(\[[0-9;?]*[ -/]*[@-~]|[()][0-9A-Za-z]|[=>78])`)
