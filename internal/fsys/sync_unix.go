@@ -1,0 +1,5 @@
+//go:build !windows
+
+package fsys
+
+func syncDirUnsupported(error) bool { return false }
