@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clonebay/clonebay/internal/fsys"
 	"github.com/clonebay/clonebay/record"
 )
 
@@ -142,7 +143,7 @@ func TestCopyAreas(t *testing.T) {
 func TestLogCommand(t *testing.T) {
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "jobs.log")
-	l, _, err := record.Open(logPath)
+	l, _, err := record.Open(fsys.OS, logPath)
 	require.NoError(t, err)
 	require.NoError(t, l.Append(record.Entry{Job: "j1", Port: 2, Label: "2", Result: "PASS", TargetSerial: "AA"},
 		record.Entry{Job: "j1", Port: 3, Label: "3", Result: "FAIL", Reason: "port 3: mismatch"}))
@@ -150,7 +151,7 @@ func TestLogCommand(t *testing.T) {
 
 	code, out, _ := runCLI(t, "log", "verify", "--log", logPath)
 	assert.Equal(t, 0, code)
-	assert.Contains(t, out, "2 entries, the chain verifies")
+	assert.Contains(t, out, "2 entries, the chain and its head verify")
 
 	outDir := t.TempDir()
 	code, out, errOut := runCLI(t, "log", "export", "--log", logPath, "--to", outDir)
@@ -171,4 +172,78 @@ func TestLogCommand(t *testing.T) {
 	code, _, errOut = runCLI(t, "log", "verify", "--log", logPath)
 	assert.Equal(t, 1, code, "an edited log does not verify")
 	assert.Contains(t, errOut, "entry 2 (line 2): checksum does not match")
+}
+
+// TestLogCommandsOnADamagedLog: reading commands change nothing, mark what
+// does not verify and fail.
+func TestLogCommandsOnADamagedLog(t *testing.T) {
+	tests := []struct {
+		name   string
+		damage func(raw []byte) []byte
+		want   string
+	}{
+		{"edited entry", func(raw []byte) []byte { return bytes.Replace(raw, []byte(`"FAIL"`), []byte(`"PASS"`), 1) },
+			"checksum does not match"},
+		{"last job deleted", func(raw []byte) []byte {
+			lines := bytes.SplitAfter(raw, []byte("\n"))
+			return bytes.Join(lines[:2], nil)
+		}, "entries short of its chain head"},
+		{"cut mid-entry", func(raw []byte) []byte { return raw[:len(raw)-40] }, "short of its chain head"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			logPath := filepath.Join(dir, "jobs.log")
+			l, _, err := record.Open(fsys.OS, logPath)
+			require.NoError(t, err)
+			require.NoError(t, l.Append(record.Entry{Job: "j1", Port: 2, Label: "2", Result: "PASS"},
+				record.Entry{Job: "j1", Port: 3, Label: "3", Result: "FAIL", Reason: "port 3: mismatch"}))
+			require.NoError(t, l.Append(record.Entry{Job: "j2", Port: 2, Label: "2", Result: "PASS"}))
+			require.NoError(t, l.Close())
+			raw, err := os.ReadFile(logPath)
+			require.NoError(t, err)
+			damaged := tt.damage(raw)
+			require.NoError(t, os.WriteFile(logPath, damaged, 0o644))
+
+			for _, args := range [][]string{
+				{"log", "verify", "--log", logPath},
+				{"log", "show", "--log", logPath},
+				{"log", "export", "--log", logPath, "--to", t.TempDir()},
+			} {
+				code, _, errOut := runCLI(t, args...)
+				assert.Equal(t, 1, code, "%s fails on a damaged log", args[1])
+				assert.Contains(t, errOut, tt.want, args[1])
+				after, err := os.ReadFile(logPath)
+				require.NoError(t, err)
+				assert.Equal(t, damaged, after, "%s leaves the log as it found it", args[1])
+			}
+		})
+	}
+	t.Run("marks", func(t *testing.T) {
+		dir := t.TempDir()
+		logPath := filepath.Join(dir, "jobs.log")
+		l, _, err := record.Open(fsys.OS, logPath)
+		require.NoError(t, err)
+		require.NoError(t, l.Append(record.Entry{Job: "j1", Port: 2, Label: "2", Result: "FAIL"}))
+		require.NoError(t, l.Close())
+		raw, err := os.ReadFile(logPath)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(logPath, bytes.Replace(raw, []byte(`"FAIL"`), []byte(`"PASS"`), 1), 0o644))
+
+		_, out, _ := runCLI(t, "log", "show", "--log", logPath)
+		assert.Contains(t, out, "!    1 ")
+		assert.Contains(t, out, "does not verify: entry 1 (line 1): checksum does not match")
+		outDir := t.TempDir()
+		code, _, _ := runCLI(t, "log", "export", "--log", logPath, "--to", outDir)
+		assert.Equal(t, 1, code)
+		files, err := filepath.Glob(filepath.Join(outDir, "clonebay-log-*.json"))
+		require.NoError(t, err)
+		require.Len(t, files, 1)
+		data, err := os.ReadFile(files[0])
+		require.NoError(t, err)
+		var back []record.Entry
+		require.NoError(t, json.Unmarshal(data, &back))
+		require.Len(t, back, 1)
+		assert.Contains(t, back[0].Problem, "checksum does not match")
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/clonebay/clonebay/internal/fsys"
 	"github.com/clonebay/clonebay/record"
 )
 
@@ -25,34 +26,44 @@ func cmdLog(ctx context.Context, env *cliEnv, args []string) error {
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	if _, err := os.Stat(*logFile); err != nil {
-		return fmt.Errorf("job log: %w", err)
-	}
-	l, torn, err := record.Open(*logFile)
-	if l == nil {
+	// Reading never changes the log: a cut or an edit stays as found for
+	// whoever looks next. Only the appliance's own start repairs what a
+	// power loss leaves.
+	rep, err := record.Read(fsys.OS, *logFile)
+	if err != nil {
 		return err
 	}
-	defer l.Close()
-	entries := l.Entries()
-	if torn {
-		fmt.Fprintln(env.stderr, "note: the last entry was cut short by a power loss and was removed")
+	entries := rep.Entries
+	for _, n := range rep.Notes {
+		fmt.Fprintf(env.stderr, "note: %s\n", n)
+	}
+	damaged := rep.Err()
+	if damaged != nil {
+		for _, p := range rep.Problems {
+			fmt.Fprintf(env.stderr, "damaged: %s\n", p)
+		}
+		damaged = fmt.Errorf("%s: %w", *logFile, damaged)
 	}
 	switch verb {
 	case "verify":
-		if err != nil {
-			return err
+		if damaged != nil {
+			return damaged
 		}
-		fmt.Fprintf(env.stdout, "%s: %d entries, the chain verifies\n", *logFile, len(entries))
+		fmt.Fprintf(env.stdout, "%s: %d entries, the chain and its head verify\n", *logFile, len(entries))
 		return nil
 	case "show":
-		if err != nil {
-			fmt.Fprintf(env.stderr, "warning: %v\n", err)
-		}
 		for _, e := range entries {
-			fmt.Fprintf(env.stdout, "%5d %s port %-3s %-7s %s %s %s\n", e.Seq, e.Time.Format(time.RFC3339), e.Label, e.Result,
+			mark := " "
+			if e.Problem != "" {
+				mark = "!"
+			}
+			fmt.Fprintf(env.stdout, "%s%5d %s port %-3s %-7s %s %s %s\n", mark, e.Seq, e.Time.Format(time.RFC3339), e.Label, e.Result,
 				e.TargetModel, e.TargetSerial, e.Reason)
+			if e.Problem != "" {
+				fmt.Fprintf(env.stdout, "!      does not verify: %s\n", e.Problem)
+			}
 		}
-		return nil
+		return damaged
 	case "export":
 		if *to == "" {
 			return usageError("log export needs --to")
@@ -76,7 +87,7 @@ func cmdLog(ctx context.Context, env *cliEnv, args []string) error {
 				}
 			}
 			fmt.Fprintf(env.stdout, "exported %d entries to %s.csv and .json\n", len(entries), base)
-			return err
+			return exportDamaged(damaged, rep)
 		}
 		if serr != nil {
 			return fmt.Errorf("export: %w (give a folder, or a stick's device node)", serr)
@@ -86,7 +97,16 @@ func cmdLog(ctx context.Context, env *cliEnv, args []string) error {
 			return fmt.Errorf("export to %s: %w", *to, xerr)
 		}
 		fmt.Fprintf(env.stdout, "exported %d entries to %s\n", n, *to)
-		return err
+		return exportDamaged(damaged, rep)
 	}
 	return usageError("log %s: give verify, show or export", verb)
+}
+
+// exportDamaged says that an export of a damaged log was written with its
+// bad entries marked (the "problem" column and field).
+func exportDamaged(damaged error, rep *record.Report) error {
+	if damaged == nil {
+		return nil
+	}
+	return fmt.Errorf("exported with %d entries marked as not verifying: %w", rep.Bad(), damaged)
 }

@@ -1,11 +1,12 @@
 // Package record is the production record: an append-only log of every
 // drive the appliance copied, one entry per port per job. Each entry
 // carries a SHA-256 over its own content and the previous entry's sum, so
-// a damaged or edited log is detected; entries are appended with one
-// write and an fsync, so a pulled plug loses at most the entry being
-// written, never an earlier one.
+// a damaged or edited log is detected; a chain head beside the log (the
+// count and the last sum) catches entries cut off its end. Entries are
+// appended with one write and an fsync, so a pulled plug loses at most
+// the job being written, never an earlier one.
 //
-// record imports only the standard library.
+// record imports only the standard library and internal/fsys.
 package record
 
 import (
@@ -18,11 +19,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/clonebay/clonebay/internal/fsys"
 )
 
 // Range is a byte range (bad sectors on the master).
@@ -62,12 +67,16 @@ type Entry struct {
 
 	Prev string `json:"prev"`
 	Sum  string `json:"sum"`
+
+	// Problem is set by Read on an entry that does not verify; it is never
+	// stored and not part of the sum.
+	Problem string `json:"problem,omitempty"`
 }
 
 // sum is the entry's checksum: SHA-256 over the previous sum and the
 // entry's JSON with Sum left empty.
 func (e Entry) sum() string {
-	e.Sum = ""
+	e.Sum, e.Problem = "", ""
 	body, err := json.Marshal(e)
 	if err != nil {
 		panic(err) // plain fields only
@@ -81,84 +90,273 @@ func (e Entry) sum() string {
 // ErrDamaged is returned (wrapped) when the log does not verify.
 var ErrDamaged = errors.New("the job log is damaged or was edited")
 
-// Log is an open job log.
-type Log struct {
-	mu      sync.Mutex
-	path    string
-	f       *os.File
-	entries []Entry
+// Head is the chain head: how many entries the log holds and the last
+// one's sum. It is kept in a small file beside the log ("jobs.log.head"),
+// replaced after every append, so that entries cut off the end of the
+// log, which the chain alone cannot show, are caught. The log may be one
+// append ahead of it: the power went between the two writes.
+type Head struct {
+	Count int64  `json:"count"`
+	Sum   string `json:"sum"`
 }
 
-// Open opens (or creates) the log at path and verifies it. A torn last
-// line (the entry a pulled plug interrupted) is cut off and reported in
-// torn; any other damage is an error wrapping ErrDamaged that names the
-// entry, and the log is still returned so what is there can be read.
-func Open(path string) (l *Log, torn bool, err error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, false, fmt.Errorf("job log: %w", err)
+// HeadPath is where the chain head of the log at path is kept.
+func HeadPath(path string) string { return path + ".head" }
+
+// evidenceSuffix marks what an appliance start set aside when it found
+// the log damaged: a cut-off tail, a head that did not match.
+const evidenceSuffix = ".damaged-"
+
+// Report is what reading a log found.
+type Report struct {
+	Path string
+	// Entries is every entry that could be read, in file order; a bad one
+	// has Problem set.
+	Entries []Entry
+	// Torn is the length of a last line cut short (no newline): the entry
+	// a power loss interrupted, or a deliberate cut.
+	Torn int64
+	// Head is the chain head file's content; nil when there is none.
+	Head *Head
+	// HeadLags says the log is one append ahead of its head (the power
+	// went between the log's write and the head's).
+	HeadLags bool
+	// Problems is the damage found, in file order: empty when the log
+	// verifies.
+	Problems []string
+	// Notes are findings that are not damage (a power loss's torn entry,
+	// a log without a head from an older firmware).
+	Notes []string
+
+	good    int64  // bytes up to the end of the last whole line
+	tail    []byte // the torn line
+	headBad bool   // the head does not match the log (not a lag)
+}
+
+// Err is nil when the log verifies, else an error wrapping ErrDamaged
+// that names the first problem.
+func (r *Report) Err() error {
+	switch len(r.Problems) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("%w: %s", ErrDamaged, r.Problems[0])
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	return fmt.Errorf("%w: %s (and %d more problems)", ErrDamaged, r.Problems[0], len(r.Problems)-1)
+}
+
+// Bad counts the entries that do not verify.
+func (r *Report) Bad() int {
+	n := 0
+	for _, e := range r.Entries {
+		if e.Problem != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// Read reads and checks the log at path and its head without changing
+// anything: the commands that verify, show and export a log use it, so
+// reading never alters the evidence. The error is for a log that cannot
+// be read at all; damage is in the report.
+func Read(files fsys.FS, path string) (*Report, error) {
+	data, err := files.ReadFile(path)
 	if err != nil {
-		return nil, false, fmt.Errorf("job log: %w", err)
+		return nil, fmt.Errorf("job log: %w", err)
 	}
-	data, err := io.ReadAll(f)
-	if err != nil {
-		f.Close()
-		return nil, false, fmt.Errorf("job log %s: %w", path, err)
+	r := check(path, data)
+	hdata, err := files.ReadFile(HeadPath(path))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("job log head: %w", err)
+	default:
+		var h Head
+		if err := json.Unmarshal(hdata, &h); err != nil || h.Count < 0 {
+			r.Problems = append(r.Problems, fmt.Sprintf("the chain head %s is not readable", HeadPath(path)))
+		} else {
+			r.Head = &h
+		}
 	}
-	l = &Log{path: path, f: f}
-	good := int64(0) // bytes up to the end of the last whole line
-	var verr error
+	r.checkHead()
+	if ents, err := files.ReadDir(filepath.Dir(path)); err == nil {
+		var kept []string
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), filepath.Base(path)+evidenceSuffix) {
+				kept = append(kept, e.Name())
+			}
+		}
+		if len(kept) > 0 {
+			r.Problems = append(r.Problems, fmt.Sprintf("an earlier start found the log damaged and kept the evidence in %s (remove it once it has been looked at)",
+				strings.Join(kept, ", ")))
+		}
+	}
+	return r, nil
+}
+
+// check verifies the chain of the log's bytes.
+func check(path string, data []byte) *Report {
+	r := &Report{Path: path}
 	prev := ""
-	r := bufio.NewReader(bytes.NewReader(data))
+	br := bufio.NewReader(bytes.NewReader(data))
 	for n := 1; ; n++ {
-		line, rerr := r.ReadBytes('\n')
+		line, rerr := br.ReadBytes('\n')
 		if len(line) > 0 && line[len(line)-1] != '\n' {
-			torn = true // no newline: the write was cut short
+			r.Torn, r.tail = int64(len(line)), line // no newline: the write was cut short
 			break
 		}
 		if rerr != nil {
 			break
 		}
+		r.good += int64(len(line))
 		var e Entry
 		if err := json.Unmarshal(line, &e); err != nil {
-			if verr == nil {
-				verr = fmt.Errorf("%w: %s line %d is not an entry: %v", ErrDamaged, path, n, err)
-			}
-		} else {
-			switch {
-			case e.Sum != e.sum() && verr == nil:
-				verr = fmt.Errorf("%w: %s entry %d (line %d): checksum does not match its content", ErrDamaged, path, e.Seq, n)
-			case e.Prev != prev && verr == nil:
-				verr = fmt.Errorf("%w: %s entry %d (line %d): it does not follow the entry before (one is missing or was changed)", ErrDamaged, path, e.Seq, n)
-			}
-			prev = e.Sum
-			l.entries = append(l.entries, e)
+			r.Problems = append(r.Problems, fmt.Sprintf("line %d is not an entry: %v", n, err))
+			continue
 		}
-		good += int64(len(line))
+		e.Problem = "" // only this check says what is wrong with an entry
+		switch {
+		case e.Sum != e.sum():
+			e.Problem = fmt.Sprintf("entry %d (line %d): checksum does not match its content", e.Seq, n)
+		case e.Prev != prev:
+			e.Problem = fmt.Sprintf("entry %d (line %d): it does not follow the entry before (one is missing or was changed)", e.Seq, n)
+		}
+		if e.Problem != "" {
+			r.Problems = append(r.Problems, e.Problem)
+		}
+		prev = e.Sum
+		r.Entries = append(r.Entries, e)
 	}
-	if torn {
-		if err := f.Truncate(good); err != nil {
-			f.Close()
-			return nil, true, fmt.Errorf("job log %s: cutting off a torn entry: %w", path, err)
+	return r
+}
+
+// checkHead compares the log's end with its head.
+func (r *Report) checkHead() {
+	n := int64(len(r.Entries))
+	h := r.Head
+	switch {
+	case h == nil && n > 0:
+		r.Notes = append(r.Notes, "the log has no chain head (an older firmware wrote it): entries cut off its end cannot be detected until the appliance starts with it")
+	case h == nil:
+	case n < h.Count:
+		r.headBad = true
+		r.Problems = append(r.Problems, fmt.Sprintf("the log ends %d entries short of its chain head (%d entries, the last with sum %.12s...): entries were cut off the end", h.Count-n, h.Count, h.Sum))
+	case h.Count == 0 && n == 0:
+	case h.Count > 0 && r.Entries[h.Count-1].Sum != h.Sum:
+		r.headBad = true
+		r.Problems = append(r.Problems, fmt.Sprintf("entry %d is not the one the chain head names: the log was changed", h.Count))
+	case n > h.Count:
+		// One append may have reached the log and not the head.
+		job := r.Entries[h.Count].Job
+		for _, e := range r.Entries[h.Count:] {
+			if e.Job != job {
+				r.headBad = true
+				r.Problems = append(r.Problems, fmt.Sprintf("the log holds %d entries past its chain head (%d), more than one job's: entries were added", n-h.Count, h.Count))
+				return
+			}
+		}
+		r.HeadLags = true
+		r.Notes = append(r.Notes, "the last job's entries were written but not the chain head (a power loss)")
+	}
+	if r.Torn > 0 && !r.headBad {
+		r.Notes = append(r.Notes, "the last entry was cut short by a power loss")
+	}
+}
+
+// Log is an open job log.
+type Log struct {
+	mu      sync.Mutex
+	fsys    fsys.FS
+	path    string
+	f       fsys.File
+	entries []Entry
+}
+
+// Open opens (or creates) the log at path for the appliance, checks it
+// and repairs what a power loss leaves: a torn last entry is cut off, a
+// head one append behind is brought up to date, a missing head is made.
+// Damage is not repaired: it is returned as an error wrapping ErrDamaged
+// (with the report), and the log is still returned so that new jobs are
+// recorded; what would be lost by going on (a cut-off tail, a head that
+// does not match) is first kept beside the log as evidence
+// ("jobs.log.damaged-..."), which makes every later check fail until
+// someone has looked at it and removed it.
+func Open(files fsys.FS, path string) (*Log, *Report, error) {
+	if err := files.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, nil, fmt.Errorf("job log: %w", err)
+	}
+	f, err := files.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, nil, fmt.Errorf("job log: %w", err)
+	}
+	fail := func(err error) (*Log, *Report, error) {
+		f.Close()
+		return nil, nil, fmt.Errorf("job log %s: %w", path, err)
+	}
+	r, err := Read(files, path)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	l := &Log{fsys: files, path: path, f: f, entries: r.Entries}
+	stamp := time.Now().UTC().Format("20060102-150405.000000000")
+	if r.Torn > 0 {
+		if r.headBad {
+			// Not what a power loss leaves: keep the cut bytes.
+			if err := fsys.WriteFileAtomic(files, path+evidenceSuffix+stamp+".tail", r.tail, 0o644); err != nil {
+				return fail(fmt.Errorf("keeping a damaged tail: %w", err))
+			}
+		}
+		if err := f.Truncate(r.good); err != nil {
+			return fail(fmt.Errorf("cutting off a torn entry: %w", err))
 		}
 		if err := f.Sync(); err != nil {
-			f.Close()
-			return nil, true, fmt.Errorf("job log %s: %w", path, err)
+			return fail(err)
 		}
 	}
 	if _, err := f.Seek(0, io.SeekEnd); err != nil {
-		f.Close()
-		return nil, torn, fmt.Errorf("job log %s: %w", path, err)
+		return fail(err)
 	}
-	return l, torn, verr
+	// A new log's head also makes the log's own name durable: both are
+	// in one folder, which writing the head syncs.
+	if r.Head == nil || r.HeadLags || r.headBad {
+		if r.headBad {
+			old, _ := json.Marshal(r.Head)
+			if err := fsys.WriteFileAtomic(files, path+evidenceSuffix+stamp+".head", old, 0o644); err != nil {
+				return fail(fmt.Errorf("keeping a damaged head: %w", err))
+			}
+		}
+		if err := l.writeHead(); err != nil {
+			return fail(err)
+		}
+	}
+	return l, r, r.Err()
 }
 
-// Append adds entries (one job's ports) with one write and an fsync. It
-// fills in Seq, Prev and Sum.
+// writeHead replaces the head file with the log's end; l.mu held or not
+// yet shared.
+func (l *Log) writeHead() error {
+	h := Head{Count: int64(len(l.entries))}
+	if h.Count > 0 {
+		h.Sum = l.entries[h.Count-1].Sum
+	}
+	data, _ := json.Marshal(h)
+	if err := fsys.WriteFileAtomic(l.fsys, HeadPath(l.path), append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("job log head: %w", err)
+	}
+	return nil
+}
+
+// Append adds one job's entries with one write and an fsync, then moves
+// the chain head. It fills in Seq, Prev and Sum. The entries must belong
+// to one job: the head check counts on it.
 func (l *Log) Append(entries ...Entry) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if len(entries) == 0 {
+		return nil
+	}
 	prev, seq := "", int64(0)
 	if n := len(l.entries); n > 0 {
 		prev, seq = l.entries[n-1].Sum, l.entries[n-1].Seq
@@ -166,8 +364,11 @@ func (l *Log) Append(entries ...Entry) error {
 	var buf bytes.Buffer
 	done := make([]Entry, 0, len(entries))
 	for _, e := range entries {
+		if e.Job != entries[0].Job {
+			return fmt.Errorf("job log: one append holds jobs %q and %q", entries[0].Job, e.Job)
+		}
 		seq++
-		e.Seq, e.Prev = seq, prev
+		e.Seq, e.Prev, e.Problem = seq, prev, ""
 		e.Sum = e.sum()
 		prev = e.Sum
 		line, err := json.Marshal(e)
@@ -185,7 +386,7 @@ func (l *Log) Append(entries ...Entry) error {
 		return fmt.Errorf("job log %s: %w", l.path, err)
 	}
 	l.entries = append(l.entries, done...)
-	return nil
+	return l.writeHead()
 }
 
 // Entries returns every entry, oldest first.
@@ -198,12 +399,16 @@ func (l *Log) Entries() []Entry {
 // Close closes the log.
 func (l *Log) Close() error { return l.f.Close() }
 
+// Path is the log's file.
+func (l *Log) Path() string { return l.path }
+
 // csvHeader names the CSV columns.
 var csvHeader = []string{"seq", "time", "job", "mode", "master_kind", "master_name", "master_serial", "master_size",
 	"master_sha256", "area", "bytes", "port", "label", "target_model", "target_serial", "target_size", "result",
-	"reason", "written", "verified", "mbps", "sha256", "bad_ranges", "sum"}
+	"reason", "written", "verified", "mbps", "sha256", "bad_ranges", "sum", "problem"}
 
-// WriteCSV writes entries as CSV with a header row.
+// WriteCSV writes entries as CSV with a header row; the last column says
+// what is wrong with an entry that does not verify.
 func WriteCSV(w io.Writer, entries []Entry) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(csvHeader); err != nil {
@@ -221,7 +426,7 @@ func WriteCSV(w io.Writer, entries []Entry) error {
 		if err := cw.Write([]string{i64(e.Seq), e.Time.UTC().Format(time.RFC3339), e.Job, e.Mode, e.MasterKind, e.MasterName,
 			e.MasterSerial, i64(e.MasterSize), e.MasterSHA256, e.Area, i64(e.Bytes), strconv.Itoa(e.Port), e.Label,
 			e.TargetModel, e.TargetSerial, i64(e.TargetSize), e.Result, e.Reason, i64(e.Written), i64(e.Verified),
-			strconv.FormatFloat(e.MBps, 'f', 1, 64), e.SHA256, bad, e.Sum}); err != nil {
+			strconv.FormatFloat(e.MBps, 'f', 1, 64), e.SHA256, bad, e.Sum, e.Problem}); err != nil {
 			return err
 		}
 	}
@@ -229,7 +434,8 @@ func WriteCSV(w io.Writer, entries []Entry) error {
 	return cw.Error()
 }
 
-// WriteJSON writes entries as one JSON array.
+// WriteJSON writes entries as one JSON array; an entry that does not
+// verify carries a "problem".
 func WriteJSON(w io.Writer, entries []Entry) error {
 	if entries == nil {
 		entries = []Entry{}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clonebay/clonebay/internal/fsys"
 	"github.com/clonebay/clonebay/record"
 )
 
@@ -27,9 +28,9 @@ func entry(port int, result string) record.Entry {
 
 func openLog(t *testing.T, path string) *record.Log {
 	t.Helper()
-	l, torn, err := record.Open(path)
+	l, rep, err := record.Open(fsys.OS, path)
 	require.NoError(t, err)
-	require.False(t, torn)
+	require.Zero(t, rep.Torn)
 	t.Cleanup(func() { l.Close() })
 	return l
 }
@@ -74,7 +75,7 @@ func TestDamageIsDetected(t *testing.T) {
 			lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 			require.NoError(t, os.WriteFile(path, []byte(strings.Join(tc.edit(lines), "\n")+"\n"), 0o644))
 
-			l2, _, err := record.Open(path)
+			l2, _, err := record.Open(fsys.OS, path)
 			require.ErrorIs(t, err, record.ErrDamaged)
 			assert.ErrorContains(t, err, tc.want)
 			require.NotNil(t, l2, "what is there can still be read")
@@ -97,9 +98,10 @@ func TestTornEntryIsCutOff(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
 
-	l2, torn, err := record.Open(path)
+	l2, rep, err := record.Open(fsys.OS, path)
 	require.NoError(t, err, "a torn last entry is not damage")
-	assert.True(t, torn)
+	assert.NotZero(t, rep.Torn)
+	assert.Contains(t, rep.Notes, "the last entry was cut short by a power loss")
 	assert.Len(t, l2.Entries(), 2, "every earlier entry is there")
 	after, err := os.ReadFile(path)
 	require.NoError(t, err)
