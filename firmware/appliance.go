@@ -16,6 +16,7 @@ import (
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/images"
+	"github.com/clonebay/clonebay/internal/fsys"
 	"github.com/clonebay/clonebay/record"
 	"github.com/clonebay/clonebay/ui"
 )
@@ -39,6 +40,7 @@ type hardware struct {
 type appliance struct {
 	b        *board.Board
 	hw       hardware
+	files    fsys.FS // where the settings, record and journal live
 	log      *slog.Logger
 	model    *ui.Model
 	ports    *portMap
@@ -105,7 +107,7 @@ func newAppliance(b *board.Board, hw hardware, set ui.Settings, log *slog.Logger
 		cfg.Ports = append(cfg.Ports, ui.Port{Number: p.Number, Label: p.Label})
 	}
 	return &appliance{
-		b: b, hw: hw, log: log, settings: set,
+		b: b, hw: hw, log: log, settings: set, files: fsys.OS,
 		model:  ui.New(cfg, set),
 		ports:  newPortMap(b, hw.isSystem, log),
 		drives: map[int]hal.DriveInfo{},
@@ -277,7 +279,7 @@ func (a *appliance) command(ctx context.Context, cmd ui.Command) {
 		replan := c.Settings.Area != a.settings.Area
 		a.settings = c.Settings
 		if a.settingsPath != "" {
-			if err := writeFileAtomic(a.settingsPath, marshalSettings(c.Settings), 0o600); err != nil {
+			if err := fsys.WriteFileAtomic(a.files, a.settingsPath, marshalSettings(c.Settings), 0o600); err != nil {
 				a.log.Error("settings not saved", "file", a.settingsPath, "err", err)
 				a.model.Update(ui.Notice{Title: "Not saved", Text: "The settings could not be saved: " + err.Error()})
 			} else {

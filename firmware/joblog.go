@@ -93,17 +93,19 @@ func (a *appliance) openJobLog() {
 	if a.logPath == "" {
 		return
 	}
-	l, torn, err := record.Open(a.logPath)
-	if torn {
-		a.log.Warn("job log: the last entry was cut short by a power loss and removed", "file", a.logPath)
-	}
-	if err != nil && l == nil {
+	l, rep, err := record.Open(a.files, a.logPath)
+	if l == nil {
 		a.log.Error("job log", "err", err)
 		a.notice = &ui.Notice{Title: "Job log", Text: "The job log cannot be opened: " + err.Error()}
 		return
 	}
+	for _, n := range rep.Notes {
+		a.log.Warn("job log: repaired on start", "file", a.logPath, "found", n)
+	}
 	if err != nil {
-		a.log.Error("job log", "err", err)
+		for _, p := range rep.Problems {
+			a.log.Error("job log: damaged", "file", a.logPath, "problem", p)
+		}
 		a.notice = &ui.Notice{Title: "Job log damaged", Text: "The job log does not verify; see the log. New jobs are still recorded."}
 	}
 	a.jobLog = l

@@ -15,6 +15,7 @@ import (
 
 	"github.com/clonebay/clonebay/board"
 	"github.com/clonebay/clonebay/hal"
+	"github.com/clonebay/clonebay/internal/fsys"
 	"github.com/clonebay/clonebay/record"
 	"github.com/clonebay/clonebay/sim"
 	"github.com/clonebay/clonebay/ui"
@@ -49,9 +50,9 @@ func TestJobsAreRecorded(t *testing.T) {
 		require.NoError(t, rig.defaultSession())
 		rig.bay.Drive(4).Inject(sim.Fault{Kind: sim.Corrupt, Off: 2 << 20, Len: 1})
 	})
-	l, torn, err := record.Open(logPath)
+	l, rep, err := record.Open(fsys.OS, logPath)
 	require.NoError(t, err)
-	require.False(t, torn)
+	require.Zero(t, rep.Torn)
 	defer l.Close()
 	entries := l.Entries()
 	require.Len(t, entries, 7, "one entry per target")
@@ -94,7 +95,7 @@ func TestBadMasterSectorsAreRecorded(t *testing.T) {
 		}
 	})
 	assert.Contains(t, screen, "with 2 bad on master")
-	l, _, err := record.Open(logPath)
+	l, _, err := record.Open(fsys.OS, logPath)
 	require.NoError(t, err)
 	defer l.Close()
 	entries := l.Entries()
@@ -112,7 +113,7 @@ func TestExportToAStick(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	l, _, err := record.Open(filepath.Join(dir, "jobs.log"))
+	l, _, err := record.Open(fsys.OS, filepath.Join(dir, "jobs.log"))
 	require.NoError(t, err)
 	defer l.Close()
 	require.NoError(t, l.Append(record.Entry{Job: "j1", Port: 2, Result: "PASS", TargetSerial: "A1"},

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/hal"
+	"github.com/clonebay/clonebay/internal/fsys"
 	"github.com/clonebay/clonebay/ui"
 )
 
@@ -45,7 +47,7 @@ func (a *appliance) saveJournal() {
 	}
 	data, err := json.MarshalIndent(a.journal, "", "  ")
 	if err == nil {
-		err = writeFileAtomic(a.journalPath, data, 0o644)
+		err = fsys.WriteFileAtomic(a.files, a.journalPath, data, 0o644)
 	}
 	if err != nil {
 		a.log.Error("job journal not saved", "err", err)
@@ -57,7 +59,13 @@ func (a *appliance) dropJournal() {
 	if a.journalPath == "" {
 		return
 	}
-	if err := os.Remove(a.journalPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+	err := a.files.Remove(a.journalPath)
+	if err == nil {
+		// A journal that came back after a power cut would offer a
+		// finished job for resuming.
+		err = a.files.SyncDir(filepath.Dir(a.journalPath))
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		a.log.Error("job journal", "err", err)
 	}
 }
@@ -67,7 +75,7 @@ func (a *appliance) loadJournal() {
 	if a.journalPath == "" {
 		return
 	}
-	data, err := os.ReadFile(a.journalPath)
+	data, err := a.files.ReadFile(a.journalPath)
 	if errors.Is(err, os.ErrNotExist) {
 		return
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/clonebay/clonebay/board"
 	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/images"
+	"github.com/clonebay/clonebay/internal/fsys"
 	"github.com/clonebay/clonebay/record"
 	"github.com/clonebay/clonebay/sim"
 	"github.com/clonebay/clonebay/ui"
@@ -169,7 +170,7 @@ func TestFirstDeployOfTheDayChecksTheImage(t *testing.T) {
 			cancel()
 			require.NoError(t, <-done)
 			done <- nil
-			l, _, err := record.Open(filepath.Join(dir, "jobs.log"))
+			l, _, err := record.Open(fsys.OS, filepath.Join(dir, "jobs.log"))
 			require.NoError(t, err)
 			defer l.Close()
 			require.Len(t, l.Entries(), 2)

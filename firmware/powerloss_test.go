@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/clonebay/clonebay/internal/fsys"
 	"github.com/clonebay/clonebay/record"
 	"github.com/clonebay/clonebay/ui"
 )
@@ -29,12 +31,19 @@ func TestPowerLoss(t *testing.T) {
 	for run := 0; run < 120; run++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperPowerLossWriter$")
 		cmd.Env = append(os.Environ(), "CLONEBAY_POWERLOSS_DIR="+dir)
+		out, err := cmd.StdoutPipe()
+		require.NoError(t, err)
 		require.NoError(t, cmd.Start())
+		// However slowly the child starts (a race-detector build can take a
+		// second), it is killed only once it has shown that it writes.
+		line, err := bufio.NewReader(out).ReadString('\n')
+		require.NoError(t, err, "run %d: the writer reports its first append", run)
+		require.Equal(t, "writing\n", line)
 		time.Sleep(time.Duration(r.IntN(30_000)) * time.Microsecond)
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 
-		l, _, err := record.Open(logPath)
+		l, _, err := record.Open(fsys.OS, logPath)
 		require.NoError(t, err, "run %d: the log verifies", run)
 		got := l.Entries()
 		require.NoError(t, l.Close())
@@ -54,7 +63,7 @@ func TestPowerLoss(t *testing.T) {
 		for _, e := range entries {
 			// A temporary settings file a kill left behind is harmless: the
 			// real one is always whole. Clear it so the folder stays small.
-			if name := e.Name(); name != "jobs.log" && name != "settings.yaml" {
+			if name := e.Name(); name != "jobs.log" && name != "jobs.log.head" && name != "settings.yaml" {
 				os.Remove(filepath.Join(dir, name))
 			}
 		}
@@ -70,7 +79,7 @@ func TestHelperPowerLossWriter(t *testing.T) {
 	if dir == "" {
 		t.Skip("helper process for TestPowerLoss")
 	}
-	l, _, err := record.Open(filepath.Join(dir, "jobs.log"))
+	l, _, err := record.Open(fsys.OS, filepath.Join(dir, "jobs.log"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(3)
@@ -83,8 +92,11 @@ func TestHelperPowerLossWriter(t *testing.T) {
 		}
 		s := ui.DefaultSettings()
 		s.AutoStart = i % 8
-		if err := writeFileAtomic(filepath.Join(dir, "settings.yaml"), marshalSettings(s), 0o644); err != nil {
+		if err := fsys.WriteFileAtomic(fsys.OS, filepath.Join(dir, "settings.yaml"), marshalSettings(s), 0o644); err != nil {
 			os.Exit(5)
+		}
+		if i == 0 {
+			fmt.Println("writing")
 		}
 	}
 }

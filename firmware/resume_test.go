@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,27 +14,30 @@ import (
 
 	"github.com/clonebay/clonebay/board"
 	"github.com/clonebay/clonebay/hal"
+	"github.com/clonebay/clonebay/internal/fsys/fsystest"
 	"github.com/clonebay/clonebay/sim"
 	"github.com/clonebay/clonebay/ui"
 )
 
-// TestResumeAfterPowerLoss interrupts a 1->4 job at random points by
-// shutting the appliance down, starts a new one on the same drives, and
-// resumes: the targets end identical to the master and verified, and the
-// resumed run does not write everything again.
+// TestResumeAfterPowerLoss cuts the power of a 1->4 job at random points
+// (the drives lose what they had not synced, the state disk what was not
+// synced, and the appliance gets no chance to shut down cleanly), starts
+// a new appliance on what survived, and resumes: the targets end
+// identical to the master and verified, and the resumed run does not
+// write everything again.
 func TestResumeAfterPowerLoss(t *testing.T) {
 	b, err := board.Builtin("sim8")
 	require.NoError(t, err)
 	r := rand.New(rand.NewPCG(7, 8))
 	for run := 0; run < 3; run++ {
-		dir := t.TempDir()
 		master := sim.MustDrive(sim.DriveSpec{Size: masterSize, Content: masterContent(), ReadMBps: 200, Serial: "M1", Model: "Master"})
 		var targets []*sim.Drive
 		for i := range 4 {
 			targets = append(targets, sim.MustDrive(sim.DriveSpec{Size: 128 << 20, WriteMBps: 40, ReadMBps: 120,
 				Serial: "T" + string(rune('1'+i)), Model: "Stick"}))
 		}
-		start := func() (*simRig, func()) {
+		const journalPath = "/var/lib/clonebay/job.journal"
+		start := func(disk *fsystest.Disk) (*simRig, func()) {
 			rig := newSimRig(b)
 			require.NoError(t, rig.bay.Insert(1, master))
 			for i, d := range targets {
@@ -45,14 +46,16 @@ func TestResumeAfterPowerLoss(t *testing.T) {
 			set := ui.DefaultSettings()
 			set.Qualify = false // its marker writes would blur what the resume skipped
 			app := newAppliance(b, rig.hardware(), set, slog.New(slog.DiscardHandler))
-			app.journalPath = filepath.Join(dir, "job.journal")
+			app.files, app.journalPath = disk, journalPath
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() { done <- app.Run(ctx) }()
-			return rig, func() { cancel(); require.NoError(t, <-done) }
+			return rig, func() { cancel(); <-done }
 		}
+		drives := append([]*sim.Drive{master}, targets...)
 
-		rig, stop := start()
+		disk := fsystest.NewDisk()
+		rig, stop := start(disk)
 		waitText(t, rig.lcd, "Targets: 4", 5*time.Second)
 		rig.buttons.Click(hal.OK)
 		waitText(t, rig.lcd, "OK: start", 3*time.Second)
@@ -60,15 +63,25 @@ func TestResumeAfterPowerLoss(t *testing.T) {
 		waitText(t, rig.lcd, "Copying", 5*time.Second)
 		// Cut the power at a random point after every target reached its
 		// first checkpoint (a loaded machine copies slowly).
-		waitCheckpoint(t, filepath.Join(dir, "job.journal"), 20*time.Second)
+		waitCheckpoint(t, disk, journalPath, 20*time.Second)
 		time.Sleep(time.Duration(r.IntN(500)) * time.Millisecond)
-		stop() // the power goes
+		// The power goes: whatever the old appliance does from here on
+		// reaches neither the state disk nor a drive. The state disk goes
+		// first, so the old appliance cannot record the drives' failure.
+		after := disk.Cut(nil)
+		for _, d := range drives {
+			d.PowerCut()
+		}
+		stop()
+		for _, d := range drives {
+			d.PowerOn()
+		}
 		var before int64
 		for _, d := range targets {
 			before += d.Stats().BytesWritten
 		}
 
-		rig, stop = start()
+		rig, stop = start(after)
 		waitText(t, rig.lcd, "Resume last job?", 5*time.Second)
 		rig.buttons.Click(hal.OK)
 		waitText(t, rig.lcd, "Job done", 60*time.Second)
@@ -77,25 +90,25 @@ func TestResumeAfterPowerLoss(t *testing.T) {
 
 		want, err := master.Media(0, masterSize)
 		require.NoError(t, err)
-		var after int64
+		var total int64
 		for i, d := range targets {
 			got, err := d.Media(0, masterSize)
 			require.NoError(t, err)
 			assert.True(t, bytes.Equal(want, got), "run %d: target %d holds the master", run, i+1)
-			after += d.Stats().BytesWritten
+			total += d.Stats().BytesWritten
 		}
 		t.Logf("run %d: %d MB before the power loss, %d MB after resuming (a full copy is %d MB)",
-			run, before/1e6, (after-before)/1e6, int64(4*masterSize)/1e6)
-		assert.Less(t, after-before, int64(4*masterSize), "the resumed run skipped what was done")
+			run, before/1e6, (total-before)/1e6, int64(4*masterSize)/1e6)
+		assert.Less(t, total-before, int64(4*masterSize), "the resumed run skipped what was done")
 	}
 }
 
 // waitCheckpoint waits until the journal shows a checkpoint on every target.
-func waitCheckpoint(t *testing.T, path string, within time.Duration) {
+func waitCheckpoint(t *testing.T, disk *fsystest.Disk, path string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		if data, err := os.ReadFile(path); err == nil {
+		if data, err := disk.ReadFile(path); err == nil {
 			var j journal
 			if json.Unmarshal(data, &j) == nil && len(j.Targets) > 0 {
 				all := true

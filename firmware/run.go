@@ -21,6 +21,7 @@ import (
 	halgpio "github.com/clonebay/clonebay/hal/gpio"
 	"github.com/clonebay/clonebay/hal/lcd"
 	"github.com/clonebay/clonebay/hal/udev"
+	"github.com/clonebay/clonebay/internal/fsys"
 	"github.com/clonebay/clonebay/ui"
 )
 
@@ -54,7 +55,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer closeHW()
-	set, problem, err := loadSettings(*defaultsFile, *settingsFile)
+	set, problem, err := loadSettings(fsys.OS, *defaultsFile, *settingsFile)
 	if err != nil {
 		return err
 	}

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/clonebay/clonebay/internal/fsys"
 	"github.com/clonebay/clonebay/ui"
 )
 
@@ -118,10 +118,10 @@ func marshalSettings(s ui.Settings) []byte {
 // reported and left alone: the defaults are used until the operator
 // saves. The returned problem is for the panel; err is for a damaged
 // defaults file, which the package ships and must be fixed.
-func loadSettings(defaults, state string) (s ui.Settings, problem string, err error) {
+func loadSettings(files fsys.FS, defaults, state string) (s ui.Settings, problem string, err error) {
 	s = ui.DefaultSettings()
 	if defaults != "" {
-		data, err := os.ReadFile(defaults)
+		data, err := files.ReadFile(defaults)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 		case err != nil:
@@ -135,7 +135,7 @@ func loadSettings(defaults, state string) (s ui.Settings, problem string, err er
 	if state == "" {
 		return s, "", nil
 	}
-	data, err := os.ReadFile(state)
+	data, err := files.ReadFile(state)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return s, "", nil
@@ -147,47 +147,4 @@ func loadSettings(defaults, state string) (s ui.Settings, problem string, err er
 		return s, fmt.Sprintf("Settings file damaged (%v). Defaults in use until Setup saves.", perr), nil
 	}
 	return got, "", nil
-}
-
-// writeFileAtomic replaces path with data so that a pulled plug leaves
-// either the old file or the new one, never a mix: write a temporary
-// file in the same folder, fsync it, rename it over, fsync the folder.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clonebay/clonebay/internal/fsys"
 	"github.com/clonebay/clonebay/ui"
 )
 
@@ -48,21 +49,21 @@ func TestLoadSettings(t *testing.T) {
 	state := filepath.Join(dir, "state", "settings.yaml")
 	require.NoError(t, os.WriteFile(defaults, []byte("area: used\n"), 0o644))
 
-	s, problem, err := loadSettings(defaults, state)
+	s, problem, err := loadSettings(fsys.OS, defaults, state)
 	require.NoError(t, err)
 	assert.Empty(t, problem, "no saved settings yet is no problem")
 	assert.Equal(t, "used", s.Area, "the factory defaults apply")
 
 	saved := s
 	saved.AutoStart = 3
-	require.NoError(t, writeFileAtomic(state, marshalSettings(saved), 0o644))
-	s, problem, err = loadSettings(defaults, state)
+	require.NoError(t, fsys.WriteFileAtomic(fsys.OS, state, marshalSettings(saved), 0o644))
+	s, problem, err = loadSettings(fsys.OS, defaults, state)
 	require.NoError(t, err)
 	assert.Empty(t, problem)
 	assert.Equal(t, saved, s, "saved settings survive a restart")
 
 	require.NoError(t, os.WriteFile(state, []byte("auto_start: lots\n"), 0o644))
-	s, problem, err = loadSettings(defaults, state)
+	s, problem, err = loadSettings(fsys.OS, defaults, state)
 	require.NoError(t, err)
 	assert.Contains(t, problem, "Settings file damaged")
 	assert.Equal(t, "used", s.Area, "the defaults are used")
@@ -71,24 +72,6 @@ func TestLoadSettings(t *testing.T) {
 	assert.Equal(t, "auto_start: lots\n", string(data), "the damaged file is left as it was")
 
 	require.NoError(t, os.WriteFile(defaults, []byte("area: 7\n"), 0o644))
-	_, _, err = loadSettings(defaults, state)
+	_, _, err = loadSettings(fsys.OS, defaults, state)
 	assert.ErrorContains(t, err, "defaults.yaml: area")
-}
-
-func TestWriteFileAtomicLeavesNoTemporaryFiles(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "s.yaml")
-	for i := range 5 {
-		require.NoError(t, writeFileAtomic(p, []byte{byte('a' + i)}, 0o600))
-	}
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	require.Len(t, entries, 1)
-	data, err := os.ReadFile(p)
-	require.NoError(t, err)
-	assert.Equal(t, "e", string(data))
-	st, err := os.Stat(p)
-	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
-	assert.Error(t, writeFileAtomic(filepath.Join(p, "under-a-file"), nil, 0o644), "a folder that cannot exist")
 }

@@ -116,6 +116,9 @@ type Drive struct {
 	faults    []Fault
 	fired     []int     // per fault: times fired
 	cached    intervals // ranges written since the last DropCaches
+	unsynced  intervals // ranges written since the last Sync: a power cut loses them
+	powerOff  bool
+	power     int // counts power cuts; a handle opened before one is dead
 	removed   bool
 	writer    bool // a handle is open for writing
 	busyUntil time.Time
@@ -267,6 +270,8 @@ func (d *Drive) Open(write bool) (hal.Drive, error) {
 	switch {
 	case d.removed:
 		return nil, fmt.Errorf("open %s: %w", d.info.Node, hal.ErrRemoved)
+	case d.powerOff:
+		return nil, fmt.Errorf("open %s: %w", d.info.Node, ErrPowerOff)
 	case write && d.hasFault(ReadOnlyMedia):
 		return nil, fmt.Errorf("open %s for writing: %w", d.info.Node, hal.ErrReadOnly)
 	case write && d.writer:
@@ -275,7 +280,42 @@ func (d *Drive) Open(write bool) (hal.Drive, error) {
 	if write {
 		d.writer = true
 	}
-	return &handle{d: d, write: write}, nil
+	return &handle{d: d, write: write, power: d.power}, nil
+}
+
+// ErrPowerOff is returned (wrapped) by a drive whose power was cut, and
+// by every handle opened before the cut.
+var ErrPowerOff = fmt.Errorf("the power was cut: %w", hal.ErrRemoved)
+
+// lostByPowerCut is what a range the drive never flushed holds after a
+// power cut: not the old data, not the new.
+const lostByPowerCut = 0xee
+
+// PowerCut cuts the drive's power, as a pulled plug of the appliance does:
+// every range written since the last Sync is lost (it holds garbage, not
+// the data), every open handle fails from now on, and the drive cannot be
+// opened until PowerOn.
+func (d *Drive) PowerCut() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, x := range d.unsynced {
+		garbage := make([]byte, x.hi-x.lo)
+		for i := range garbage {
+			garbage[i] = lostByPowerCut
+		}
+		_ = d.st.writeAt(garbage, x.lo)
+	}
+	d.unsynced, d.cached = nil, nil
+	d.powerOff = true
+	d.power++
+	d.writer = false
+}
+
+// PowerOn turns a drive whose power was cut on again.
+func (d *Drive) PowerOn() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.powerOff = false
 }
 
 func (d *Drive) hasFault(k FaultKind) bool {
@@ -484,7 +524,7 @@ func (d *Drive) corrupt(p []byte, off int64) {
 	}
 }
 
-func (d *Drive) writeAt(p []byte, off int64) (int, error) {
+func (d *Drive) writeAt(p []byte, off int64, power int) (int, error) {
 	n := int64(len(p))
 	d.mu.Lock()
 	switch {
@@ -516,6 +556,9 @@ func (d *Drive) writeAt(p []byte, off int64) (int, error) {
 	if d.removed {
 		return 0, fmt.Errorf("write %s at %d: %w", d.info.Node, off, hal.ErrRemoved)
 	}
+	if d.power != power {
+		return 0, fmt.Errorf("write %s at %d: %w", d.info.Node, off, ErrPowerOff)
+	}
 	done, err := n, error(nil)
 	if f, ok := d.hit(WriteError, off, n); ok {
 		done = max(0, f.Off-off)
@@ -525,6 +568,7 @@ func (d *Drive) writeAt(p []byte, off int64) (int, error) {
 		return 0, fmt.Errorf("write %s at %d: %w", d.info.Node, off, werr)
 	}
 	d.cached.add(off, done)
+	d.unsynced.add(off, done)
 	d.stats.BytesWritten += done
 	return int(done), err
 }
@@ -546,6 +590,7 @@ func (d *Drive) pull() {
 type handle struct {
 	d      *Drive
 	write  bool
+	power  int // the drive's power count when it was opened
 	mu     sync.Mutex
 	closed bool
 }
@@ -557,6 +602,11 @@ func (h *handle) check(op string) error {
 	defer h.mu.Unlock()
 	if h.closed {
 		return fmt.Errorf("%s %s: %w", op, h.d.info.Node, hal.ErrClosed)
+	}
+	h.d.mu.Lock()
+	defer h.d.mu.Unlock()
+	if h.power != h.d.power {
+		return fmt.Errorf("%s %s: %w", op, h.d.info.Node, ErrPowerOff)
 	}
 	return nil
 }
@@ -585,7 +635,7 @@ func (h *handle) WriteAt(p []byte, off int64) (int, error) {
 	if !h.write {
 		return 0, fmt.Errorf("write %s: opened read-only: %w", h.d.info.Node, hal.ErrReadOnly)
 	}
-	return h.d.writeAt(p, off)
+	return h.d.writeAt(p, off, h.power)
 }
 
 func (h *handle) Sync() error {
@@ -599,6 +649,7 @@ func (h *handle) Sync() error {
 		return fmt.Errorf("sync %s: %w", d.info.Node, hal.ErrRemoved)
 	}
 	d.stats.Syncs++
+	d.unsynced = nil
 	return nil
 }
 
@@ -644,7 +695,9 @@ func (h *handle) Close() error {
 	h.closed = true
 	if h.write {
 		h.d.mu.Lock()
-		h.d.writer = false
+		if h.power == h.d.power {
+			h.d.writer = false
+		}
 		h.d.mu.Unlock()
 	}
 	return nil

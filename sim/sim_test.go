@@ -375,3 +375,35 @@ func TestIgnoreWritesOnlyWhereInjected(t *testing.T) {
 	assert.Equal(t, fill(64<<10, 0), got[128<<10:192<<10], "the old contents stay")
 	assert.Equal(t, fill(MiB-192<<10, 0xab), got[192<<10:])
 }
+
+// TestPowerCutLosesWhatWasNotSynced: a drive's cache is lost with its
+// power; synced writes stay, handles opened before the cut are dead.
+func TestPowerCutLosesWhatWasNotSynced(t *testing.T) {
+	d := sim.MustDrive(sim.DriveSpec{Size: 1 << 20})
+	w, err := d.Open(true)
+	require.NoError(t, err)
+	synced := bytes.Repeat([]byte{1}, 4096)
+	_, err = w.WriteAt(synced, 0)
+	require.NoError(t, err)
+	require.NoError(t, w.Sync())
+	_, err = w.WriteAt(bytes.Repeat([]byte{2}, 4096), 8192)
+	require.NoError(t, err)
+
+	d.PowerCut()
+	_, err = w.WriteAt([]byte{3}, 0)
+	assert.ErrorIs(t, err, sim.ErrPowerOff, "a handle from before the cut is dead")
+	assert.ErrorIs(t, err, hal.ErrRemoved, "the engine sees it as a lost drive")
+	_, err = d.Open(false)
+	assert.ErrorIs(t, err, sim.ErrPowerOff, "no power, no open")
+
+	d.PowerOn()
+	got, err := d.Media(0, 4096)
+	require.NoError(t, err)
+	assert.Equal(t, synced, got, "synced data survives")
+	got, err = d.Media(8192, 4096)
+	require.NoError(t, err)
+	assert.NotContains(t, got, byte(2), "unsynced data is lost")
+	w2, err := d.Open(true)
+	require.NoError(t, err, "a new writer may open after the power is back")
+	require.NoError(t, w2.Close())
+}
