@@ -1,4 +1,4 @@
-//go:build linux && cgo
+//go:build linux
 
 package main
 
@@ -20,7 +20,6 @@ import (
 	"github.com/clonebay/clonebay/hal/blockdev"
 	halgpio "github.com/clonebay/clonebay/hal/gpio"
 	"github.com/clonebay/clonebay/hal/lcd"
-	"github.com/clonebay/clonebay/hal/udev"
 	"github.com/clonebay/clonebay/internal/fsys"
 	"github.com/clonebay/clonebay/ui"
 )
@@ -102,7 +101,11 @@ func buildHardware(b *board.Board, log *slog.Logger) (hardware, func(), error) {
 	if err != nil {
 		return hardware{}, nil, err
 	}
-	hw := hardware{watcher: udev.New(log), opener: blockdev.Opener{}, isSystem: isSystem}
+	watcher, err := newDriveWatcher(log)
+	if err != nil {
+		return hardware{}, nil, err
+	}
+	hw := hardware{watcher: watcher, opener: blockdev.Opener{}, isSystem: isSystem}
 	var closers []func() error
 	closeAll := func() {
 		for _, c := range closers {
