@@ -33,10 +33,12 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 
-# Everything but the Linux backends builds without cgo, on Linux and macOS.
+# Everything but the Linux backends builds without cgo, on Linux and macOS;
+# the pure-Go drive watcher builds without cgo for every package's CPU.
 portable:
 	CGO_ENABLED=0 $(GO) build ./hal ./hal/haltest ./board ./sim/... ./engine/... ./ui/... ./images/...
 	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) build ./hal ./hal/haltest ./board ./sim/... ./engine/... ./ui/... ./images/...
+	for arch in amd64 arm64 arm; do CGO_ENABLED=0 GOARCH=$$arch $(GO) build ./hal/uevent || exit 1; done
 
 fuzz:
 	@scripts/fuzz.sh 5s
