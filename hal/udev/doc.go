@@ -6,6 +6,9 @@
 // properties (ID_PATH, ID_SERIAL_SHORT, ...); without it, it listens to the
 // kernel's events and reads what sysfs has. It logs which.
 //
-// It imports hal and go-udev only; never board, sim, engine, ui or
-// firmware: mapping drives to ports is the firmware's job.
+// hal/uevent is the same watcher without cgo; the two share the drive
+// identity and the tracker through internal/hotplug.
+//
+// It imports hal, go-udev and internal/hotplug only; never board, sim,
+// engine, ui or firmware: mapping drives to ports is the firmware's job.
 package udev

@@ -6,14 +6,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 
 	"github.com/jochenvg/go-udev"
 
 	"github.com/clonebay/clonebay/hal"
+	"github.com/clonebay/clonebay/internal/hotplug"
 )
 
 // Watcher reports the machine's whole-disk block devices.
@@ -34,12 +31,9 @@ func New(log *slog.Logger) *Watcher {
 	return &Watcher{log: log}
 }
 
-// UdevdRunning reports whether systemd-udevd is running: it listens on
-// its control socket.
-func UdevdRunning() bool {
-	st, err := os.Stat("/run/udev/control")
-	return err == nil && st.Mode()&os.ModeSocket != 0
-}
+// UdevdRunning reports whether systemd-udevd is running: a socket
+// listens on its control socket's path.
+func UdevdRunning() bool { return hotplug.UdevdRunning() }
 
 // Watch implements hal.DriveWatcher.
 func (w *Watcher) Watch(ctx context.Context, events chan<- hal.DriveEvent) error {
@@ -75,7 +69,7 @@ func (w *Watcher) Watch(ctx context.Context, events chan<- hal.DriveEvent) error
 	if err != nil {
 		return err
 	}
-	t := newTracker()
+	t := hotplug.NewTracker()
 	send := func(ev hal.DriveEvent) error {
 		select {
 		case events <- ev:
@@ -85,7 +79,7 @@ func (w *Watcher) Watch(ctx context.Context, events chan<- hal.DriveEvent) error
 		}
 	}
 	for _, d := range present {
-		if ev, ok := t.scan(readInfo(d)); ok {
+		if ev, ok := t.Scan(readInfo(d)); ok {
 			if err := send(ev); err != nil {
 				return err
 			}
@@ -103,7 +97,7 @@ func (w *Watcher) Watch(ctx context.Context, events chan<- hal.DriveEvent) error
 			if d.Devtype() != "disk" {
 				continue
 			}
-			for _, ev := range t.event(d.Action(), readInfo(d)) {
+			for _, ev := range t.Event(d.Action(), readInfo(d)) {
 				if err := send(ev); err != nil {
 					return err
 				}
@@ -144,135 +138,15 @@ func Scan() ([]hal.DriveInfo, error) {
 	}
 	var out []hal.DriveInfo
 	for _, d := range devs {
-		if info := readInfo(d).info; reportable(info) {
+		if info := readInfo(d).Info; hotplug.Reportable(info) {
 			out = append(out, info)
 		}
 	}
 	return out, nil
 }
 
-// device is what the tracker knows of a block device.
-type device struct {
-	info    hal.DriveInfo
-	sysPath string
-}
-
 // readInfo reads a device's identity from udev's properties, falling back
 // to sysfs attributes when udevd did not set them.
-func readInfo(d *udev.Device) device {
-	name := d.Sysname()
-	node := d.Devnode()
-	if node == "" {
-		node = "/dev/" + name
-	}
-	attr := func(a string) string { return strings.TrimSpace(d.SysattrValue(a)) }
-	prop := d.PropertyValue
-	info := hal.DriveInfo{
-		Node:               node,
-		Vendor:             firstOf(prop("ID_VENDOR"), attr("device/vendor")),
-		Model:              strings.ReplaceAll(firstOf(prop("ID_MODEL"), attr("device/model")), "_", " "),
-		Serial:             firstOf(prop("ID_SERIAL_SHORT"), parentSerial(d)),
-		Size:               atoi(attr("size")) * 512,
-		LogicalSectorSize:  int(max(512, atoi(attr("queue/logical_block_size")))),
-		PhysicalSectorSize: int(max(512, atoi(attr("queue/physical_block_size")))),
-		Removable:          attr("removable") == "1",
-		ReadOnly:           attr("ro") == "1",
-	}
-	sysPath := d.Syspath()
-	info.Path = firstOf(prop("ID_PATH"), strings.TrimPrefix(sysPath, "/sys"))
-	info.Bus = hal.GuessBus(sysPath, name)
-	switch prop("ID_BUS") {
-	case "usb":
-		info.Bus = hal.BusUSB
-	case "ata":
-		info.Bus = hal.BusSATA
-	}
-	return device{info: info, sysPath: sysPath}
-}
-
-// parentSerial finds a USB serial number on the device's ancestors.
-func parentSerial(d *udev.Device) string {
-	for p := d.Parent(); p != nil; p = p.Parent() {
-		if s := strings.TrimSpace(p.SysattrValue("serial")); s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
-func firstOf(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-func atoi(s string) int64 {
-	n, _ := strconv.ParseInt(s, 10, 64)
-	return n
-}
-
-// tracker turns raw add/change/remove events into the appliance's drive
-// events, and remembers what it reported so nothing is sent twice.
-type tracker struct {
-	seen map[string]hal.DriveInfo // by sysfs path
-}
-
-func newTracker() *tracker { return &tracker{seen: map[string]hal.DriveInfo{}} }
-
-// reportable says whether a device is a drive slot worth showing: one with
-// media, or an empty card reader (removable media that is not a loop
-// device or a RAM disk).
-func reportable(i hal.DriveInfo) bool {
-	if i.Size > 0 {
-		return true
-	}
-	base := filepath.Base(i.Node)
-	return i.Removable && i.Bus != hal.BusLoop && !strings.HasPrefix(base, "ram") && !strings.HasPrefix(base, "zram")
-}
-
-func (t *tracker) scan(d device) (hal.DriveEvent, bool) {
-	if !reportable(d.info) {
-		return hal.DriveEvent{}, false
-	}
-	t.seen[d.sysPath] = d.info
-	return hal.DriveEvent{Kind: hal.DriveAdded, Drive: d.info}, true
-}
-
-func (t *tracker) event(action string, d device) []hal.DriveEvent {
-	prev, known := t.seen[d.sysPath]
-	switch action {
-	case "add":
-		if known {
-			return nil // the scan already reported it
-		}
-		if ev, ok := t.scan(d); ok {
-			return []hal.DriveEvent{ev}
-		}
-	case "remove":
-		if known {
-			delete(t.seen, d.sysPath)
-			return []hal.DriveEvent{{Kind: hal.DriveRemoved, Drive: prev}}
-		}
-	case "change":
-		switch {
-		case !known:
-			if ev, ok := t.scan(d); ok {
-				return []hal.DriveEvent{ev}
-			}
-		case d.info.Size == prev.Size:
-			return nil
-		case d.info.Size == 0 && !reportable(d.info):
-			// A loop device detached: it is gone as a drive.
-			delete(t.seen, d.sysPath)
-			return []hal.DriveEvent{{Kind: hal.DriveRemoved, Drive: prev}}
-		default:
-			// A card went in or out of a reader.
-			t.seen[d.sysPath] = d.info
-			return []hal.DriveEvent{{Kind: hal.MediaChanged, Drive: d.info}}
-		}
-	}
-	return nil
+func readInfo(d *udev.Device) hotplug.Device {
+	return hotplug.SysRoot.Read(d.Devpath(), d.PropertyValue)
 }

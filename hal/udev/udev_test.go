@@ -23,19 +23,18 @@ import (
 const MiB = 1 << 20
 
 // The tests run with and without systemd-udevd, one after the other: they
-// start and stop it, so they must not run in parallel.
+// start and stop it, so they hold the machine-wide udevd lock.
 func TestWatcher(t *testing.T) {
 	looptest.Require(t)
 	if _, err := exec.LookPath("udevadm"); err != nil {
 		t.Skip("udevadm is missing (Debian package udev)")
 	}
-	wasRunning := looptest.StopUdevd(t)
+	looptest.LockUdevd(t)
+	looptest.RestoreUdevd(t)
+	looptest.StopUdevd(t)
 	t.Run("without udevd", func(t *testing.T) { watcherSuite(t, "kernel") })
 	looptest.StartUdevd(t)
 	t.Run("with udevd", func(t *testing.T) { watcherSuite(t, "udev") })
-	if !wasRunning {
-		looptest.StopUdevd(t)
-	}
 }
 
 func watcherSuite(t *testing.T, wantSource string) {
@@ -74,10 +73,9 @@ func watcherSuite(t *testing.T, wantSource string) {
 			devs = append(devs, looptest.Attach(t, s, nil))
 		}
 		b := loopBoard(t, devs)
+		added := waitForAdded(t, events, devs, 3*time.Second)
 		for i, d := range devs {
-			ev := waitFor(t, events, func(ev hal.DriveEvent) bool {
-				return ev.Drive.Node == d.Node && ev.Kind == hal.DriveAdded
-			}, 3*time.Second, "the drive at "+d.Node)
+			ev := added[d.Node]
 			assert.Equal(t, sizes[i], ev.Drive.Size, d.Node)
 			assert.Equal(t, hal.BusLoop, ev.Drive.Bus)
 			port, ok := b.PortFor(ev.Drive.Path, ev.Drive.Node)
@@ -105,6 +103,30 @@ func loopBoard(t *testing.T, devs []looptest.Device) *board.Board {
 	}
 	require.NoError(t, b.Validate())
 	return b
+}
+
+// waitForAdded waits for the DriveAdded event of every device, in any
+// order: udevd's workers finish the events of different drives in any
+// order.
+func waitForAdded(t *testing.T, events <-chan hal.DriveEvent, devs []looptest.Device, within time.Duration) map[string]hal.DriveEvent {
+	t.Helper()
+	want := map[string]bool{}
+	for _, d := range devs {
+		want[d.Node] = true
+	}
+	got := map[string]hal.DriveEvent{}
+	deadline := time.After(within)
+	for len(got) < len(want) {
+		select {
+		case ev := <-events:
+			if ev.Kind == hal.DriveAdded && want[ev.Drive.Node] {
+				got[ev.Drive.Node] = ev
+			}
+		case <-deadline:
+			t.Fatalf("within %v, DriveAdded came for %d of %d drives: %v", within, len(got), len(want), got)
+		}
+	}
+	return got
 }
 
 func waitFor(t *testing.T, events <-chan hal.DriveEvent, match func(hal.DriveEvent) bool, within time.Duration, what string) hal.DriveEvent {
