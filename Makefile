@@ -10,26 +10,26 @@ LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDa
 NFPM      := $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.44.0
 DEB_VERSION ?= $(shell git describe --tags --always 2>/dev/null | sed 's/^v//; s/^\([^0-9]\)/0.0~\1/' || echo 0.0)
 
-# Debian packages the tests use.
+# Debian packages the tests use (libudev-dev for the go-udev backend's
+# own tests; the firmware itself is pure Go).
 TEST_DEBS := gcc libc6-dev libudev-dev udev util-linux e2fsprogs dosfstools mtools tmux fdisk gdisk exfatprogs exfat-fuse fuse3 ntfs-3g grub-rescue-pc qemu-system-x86 bmap-tools zstd xz-utils gzip
 
-# Cross builds: Debian's cross compilers and multiarch libudev.
-CROSS_DEBS := gcc-aarch64-linux-gnu libc6-dev-arm64-cross libudev-dev:arm64 gcc-arm-linux-gnueabihf libc6-dev-armhf-cross libudev-dev:armhf qemu-user-static file lintian
+# Checking the cross builds: qemu-user runs them; file and lintian look at
+# them. The builds themselves need Go alone.
+CROSS_DEBS := qemu-user-static file lintian
 
 .PHONY: all build sim test deps vet lint bench portable fuzz clean cross cross-deps firmware-arm64 firmware-armv7 deb ship-test
 
 all: build
 
+# The firmware is pure Go (the hot-plug backend reads udev's netlink
+# events itself): Go alone builds it, on any machine, for any CPU. A build
+# with -tags libudev and cgo uses go-udev instead.
 build:
-	$(GO) build -trimpath -buildmode=pie -ldflags '$(LDFLAGS)' -o $(BIN) ./firmware
+	CGO_ENABLED=0 $(GO) build -trimpath -buildmode=pie -ldflags '$(LDFLAGS)' -o $(BIN) ./firmware
 
-# The simulator needs neither cgo nor libudev: Go alone builds it, on any
-# laptop.
-SIM_BIN := bin/clonebay-sim
-
-sim:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(SIM_BIN) ./firmware
-	./$(SIM_BIN) sim
+sim: build
+	./$(BIN) sim
 
 deps:
 	@scripts/deps.sh $(TEST_DEBS)
@@ -60,15 +60,16 @@ test: deps vet portable
 	@$(MAKE) --no-print-directory ship-test
 
 cross-deps:
-	@scripts/deps.sh --multiarch $(CROSS_DEBS)
+	@scripts/deps.sh $(CROSS_DEBS)
 
-firmware-arm64: cross-deps
-	CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc \
+firmware-arm64:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 \
 		$(GO) build -trimpath -buildmode=pie -ldflags '$(LDFLAGS)' -o bin/clonebay-arm64 ./firmware
 
-firmware-armv7: cross-deps
-	CGO_ENABLED=1 GOOS=linux GOARCH=arm GOARM=7 CC=arm-linux-gnueabihf-gcc \
-		$(GO) build -trimpath -buildmode=pie -ldflags '$(LDFLAGS)' -o bin/clonebay-armv7 ./firmware
+# 32-bit ARM has no position-independent build without an external linker.
+firmware-armv7:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 \
+		$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/clonebay-armv7 ./firmware
 
 cross: firmware-arm64 firmware-armv7
 
@@ -83,7 +84,7 @@ deb: build cross
 # The arm64 binary runs the simulator scenarios under qemu-user; the
 # packages are checked, installed into a scratch root and their unit
 # verified.
-ship-test: deb
+ship-test: cross-deps deb
 	@scripts/ship-test.sh
 
 lint: vet

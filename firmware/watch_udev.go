@@ -1,4 +1,4 @@
-//go:build linux && cgo
+//go:build linux && cgo && libudev
 
 package main
 
@@ -9,8 +9,8 @@ import (
 	"github.com/clonebay/clonebay/hal/udev"
 )
 
-// newDriveWatcher is the hot-plug backend of this build: udev through
-// libudev.
+// newDriveWatcher is the hot-plug backend of a build with -tags libudev:
+// udev through libudev (go-udev, cgo).
 func newDriveWatcher(log *slog.Logger) (hal.DriveWatcher, error) { return udev.New(log), nil }
 
 // scanDrives lists the drives present now.
