@@ -34,6 +34,7 @@ import (
 // LCD, as there is no panel hardware here.
 func TestRunOnLoopDevices(t *testing.T) {
 	looptest.Require(t)
+	looptest.LockUdevd(t) // other tests stop and start udevd; not during this one
 	nums := looptest.FreeNumbers(t, 4)
 	b := &board.Board{Name: "loops", MasterPort: 1, Buses: []string{"loop"}}
 	for i, n := range nums {
