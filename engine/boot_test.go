@@ -15,6 +15,8 @@ import (
 
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/internal/imgtest"
+
+	"github.com/clonebay/clonebay/internal/testenv"
 )
 
 // rescueImage is Debian's GRUB rescue image (package grub-rescue-pc): a
@@ -26,7 +28,7 @@ const rescueImage = "/usr/lib/grub-rescue/grub-rescue-usb.img"
 func TestCloneBoots(t *testing.T) {
 	imgtest.Need(t, "qemu-system-x86_64")
 	if _, err := os.Stat(rescueImage); err != nil {
-		t.Skipf("%s is missing (Debian package grub-rescue-pc)", rescueImage)
+		testenv.Skip(t, "%s is missing (Debian package grub-rescue-pc)", rescueImage)
 	}
 	for _, area := range []engine.Area{engine.WholeMedia{}, engine.UsedArea{}, engine.Smart{}} {
 		t.Run(area.Name(), func(t *testing.T) {

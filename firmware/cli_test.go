@@ -15,6 +15,8 @@ import (
 
 	"github.com/clonebay/clonebay/internal/fsys"
 	"github.com/clonebay/clonebay/record"
+
+	"github.com/clonebay/clonebay/internal/testenv"
 )
 
 // runCLI runs a command line and returns its exit code and output.
@@ -114,7 +116,7 @@ func TestVersionAndBoards(t *testing.T) {
 
 func TestCopyAreas(t *testing.T) {
 	if _, err := exec.LookPath("sgdisk"); err != nil {
-		t.Skip("sgdisk is missing (Debian package gdisk)")
+		testenv.Skip(t, "sgdisk is missing (Debian package gdisk)")
 	}
 	dir := t.TempDir()
 	master := filepath.Join(dir, "master.img")

@@ -19,6 +19,8 @@ import (
 	"github.com/clonebay/clonebay/record"
 	"github.com/clonebay/clonebay/sim"
 	"github.com/clonebay/clonebay/ui"
+
+	"github.com/clonebay/clonebay/internal/testenv"
 )
 
 // runSimJob runs the simulator with a production record, starts a copy
@@ -109,7 +111,7 @@ func TestBadMasterSectorsAreRecorded(t *testing.T) {
 func TestExportToAStick(t *testing.T) {
 	for _, tool := range []string{"mkfs.vfat", "mcopy"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is missing (Debian packages dosfstools and mtools)", tool)
+			testenv.Skip(t, "%s is missing (Debian packages dosfstools and mtools)", tool)
 		}
 	}
 	dir := t.TempDir()

@@ -25,6 +25,8 @@ import (
 	"github.com/clonebay/clonebay/record"
 	"github.com/clonebay/clonebay/sim"
 	"github.com/clonebay/clonebay/ui"
+
+	"github.com/clonebay/clonebay/internal/testenv"
 )
 
 // TestImportFromAStick puts image files on a FAT stick with the real
@@ -33,7 +35,7 @@ import (
 func TestImportFromAStick(t *testing.T) {
 	for _, tool := range []string{"mkfs.vfat", "mcopy", "mdir"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is missing (Debian packages dosfstools and mtools)", tool)
+			testenv.Skip(t, "%s is missing (Debian packages dosfstools and mtools)", tool)
 		}
 	}
 	dir := t.TempDir()

@@ -9,13 +9,15 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/clonebay/clonebay/internal/testenv"
 )
 
 // TestTerminalPanelInTmux starts `clonebay sim` in a tmux pane, presses
 // keys the way a developer would and reads the panel off the screen.
 func TestTerminalPanelInTmux(t *testing.T) {
 	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux is missing (Debian package tmux)")
+		testenv.Skip(t, "tmux is missing (Debian package tmux)")
 	}
 	bin := filepath.Join(t.TempDir(), "clonebay")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()

@@ -23,6 +23,8 @@ import (
 	"github.com/clonebay/clonebay/images"
 	"github.com/clonebay/clonebay/internal/imgtest"
 	"github.com/clonebay/clonebay/sim"
+
+	"github.com/clonebay/clonebay/internal/testenv"
 )
 
 const MiB = 1 << 20
@@ -542,11 +544,11 @@ func TestLibraryBookkeeping(t *testing.T) {
 // TestImportThatDoesNotFitIsRefused runs on a small tmpfs library.
 func TestImportThatDoesNotFitIsRefused(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("mounting a small file system for the library needs root")
+		testenv.Skip(t, "mounting a small file system for the library needs root")
 	}
 	dir := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount tmpfs: %v %s", err, out)
+		testenv.Skip(t, "cannot mount tmpfs: %v %s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("umount", dir).Run() })
 	lib, err := images.OpenLibrary(dir)

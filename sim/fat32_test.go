@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clonebay/clonebay/sim"
+
+	"github.com/clonebay/clonebay/internal/testenv"
 )
 
 // TestFAT32DiskIsReal checks the simulator's master with the real tools:
@@ -18,7 +20,7 @@ import (
 func TestFAT32DiskIsReal(t *testing.T) {
 	for _, tool := range []string{"fsck.vfat", "mcopy"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is missing (Debian packages dosfstools and mtools)", tool)
+			testenv.Skip(t, "%s is missing (Debian packages dosfstools and mtools)", tool)
 		}
 	}
 	files := []sim.File{

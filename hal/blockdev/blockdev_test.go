@@ -19,6 +19,8 @@ import (
 	"github.com/clonebay/clonebay/hal/blockdev"
 	"github.com/clonebay/clonebay/hal/haltest"
 	"github.com/clonebay/clonebay/internal/looptest"
+
+	"github.com/clonebay/clonebay/internal/testenv"
 )
 
 const MiB = 1 << 20
@@ -132,13 +134,13 @@ func TestHelperHoldsDevice(t *testing.T) {
 func TestMountedDeviceIsRefused(t *testing.T) {
 	dev := looptest.Attach(t, 16*MiB, nil)
 	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
-		t.Skip("mkfs.ext4 is missing (Debian package e2fsprogs)")
+		testenv.Skip(t, "mkfs.ext4 is missing (Debian package e2fsprogs)")
 	}
 	out, err := exec.Command("mkfs.ext4", "-q", "-F", dev.Node).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	mnt := t.TempDir()
 	if out, err := exec.Command("mount", dev.Node, mnt).CombinedOutput(); err != nil {
-		t.Skipf("this kernel cannot mount ext4 here: %s", out)
+		testenv.Skip(t, "this kernel cannot mount ext4 here: %s", out)
 	}
 	t.Cleanup(func() { _ = exec.Command("umount", mnt).Run() })
 	for name, open := range map[string]func(string) (*blockdev.Drive, error){

@@ -18,6 +18,8 @@ import (
 	"github.com/clonebay/clonebay/hal/haltest"
 	"github.com/clonebay/clonebay/hal/udev"
 	"github.com/clonebay/clonebay/internal/looptest"
+
+	"github.com/clonebay/clonebay/internal/testenv"
 )
 
 const MiB = 1 << 20
@@ -27,7 +29,7 @@ const MiB = 1 << 20
 func TestWatcher(t *testing.T) {
 	looptest.Require(t)
 	if _, err := exec.LookPath("udevadm"); err != nil {
-		t.Skip("udevadm is missing (Debian package udev)")
+		testenv.Skip(t, "udevadm is missing (Debian package udev)")
 	}
 	looptest.LockUdevd(t)
 	looptest.RestoreUdevd(t)

@@ -22,6 +22,8 @@ import (
 	"github.com/clonebay/clonebay/hal/haltest"
 	"github.com/clonebay/clonebay/hal/uevent"
 	"github.com/clonebay/clonebay/internal/looptest"
+
+	"github.com/clonebay/clonebay/internal/testenv"
 )
 
 const MiB = 1 << 20
@@ -42,7 +44,7 @@ func TestWatcher(t *testing.T) {
 func requireUdevd(t *testing.T) {
 	looptest.Require(t)
 	if _, err := exec.LookPath("udevadm"); err != nil {
-		t.Skip("udevadm is missing (Debian package udev)")
+		testenv.Skip(t, "udevadm is missing (Debian package udev)")
 	}
 }
 

@@ -19,6 +19,8 @@ import (
 	"testing"
 
 	"github.com/clonebay/clonebay/internal/looptest"
+
+	"github.com/clonebay/clonebay/internal/testenv"
 )
 
 // Need skips the test unless every tool is on the PATH.
@@ -33,7 +35,7 @@ func Need(t testing.TB, tools ...string) {
 	}
 	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is missing (Debian package %s)", tool, pkgs[tool])
+			testenv.Skip(t, "%s is missing (Debian package %s)", tool, pkgs[tool])
 		}
 	}
 }

@@ -15,16 +15,18 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/clonebay/clonebay/internal/testenv"
 )
 
 // Require skips the test unless it runs as root with losetup available.
 func Require(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("real-device test: needs root to attach loop devices (run 'make test' as root)")
+		testenv.Skip(t, "real-device test: needs root to attach loop devices (run 'make test' as root)")
 	}
 	if _, err := exec.LookPath("losetup"); err != nil {
-		t.Skip("real-device test: losetup is missing (Debian package util-linux)")
+		testenv.Skip(t, "real-device test: losetup is missing (Debian package util-linux)")
 	}
 }
 

@@ -15,6 +15,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/clonebay/clonebay/internal/hotplug"
+
+	"github.com/clonebay/clonebay/internal/testenv"
 )
 
 // UdevdLockFile is the machine-wide lock of the tests that start or stop
@@ -147,7 +149,7 @@ func startUdevd(t testing.TB) {
 		}
 	}
 	if bin == "" {
-		t.Skip("systemd-udevd is missing (Debian package udev)")
+		testenv.Skip(t, "systemd-udevd is missing (Debian package udev)")
 	}
 	if out, err := exec.Command(bin, "--daemon").CombinedOutput(); err != nil {
 		t.Fatalf("%s --daemon: %v: %s", bin, err, out)
