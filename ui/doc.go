@@ -9,7 +9,8 @@
 // and the screen on show. Each screen is a type that owns its cursor and
 // choices, handles its keys and renders itself; the menu-like screens
 // share one list cursor, the copy and erase confirmations one
-// hold-to-confirm.
+// hold-to-confirm. View is a snapshot of the same state, for a second
+// front end to observe what the LCD shows without touching its code.
 //
 // ui has no goroutines, does no I/O and never reads the clock: time comes
 // in with Tick events. It imports the standard library and hal's value
