@@ -177,7 +177,7 @@ func (a *appliance) loop(ctx context.Context, drives <-chan hal.DriveEvent, butt
 	}
 	a.show(nil)
 	for {
-		var ev any
+		var ev ui.Event
 		select {
 		case <-ctx.Done():
 			a.abortAndWait()
@@ -207,7 +207,7 @@ func (a *appliance) loop(ctx context.Context, drives <-chan hal.DriveEvent, butt
 
 // handle feeds one event to the panel, carries out its commands and shows
 // the new frame.
-func (a *appliance) handle(ctx context.Context, ev any) {
+func (a *appliance) handle(ctx context.Context, ev ui.Event) {
 	for _, cmd := range a.model.Update(ev) {
 		a.command(ctx, cmd)
 	}
@@ -216,7 +216,7 @@ func (a *appliance) handle(ctx context.Context, ev any) {
 
 // command carries out one of the panel's commands.
 func (a *appliance) command(ctx context.Context, cmd ui.Command) {
-	follow := func(ev any) {
+	follow := func(ev ui.Event) {
 		if ev != nil {
 			for _, c := range a.model.Update(ev) {
 				a.command(ctx, c)
@@ -248,7 +248,7 @@ func (a *appliance) command(ctx context.Context, cmd ui.Command) {
 		switch r := a.resumeJob().(type) {
 		case startRequest:
 			a.model.Update(a.startJob(ctx, r.cmd, r.resume))
-		default:
+		case ui.Event:
 			a.model.Update(r)
 		}
 	case ui.DiscardResume:
@@ -345,7 +345,7 @@ func (a *appliance) buzz(ctx context.Context) {
 }
 
 // driveEvent turns a watcher's event into a panel event.
-func (a *appliance) driveEvent(ev hal.DriveEvent) any {
+func (a *appliance) driveEvent(ev hal.DriveEvent) ui.Event {
 	ev, ok := a.ports.Map(ev)
 	if !ok || ev.Kind == hal.ScanDone {
 		if ev.Kind == hal.ScanDone {
@@ -464,7 +464,7 @@ func (a *appliance) checkDrive(ctx context.Context, c ui.CheckDrive) {
 }
 
 // startErase opens the targets and wipes them on a goroutine.
-func (a *appliance) startErase(ctx context.Context, c ui.StartErase) any {
+func (a *appliance) startErase(ctx context.Context, c ui.StartErase) ui.Event {
 	if a.job != nil {
 		return ui.JobRefused{Reason: "a job is running"}
 	}
@@ -564,7 +564,7 @@ type writeBlocker interface{ WriteBlock() error }
 
 // startJob opens the drives and starts the engine. It returns the event
 // that tells the panel how it went.
-func (a *appliance) startJob(ctx context.Context, c ui.StartJob, resume map[int]int) any {
+func (a *appliance) startJob(ctx context.Context, c ui.StartJob, resume map[int]int) ui.Event {
 	if a.job != nil {
 		return ui.JobRefused{Reason: "a job is running"}
 	}
@@ -706,10 +706,10 @@ func (j *runningJob) close() {
 }
 
 // jobEvent turns engine output into panel events.
-func (a *appliance) jobEvent(e any) any {
+func (a *appliance) jobEvent(e any) ui.Event {
 	switch e := e.(type) {
 	case ui.Notice, ui.Busy, ui.BusyDone, ui.ImportFiles:
-		return e
+		return e.(ui.Event)
 	case imagesChanged:
 		return a.imageList()
 	case imageChecked:
@@ -742,7 +742,7 @@ func (a *appliance) jobEvent(e any) any {
 		}
 		return e
 	case engine.Progress:
-		return ui.Progress{Port: e.Port, Phase: e.Phase.String(), Done: e.Done, Total: e.Total, Rate: e.Rate, ETA: e.ETA}
+		return ui.Progress{Port: e.Port, Phase: uiPhase(e.Phase), Done: e.Done, Total: e.Total, Rate: e.Rate, ETA: e.ETA}
 	case *engine.Result:
 		j := a.job
 		a.job = nil
@@ -772,6 +772,26 @@ func (a *appliance) jobEvent(e any) any {
 		return ui.JobDone{Result: r}
 	}
 	return nil
+}
+
+// uiPhase is a port's phase as the panel knows it: the one place engine
+// phases become panel phases.
+func uiPhase(p engine.Phase) ui.Phase {
+	switch p {
+	case engine.PhaseQualifying:
+		return ui.Checking
+	case engine.PhaseReading:
+		return ui.Reading
+	case engine.PhaseCopying:
+		return ui.Copying
+	case engine.PhaseSyncing:
+		return ui.Syncing
+	case engine.PhaseVerifying:
+		return ui.Verifying
+	case engine.PhaseDone:
+		return ui.Done
+	}
+	return ui.Waiting
 }
 
 func uiMode(m engine.Mode) ui.Mode {

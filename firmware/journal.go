@@ -92,7 +92,7 @@ func (a *appliance) loadJournal() {
 
 // offerResume asks the operator about an interrupted job once the drives
 // are known.
-func (a *appliance) offerResume() any {
+func (a *appliance) offerResume() ui.Event {
 	j := a.pendingResume
 	if j == nil || a.job != nil {
 		return nil

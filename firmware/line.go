@@ -35,7 +35,7 @@ type linePortDone struct {
 }
 
 // startLine opens the master for production-line mode.
-func (a *appliance) startLine(ctx context.Context, c ui.StartLine) any {
+func (a *appliance) startLine(ctx context.Context, c ui.StartLine) ui.Event {
 	if a.job != nil || a.line != nil {
 		return ui.JobRefused{Reason: "a job is running"}
 	}
@@ -82,9 +82,9 @@ func (a *appliance) startLine(ctx context.Context, c ui.StartLine) any {
 }
 
 // lineTarget starts a one-target job on a port in production-line mode.
-func (a *appliance) lineTarget(ctx context.Context, port int) any {
+func (a *appliance) lineTarget(ctx context.Context, port int) ui.Event {
 	l := a.line
-	fail := func(cause, reason string, abort bool) any {
+	fail := func(cause, reason string, abort bool) ui.Event {
 		a.log.Warn("line: port not started", "port", port, "reason", reason)
 		return ui.LineDone{Result: ui.PortResult{Port: port, Cause: cause, Reason: reason, Abort: abort}}
 	}
@@ -140,7 +140,7 @@ func (a *appliance) lineTarget(ctx context.Context, port int) any {
 }
 
 // linePortEnded records a port's result and tells the panel.
-func (a *appliance) linePortEnded(e linePortDone) []any {
+func (a *appliance) linePortEnded(e linePortDone) []ui.Event {
 	l := a.line
 	if l != nil {
 		delete(l.ports, e.port)
@@ -155,7 +155,7 @@ func (a *appliance) linePortEnded(e linePortDone) []any {
 		a.log.Info("line: target done", "port", p.Label, "result", p.Status.String(), "reason", p.Reason,
 			"written", p.Written, "verified", p.Verified, "mbps", fmt.Sprintf("%.1f", p.MBps), "sha256", p.SHA256)
 	}
-	out := []any{ui.LineDone{Result: r}}
+	out := []ui.Event{ui.LineDone{Result: r}}
 	if l != nil && l.stopping && len(l.ports) == 0 {
 		out = append(out, a.endLine())
 	}
@@ -164,7 +164,7 @@ func (a *appliance) linePortEnded(e linePortDone) []any {
 
 // stopLine aborts every running port; the line ends when the last one
 // has reported.
-func (a *appliance) stopLine() any {
+func (a *appliance) stopLine() ui.Event {
 	l := a.line
 	if l == nil {
 		if a.stopCheck != nil {
@@ -183,7 +183,7 @@ func (a *appliance) stopLine() any {
 	return nil
 }
 
-func (a *appliance) endLine() any {
+func (a *appliance) endLine() ui.Event {
 	if a.line != nil {
 		a.line.closer.Close()
 		a.line = nil

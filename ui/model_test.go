@@ -48,27 +48,31 @@ var (
 	used = func(p int) ui.DriveIn {
 		return ui.DriveIn{Drive: ui.Drive{Port: p, Model: "Old Stick", Size: 8_000_000_000, HasData: true}}
 	}
-	withMas = []any{master, blank(2), blank(3), blank(4)}
+	withMas = []ui.Event{master, blank(2), blank(3), blank(4)}
 )
 
-func progress(port int, phase string, done int64) ui.Progress {
+func progress(port int, phase ui.Phase, done int64) ui.Progress {
 	return ui.Progress{Port: port, Phase: phase, Done: done, Total: 8_000_000_000, Rate: 30e6, ETA: time.Duration(float64(8e9-done)/30e6) * time.Second}
 }
 
-func seq(parts ...any) []any {
-	var out []any
+// seq flattens events and lists of events into one list.
+func seq(parts ...any) []ui.Event {
+	var out []ui.Event
 	for _, p := range parts {
-		if l, ok := p.([]any); ok {
-			out = append(out, l...)
-		} else {
+		switch p := p.(type) {
+		case []ui.Event:
+			out = append(out, p...)
+		case ui.Event:
 			out = append(out, p)
+		default:
+			panic(fmt.Sprintf("seq: %T is not an event", p))
 		}
 	}
 	return out
 }
 
 var running = seq(withMas, press(hal.OK), press(hal.OK), ui.JobStarted{Bytes: 8_000_000_000, Area: "whole media"},
-	progress(2, "copying", 3_600_000_000), progress(3, "copying", 3_500_000_000), progress(4, "copying", 3_700_000_000))
+	progress(2, ui.Copying, 3_600_000_000), progress(3, ui.Copying, 3_500_000_000), progress(4, ui.Copying, 3_700_000_000))
 
 var (
 	library = ui.ImagesLoaded{Free: 41e9, Images: []ui.ImageInfo{
@@ -79,13 +83,13 @@ var (
 	toLine  = seq(press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))
 	// Line mode with eight ports: 2 passed, 3 copying, 4 failed, 5 verifying.
 	lineRunning = seq(withMas, toLine, press(hal.OK), ui.LineStarted{Bytes: 8e9, Area: "whole media"},
-		blank(5), progress(2, "copying", 4e9), progress(3, "copying", 2e9), progress(4, "copying", 1e9), progress(5, "verifying", 6e9),
+		blank(5), progress(2, ui.Copying, 4e9), progress(3, ui.Copying, 2e9), progress(4, ui.Copying, 1e9), progress(5, ui.Verifying, 6e9),
 		ui.LineDone{Result: ui.PortResult{Port: 2, Pass: true}}, ui.LineDone{Result: ui.PortResult{Port: 4, Cause: "write error"}})
 )
 
 var screens = []struct {
 	name   string
-	events []any
+	events []ui.Event
 }{
 	{"idle-empty", nil},
 	{"idle-ready", withMas},
@@ -105,7 +109,7 @@ var screens = []struct {
 	{"job-starting", seq(withMas, press(hal.OK), press(hal.OK))},
 	{"job-overview", running},
 	{"job-port", seq(running, press(hal.Down), press(hal.Down))},
-	{"job-verifying", seq(running, progress(2, "verifying", 1_000_000_000), progress(3, "verifying", 2_000_000_000), progress(4, "verifying", 4_000_000_000))},
+	{"job-verifying", seq(running, progress(2, ui.Verifying, 1_000_000_000), progress(3, ui.Verifying, 2_000_000_000), progress(4, ui.Verifying, 4_000_000_000))},
 	{"job-abort", seq(running, press(hal.Back))},
 	{"result-pass", seq(running, ui.JobDone{Result: ui.JobResult{Mode: ui.CopyVerify, Bytes: 8e9, Duration: 9 * time.Minute,
 		Ports: []ui.PortResult{{Port: 2, Pass: true}, {Port: 3, Pass: true}, {Port: 4, Pass: true}}}})},
@@ -134,7 +138,7 @@ var screens = []struct {
 		press(hal.Up), press(hal.OK), press(hal.OK), ui.Tick{Now: time.Second})},
 	{"erase-running", seq(withMas, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK),
 		press(hal.Up), press(hal.OK), press(hal.OK), ui.Tick{Now: 3 * time.Second}, ui.JobStarted{},
-		ui.Progress{Port: 2, Phase: "copying", Done: 4e9, Total: 16e9, Rate: 40e6, ETA: 5 * time.Minute})},
+		ui.Progress{Port: 2, Phase: ui.Copying, Done: 4e9, Total: 16e9, Rate: 40e6, ETA: 5 * time.Minute})},
 	{"pin-entry", seq(press(hal.Up), press(hal.Up), press(hal.OK), press(hal.Up), press(hal.Up), press(hal.Up),
 		press(hal.OK), press(hal.Up), press(hal.Up), press(hal.OK))},
 	{"image-menu", seq(library, toImage)},

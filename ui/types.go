@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/clonebay/clonebay/hal"
@@ -73,58 +74,41 @@ func (m Mode) String() string {
 	return "Copy+Verify"
 }
 
-// Events.
-type (
-	// Tick carries the time since the firmware started. Firmware sends
-	// one at least every 100 ms.
-	Tick struct{ Now time.Duration }
-	// Button is a debounced button event.
-	Button struct{ hal.ButtonEvent }
-	// DriveIn says a drive is in a port (added, or its media changed).
-	DriveIn struct{ Drive Drive }
-	// DriveOut says a port is empty.
-	DriveOut struct{ Port int }
-	// JobStarted says the firmware started the job the panel asked for.
-	JobStarted struct {
-		Bytes   int64  // bytes the job copies per target
-		Area    string // how the copy area was made
-		Targets []int  // the ports in the job, when the panel did not pick them (a resumed job)
-	}
-	// JobRefused says the firmware could not start the job.
-	JobRefused struct{ Reason string }
-	// Progress is one port's progress.
-	Progress struct {
-		Port  int
-		Phase string // "copying", "verifying", ...
-		Done  int64
-		Total int64
-		Rate  float64 // bytes a second
-		ETA   time.Duration
-	}
-	// JobDone carries a job's result.
-	JobDone struct{ Result JobResult }
-	// LogLoaded carries the jobs of the production record, newest first,
-	// for the Job log screen after a restart.
-	LogLoaded struct{ Results []JobResult }
-	// ResumeOffer says a job was interrupted (a power loss) and can be
-	// resumed on the drives that are still there.
-	ResumeOffer struct {
-		Mode    Mode
-		Targets int
-	}
-	// Notice is something the operator must read (a damaged settings
-	// file, a failed save); any key dismisses it.
-	Notice struct{ Title, Text string }
-	// PlanInfo says what the copy area comes to on the master in the
-	// master port: Bytes of Of bytes. Error is set when the master's
-	// partition table or file systems could not be read.
-	PlanInfo struct {
-		Area  string
-		Bytes int64
-		Of    int64
-		Error string
-	}
+// Phase is where a port is in its job. Firmware translates the engine's
+// phases into these; the panel never reads a phase from text.
+type Phase int
+
+// Port phases, in the order a port goes through them.
+const (
+	Waiting  Phase = iota // not started yet
+	Checking              // checking that the target stores what its size says
+	Reading               // reading the master only (a hash)
+	Copying
+	Syncing
+	Verifying
+	Done
 )
+
+// String is the phase as the port page of a job shows it.
+func (p Phase) String() string {
+	switch p {
+	case Waiting:
+		return "waiting"
+	case Checking:
+		return "checking"
+	case Reading:
+		return "reading"
+	case Copying:
+		return "copying"
+	case Syncing:
+		return "syncing"
+	case Verifying:
+		return "verifying"
+	case Done:
+		return "done"
+	}
+	return fmt.Sprintf("Phase(%d)", int(p))
+}
 
 // PortResult is one port's outcome.
 type PortResult struct {
@@ -159,57 +143,28 @@ func (r JobResult) Passed() int {
 	return n
 }
 
-// Commands.
-type (
-	Command interface{ command() }
-	// StartJob asks firmware to start a job.
-	StartJob struct {
-		Mode    Mode
-		Master  int
-		Image   string // copy from this image of the library instead of Master
-		Targets []int
-		Area    string
-	}
-	// AbortJob asks firmware to abort the running job.
-	AbortJob struct{}
-	// Beep asks for a beep pattern.
-	Beep struct{ Pattern []hal.Beep }
-	// SaveSettings asks firmware to store the settings.
-	SaveSettings struct{ Settings Settings }
-	// ExportLog asks firmware to copy the production record to a USB
-	// stick in a port.
-	ExportLog struct{}
-	// CheckDrive asks firmware to check the drive in Port: Kind is "scan"
-	// (read every sector) or "speed" (a short read and write test).
-	CheckDrive struct {
-		Port int
-		Kind string
-	}
-	// ResumeJob asks firmware to resume the interrupted job; DiscardResume
-	// to forget it.
-	ResumeJob     struct{}
-	DiscardResume struct{}
-	// StartErase asks firmware to wipe the drives in Targets.
-	StartErase struct {
-		Mode    string // quick, zeros, random, dod, discard, secure-discard
-		Verify  bool
-		Targets []int
-	}
-)
-
-func (StartJob) command()      {}
-func (AbortJob) command()      {}
-func (Beep) command()          {}
-func (SaveSettings) command()  {}
-func (ExportLog) command()     {}
-func (StartErase) command()    {}
-func (CheckDrive) command()    {}
-func (ResumeJob) command()     {}
-func (DiscardResume) command() {}
-
 // Frame is what the panel shows.
 type Frame struct {
 	Lines     []string       // bytes 0..7 are the progress-bar glyphs
 	LEDs      []hal.LEDState // index 0 is port 1
 	Backlight bool
+}
+
+// ImageInfo is one image of the library as the panel shows it.
+type ImageInfo struct {
+	Name    string
+	Size    int64 // the content's size
+	Bytes   int64 // what a deploy writes
+	Stored  int64 // bytes on the appliance's storage
+	Created time.Time
+	SHA256  string
+	Area    string
+	Err     string // why it cannot be read (listed so it can be deleted)
+}
+
+// ImportFile is an image file found on a USB stick in a port.
+type ImportFile struct {
+	Port int
+	Path string
+	Size int64
 }
