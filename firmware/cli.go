@@ -30,6 +30,7 @@ type jobFlags struct {
 	area    string
 	clean   bool
 	delta   bool
+	create  bool
 }
 
 func (f *jobFlags) register(fs *flag.FlagSet) {
@@ -62,11 +63,12 @@ func cliArea(s string) (engine.Area, error) {
 }
 
 func cmdCopy(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "copy", "--from SRC --to DST [--to DST...] [--no-verify]")
+	fs := newFlags(env, "copy", "--from SRC --to DST [--to DST...] [--no-verify] [--create]")
 	var jf jobFlags
 	jf.register(fs)
 	noVerify := fs.Bool("no-verify", false, "skip reading the targets back")
 	fs.BoolVar(&jf.delta, "delta", false, "re-sync targets that hold an older copy: write only the chunks that differ")
+	fs.BoolVar(&jf.create, "create", false, "make a --to image file that does not exist yet, as large as the copy area (never under /dev)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -112,27 +114,20 @@ func runCLIJob(ctx context.Context, env *cliEnv, jf jobFlags, mode engine.Mode) 
 	if jf.chunk < 1 || jf.chunk > 64 {
 		return usageError("--chunk %d: give 1..64 MiB", jf.chunk)
 	}
-	area, err := cliArea(jf.area)
-	if err != nil {
+	if _, err := cliArea(jf.area); err != nil {
 		return err
 	}
-	drives, err := openCLIDrives(env, jf.from, jf.library, jf.to, mode)
+	drives, err := openCLIDrives(env, jf, mode)
 	if err != nil {
 		return err
 	}
 	defer drives.close()
-	if drives.area != nil {
-		if jf.area != "whole" {
-			return usageError("--area %s: an image is deployed with the area it was captured with (%s)", jf.area, drives.area.Name())
-		}
-		area = drives.area
-	}
 
 	prog := newProgressView(env, drives.names)
 	job := engine.Job{
 		Source: drives.master,
 		Mode:   mode,
-		Area:   area,
+		Area:   drives.area,
 		Options: engine.Options{
 			Clean:        jf.clean,
 			Delta:        jf.delta,
@@ -151,6 +146,7 @@ func runCLIJob(ctx context.Context, env *cliEnv, jf jobFlags, mode engine.Mode) 
 	if err != nil {
 		return err
 	}
+	drives.keep = true
 	stop := prog.start(ctx)
 	res := run.Wait()
 	stop()

@@ -42,7 +42,7 @@ func TestCopyCommand(t *testing.T) {
 	existing := writeFile(t, dir, "big.img", make([]byte, 4<<20))
 	fresh := filepath.Join(dir, "new.img")
 
-	code, out, errOut := runCLI(t, "copy", "--from", src, "--to", fresh, "--to", existing)
+	code, out, errOut := runCLI(t, "copy", "--create", "--from", src, "--to", fresh, "--to", existing)
 	require.Equal(t, 0, code, "%s%s", out, errOut)
 	assert.Contains(t, out, "2 passed, 0 failed")
 	for _, dst := range []string{fresh, existing} {
@@ -51,7 +51,7 @@ func TestCopyCommand(t *testing.T) {
 		assert.Equal(t, master, got[:len(master)], dst)
 	}
 
-	code, out, _ = runCLI(t, "copy", "--from", src, "--to", small, "--to", filepath.Join(dir, "other.img"))
+	code, out, _ = runCLI(t, "copy", "--create", "--from", src, "--to", small, "--to", filepath.Join(dir, "other.img"))
 	assert.Equal(t, 1, code, "one target failed")
 	assert.Contains(t, out, "FAIL")
 	assert.Contains(t, out, "target 1.04 MB < master 3.14 MB")
@@ -89,7 +89,7 @@ func TestCommandLineErrors(t *testing.T) {
 		{"copy without --to", []string{"copy", "--from", src}, 2, "at least one --to is required"},
 		{"bad chunk", []string{"copy", "--from", src, "--to", filepath.Join(dir, "t"), "--chunk", "0"}, 2, "--chunk 0"},
 		{"missing master", []string{"copy", "--from", filepath.Join(dir, "nope"), "--to", filepath.Join(dir, "t")}, 1, "master: open"},
-		{"master as its own target", []string{"copy", "--from", src, "--to", src}, 1, "the target is the master itself"},
+		{"master as its own target", []string{"copy", "--from", src, "--to", src}, 1, "target " + src + " is the master itself (same storage as --from " + src + ")"},
 		{"hash with --to", []string{"hash", "--from", src, "--to", src}, 2, "hash takes no --to"},
 		{"unknown flag", []string{"copy", "--fast"}, 2, "flag provided but not defined"},
 	} {

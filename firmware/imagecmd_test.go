@@ -67,7 +67,7 @@ func TestImageCommands(t *testing.T) {
 	assert.Contains(t, out, "origin    "+src)
 
 	targets := []string{filepath.Join(dir, "t1.img"), filepath.Join(dir, "t2.img")}
-	code, out, errOut = runCLI(t, "copy", "--library", lib, "--from", "image:golden", "--to", targets[0], "--to", targets[1])
+	code, out, errOut = runCLI(t, "copy", "--create", "--library", lib, "--from", "image:golden", "--to", targets[0], "--to", targets[1])
 	require.Equal(t, 0, code, "%s%s", out, errOut)
 	assert.Contains(t, out, "2 passed, 0 failed")
 	for _, p := range targets {
