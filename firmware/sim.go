@@ -19,7 +19,7 @@ func cmdSim(ctx context.Context, env *cliEnv, args []string) error {
 	logFile := fs.String("log", "", "write the firmware's log to this file (default: stderr with --script, nowhere otherwise)")
 	recordFile := fs.String("record", "", "keep a production record (job log) in this file")
 	libraryDir := fs.String("images", simLibrary(), "the simulated appliance's image library folder")
-	if err := parse(fs, args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	b, err := board.Load(*boardName)
