@@ -64,6 +64,11 @@ func TestSystemDisksFromMountinfo(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, map[string]bool{"179:0": true, "179:1": true, "8:0": true, "8:1": true}, disks,
 		"the mounted partitions and their whole disks")
+	for dev, system := range map[string]bool{"8:3": true, "8:0": true, "179:0": true, "8:16": false, "254:0": true} {
+		s := Storage{Name: dev}
+		require.NoError(t, fs.block(&s, dev))
+		assert.Equal(t, system, s.OnDevices(disks), "%s: an unmounted partition of a system disk is the system disk too", dev)
+	}
 
 	lvm := filepath.Join(t.TempDir(), "mountinfo")
 	require.NoError(t, os.WriteFile(lvm, []byte("22 1 254:0 / / rw - ext4 /dev/mapper/root rw\n"), 0o644))
