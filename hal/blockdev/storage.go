@@ -328,7 +328,7 @@ func (fs sysfs) loopsOn(s Storage) ([]string, error) {
 		}
 		l := Storage{Name: "/dev/" + e.Name()}
 		if err := fs.block(&l, dev); err != nil {
-			if errors.Is(err, os.ErrNotExist) {
+			if _, serr := os.Stat(filepath.Join(dir, "loop")); serr != nil {
 				continue // detached while we looked
 			}
 			return nil, err
