@@ -146,10 +146,15 @@ type targetRules struct {
 	writes  bool
 	from    string           // the master as given
 	master  blockdev.Storage // a drive master's storage; zero for an image
-	library blockdev.Storage // every file of the image libraries
-	libDirs []string
+	library []libraryFiles
 	system  map[string]bool // the system disks' devices
 	seen    []blockdev.Storage
+}
+
+// libraryFiles are the files of one image library folder.
+type libraryFiles struct {
+	dir   string
+	files blockdev.Storage
 }
 
 // load reads what the rules protect: the system disks and the files of
@@ -165,9 +170,10 @@ func (r *targetRules) load(library string) error {
 	r.system = sys
 	for _, dir := range []string{library, defaultLibrary} {
 		dir = filepath.Clean(dir)
-		if dir == "." || slices.Contains(r.libDirs, dir) {
+		if slices.ContainsFunc(r.library, func(l libraryFiles) bool { return l.dir == dir }) {
 			continue
 		}
+		lib := libraryFiles{dir: dir}
 		found := true
 		err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
 			switch {
@@ -186,14 +192,14 @@ func (r *targetRules) load(library string) error {
 			if err != nil {
 				return err
 			}
-			r.library = r.library.Join(s)
+			lib.files = lib.files.Join(s)
 			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("image library %s: %w (its files are never targets, so they must be known)", dir, err)
 		}
 		if found {
-			r.libDirs = append(r.libDirs, dir)
+			r.library = append(r.library, lib)
 		}
 	}
 	return nil
@@ -235,8 +241,10 @@ func (r *targetRules) allowed(node string, s blockdev.Storage) error {
 	if !r.writes {
 		return nil
 	}
-	if r.library.Same(s) {
-		return fmt.Errorf("target %s: refused: it is a file of the image library (%s), which a job never writes", node, strings.Join(r.libDirs, ", "))
+	for _, lib := range r.library {
+		if lib.files.Same(s) {
+			return fmt.Errorf("target %s: refused: it is a file of the image library %s, which a job never writes", node, lib.dir)
+		}
 	}
 	if s.OnDevices(r.system) {
 		return fmt.Errorf("target %s: refused: it holds this system's own root or boot file system", node)
