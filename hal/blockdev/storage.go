@@ -45,26 +45,13 @@ func (l leaf) key() string {
 }
 
 func compareLeaves(x, y leaf) int {
-	switch {
-	case x.disk != y.disk:
-		if x.disk {
+	disk := func(l leaf) int {
+		if l.disk {
 			return 1
 		}
-		return -1
-	case x.a != y.a:
-		return cmpU(x.a, y.a)
+		return 0
 	}
-	return cmpU(x.b, y.b)
-}
-
-func cmpU(x, y uint64) int {
-	switch {
-	case x < y:
-		return -1
-	case x > y:
-		return 1
-	}
-	return 0
+	return cmp.Or(cmp.Compare(disk(x), disk(y)), cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b))
 }
 
 // Same reports whether two storages share media: a write to one may
