@@ -6,6 +6,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Board is one appliance's hardware, as data.
@@ -75,6 +76,17 @@ type LCD struct {
 // knownBuses are the drive kinds a board may offer.
 var knownBuses = []string{"usb", "sd", "sata", "nvme", "loop", "virtual"}
 
+// Bounds of a board's numbers. Ports are numbered from 1; 64 is more than
+// any front panel holds, and every port costs memory and a row of state.
+const (
+	MaxPorts    = 64
+	maxI2CBus   = 255
+	maxPinName  = 32
+	minI2CAddr  = 0x03
+	maxI2CAddr  = 0x77
+	maxMatchLen = 128 // an ID_PATH is about 60
+)
+
 // FieldError says which field of a board is wrong and why.
 type FieldError struct {
 	Board string
@@ -114,8 +126,12 @@ func (b *Board) Validate() error {
 		if p == nil {
 			return
 		}
-		if p.Name == "" {
+		switch {
+		case p.Name == "":
 			bad(field+".pin", "is empty")
+			return
+		case len(p.Name) > maxPinName || !isASCII(p.Name) || strings.Contains(p.Name, " "):
+			bad(field+".pin", "%q is not a pin name (up to %d printable characters, no spaces)", p.Name, maxPinName)
 			return
 		}
 		if other, ok := pins[p.Name]; ok {
@@ -129,8 +145,8 @@ func (b *Board) Validate() error {
 	for i, p := range b.Ports {
 		f := fmt.Sprintf("ports[%d]", i)
 		switch {
-		case p.Number < 1:
-			bad(f+".number", "%d must be 1 or more", p.Number)
+		case p.Number < 1 || p.Number > MaxPorts:
+			bad(f+".number", "%d is not a port number (1..%d)", p.Number, MaxPorts)
 		case numbers[p.Number]:
 			bad(f+".number", "port %d is defined twice", p.Number)
 		}
@@ -146,10 +162,20 @@ func (b *Board) Validate() error {
 			bad(f+".label", "%q is used twice", p.Label)
 		}
 		labels[p.Label] = true
-		if p.Match == "" {
+		switch _, err := path.Match(p.Match, ""); {
+		case p.Match == "":
 			bad(f+".match", "is empty")
-		} else if _, err := path.Match(p.Match, ""); err != nil {
-			bad(f+".match", "%q is not a valid pattern: %v", p.Match, err)
+		case len(p.Match) > maxMatchLen:
+			bad(f+".match", "is longer than %d characters", maxMatchLen)
+		case err != nil || !utf8.ValidString(p.Match):
+			bad(f+".match", "%q is not a valid pattern", p.Match)
+		default:
+			// A drive must land on one port: no two patterns may match one.
+			for j, q := range b.Ports[:i] {
+				if how := overlap(q.Match, p.Match); how != "" {
+					bad(f+".match", "port %d's %q and port %d's %q (ports[%d]) can match one drive: %s", p.Number, p.Match, q.Number, q.Match, j, how)
+				}
+			}
 		}
 		usePin(f+".green_led", p.GreenLED)
 		usePin(f+".red_led", p.RedLED)
@@ -176,11 +202,11 @@ func (b *Board) Validate() error {
 	usePin("buttons.back", b.Buttons.Back)
 	usePin("buzzer", b.Buzzer)
 	if l := b.LCD; l != nil {
-		if l.Bus < 0 {
-			bad("lcd.bus", "%d is negative", l.Bus)
+		if l.Bus < 0 || l.Bus > maxI2CBus {
+			bad("lcd.bus", "%d is not an I2C bus number (0..%d)", l.Bus, maxI2CBus)
 		}
-		if l.Address < 0x03 || l.Address > 0x77 {
-			bad("lcd.address", "0x%02x is not a 7-bit I2C device address (0x03..0x77)", l.Address)
+		if l.Address < minI2CAddr || l.Address > maxI2CAddr {
+			bad("lcd.address", "%#x is not a 7-bit I2C device address (0x03..0x77)", l.Address)
 		}
 		if !(l.Cols == 16 && l.Rows == 2) && !(l.Cols == 20 && l.Rows == 4) {
 			bad("lcd", "%dx%d is not a supported geometry (16x2 or 20x4)", l.Cols, l.Rows)

@@ -30,6 +30,7 @@ type jobFlags struct {
 	area    string
 	clean   bool
 	delta   bool
+	create  bool
 }
 
 func (f *jobFlags) register(fs *flag.FlagSet) {
@@ -37,12 +38,67 @@ func (f *jobFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.library, "library", defaultLibrary, "the image library, for --from image:NAME")
 	fs.Var(&f.to, "to", "a target block device or file (repeat for each target)")
 	fs.IntVar(&f.chunk, "chunk", engine.DefaultChunkSize>>20, "chunk size in MiB")
-	fs.IntVar(&f.retries, "retries", engine.DefaultWriteRetries, "extra attempts after a failed write")
+	fs.IntVar(&f.retries, "retries", engine.DefaultWriteRetries, fmt.Sprintf("extra attempts after a failed write (0..%d)", maxRetries))
 	fs.StringVar(&f.area, "area", "whole", "what to copy: whole, used (up to the last partition), smart (allocated blocks only) or N% (the first N percent)")
 	fs.BoolVar(&f.clean, "clean", false, "discard what the area skips on targets that can, instead of leaving their old contents")
 }
 
-// cliArea parses --area.
+// parseArgs parses a subcommand's flags wherever they stand among its
+// positional arguments, as the usage lines show them ("image show NAME
+// --library DIR"), and returns the positional arguments; "--" ends the
+// flags. Errors are parse's: a usage error, or flag.ErrHelp.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var flags, positional []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			positional = append(positional, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			positional = append(positional, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			continue // the flag package reports it
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			continue
+		}
+		if i+1 < len(args) {
+			i++
+			flags = append(flags, args[i])
+		}
+	}
+	if err := parse(fs, flags); err != nil {
+		return nil, err
+	}
+	return positional, nil
+}
+
+// parseFlags parses a subcommand that takes flags only: a word that is
+// not a flag (a value whose flag was forgotten) is a usage error, never
+// ignored.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	pos, err := parseArgs(fs, args)
+	if err == nil && len(pos) > 0 {
+		err = usageError("unexpected argument %q: %s takes flags only (see -h)", pos[0], fs.Name())
+	}
+	return err
+}
+
+// maxRetries bounds --retries: a target that fails this often will not
+// do better, and every retry of every chunk costs the whole job time.
+const maxRetries = 10
+
+// cliArea parses --area. A percentage is written plainly: 1% to 100%,
+// no sign, no leading zero, no fraction.
 func cliArea(s string) (engine.Area, error) {
 	switch s {
 	case "whole", "":
@@ -52,22 +108,22 @@ func cliArea(s string) (engine.Area, error) {
 	case "smart":
 		return engine.Smart{}, nil
 	}
-	if n, ok := strings.CutSuffix(s, "%"); ok {
-		p, err := strconv.Atoi(n)
-		if err == nil && p >= 1 && p <= 100 {
+	if n, ok := strings.CutSuffix(s, "%"); ok && n != "" && n[0] != '0' && strings.Trim(n, "0123456789") == "" && len(n) <= 3 {
+		if p, err := strconv.Atoi(n); err == nil && p >= 1 && p <= 100 {
 			return engine.Percent{P: p}, nil
 		}
 	}
-	return nil, usageError("--area %q: give whole, used, smart or a percentage such as 50%%", s)
+	return nil, usageError("--area %q: give whole, used, smart or a percentage from 1%% to 100%%, such as 50%%", s)
 }
 
 func cmdCopy(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "copy", "--from SRC --to DST [--to DST...] [--no-verify]")
+	fs := newFlags(env, "copy", "--from SRC --to DST [--to DST...] [--no-verify] [--create]")
 	var jf jobFlags
 	jf.register(fs)
 	noVerify := fs.Bool("no-verify", false, "skip reading the targets back")
 	fs.BoolVar(&jf.delta, "delta", false, "re-sync targets that hold an older copy: write only the chunks that differ")
-	if err := parse(fs, args); err != nil {
+	fs.BoolVar(&jf.create, "create", false, "make a --to image file that does not exist yet, as large as the copy area (never under /dev)")
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	mode := engine.CopyVerify
@@ -81,7 +137,7 @@ func cmdVerify(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "verify", "--from SRC --to DST [--to DST...]")
 	var jf jobFlags
 	jf.register(fs)
-	if err := parse(fs, args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	return runCLIJob(ctx, env, jf, engine.VerifyOnly)
@@ -91,7 +147,7 @@ func cmdHash(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "hash", "--from SRC")
 	var jf jobFlags
 	jf.register(fs)
-	if err := parse(fs, args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if len(jf.to) > 0 {
@@ -112,27 +168,23 @@ func runCLIJob(ctx context.Context, env *cliEnv, jf jobFlags, mode engine.Mode) 
 	if jf.chunk < 1 || jf.chunk > 64 {
 		return usageError("--chunk %d: give 1..64 MiB", jf.chunk)
 	}
-	area, err := cliArea(jf.area)
-	if err != nil {
+	if jf.retries < 0 || jf.retries > maxRetries {
+		return usageError("--retries %d: give 0..%d extra attempts", jf.retries, maxRetries)
+	}
+	if _, err := cliArea(jf.area); err != nil {
 		return err
 	}
-	drives, err := openCLIDrives(env, jf.from, jf.library, jf.to, mode)
+	drives, err := openCLIDrives(env, jf, mode)
 	if err != nil {
 		return err
 	}
 	defer drives.close()
-	if drives.area != nil {
-		if jf.area != "whole" {
-			return usageError("--area %s: an image is deployed with the area it was captured with (%s)", jf.area, drives.area.Name())
-		}
-		area = drives.area
-	}
 
 	prog := newProgressView(env, drives.names)
 	job := engine.Job{
 		Source: drives.master,
 		Mode:   mode,
-		Area:   area,
+		Area:   drives.area,
 		Options: engine.Options{
 			Clean:        jf.clean,
 			Delta:        jf.delta,
@@ -151,6 +203,7 @@ func runCLIJob(ctx context.Context, env *cliEnv, jf jobFlags, mode engine.Mode) 
 	if err != nil {
 		return err
 	}
+	drives.keep = true
 	stop := prog.start(ctx)
 	res := run.Wait()
 	stop()
@@ -279,7 +332,7 @@ func cmdErase(ctx context.Context, env *cliEnv, args []string) error {
 	modeName := fs.String("mode", "quick", "quick, zeros, random, dod, discard or secure-discard")
 	verify := fs.Bool("verify", false, "read the last pass back from the media")
 	yes := fs.Bool("yes", false, "confirm: everything on the drives is lost")
-	if err := parse(fs, args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	mode, err := engine.ParseEraseMode(*modeName)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -45,7 +46,7 @@ func TestCopyCommand(t *testing.T) {
 	existing := writeFile(t, dir, "big.img", make([]byte, 4<<20))
 	fresh := filepath.Join(dir, "new.img")
 
-	code, out, errOut := runCLI(t, "copy", "--from", src, "--to", fresh, "--to", existing)
+	code, out, errOut := runCLI(t, "copy", "--create", "--from", src, "--to", fresh, "--to", existing)
 	require.Equal(t, 0, code, "%s%s", out, errOut)
 	assert.Contains(t, out, "2 passed, 0 failed")
 	for _, dst := range []string{fresh, existing} {
@@ -54,7 +55,7 @@ func TestCopyCommand(t *testing.T) {
 		assert.Equal(t, master, got[:len(master)], dst)
 	}
 
-	code, out, _ = runCLI(t, "copy", "--from", src, "--to", small, "--to", filepath.Join(dir, "other.img"))
+	code, out, _ = runCLI(t, "copy", "--create", "--from", src, "--to", small, "--to", filepath.Join(dir, "other.img"))
 	assert.Equal(t, 1, code, "one target failed")
 	assert.Contains(t, out, "FAIL")
 	assert.Contains(t, out, "target 1.04 MB < master 3.14 MB")
@@ -92,14 +93,47 @@ func TestCommandLineErrors(t *testing.T) {
 		{"copy without --to", []string{"copy", "--from", src}, 2, "at least one --to is required"},
 		{"bad chunk", []string{"copy", "--from", src, "--to", filepath.Join(dir, "t"), "--chunk", "0"}, 2, "--chunk 0"},
 		{"missing master", []string{"copy", "--from", filepath.Join(dir, "nope"), "--to", filepath.Join(dir, "t")}, 1, "master: open"},
-		{"master as its own target", []string{"copy", "--from", src, "--to", src}, 1, "the target is the master itself"},
+		{"master as its own target", []string{"copy", "--from", src, "--to", src}, 1, "target " + src + " is the master itself (same storage as --from " + src + ")"},
 		{"hash with --to", []string{"hash", "--from", src, "--to", src}, 2, "hash takes no --to"},
 		{"unknown flag", []string{"copy", "--fast"}, 2, "flag provided but not defined"},
+		{"a word that is not a flag", []string{"copy", "--from", src, "/dev/sdb", "--to", filepath.Join(dir, "t")}, 2,
+			`unexpected argument "/dev/sdb": copy takes flags only`},
+		{"negative retries", []string{"copy", "--from", src, "--to", src, "--retries", "-1"}, 2, "--retries -1: give 0..10 extra attempts"},
+		{"endless retries", []string{"copy", "--from", src, "--to", src, "--retries", "1000000000"}, 2, "--retries 1000000000: give 0..10"},
+		{"one retry too many", []string{"copy", "--from", src, "--to", src, "--retries", "11"}, 2, "--retries 11: give 0..10"},
+		{"a signed percentage", []string{"copy", "--from", src, "--to", src, "--area", "+50%"}, 2, `--area "+50%": give whole, used, smart or a percentage from 1% to 100%`},
+		{"a leading zero", []string{"copy", "--from", src, "--to", src, "--area", "050%"}, 2, `--area "050%"`},
+		{"no percent", []string{"copy", "--from", src, "--to", src, "--area", "0%"}, 2, `--area "0%"`},
+		{"over a hundred percent", []string{"copy", "--from", src, "--to", src, "--area", "101%"}, 2, `--area "101%"`},
+		{"a fraction of a percent", []string{"copy", "--from", src, "--to", src, "--area", "50.5%"}, 2, `--area "50.5%"`},
+		{"a bare percent sign", []string{"copy", "--from", src, "--to", src, "--area", "%"}, 2, `--area "%"`},
+		{"a percentage to capture", []string{"image", "capture", "--from", src, "--name", "x", "--area", "+5%"}, 2, `--area "+5%"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runCLI(t, tc.args...)
 			assert.Equal(t, tc.code, code, "%s%s", out, errOut)
 			assert.Contains(t, out+errOut, tc.want)
+		})
+	}
+}
+
+func TestHelpExitsZero(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-h"}, "usage: clonebay COMMAND"},
+		{[]string{"image", "-h"}, "usage: clonebay image SUBCOMMAND"},
+		{[]string{"image", "--help"}, "capture"},
+		{[]string{"image", "show", "-h"}, "usage: clonebay image show NAME"},
+		{[]string{"log", "-h"}, "usage: clonebay log verify|show|export"},
+		{[]string{"log", "export", "--help"}, "usage: clonebay log verify|show|export"},
+		{[]string{"copy", "-h"}, "usage: clonebay copy"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, out, errOut := runCLI(t, tc.args...)
+			assert.Equal(t, 0, code, "%s%s", out, errOut)
+			assert.Contains(t, errOut, tc.want)
 		})
 	}
 }
@@ -154,9 +188,15 @@ func TestLogCommand(t *testing.T) {
 	code, out, _ := runCLI(t, "log", "verify", "--log", logPath)
 	assert.Equal(t, 0, code)
 	assert.Contains(t, out, "2 entries, the chain and its head verify")
+	code, out, _ = runCLI(t, "log", "--log", logPath, "verify")
+	assert.Equal(t, 0, code, "flags before the verb")
+	assert.Contains(t, out, "2 entries, the chain and its head verify")
+	code, _, errOut := runCLI(t, "log", "--log", logPath, "dance")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "log dance: give verify, show or export")
 
 	outDir := t.TempDir()
-	code, out, errOut := runCLI(t, "log", "export", "--log", logPath, "--to", outDir)
+	code, out, errOut = runCLI(t, "log", "export", "--log", logPath, "--to", outDir)
 	require.Equal(t, 0, code, "%s%s", out, errOut)
 	files, err := filepath.Glob(filepath.Join(outDir, "clonebay-log-*.json"))
 	require.NoError(t, err)
@@ -248,4 +288,42 @@ func TestLogCommandsOnADamagedLog(t *testing.T) {
 		require.Len(t, back, 1)
 		assert.Contains(t, back[0].Problem, "checksum does not match")
 	})
+}
+
+// TestLogExportNeedsFAT: a file or device without a FAT file system is
+// named as such, and is not written.
+func TestLogExportNeedsFAT(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "jobs.log")
+	l, _, err := record.Open(fsys.OS, logPath)
+	require.NoError(t, err)
+	require.NoError(t, l.Append(record.Entry{Job: "j1", Port: 2, Label: "2", Result: "PASS"}))
+	require.NoError(t, l.Close())
+
+	blank := writeFile(t, dir, "blank.img", make([]byte, 4<<20))
+	noise := writeFile(t, dir, "noise.img", randomContent(t, 4<<20))
+	for _, stick := range []string{blank, noise} {
+		t.Run(filepath.Base(stick), func(t *testing.T) {
+			before := fileSum(t, stick)
+			code, out, errOut := runCLI(t, "log", "export", "--log", logPath, "--to", stick)
+			assert.Equal(t, 1, code, "%s%s", out, errOut)
+			assert.Contains(t, errOut, "export to "+stick+": "+stick+" holds no FAT file system")
+			assert.NotContains(t, errOut, "Cannot initialize")
+			assert.Equal(t, before, fileSum(t, stick))
+		})
+	}
+
+	if _, err := exec.LookPath("mkfs.vfat"); err != nil {
+		testenv.Skip(t, "mkfs.vfat is missing (Debian package dosfstools)")
+	}
+	if _, err := exec.LookPath("mcopy"); err != nil {
+		testenv.Skip(t, "mcopy is missing (Debian package mtools)")
+	}
+	stick := writeFile(t, dir, "stick.img", nil)
+	require.NoError(t, os.Truncate(stick, 8<<20))
+	out, err := exec.Command("mkfs.vfat", stick).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	code, stdout, errOut := runCLI(t, "log", "export", "--to", stick, "--log", logPath)
+	require.Equal(t, 0, code, "%s%s", stdout, errOut)
+	assert.Contains(t, stdout, "exported 1 entries to "+stick)
 }

@@ -42,8 +42,12 @@ func cmdImage(ctx context.Context, env *cliEnv, args []string) error {
 		for _, n := range names {
 			fmt.Fprintf(&sb, "\n  %-8s %s", n, subs[n].summary)
 		}
-		if len(args) == 0 {
+		switch {
+		case len(args) == 0:
 			return usageError("image needs a subcommand:%s", sb.String())
+		case isHelp(args[0]):
+			fmt.Fprintf(env.stderr, "usage: clonebay image SUBCOMMAND [flags]\n\nsubcommands:%s\n\nRun 'clonebay image SUBCOMMAND -h' for its flags.\n", sb.String())
+			return flag.ErrHelp
 		}
 		return usageError("image %s: unknown subcommand; one of:%s", args[0], sb.String())
 	}
@@ -55,18 +59,26 @@ func libraryFlag(fs *flag.FlagSet) *string {
 	return fs.String("library", defaultLibrary, "the image library folder")
 }
 
-// oneName takes the single NAME argument of a subcommand.
-func oneName(fs *flag.FlagSet, what string) (string, error) {
-	if fs.NArg() != 1 {
-		return "", usageError("%s takes one image name", what)
+// isHelp reports whether a word asks for the usage.
+func isHelp(a string) bool { return a == "-h" || a == "-help" || a == "--help" || a == "help" }
+
+// oneName parses a subcommand's flags and takes its single NAME argument,
+// which may stand before, between or after the flags.
+func oneName(fs *flag.FlagSet, args []string) (string, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return "", err
 	}
-	return fs.Arg(0), nil
+	if len(pos) != 1 {
+		return "", usageError("%s takes one image name (got %d: %s)", fs.Name(), len(pos), strings.Join(pos, " "))
+	}
+	return pos[0], nil
 }
 
 func imageList(_ context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "image list", "")
+	fs := newFlags(env, "image list", "[--library DIR]")
 	lib := libraryFlag(fs)
-	if err := parse(fs, args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	l, err := images.OpenLibrary(*lib)
@@ -98,12 +110,9 @@ func imageList(_ context.Context, env *cliEnv, args []string) error {
 }
 
 func imageShow(_ context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "image show", "NAME")
+	fs := newFlags(env, "image show", "NAME [--library DIR]")
 	lib := libraryFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	name, err := oneName(fs, "image show")
+	name, err := oneName(fs, args)
 	if err != nil {
 		return err
 	}
@@ -139,12 +148,12 @@ func imageShow(_ context.Context, env *cliEnv, args []string) error {
 }
 
 func imageCapture(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "image capture", "--from DEV --name NAME [--area whole|used|smart|N%]")
+	fs := newFlags(env, "image capture", "--from DEV --name NAME [--area whole|used|smart|N%] [--library DIR]")
 	lib := libraryFlag(fs)
 	from := fs.String("from", "", "the master drive (or a raw image file)")
 	name := fs.String("name", "", "the image's name")
 	areaName := fs.String("area", "used", "what to capture: whole, used, smart or N%")
-	if err := parse(fs, args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *from == "" || *name == "" {
@@ -186,18 +195,19 @@ func imageCapture(ctx context.Context, env *cliEnv, args []string) error {
 }
 
 func imageImport(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "image import", "FILE [--name NAME] [--bmap FILE.bmap] [--sha256 FILE.sha256]")
+	fs := newFlags(env, "image import", "FILE [--name NAME] [--bmap FILE.bmap] [--sha256 FILE.sha256] [--library DIR]")
 	lib := libraryFlag(fs)
 	name := fs.String("name", "", "the image's name (the file's name without extensions when empty)")
 	bmapFile := fs.String("bmap", "", "a block map (bmaptool): only mapped blocks are stored; found next to the file when empty")
 	shaFile := fs.String("sha256", "", "a checksum file for the file; found next to it (FILE.sha256) when empty")
-	if err := parse(fs, args); err != nil {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return usageError("image import takes one file")
+	if len(pos) != 1 {
+		return usageError("image import takes one file (got %d: %s)", len(pos), strings.Join(pos, " "))
 	}
-	path := fs.Arg(0)
+	path := pos[0]
 	st, err := os.Stat(path)
 	if err != nil {
 		return err
@@ -267,12 +277,9 @@ func sideFile(path, ext string) string {
 }
 
 func imageVerify(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "image verify", "NAME")
+	fs := newFlags(env, "image verify", "NAME [--library DIR]")
 	lib := libraryFlag(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	name, err := oneName(fs, "image verify")
+	name, err := oneName(fs, args)
 	if err != nil {
 		return err
 	}
@@ -291,13 +298,10 @@ func imageVerify(ctx context.Context, env *cliEnv, args []string) error {
 }
 
 func imageRemove(_ context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "image rm", "NAME --yes")
+	fs := newFlags(env, "image rm", "NAME --yes [--library DIR]")
 	lib := libraryFlag(fs)
 	yes := fs.Bool("yes", false, "confirm the deletion")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	name, err := oneName(fs, "image rm")
+	name, err := oneName(fs, args)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -67,7 +68,7 @@ func TestImageCommands(t *testing.T) {
 	assert.Contains(t, out, "origin    "+src)
 
 	targets := []string{filepath.Join(dir, "t1.img"), filepath.Join(dir, "t2.img")}
-	code, out, errOut = runCLI(t, "copy", "--library", lib, "--from", "image:golden", "--to", targets[0], "--to", targets[1])
+	code, out, errOut = runCLI(t, "copy", "--create", "--library", lib, "--from", "image:golden", "--to", targets[0], "--to", targets[1])
 	require.Equal(t, 0, code, "%s%s", out, errOut)
 	assert.Contains(t, out, "2 passed, 0 failed")
 	for _, p := range targets {
@@ -114,4 +115,60 @@ func TestImageCommands(t *testing.T) {
 	code, _, errOut = runCLI(t, "copy", "--library", lib, "--from", "image:golden", "--to", targets[0])
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, `no such image: "golden"`)
+}
+
+// TestImageFlagsAnywhere: the image subcommands take their flags before
+// or after the name, as their usage lines show them.
+func TestImageFlagsAnywhere(t *testing.T) {
+	dir := t.TempDir()
+	lib := filepath.Join(dir, "lib")
+	file := writeFile(t, dir, "stick.img", randomContent(t, 1<<20))
+
+	code, out, errOut := runCLI(t, "image", "import", file, "--name", "late", "--library", lib)
+	require.Equal(t, 0, code, "%s%s", out, errOut)
+	assert.Contains(t, out, "image late:")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"image", "show", "late", "--library", lib}, "name      late"},
+		{[]string{"image", "verify", "late", "--library", lib}, "image late matches its manifest"},
+		{[]string{"image", "list", "--library", lib}, "1 images,"},
+		{[]string{"image", "rm", "late", "--yes", "--library", lib}, "image late deleted"},
+	} {
+		t.Run(strings.Join(tc.args[:2], " "), func(t *testing.T) {
+			code, out, errOut := runCLI(t, tc.args...)
+			require.Equal(t, 0, code, "%s%s", out, errOut)
+			assert.Contains(t, out, tc.want)
+		})
+	}
+	code, _, errOut = runCLI(t, "image", "show", "a", "b", "--library", lib)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "image show takes one image name (got 2: a b)")
+	code, _, errOut = runCLI(t, "image", "list", "extra", "--library", lib)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, `unexpected argument "extra"`)
+}
+
+// TestImageIsNeverItsOwnTarget: the tester's case, deploying an image
+// onto its own data file.
+func TestImageIsNeverItsOwnTarget(t *testing.T) {
+	dir := t.TempDir()
+	lib := filepath.Join(dir, "lib")
+	file := writeFile(t, dir, "rnd.img", randomContent(t, 1<<20))
+	code, out, errOut := runCLI(t, "image", "import", "--library", lib, file)
+	require.Equal(t, 0, code, "%s%s", out, errOut)
+	data := filepath.Join(lib, "rnd", "image.zst")
+	link := filepath.Join(dir, "link.zst")
+	require.NoError(t, os.Link(data, link))
+	before := fileSum(t, data)
+	for _, target := range []string{data, link} {
+		code, out, errOut = runCLI(t, "copy", "--library", lib, "--from", "image:rnd", "--to", target)
+		assert.Equal(t, 1, code, "%s%s", out, errOut)
+		assert.Contains(t, errOut, "target "+target+": refused: it is a file of the image library "+lib+", which a job never writes")
+		assert.NotContains(t, out, "PASS")
+	}
+	assert.Equal(t, before, fileSum(t, data))
+	code, out, errOut = runCLI(t, "image", "verify", "rnd", "--library", lib)
+	assert.Equal(t, 0, code, "%s%s", out, errOut)
 }

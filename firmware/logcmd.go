@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/clonebay/clonebay/hal"
+	"github.com/clonebay/clonebay/hal/blockdev"
 	"github.com/clonebay/clonebay/internal/fsys"
 	"github.com/clonebay/clonebay/record"
 )
@@ -19,12 +22,21 @@ func cmdLog(ctx context.Context, env *cliEnv, args []string) error {
 	if len(args) == 0 {
 		return usageError("log needs verify, show or export")
 	}
-	verb := args[0]
-	fs := newFlags(env, "log "+verb, "[--log FILE] [--to DIR|DEVICE]")
+	fs := newFlags(env, "log", "verify|show|export [--log FILE] [--to DIR|DEVICE]")
 	logFile := fs.String("log", "/var/lib/clonebay/jobs.log", "the production record")
-	to := fs.String("to", "", "export: a folder, or a FAT stick's device node")
-	if err := parse(fs, args[1:]); err != nil {
+	to := fs.String("to", "", "export: a folder, or a FAT stick's device node (or a FAT image file)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return err
+	}
+	if len(pos) != 1 {
+		return usageError("log takes one of verify, show or export (got %q)", strings.Join(pos, " "))
+	}
+	verb := pos[0]
+	switch verb {
+	case "verify", "show", "export":
+	default:
+		return usageError("log %s: give verify, show or export", verb)
 	}
 	// Reading never changes the log: a cut or an edit stays as found for
 	// whoever looks next. Only the appliance's own start repairs what a
@@ -92,14 +104,19 @@ func cmdLog(ctx context.Context, env *cliEnv, args []string) error {
 		if serr != nil {
 			return fmt.Errorf("export: %w (give a folder, or a stick's device node)", serr)
 		}
-		n, xerr := exportToFAT(ctx, *to, 0, entries, time.Now())
+		stick, off, xerr := openFATStick(*to)
+		if xerr != nil {
+			return fmt.Errorf("export to %s: %w", *to, xerr)
+		}
+		defer stick.Close()
+		n, xerr := exportToFAT(ctx, *to, off, entries, time.Now())
 		if xerr != nil {
 			return fmt.Errorf("export to %s: %w", *to, xerr)
 		}
 		fmt.Fprintf(env.stdout, "exported %d entries to %s\n", n, *to)
 		return exportDamaged(damaged, rep)
 	}
-	return usageError("log %s: give verify, show or export", verb)
+	return nil
 }
 
 // exportDamaged says that an export of a damaged log was written with its
@@ -110,3 +127,38 @@ func exportDamaged(damaged error, rep *record.Report) error {
 	}
 	return fmt.Errorf("exported with %d entries marked as not verifying: %w", rep.Bad(), damaged)
 }
+
+// openFATStick opens a stick (or a FAT image file) for an export, by the
+// rules of a job's target, and finds its FAT file system: the first FAT
+// partition, or the whole stick. The stick stays open, exclusively, until
+// the export is done, so nothing mounts it meanwhile.
+func openFATStick(node string) (*blockdev.Drive, int64, error) {
+	rules := targetRules{writes: true}
+	if err := rules.load(defaultLibrary); err != nil {
+		return nil, 0, err
+	}
+	if _, err := rules.check(node); err != nil {
+		return nil, 0, err
+	}
+	d, err := blockdev.OpenWrite(node)
+	if err != nil {
+		return nil, 0, err
+	}
+	off, err := fatPartition(heldDrive{d}, d.Info())
+	if err != nil {
+		d.Close()
+		return nil, 0, fmt.Errorf("%s holds no FAT file system", node)
+	}
+	return d, off, nil
+}
+
+// heldDrive lends a drive this command holds to code that opens drives
+// by node; closing the loan leaves the drive open.
+type heldDrive struct{ d *blockdev.Drive }
+
+func (h heldDrive) OpenRead(string) (hal.DriveReader, error) { return loan{h.d}, nil }
+func (h heldDrive) OpenWrite(string) (hal.Drive, error)      { return loan{h.d}, nil }
+
+type loan struct{ *blockdev.Drive }
+
+func (loan) Close() error { return nil }

@@ -13,19 +13,25 @@ import (
 // ports, and keeps off the panel every drive that must never be offered:
 // one on a bus the board does not offer, one the board excludes, and the
 // appliance's own system disk, whatever the board says.
+//
+// A port holds one drive. A second drive whose path maps onto a port that
+// already holds one (a card reader with two slots, a hub plugged into a
+// port) is logged and kept off the panel, so the operator's drive in
+// that port stays the one the port shows; on a board that offers extra
+// ports it goes onto the next free one instead, as a stray drive does.
 type portMap struct {
 	b        *board.Board
 	isSystem func(node string) bool
 	log      *slog.Logger
 	byNode   map[string]hal.DriveInfo // drives on the panel
-	extra    map[int]string           // extra port -> node
+	onPort   map[int]string           // port -> the node of the drive in it
 }
 
 func newPortMap(b *board.Board, isSystem func(string) bool, log *slog.Logger) *portMap {
 	if isSystem == nil {
 		isSystem = func(string) bool { return false }
 	}
-	return &portMap{b: b, isSystem: isSystem, log: log, byNode: map[string]hal.DriveInfo{}, extra: map[int]string{}}
+	return &portMap{b: b, isSystem: isSystem, log: log, byNode: map[string]hal.DriveInfo{}, onPort: map[int]string{}}
 }
 
 // Map returns the event with the drive's port and label filled in, or
@@ -41,8 +47,8 @@ func (m *portMap) Map(ev hal.DriveEvent) (hal.DriveEvent, bool) {
 			return ev, false
 		}
 		delete(m.byNode, node)
-		if m.extra[info.Port] == node {
-			delete(m.extra, info.Port)
+		if m.onPort[info.Port] == node {
+			delete(m.onPort, info.Port)
 		}
 		ev.Drive.Port, ev.Drive.Label = info.Port, info.Label
 		return ev, true
@@ -57,19 +63,29 @@ func (m *portMap) Map(ev hal.DriveEvent) (hal.DriveEvent, bool) {
 		return ev, false
 	}
 	port, ok := m.b.PortFor(ev.Drive.Path, node)
-	if ok {
+	if other := m.onPort[port.Number]; ok && other != "" {
+		why := fmt.Sprintf("port %s already holds %s", port.Label, other)
+		if !m.b.Extra {
+			m.log.Warn("drive not offered", "node", node, "path", ev.Drive.Path, "why", why)
+			return ev, false
+		}
+		m.log.Warn("drive on an extra port", "node", node, "path", ev.Drive.Path, "why", why)
+		ok = false
+	}
+	switch {
+	case ok:
 		ev.Drive.Port, ev.Drive.Label = port.Number, port.Label
-	} else if m.b.Extra {
+	case m.b.Extra:
 		n := m.b.MaxPort() + 1
-		for m.extra[n] != "" {
+		for m.onPort[n] != "" {
 			n++
 		}
-		m.extra[n] = node
 		ev.Drive.Port, ev.Drive.Label = n, "X"+strconv.Itoa(n)
-	} else {
+	default:
 		m.log.Info("drive not offered", "node", node, "path", ev.Drive.Path, "why", "on no port of board "+m.b.Name)
 		return ev, false
 	}
+	m.onPort[ev.Drive.Port] = node
 	m.byNode[node] = ev.Drive
 	m.log.Info("drive on port", "port", ev.Drive.Port, "label", ev.Drive.Label, "node", node,
 		"model", ev.Drive.Model, "size", ev.Drive.Size)

@@ -74,3 +74,45 @@ func TestPortMapFollowsADrive(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, 8, ev.Drive.Port, "the freed extra port is used again")
 }
+
+// TestPortHoldsOneDrive: a second drive that maps onto a port that holds
+// one (a two-slot card reader in hub port 3) is not put there: it is kept
+// off the panel, or goes onto an extra port when the board has them.
+func TestPortHoldsOneDrive(t *testing.T) {
+	rpi, err := board.Builtin("rpi4-usb7")
+	require.NoError(t, err)
+	slot := func(node, lun string) hal.DriveInfo {
+		return hal.DriveInfo{Node: node, Path: "platform-fd500000.pcie-pci-0000:01:00.0-usb-0:1.3:1.0-scsi-0:0:0:" + lun, Bus: hal.BusUSB, Size: 8e9}
+	}
+	for _, tc := range []struct {
+		name      string
+		extra     bool
+		wantOK    bool
+		wantPort  int
+		wantLabel string
+	}{
+		{"kept off the panel", false, false, 0, ""},
+		{"on an extra port", true, true, 8, "X8"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := *rpi
+			b.Extra = tc.extra
+			m := newPortMap(&b, nil, slog.New(slog.DiscardHandler))
+			first, ok := m.Map(hal.DriveEvent{Kind: hal.DriveAdded, Drive: slot("/dev/sdc", "0")})
+			require.True(t, ok)
+			require.Equal(t, 3, first.Drive.Port)
+
+			second, ok := m.Map(hal.DriveEvent{Kind: hal.DriveAdded, Drive: slot("/dev/sdd", "1")})
+			assert.Equal(t, tc.wantOK, ok)
+			assert.Equal(t, tc.wantPort, second.Drive.Port)
+			assert.Equal(t, tc.wantLabel, second.Drive.Label)
+
+			gone, ok := m.Map(hal.DriveEvent{Kind: hal.DriveRemoved, Drive: hal.DriveInfo{Node: "/dev/sdc"}})
+			require.True(t, ok)
+			assert.Equal(t, 3, gone.Drive.Port)
+			again, ok := m.Map(hal.DriveEvent{Kind: hal.DriveAdded, Drive: slot("/dev/sde", "0")})
+			require.True(t, ok, "the freed port takes a drive again")
+			assert.Equal(t, 3, again.Drive.Port)
+		})
+	}
+}

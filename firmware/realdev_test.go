@@ -96,7 +96,7 @@ func TestMasterIsWriteBlockedDuringJob(t *testing.T) {
 	looptest.Require(t)
 	master := looptest.Attach(t, 8*MiB, randomContent(t, 8*MiB))
 	target := looptest.Attach(t, 8*MiB, nil)
-	drives, err := openCLIDrives(&cliEnv{stderr: io.Discard}, master.Node, "", []string{target.Node}, engine.CopyVerify)
+	drives, err := openCLIDrives(&cliEnv{stderr: io.Discard}, jobFlags{from: master.Node, to: multiFlag{target.Node}}, engine.CopyVerify)
 	require.NoError(t, err)
 
 	writeMaster := func() error {

@@ -2,11 +2,14 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -42,7 +45,10 @@ import (
 //	expect line pass=18 fail=2        (line-mode results shown on the panel)
 //	expect record pass=18 fail=2      (results in the production record)
 //
-// Each run has its own empty image library and production record.
+// Each run has its own empty image library and production record, unless
+// sim --images or --record name them. Times are 0 to 1h, ports 1 to 64,
+// drive sizes 1 MiB to 16 TB, speeds 0 (unlimited) or 0.1 to 100000 MB/s;
+// a line holds at most 64 KiB. A script is checked whole before it runs.
 type step struct {
 	line   int
 	at     time.Duration // -1: right after the step before
@@ -62,6 +68,7 @@ type script struct {
 func parseScript(name string, r io.Reader) (*script, error) {
 	s := &script{name: name}
 	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4096), maxScriptLine)
 	n := 0
 	for sc.Scan() {
 		n++
@@ -73,6 +80,9 @@ func parseScript(name string, r io.Reader) (*script, error) {
 			continue
 		}
 		st, err := parseStep(n, line)
+		if err == nil {
+			err = checkStep(st)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", name, n, err)
 		}
@@ -85,10 +95,86 @@ func parseScript(name string, r io.Reader) (*script, error) {
 		}
 		s.steps = append(s.steps, st)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+		return nil, fmt.Errorf("%s:%d: the line is longer than %d bytes", name, n+1, maxScriptLine)
+	} else if err != nil {
+		return nil, fmt.Errorf("%s: after line %d: %w", name, n, err)
 	}
 	return s, nil
+}
+
+// Bounds of what a script may say.
+const (
+	maxScriptLine = 64 << 10
+	maxScriptTime = time.Hour
+	minSimSize    = 1 << 20
+	maxSimSize    = 16e12 // 16 TB: the simulator stores only what is written
+	maxSimMBps    = 100000
+	maxCount      = 1000000
+)
+
+// scriptDuration reads a step's time: 0 to maxScriptTime.
+func scriptDuration(what, s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("%s %q: %w", what, s, err)
+	case d < 0:
+		return 0, fmt.Errorf("%s %q: a time cannot be negative", what, s)
+	case d > maxScriptTime:
+		return 0, fmt.Errorf("%s %q: longer than %s", what, s, maxScriptTime)
+	}
+	return d, nil
+}
+
+// scriptPort reads a port number: 1 to board.MaxPorts (the board may have
+// fewer; the bay says so when the step runs).
+func scriptPort(what, s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, fmt.Errorf("%s: port %q is not a number", what, s)
+	}
+	if n < 1 || n > board.MaxPorts {
+		return 0, fmt.Errorf("%s: port %d is not 1..%d", what, n, board.MaxPorts)
+	}
+	return n, nil
+}
+
+// checkStep checks a step's arguments before the script runs, so a bad
+// line is reported with its number before the simulation starts.
+func checkStep(st step) error {
+	a := st.args
+	var err error
+	switch st.verb {
+	case "setting":
+		set := ui.DefaultSettings()
+		err = applySetting(&set, a[0], a[1])
+	case "session":
+		if a[0] != "default" {
+			err = fmt.Errorf("session %q: only the default session exists", a[0])
+		}
+	case "insert":
+		if _, err = scriptPort("insert", a[0]); err == nil {
+			_, err = parseDriveArgs(a[1:])
+		}
+	case "remove":
+		_, err = scriptPort("remove", a[0])
+	case "fault":
+		if _, err = scriptPort("fault", a[0]); err == nil {
+			_, err = parseFault(a[1])
+		}
+	case "press", "hold":
+		if _, ok := buttonNames[strings.ToLower(a[0])]; !ok {
+			err = fmt.Errorf("%s: no button %q (Up, Down, OK, Back)", st.verb, a[0])
+		} else if st.verb == "hold" {
+			_, err = scriptDuration("hold", a[1])
+		}
+	case "wait":
+		_, err = scriptDuration("wait", a[0])
+	case "expect":
+		_, err = expectation(st)
+	}
+	return err
 }
 
 func parseStep(n int, line string) (step, error) {
@@ -104,9 +190,9 @@ func parseStep(n int, line string) (step, error) {
 	}
 	f := strings.Fields(line)
 	if len(f) >= 2 && f[0] == "at" {
-		d, err := time.ParseDuration(f[1])
+		d, err := scriptDuration("at", f[1])
 		if err != nil {
-			return st, fmt.Errorf("at %q: %w", f[1], err)
+			return st, err
 		}
 		st.at, f = d, f[2:]
 	}
@@ -114,9 +200,9 @@ func parseStep(n int, line string) (step, error) {
 		if k+1 >= len(f) {
 			return st, fmt.Errorf("within needs a duration")
 		}
-		d, err := time.ParseDuration(f[k+1])
+		d, err := scriptDuration("within", f[k+1])
 		if err != nil {
-			return st, fmt.Errorf("within %q: %w", f[k+1], err)
+			return st, err
 		}
 		st.within, f = d, append(f[:k], f[k+2:]...)
 	}
@@ -151,9 +237,15 @@ type scriptRun struct {
 	failed  int
 }
 
+// scriptFiles are where a scenario keeps its production record and image
+// library; each one left empty is a temporary one of the run's own.
+type scriptFiles struct {
+	record, images string
+}
+
 // runScript runs a scenario and reports on out; it returns an error when
 // an expectation did not hold or the script is bad.
-func runScript(ctx context.Context, b *board.Board, s *script, out io.Writer, log *slog.Logger) error {
+func runScript(ctx context.Context, b *board.Board, s *script, out io.Writer, log *slog.Logger, files scriptFiles) error {
 	rig := newSimRig(b)
 	set := ui.DefaultSettings()
 	for _, st := range s.settings {
@@ -168,8 +260,8 @@ func runScript(ctx context.Context, b *board.Board, s *script, out io.Writer, lo
 		return err
 	}
 	defer os.RemoveAll(dir)
-	app.libraryDir = filepath.Join(dir, "images")
-	app.logPath = filepath.Join(dir, "jobs.log")
+	app.libraryDir = cmp.Or(files.images, filepath.Join(dir, "images"))
+	app.logPath = cmp.Or(files.record, filepath.Join(dir, "jobs.log"))
 	run := &scriptRun{s: s, rig: rig, app: app, out: out, known: map[int]bool{}, line: map[string]int{}, record: map[string]int{}}
 	app.observe = func(ev any, _ ui.Frame) {
 		run.mu.Lock()
@@ -229,7 +321,11 @@ func applySetting(set *ui.Settings, key, val string) error {
 	var err error
 	switch key {
 	case "auto-start":
-		set.AutoStart, err = strconv.Atoi(val)
+		n, err := strconv.Atoi(val)
+		if err != nil || n < 0 || n > board.MaxPorts {
+			return fmt.Errorf("setting auto-start: %q is not 0..%d targets", val, board.MaxPorts)
+		}
+		set.AutoStart = n
 	case "verify":
 		set.Verify, err = onOff()
 	case "buzzer":
@@ -316,9 +412,9 @@ func (r *scriptRun) step(ctx context.Context, st step) error {
 		}
 		return r.rig.defaultSession()
 	case "insert":
-		port, err := strconv.Atoi(a[0])
+		port, err := scriptPort("insert", a[0])
 		if err != nil {
-			return fmt.Errorf("insert: port %q is not a number", a[0])
+			return err
 		}
 		spec, err := parseDriveArgs(a[1:])
 		if err != nil {
@@ -327,16 +423,16 @@ func (r *scriptRun) step(ctx context.Context, st step) error {
 		_, err = r.rig.insert(port, spec)
 		return err
 	case "remove":
-		port, err := strconv.Atoi(a[0])
+		port, err := scriptPort("remove", a[0])
 		if err != nil {
-			return fmt.Errorf("remove: port %q is not a number", a[0])
+			return err
 		}
 		_, err = r.rig.bay.Remove(port)
 		return err
 	case "fault":
-		port, err := strconv.Atoi(a[0])
+		port, err := scriptPort("fault", a[0])
 		if err != nil {
-			return fmt.Errorf("fault: port %q is not a number", a[0])
+			return err
 		}
 		f, err := parseFault(a[1])
 		if err != nil {
@@ -357,9 +453,9 @@ func (r *scriptRun) step(ctx context.Context, st step) error {
 			r.rig.buttons.Click(b)
 			return sleepCtx(ctx, 50*time.Millisecond)
 		}
-		d, err := time.ParseDuration(a[1])
+		d, err := scriptDuration("hold", a[1])
 		if err != nil {
-			return fmt.Errorf("hold: %w", err)
+			return err
 		}
 		r.rig.buttons.Push(b, hal.Press)
 		if err := sleepCtx(ctx, d); err != nil {
@@ -368,9 +464,9 @@ func (r *scriptRun) step(ctx context.Context, st step) error {
 		r.rig.buttons.Push(b, hal.Release)
 		return sleepCtx(ctx, 50*time.Millisecond)
 	case "wait":
-		d, err := time.ParseDuration(a[0])
+		d, err := scriptDuration("wait", a[0])
 		if err != nil {
-			return fmt.Errorf("wait: %w", err)
+			return err
 		}
 		return sleepCtx(ctx, d)
 	case "expect":
@@ -396,10 +492,13 @@ func parseDriveArgs(args []string) (driveSpec, error) {
 		case "size":
 			s.size, err = parseSize(v)
 			sized = true
+			if err == nil && s.size < minSimSize {
+				err = fmt.Errorf("a drive holds at least 1 MiB")
+			}
 		case "read":
-			s.readMBps, err = strconv.ParseFloat(v, 64)
+			s.readMBps, err = parseSpeed(v)
 		case "write":
-			s.writeMB, err = strconv.ParseFloat(v, 64)
+			s.writeMB, err = parseSpeed(v)
 		case "model":
 			s.model = v
 		case "fault":
@@ -421,6 +520,15 @@ func parseDriveArgs(args []string) (driveSpec, error) {
 		s.size = masterSize
 	}
 	return s, nil
+}
+
+// parseSpeed reads a drive's speed in MB/s: 0 is unlimited.
+func parseSpeed(v string) (float64, error) {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) || f < 0 || f > maxSimMBps || (f > 0 && f < 0.1) {
+		return 0, fmt.Errorf("speed %q: give 0 (unlimited) or 0.1..%d MB/s", v, maxSimMBps)
+	}
+	return f, nil
 }
 
 // expect checks a condition, polling until it holds or within runs out.
@@ -447,6 +555,12 @@ func (r *scriptRun) expect(ctx context.Context, st step) error {
 	}
 }
 
+// expectation checks an expect step's arguments.
+func expectation(st step) (string, error) {
+	_, what, err := (&scriptRun{}).condition(st)
+	return what, err
+}
+
 func (r *scriptRun) condition(st step) (func() (bool, string), string, error) {
 	a := st.args
 	switch a[0] {
@@ -462,9 +576,9 @@ func (r *scriptRun) condition(st step) (func() (bool, string), string, error) {
 		if len(a) < 3 {
 			return nil, "", fmt.Errorf("expect led PORT STATE")
 		}
-		port, err := strconv.Atoi(a[1])
+		port, err := scriptPort("expect led", a[1])
 		if err != nil {
-			return nil, "", fmt.Errorf("expect led: port %q is not a number", a[1])
+			return nil, "", err
 		}
 		want := a[2]
 		return func() (bool, string) {
@@ -547,6 +661,9 @@ func parseCounts(a []string) (map[string]int, error) {
 		n, err := strconv.Atoi(v)
 		if !ok || err != nil || (k != "pass" && k != "fail" && k != "aborted") {
 			return nil, fmt.Errorf("expect %s: %q is not pass=N, fail=N or aborted=N", a[0], kv)
+		}
+		if n < 0 || n > maxCount {
+			return nil, fmt.Errorf("expect %s: %q: a count is 0..%d", a[0], kv, maxCount)
 		}
 		want[k] = n
 	}

@@ -30,6 +30,10 @@ type settingsFile struct {
 	MinMBps   *float64 `yaml:"min_write_mbps,omitempty"`
 }
 
+// maxMinWriteMBps bounds the write-speed floor: no target on a
+// duplicator writes 10 GB/s, so a higher floor fails every drive.
+const maxMinWriteMBps = 10000
+
 // parseSettings reads settings over base: a field the file leaves out
 // keeps base's value. Errors name the file and the field.
 func parseSettings(data []byte, base ui.Settings, source string) (ui.Settings, error) {
@@ -89,8 +93,9 @@ func parseSettings(data []byte, base ui.Settings, source string) (ui.Settings, e
 		s.Qualify = *f.Qualify
 	}
 	if f.MinMBps != nil {
-		if *f.MinMBps < 0 {
-			return base, fmt.Errorf("%s: min_write_mbps: %g is negative", source, *f.MinMBps)
+		// NaN fails every comparison, so test for the range, not outside it.
+		if v := *f.MinMBps; !(v >= 0 && v <= maxMinWriteMBps) {
+			return base, fmt.Errorf("%s: min_write_mbps: %g is not 0..%d MB/s (0: no floor)", source, v, maxMinWriteMBps)
 		}
 		s.MinWriteMBps = *f.MinMBps
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,9 +18,9 @@ func cmdSim(ctx context.Context, env *cliEnv, args []string) error {
 	boardName := fs.String("board", board.Default, "the board to simulate: a built-in name or a YAML file")
 	scriptFile := fs.String("script", "", "run a scenario script without a terminal; exit 0 only when every expectation holds")
 	logFile := fs.String("log", "", "write the firmware's log to this file (default: stderr with --script, nowhere otherwise)")
-	recordFile := fs.String("record", "", "keep a production record (job log) in this file")
-	libraryDir := fs.String("images", simLibrary(), "the simulated appliance's image library folder")
-	if err := parse(fs, args); err != nil {
+	recordFile := fs.String("record", "", "keep the production record (job log) in this file; a scenario's goes to a temporary file without it")
+	libraryDir := fs.String("images", simLibrary(), "the simulated appliance's image library folder (a scenario's is a new, empty one unless given)")
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	b, err := board.Load(*boardName)
@@ -50,7 +51,13 @@ func cmdSim(ctx context.Context, env *cliEnv, args []string) error {
 		if err != nil {
 			return &exitError{code: 2, err: err}
 		}
-		return runScript(ctx, b, s, env.stdout, log)
+		files := scriptFiles{record: *recordFile}
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "images" {
+				files.images = *libraryDir // given: a scenario may start from a library
+			}
+		})
+		return runScript(ctx, b, s, env.stdout, log, files)
 	}
 
 	in, ok := env.stdin.(*os.File)

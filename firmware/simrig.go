@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -97,9 +98,6 @@ func (r *simRig) insert(port int, s driveSpec) (*sim.Drive, error) {
 		}
 		spec.Content = img
 	}
-	if spec.Size == 0 {
-		spec.Size = 256 << 20
-	}
 	spec.Size -= spec.Size % 512
 	d, err := sim.NewDrive(spec)
 	if err != nil {
@@ -149,7 +147,7 @@ func (r *simRig) defaultSession() error {
 	return nil
 }
 
-// parseSize reads "64MB", "1GB", "512MiB", "1000000".
+// parseSize reads "64MB", "1GB", "512MiB", "1000000": 0 to 16 TB.
 func parseSize(s string) (int64, error) {
 	units := []struct {
 		suffix string
@@ -158,8 +156,11 @@ func parseSize(s string) (int64, error) {
 	for _, u := range units {
 		if num, ok := strings.CutSuffix(s, u.suffix); ok {
 			f, err := strconv.ParseFloat(num, 64)
-			if err != nil || f < 0 {
+			if err != nil || math.IsNaN(f) || f < 0 {
 				return 0, fmt.Errorf("size %q: not a number of %s", s, u.suffix)
+			}
+			if f*float64(u.mult) > maxSimSize {
+				return 0, fmt.Errorf("size %q: more than 16 TB", s)
 			}
 			return int64(f * float64(u.mult)), nil
 		}
@@ -167,6 +168,9 @@ func parseSize(s string) (int64, error) {
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < 0 {
 		return 0, fmt.Errorf("size %q: give bytes or a unit (MB, GB, MiB, ...)", s)
+	}
+	if n > maxSimSize {
+		return 0, fmt.Errorf("size %q: more than 16 TB", s)
 	}
 	return n, nil
 }

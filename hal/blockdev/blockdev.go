@@ -19,13 +19,13 @@ import (
 
 // Drive is an open block device or image file.
 type Drive struct {
-	info   hal.DriveInfo
-	id     string
-	block  bool     // a block device, not a file
-	f      *os.File // buffered I/O
-	direct *os.File // O_DIRECT, when the device allows it
-	write  bool
-	align  int64 // direct I/O alignment: the logical sector size (>= 512)
+	info    hal.DriveInfo
+	storage Storage
+	block   bool     // a block device, not a file
+	f       *os.File // buffered I/O
+	direct  *os.File // O_DIRECT, when the device allows it
+	write   bool
+	align   int64 // direct I/O alignment: the logical sector size (>= 512)
 
 	mu     sync.Mutex
 	closed bool
@@ -47,11 +47,13 @@ func (Opener) OpenWrite(node string) (hal.Drive, error)      { return OpenWrite(
 
 // OpenRead opens a drive read-only, as a master. A block device is opened
 // exclusively too, so a mounted drive (whose content may change under the
-// copy) is refused.
+// copy) is refused. A file gets a shared lock: other jobs may read it too,
+// none may write it while it is open.
 func OpenRead(node string) (*Drive, error) { return open(node, false) }
 
 // OpenWrite opens a drive for writing, as a target. A block device is
-// opened exclusively: a mounted or busy device is refused.
+// opened exclusively: a mounted or busy device is refused. A file gets an
+// exclusive lock: no other job reads or writes it while it is open.
 func OpenWrite(node string) (*Drive, error) { return open(node, true) }
 
 func open(node string, write bool) (*Drive, error) {
@@ -61,7 +63,7 @@ func open(node string, write bool) (*Drive, error) {
 	}
 	block := st.Mode()&os.ModeDevice != 0 && st.Mode()&os.ModeCharDevice == 0
 	if !block && !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("open %s: not a block device or a file", node)
+		return nil, fmt.Errorf("open %s: %w", node, errNotADrive)
 	}
 	flags := unix.O_CLOEXEC
 	if write {
@@ -83,6 +85,12 @@ func open(node string, write bool) (*Drive, error) {
 		return nil, fmt.Errorf("open %s: %w", node, err)
 	}
 	d := &Drive{f: os.NewFile(uintptr(fd), node), block: block, write: write}
+	if !block {
+		if err := lockFile(fd, node, write); err != nil {
+			d.f.Close()
+			return nil, err
+		}
+	}
 	if err := d.probe(node); err != nil {
 		d.f.Close()
 		return nil, err
@@ -101,22 +109,46 @@ func open(node string, write bool) (*Drive, error) {
 	return d, nil
 }
 
+// lockFile takes a lock on an image file for the drive's open file
+// description: shared for a master, exclusive for a target. It is
+// released when the file is closed. Another job's lock makes it busy.
+func lockFile(fd int, node string, write bool) error {
+	how := unix.LOCK_SH
+	if write {
+		how = unix.LOCK_EX
+	}
+	err := unix.Flock(fd, how|unix.LOCK_NB)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, unix.EWOULDBLOCK):
+		if write {
+			return fmt.Errorf("open %s: %w: another job is reading or writing it", node, hal.ErrBusy)
+		}
+		return fmt.Errorf("open %s: %w: another job is writing it", node, hal.ErrBusy)
+	}
+	return fmt.Errorf("open %s: %w", node, os.NewSyscallError("flock", err))
+}
+
 // probe reads size, sector sizes, read-only state and identity.
 func (d *Drive) probe(node string) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(d.f.Fd()), &st); err != nil {
 		return fmt.Errorf("open %s: %w", node, os.NewSyscallError("fstat", err))
 	}
+	storage, err := sysfs{root: "/sys"}.fromStat(node, &st)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", node, err)
+	}
+	d.storage = storage
 	d.info = hal.DriveInfo{Node: node, LogicalSectorSize: 512, PhysicalSectorSize: 512, Bus: hal.Bus("file")}
 	if !d.block {
-		d.id = fmt.Sprintf("file:%d:%d", st.Dev, st.Ino)
 		d.info.Size = st.Size
 		d.info.Path = node
 		d.align = 512
 		return nil
 	}
 	major, minor := unix.Major(uint64(st.Rdev)), unix.Minor(uint64(st.Rdev))
-	d.id = fmt.Sprintf("blk:%d:%d", major, minor)
 	fd := int(d.f.Fd())
 	size, err := ioctlUint64(fd, unix.BLKGETSIZE64)
 	if err != nil {
@@ -172,8 +204,12 @@ func (d *Drive) Size() int64 { return d.info.Size }
 // SectorSize is the logical sector size: the unit partition tables count in.
 func (d *Drive) SectorSize() int { return d.info.LogicalSectorSize }
 
-// ID is the device number of a block device, or the inode of a file.
-func (d *Drive) ID() string { return d.id }
+// ID names the drive's storage (Storage.Key): the same for every name of
+// one file or disk, a loop device on a file included.
+func (d *Drive) ID() string { return d.storage.Key() }
+
+// Storage is the media the open drive stands for.
+func (d *Drive) Storage() Storage { return d.storage }
 
 func (d *Drive) check(op string) error {
 	d.mu.Lock()

@@ -12,16 +12,17 @@ import (
 	"unsafe"
 
 	"github.com/clonebay/clonebay/hal"
+	"github.com/clonebay/clonebay/internal/filelock"
 )
 
 // Drive is an open image file. Outside Linux the command line copies onto
 // and from image files only; the appliance itself runs on Linux.
 type Drive struct {
-	info   hal.DriveInfo
-	id     string
-	f      *os.File // buffered I/O
-	direct *os.File // past the operating system's cache (see openDirect); nil when it cannot be
-	write  bool
+	info    hal.DriveInfo
+	storage Storage
+	f       *os.File // buffered I/O
+	direct  *os.File // past the operating system's cache (see openDirect); nil when it cannot be
+	write   bool
 
 	mu     sync.Mutex
 	closed bool
@@ -69,7 +70,15 @@ func open(node string, write bool) (*Drive, error) {
 		f.Close()
 		return nil, fmt.Errorf("open %s: %w", node, err)
 	}
-	d := &Drive{f: f, id: id, write: write, info: hal.DriveInfo{Node: node, Path: node, Bus: hal.Bus("file"),
+	// A master is shared with other readers; a target is this job's alone.
+	if err := filelock.Lock(f, write); err != nil {
+		f.Close()
+		if errors.Is(err, filelock.ErrLocked) {
+			return nil, fmt.Errorf("open %s: %w: another job reads or writes it", node, hal.ErrBusy)
+		}
+		return nil, fmt.Errorf("open %s: %w", node, err)
+	}
+	d := &Drive{f: f, storage: Storage{Name: node, keys: []string{id}}, write: write, info: hal.DriveInfo{Node: node, Path: node, Bus: hal.Bus("file"),
 		Size: st.Size(), LogicalSectorSize: 512, PhysicalSectorSize: 512}}
 	d.direct, _ = openDirect(node, write) // without it, DropCaches says why verification cannot be trusted
 	return d, nil
@@ -83,7 +92,10 @@ func (d *Drive) Size() int64 { return d.info.Size }
 func (d *Drive) SectorSize() int { return d.info.LogicalSectorSize }
 
 // ID names the file (volume and file number), whatever path reached it.
-func (d *Drive) ID() string { return d.id }
+func (d *Drive) ID() string { return d.storage.Key() }
+
+// Storage is the media the drive is.
+func (d *Drive) Storage() Storage { return d.storage }
 
 func (d *Drive) check(op string) error {
 	d.mu.Lock()

@@ -6,21 +6,22 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
 )
 
-// SystemDisks returns the device numbers ("MAJ:MIN") of the whole disks
-// that hold the appliance's own system: the file systems mounted at /,
-// /boot and /boot/firmware (or /boot/efi). The firmware never offers them,
-// whatever a board says.
+// SystemDisks returns the device numbers ("MAJ:MIN") of every block
+// device the appliance's own system sits on: the file systems mounted at
+// /, /boot and /boot/firmware (or /boot/efi), their partitions, the whole
+// disks those belong to and what a device-mapper or loop device under
+// them is built from. The firmware never offers them, whatever a board
+// says.
 func SystemDisks() (map[string]bool, error) {
-	return systemDisks("/proc/self/mountinfo", "/sys")
+	return systemDisks("/proc/self/mountinfo", sysfs{root: "/sys"})
 }
 
-func systemDisks(mountinfo, sys string) (map[string]bool, error) {
+func systemDisks(mountinfo string, fs sysfs) (map[string]bool, error) {
 	f, err := os.Open(mountinfo)
 	if err != nil {
 		return nil, fmt.Errorf("system disk: %w", err)
@@ -43,7 +44,13 @@ func systemDisks(mountinfo, sys string) (map[string]bool, error) {
 		if strings.HasPrefix(devno, "0:") {
 			continue // not a block device (overlay, tmpfs, a container)
 		}
-		disks[wholeDisk(sys, devno)] = true
+		s := Storage{Name: fields[4]}
+		if err := fs.block(&s, devno); err != nil {
+			return nil, fmt.Errorf("system disk: %s: %w", fields[4], err)
+		}
+		for _, d := range s.devs {
+			disks[d] = true
+		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("system disk: %s: %w", mountinfo, err)
@@ -51,32 +58,14 @@ func systemDisks(mountinfo, sys string) (map[string]bool, error) {
 	return disks, nil
 }
 
-// wholeDisk maps a partition's device number to its disk's, through
-// sysfs: a partition's folder holds a "partition" file and sits inside
-// its disk's folder.
-func wholeDisk(sys, devno string) string {
-	dir, err := filepath.EvalSymlinks(filepath.Join(sys, "dev/block", devno))
-	if err != nil {
-		return devno
-	}
-	if _, err := os.Stat(filepath.Join(dir, "partition")); err != nil {
-		return devno
-	}
-	b, err := os.ReadFile(filepath.Join(filepath.Dir(dir), "dev"))
-	if err != nil {
-		return devno
-	}
-	return strings.TrimSpace(string(b))
-}
+// IsSystemDisk reports whether an open drive sits on one of the system
+// disks (SystemDisks): the disk itself, a partition of it, or a loop or
+// device-mapper device over it.
+func (d *Drive) IsSystemDisk(disks map[string]bool) bool { return d.storage.OnDevices(disks) }
 
-// IsSystemDisk reports whether an open drive is one of the system disks.
-func (d *Drive) IsSystemDisk(disks map[string]bool) bool {
-	return d.block && disks[strings.TrimPrefix(d.id, "blk:")]
-}
-
-// SystemCheck returns a function that tells whether a device node is one
-// of the system disks. A node that cannot be looked at counts as a system
-// disk: refusing a drive is safe, offering the wrong one is not.
+// SystemCheck returns a function that tells whether a device node sits on
+// one of the system disks. A node that cannot be looked at counts as a
+// system disk: refusing a drive is safe, offering the wrong one is not.
 func SystemCheck() (func(node string) bool, error) {
 	disks, err := SystemDisks()
 	if err != nil {
@@ -90,6 +79,7 @@ func SystemCheck() (func(node string) bool, error) {
 		if st.Mode&unix.S_IFMT != unix.S_IFBLK {
 			return false
 		}
-		return disks[fmt.Sprintf("%d:%d", unix.Major(uint64(st.Rdev)), unix.Minor(uint64(st.Rdev)))]
+		s, err := sysfs{root: "/sys"}.fromStat(node, &st)
+		return err != nil || s.OnDevices(disks)
 	}, nil
 }

@@ -10,15 +10,20 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// The whole file: LockFileEx locks a byte range; this one covers any size.
-const allLow, allHigh = ^uint32(0), ^uint32(0)
+// Windows' byte-range locks are mandatory: a lock over the data would
+// stop this process's own second handle (the unbuffered one) from reading
+// it. So the lock is one byte far past any file's end, which only other
+// lockers look at.
+func lockByte() *windows.Overlapped {
+	return &windows.Overlapped{Offset: 0xfffffffe, OffsetHigh: 0x7fffffff}
+}
 
 func lock(f *os.File, exclusive bool) error {
 	flags := uint32(windows.LOCKFILE_FAIL_IMMEDIATELY)
 	if exclusive {
 		flags |= windows.LOCKFILE_EXCLUSIVE_LOCK
 	}
-	err := windows.LockFileEx(windows.Handle(f.Fd()), flags, 0, allLow, allHigh, new(windows.Overlapped))
+	err := windows.LockFileEx(windows.Handle(f.Fd()), flags, 0, 1, 0, lockByte())
 	switch {
 	case err == nil:
 		return nil
@@ -29,7 +34,7 @@ func lock(f *os.File, exclusive bool) error {
 }
 
 func unlock(f *os.File) error {
-	if err := windows.UnlockFileEx(windows.Handle(f.Fd()), 0, allLow, allHigh, new(windows.Overlapped)); err != nil {
+	if err := windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, lockByte()); err != nil {
 		return fmt.Errorf("unlock %s: %w", f.Name(), os.NewSyscallError("UnlockFileEx", err))
 	}
 	return nil

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clonebay/clonebay/ui"
+)
+
+// TestBadBoardIsRefusedBeforeUse: a board whose numbers are out of
+// bounds is refused when it is loaded, before the simulator sizes its
+// bay, LEDs and panel by them.
+func TestBadBoardIsRefusedBeforeUse(t *testing.T) {
+	dir := t.TempDir()
+	script := writeFile(t, dir, "s.scn", []byte("wait 1ms\n"))
+	for _, tc := range []struct {
+		name, board, want string
+	}{
+		{"a port number past int32", `{number: 2147483648, label: "9", match: "sim-port-9"}`, "ports[1].number: 2147483648 is not a port number (1..64)"},
+		{"two ports for one drive", `{number: 2, label: "2", match: "sim-port-?"}`, `port 2's "sim-port-?" and port 1's "sim-port-1" (ports[0]) can match one drive`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := writeFile(t, dir, "board.yaml", []byte(`name: bad
+buses: [virtual]
+master_port: 1
+ports:
+  - {number: 1, label: M, match: "sim-port-1"}
+  - `+tc.board+"\n"))
+			code, out, errOut := runCLI(t, "sim", "--board", b, "--script", script)
+			assert.Equal(t, 1, code, "%s%s", out, errOut)
+			assert.Contains(t, errOut, tc.want)
+		})
+	}
+}
+
+func TestSettingsBoundMinWriteSpeed(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		want string // "" when accepted
+	}{
+		{"min_write_mbps: 12.5", ""},
+		{"min_write_mbps: 0", ""},
+		{"min_write_mbps: 10000", ""},
+		{"min_write_mbps: .nan", "s.yaml: min_write_mbps: NaN is not 0..10000 MB/s"},
+		{"min_write_mbps: .inf", "s.yaml: min_write_mbps: +Inf is not 0..10000 MB/s"},
+		{"min_write_mbps: 1e308", "s.yaml: min_write_mbps: 1e+308 is not 0..10000 MB/s"},
+		{"min_write_mbps: 10001", "min_write_mbps: 10001 is not"},
+		{"min_write_mbps: -1", "min_write_mbps: -1 is not"},
+	} {
+		t.Run(tc.text, func(t *testing.T) {
+			got, err := parseSettings([]byte(tc.text), ui.DefaultSettings(), "s.yaml")
+			if tc.want != "" {
+				assert.ErrorContains(t, err, tc.want)
+				return
+			}
+			require.NoError(t, err)
+			assert.GreaterOrEqual(t, got.MinWriteMBps, 0.0)
+		})
+	}
+}
