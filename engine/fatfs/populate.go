@@ -740,7 +740,7 @@ func exfatSet(upcase []uint16, name string, dir bool, size int64, first uint32, 
 	}
 	f[20], f[21] = tenMs, tenMs
 	f[22], f[23], f[24] = 0x80, 0x80, 0x80 // UTC
-	s[0], s[1] = 0xc0, 0x01                 // allocation possible, clusters in the FAT
+	s[0], s[1] = 0xc0, 0x01                // allocation possible, clusters in the FAT
 	s[3] = byte(len(u))
 	binary.LittleEndian.PutUint16(s[4:], nameHash(upcase, u))
 	binary.LittleEndian.PutUint64(s[8:], uint64(size))
