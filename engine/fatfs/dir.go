@@ -57,12 +57,11 @@ func (v *Volume) runsOf(n *node) ([]run, error) {
 		}
 		return []run{{n.first, uint32(need)}}, nil
 	}
-	limit := v.clusters(n)
+	// A chain longer than its file is reported with both lengths; a loop
+	// ends at the volume's cluster count.
+	limit := int64(v.count) + 1
 	if n.dir && (v.kind != ExFAT || n.root) {
 		limit = maxDirBytes/v.cs + 1
-	}
-	if limit == 0 {
-		limit = 1
 	}
 	rs, err := v.chain(n.first, limit)
 	if err != nil {

@@ -17,26 +17,37 @@ var (
 	_ io.ReaderAt  = (*File)(nil)
 )
 
-// lookup finds a node by its slash-separated path ("." is the root).
-func (v *Volume) lookup(op, name string) (*node, error) {
+// maxDepth bounds how deep folders nest: a damaged volume whose folders
+// point back at their ancestors would otherwise never end.
+const maxDepth = 64
+
+// lookup finds a node by its slash-separated path ("." is the root), and
+// the first clusters of the folders on the way to it.
+func (v *Volume) lookup(op, name string) (*node, map[uint32]bool, error) {
 	if !fs.ValidPath(name) {
-		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+		return nil, nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
 	n, err := v.readRoot()
 	if err != nil {
-		return nil, &fs.PathError{Op: op, Path: name, Err: err}
+		return nil, nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
+	above := map[uint32]bool{}
 	if name == "." {
-		return n, nil
+		return n, above, nil
 	}
-	for _, part := range strings.Split(name, "/") {
+	parts := strings.Split(name, "/")
+	if len(parts) > maxDepth {
+		return nil, nil, &fs.PathError{Op: op, Path: name, Err: damaged("folders nest more than %d deep", maxDepth)}
+	}
+	for _, part := range parts {
 		if !n.dir {
-			return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+			return nil, nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
 		}
-		kids, _, err := v.listNode(n)
+		kids, err := v.children(n, above)
 		if err != nil {
-			return nil, &fs.PathError{Op: op, Path: name, Err: err}
+			return nil, nil, &fs.PathError{Op: op, Path: name, Err: err}
 		}
+		above[n.first] = true
 		var found *node
 		for _, k := range kids {
 			if k.name == part {
@@ -45,16 +56,45 @@ func (v *Volume) lookup(op, name string) (*node, error) {
 			}
 		}
 		if found == nil {
-			return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+			return nil, nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
 		}
 		n = found
 	}
-	return n, nil
+	return n, above, nil
+}
+
+// children lists a folder for the file-system view: through a small
+// cache, and without subfolders that point back at the folder or one
+// above it (a damaged volume's loop; Check reports them).
+func (v *Volume) children(n *node, above map[uint32]bool) ([]*node, error) {
+	v.mu.Lock()
+	kids, ok := v.lists[n]
+	v.mu.Unlock()
+	if !ok {
+		var err error
+		if kids, _, err = v.listNode(n); err != nil {
+			return nil, err
+		}
+		v.mu.Lock()
+		if len(v.lists) >= 32 {
+			clear(v.lists)
+		}
+		v.lists[n] = kids
+		v.mu.Unlock()
+	}
+	out := make([]*node, 0, len(kids))
+	for _, k := range kids {
+		if k.dir && (k.first == n.first || above[k.first]) {
+			continue
+		}
+		out = append(out, k)
+	}
+	return out, nil
 }
 
 // Open opens a file or folder.
 func (v *Volume) Open(name string) (fs.File, error) {
-	n, err := v.lookup("open", name)
+	n, _, err := v.lookup("open", name)
 	if err != nil {
 		return nil, err
 	}
@@ -63,14 +103,14 @@ func (v *Volume) Open(name string) (fs.File, error) {
 
 // ReadDir lists a folder, sorted by name.
 func (v *Volume) ReadDir(name string) ([]fs.DirEntry, error) {
-	n, err := v.lookup("readdir", name)
+	n, above, err := v.lookup("readdir", name)
 	if err != nil {
 		return nil, err
 	}
 	if !n.dir {
 		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errors.New("not a folder")}
 	}
-	kids, _, err := v.listNode(n)
+	kids, err := v.children(n, above)
 	if err != nil {
 		return nil, &fs.PathError{Op: "readdir", Path: name, Err: err}
 	}
@@ -84,7 +124,7 @@ func (v *Volume) ReadDir(name string) ([]fs.DirEntry, error) {
 
 // Stat describes a file or folder.
 func (v *Volume) Stat(name string) (fs.FileInfo, error) {
-	n, err := v.lookup("stat", name)
+	n, _, err := v.lookup("stat", name)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +134,7 @@ func (v *Volume) Stat(name string) (fs.FileInfo, error) {
 // FileExtents returns where a file's bytes lie on the device the volume
 // is read from, in file order.
 func (v *Volume) FileExtents(name string) ([]Extent, error) {
-	n, err := v.lookup("extents", name)
+	n, _, err := v.lookup("extents", name)
 	if err != nil {
 		return nil, err
 	}

@@ -62,17 +62,17 @@ func tree(seed uint64) ([]fatfs.Node, map[string][]byte) {
 
 // format makes a freshly formatted volume of size bytes with the real
 // tool.
-func format(t *testing.T, kind string, size int64) string {
+func format(t *testing.T, kind string, size int64, extra ...string) string {
 	t.Helper()
 	img := filepath.Join(t.TempDir(), kind+".img")
 	imgtest.Sparse(t, img, size)
 	switch kind {
 	case "fat32":
 		imgtest.Need(t, "mkfs.fat", "fsck.vfat", "mcopy")
-		imgtest.Run(t, "mkfs.fat", "-F", "32", "-s", "1", "-n", "CLONEBAY", "--mbr=n", img)
+		imgtest.Run(t, "mkfs.fat", append(append([]string{"-F", "32", "-s", "1", "-n", "CLONEBAY", "--mbr=n"}, extra...), img)...)
 	case "exfat":
 		imgtest.Need(t, "mkfs.exfat", "fsck.exfat")
-		imgtest.Run(t, "mkfs.exfat", "-c", "4K", "-L", "Clonebay", img)
+		imgtest.Run(t, "mkfs.exfat", append(append([]string{"-c", "4K", "-L", "Clonebay"}, extra...), img)...)
 	}
 	return img
 }

@@ -85,6 +85,7 @@ type Volume struct {
 
 	mu     sync.Mutex
 	cache  map[int64][]byte // FAT blocks of the first FAT
+	lists  map[*node][]*node // folders listed lately
 	root   *node            // the root folder with what it holds, once read
 	rootMu sync.Mutex
 
@@ -106,7 +107,7 @@ func Open(r io.ReaderAt, off, size int64) (*Volume, error) {
 	if err := readAt(r, bs, off); err != nil {
 		return nil, fmt.Errorf("boot sector: %w", err)
 	}
-	v := &Volume{r: r, off: off, size: size, cache: map[int64][]byte{}}
+	v := &Volume{r: r, off: off, size: size, cache: map[int64][]byte{}, lists: map[*node][]*node{}}
 	var err error
 	switch {
 	case bytes.Equal(bs[3:11], []byte("EXFAT   ")):
