@@ -188,7 +188,7 @@ func TestSeeds(t *testing.T) {
 		}
 		for _, s := range []struct {
 			name, bits string
-			size int64
+			size       int64
 		}{{"fat12", "12", 1 << 20}, {"fat16", "16", 20 << 20}} {
 			img := filepath.Join(t.TempDir(), s.name)
 			imgtest.Sparse(t, img, s.size)

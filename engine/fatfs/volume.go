@@ -84,9 +84,9 @@ type Volume struct {
 	backupBoot       int64  // FAT32: the backup boot sector, from off; 0 when none
 
 	mu     sync.Mutex
-	cache  map[int64][]byte // FAT blocks of the first FAT
+	cache  map[int64][]byte  // FAT blocks of the first FAT
 	lists  map[*node][]*node // folders listed lately
-	root   *node            // the root folder with what it holds, once read
+	root   *node             // the root folder with what it holds, once read
 	rootMu sync.Mutex
 
 	// exFAT
