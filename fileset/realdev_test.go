@@ -167,7 +167,7 @@ func TestFilesOntoLoopDevicesOfMixedSizes(t *testing.T) {
 		want  []string // blkid TYPE per target; "" for a target too small
 	}{
 		{"auto, exFAT above 1 GiB, MBR", fileset.Options{ExFATAbove: 1 << 30}, []int64{64 << 20, 300 << 20, 2 << 30, 12 << 20}, []string{"vfat", "vfat", "exfat", ""}},
-		{"exFAT asked for, GPT", fileset.Options{FS: fileset.FSExFAT, Table: fileset.GPT, Label: "Promo Stick"}, []int64{300 << 20, 10 << 20}, []string{"exfat", ""}},
+		{"exFAT asked for, GPT", fileset.Options{FS: fileset.FSExFAT, Table: fileset.GPT, Label: "Promo Stick"}, []int64{300 << 20, 14 << 20}, []string{"exfat", ""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var targets []*target

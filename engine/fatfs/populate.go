@@ -327,7 +327,7 @@ func (p *populator) allocate(root *node) error {
 		need += (f.size + v.cs - 1) / v.cs
 	}
 	if free := total - int64(next); need > free {
-		return fmt.Errorf("%w: they need %d clusters of %d bytes (%d bytes), the %s volume has %d free (%d bytes)",
+		return fmt.Errorf("%w: the files need %d clusters of %d bytes (%d bytes), the %s volume has %d free (%d bytes)",
 			ErrNoSpace, need, v.cs, need*v.cs, v.kind, free, free*v.cs)
 	}
 	for _, d := range p.dirs {
