@@ -99,7 +99,7 @@ func TestRefusedTargetsAreNotWritten(t *testing.T) {
 		cause engine.Cause
 		msg   string
 	}{
-		{"too small for FAT32", 36 << 20, fileset.Options{}, engine.CauseTooSmall, "a FAT32 volume needs at least 33 MB"},
+		{"too small for FAT32", 36 << 20, fileset.Options{FS: fileset.FSFAT32}, engine.CauseTooSmall, "a FAT32 volume needs at least 33 MB"},
 		{"too small for the set", 14 << 20, fileset.Options{FS: fileset.FSExFAT}, engine.CauseTooSmall, "the files need"},
 		{"a label FAT cannot hold", 64 << 20, fileset.Options{Label: "a:b"}, fileset.CauseRefused, `"a:b" holds ':'`},
 		{"a file system not made", 64 << 20, fileset.Options{FS: "ntfs"}, fileset.CauseRefused, `file system "ntfs"`},
@@ -148,6 +148,8 @@ func TestPlan(t *testing.T) {
 		{"a 5 GiB file makes auto pick exFAT", big, 16 * gib, "", 0, fatfs.ExFAT, 32 << 10, nil},
 		{"a 5 GiB file refuses FAT32", big, 16 * gib, "fat32", 0, 0, 0, fileset.ErrTooLarge},
 		{"8 MiB leaves no volume", m, 8 * mib, "", 0, 0, 0, fileset.ErrTooSmall},
+		{"24 MiB is too small for FAT32: auto picks exFAT", m, 24 * mib, "", 0, fatfs.ExFAT, 4096, nil},
+		{"24 MiB with FAT32 asked for", m, 24 * mib, "fat32", 0, 0, 0, fileset.ErrTooSmall},
 		{"12 MiB cannot hold 10 MiB", m, 12 * mib, "exfat", 0, 0, 0, fileset.ErrTooSmall},
 		{"ntfs is not made", m, gib, "ntfs", 0, 0, 0, fileset.ErrUnsupported},
 	} {

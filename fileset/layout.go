@@ -20,6 +20,9 @@ const (
 	PartitionAlign = 4 << 20
 	sector         = 512
 	gptSectors     = 33 // 128 entries of 128 bytes and the header
+	// minFAT32Clusters is the fewest clusters a FAT32 volume has (65525),
+	// with room for its FATs.
+	minFAT32Clusters = 65525 + 1024
 	// DefaultExFATAbove is the capacity above which auto picks exFAT: the
 	// SD Association's split between SDHC (FAT32) and SDXC (exFAT).
 	DefaultExFATAbove = 32 << 30
@@ -65,8 +68,8 @@ func (l Layout) FSName() string { return l.FS.String() }
 // an MBR too, so an old backup GPT there is overwritten), FAT32 for
 // capacities up to exfatAbove and exFAT above (or the file system asked
 // for), Microsoft's default cluster size for the volume's size, and the
-// label. A file over 4 GiB makes auto pick exFAT, and fails FAT32 asked
-// for by name. The rough fit (every file's clusters) is checked here; the
+// label. A file over 4 GiB, or a volume too small for FAT32's 65525
+// clusters, makes auto pick exFAT; FAT32 asked for by name fails then. The rough fit (every file's clusters) is checked here; the
 // exact one when the volume is built.
 func Plan(m *Manifest, size int64, sectorSize int, fsName, table, label string, exfatAbove int64) (Layout, error) {
 	l := Layout{DiskSize: size, Table: table, PartStart: PartitionAlign}
@@ -109,7 +112,11 @@ func Plan(m *Manifest, size int64, sectorSize int, fsName, table, label string, 
 		return l, fmt.Errorf("%w: file system %q (give auto, fat32 or exfat)", ErrUnsupported, fsName)
 	}
 	l.ClusterSize = clusterSize(l.FS, l.PartSize)
-	if l.FS == fatfs.FAT32 && l.PartSize/l.ClusterSize < 65525+1024 {
+	if l.FS == fatfs.FAT32 && l.PartSize/l.ClusterSize < minFAT32Clusters && (fsName == "" || fsName == FSAuto) {
+		l.FS, l.Why = fatfs.ExFAT, fmt.Sprintf("auto: %s is too small for FAT32", engine.FormatSize(size))
+		l.ClusterSize = clusterSize(l.FS, l.PartSize)
+	}
+	if l.FS == fatfs.FAT32 && l.PartSize/l.ClusterSize < minFAT32Clusters {
 		return l, fmt.Errorf("%w: a FAT32 volume needs at least 33 MB; the %s target leaves %s", ErrTooSmall, engine.FormatSize(size), engine.FormatSize(l.PartSize))
 	}
 	var lbl string
