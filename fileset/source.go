@@ -107,9 +107,11 @@ type diskSource struct {
 }
 
 type openFile struct {
-	f    fs.File
-	ra   io.ReaderAt
-	used int64
+	f       fs.File
+	ra      io.ReaderAt
+	used    int64
+	refs    int  // reads in progress
+	evicted bool // out of the cache: closed by its last reader
 }
 
 var _ engine.Source = (*diskSource)(nil)
@@ -171,7 +173,12 @@ func (d *diskSource) readFile(f placed, p []byte, at int64) error {
 					old = k
 				}
 			}
-			d.open[old].f.Close()
+			// A file another goroutine reads right now is closed by it.
+			if e := d.open[old]; e.refs == 0 {
+				e.f.Close()
+			} else {
+				e.evicted = true
+			}
 			delete(d.open, old)
 		}
 		fl, err := d.src.Open(f.path)
@@ -190,9 +197,14 @@ func (d *diskSource) readFile(f placed, p []byte, at int64) error {
 	}
 	d.tick++
 	o.used = d.tick
-	ra := o.ra
+	o.refs++
 	d.mu.Unlock()
-	n, err := ra.ReadAt(p, at)
+	n, err := o.ra.ReadAt(p, at)
+	d.mu.Lock()
+	if o.refs--; o.refs == 0 && o.evicted {
+		o.f.Close()
+	}
+	d.mu.Unlock()
 	if n == len(p) {
 		return nil
 	}
@@ -207,7 +219,11 @@ func (d *diskSource) close() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for k, o := range d.open {
-		o.f.Close()
+		if o.refs == 0 {
+			o.f.Close()
+		} else {
+			o.evicted = true
+		}
 		delete(d.open, k)
 	}
 }
