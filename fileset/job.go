@@ -214,11 +214,19 @@ func Run(ctx context.Context, src Source, targets []engine.PortTarget, o Options
 		lock.Close()
 		os.RemoveAll(work)
 	}()
+	// The volumes are built side by side: mkfs and the folders of one do
+	// not wait for another's.
+	errs := make([]error, len(groups))
+	var builds sync.WaitGroup
+	for n, g := range groups {
+		builds.Go(func() { errs[n] = g.build(ctx, work, n, src) })
+	}
+	builds.Wait()
 	var built []*group
 	for n, g := range groups {
-		if err := g.build(ctx, work, n, src); err != nil {
+		if errs[n] != nil {
 			for _, i := range g.idx {
-				refuse(i, g.lay, causeOf(err), engine.PhaseWaiting, err)
+				refuse(i, g.lay, causeOf(errs[n]), engine.PhaseWaiting, errs[n])
 			}
 			continue
 		}

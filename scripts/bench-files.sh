@@ -56,6 +56,7 @@ to_args() { for t in "${targets[@]}"; do printf -- '--to\n%s\n' "$t"; done; }
 mapfile -t args < <(to_args)
 
 "$bin" image import-files "$work/src" --name bench --library "$work/lib" >/dev/null 2>&1
+load=$(cut -d' ' -f1 /proc/loadavg)
 
 drop; start=$(now)
 "$bin" files --from set:bench "${args[@]}" --library "$work/lib" --yes >"$work/files.out" 2>&1 || { cat "$work/files.out"; exit 1; }
@@ -74,16 +75,18 @@ wait
 sync
 t_mcopy=$(echo "$(now) - $start" | bc)
 
-# The binary copy of what a target gets: the set and its file system's
-# structures, as one master.
-per=$(awk '$3 == "PASS" {print $6, $7; exit}' "$work/files.out")
-master_bytes=$(echo "$per" | awk '{ u["KB"]=1e3; u["MB"]=1e6; u["GB"]=1e9; u["B"]=1; printf "%d", $1 * u[$2] }')
+# The binary copy of the same bytes: a master as large as the set, onto
+# the same targets, fresh again.
+master_bytes=$bytes
 head -c "$master_bytes" /dev/urandom >"$work/master.img"
+for i in "${!sizes[@]}"; do
+	truncate -s 0 "$work/t$i.img" && truncate -s "${sizes[$i]}" "$work/t$i.img"
+done
 drop; start=$(now)
 "$bin" copy --from "$work/master.img" "${args[@]}" >/dev/null 2>&1
 t_copy=$(echo "$(now) - $start" | bc)
 
-printf '1->8 files, %d files, %d MiB, targets %s: %d passed\n' "$count" "$((bytes >> 20))" "${sizes[*]}" "$written"
+printf '1->8 files, %d files, %d MiB, targets %s: %d passed (load average %s on %d cores)\n' "$count" "$((bytes >> 20))" "${sizes[*]}" "$written" "$load" "$(nproc)"
 printf 'clonebay files (set) %.2fs | from the folder (hashed first) %.2fs\n' "$t_files" "$t_dir"
 printf 'mkfs.vfat + mcopy -s, 8 in parallel, no verify: %.2fs; clonebay files takes %.2fx of it (goal: at most 0.5x)\n' \
 	"$t_mcopy" "$(echo "$t_files / $t_mcopy" | bc -l)"
