@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/clonebay/clonebay/engine"
+	"github.com/clonebay/clonebay/internal/filelock"
 	"github.com/clonebay/clonebay/internal/fsys"
 )
 
@@ -75,7 +76,7 @@ func lockDir(dir string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := filelock.Lock(f, true); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s is being written by another process", dir)
 	}
@@ -173,11 +174,11 @@ func (l *Library) Remove(name string) error {
 
 // Free is the space left in the library, in bytes.
 func (l *Library) Free() (int64, error) {
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(l.Dir, &st); err != nil {
+	n, err := filelock.Free(l.Dir)
+	if err != nil {
 		return 0, fmt.Errorf("file set library: %w", err)
 	}
-	return int64(st.Bavail) * int64(st.Bsize), nil
+	return n, nil
 }
 
 // Import stores a source's files as a new set: from a folder (os.DirFS)

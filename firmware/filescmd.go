@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -105,11 +104,8 @@ func filesSource(ctx context.Context, env *cliEnv, sets *fileset.Library, from s
 		if err != nil {
 			return fileset.Source{}, none, fmt.Errorf("%s: %w", from, err)
 		}
-		id := "dir:" + from
-		if s, ok := st.Sys().(*syscall.Stat_t); ok {
-			id = fmt.Sprintf("dir:%d:%d", s.Dev, s.Ino)
-		}
-		return fileset.Source{Manifest: m, Files: os.DirFS(from), ID: id}, none, nil
+		abs, _ := filepath.Abs(from)
+		return fileset.Source{Manifest: m, Files: os.DirFS(from), ID: "dir:" + abs}, none, nil
 	}
 	d, err := blockdev.OpenRead(from)
 	if err != nil {
