@@ -31,6 +31,9 @@ func cmdImage(ctx context.Context, env *cliEnv, args []string) error {
 		"import":  {"store an image file (.img, .iso, .gz, .xz, .zst) as an image", imageImport},
 		"verify":  {"check an image against its manifest", imageVerify},
 		"rm":      {"delete an image", imageRemove},
+
+		"import-files": {"store a folder's files as a file set (files --from set:NAME copies it)", imageImportFiles},
+		"sets":         {"list the file sets", imageSets},
 	}
 	if len(args) == 0 || subs[args[0]].run == nil {
 		names := make([]string, 0, len(subs))

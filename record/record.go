@@ -65,6 +65,14 @@ type Entry struct {
 	SHA256    string  `json:"sha256,omitempty"` // of what was written
 	BadRanges []Range `json:"bad_ranges,omitempty"`
 
+	// Data duplication (mode "files"): the file system each target was
+	// formatted with, its label, the set's files and the SHA-256 of its
+	// listing. Empty for other jobs, and left out of their sums.
+	FileSystem  string `json:"file_system,omitempty"`
+	VolumeLabel string `json:"volume_label,omitempty"`
+	Files       int    `json:"files,omitempty"`
+	FilesSHA256 string `json:"files_sha256,omitempty"`
+
 	Prev string `json:"prev"`
 	Sum  string `json:"sum"`
 

@@ -97,3 +97,6 @@ smart_vs_whole() {
 		"$t_smart" "$t_whole" "$(echo "$t_whole / $t_smart" | bc -l)"
 }
 smart_vs_whole
+
+# Data duplication: a file set onto targets of mixed sizes.
+"$(dirname "$0")/bench-files.sh" "$bin"

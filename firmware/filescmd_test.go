@@ -1,0 +1,83 @@
+//go:build linux
+
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clonebay/clonebay/engine/fatfs"
+	"github.com/clonebay/clonebay/fileset"
+)
+
+func sparse(t *testing.T, dir, name string, size int64) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(p, nil, 0o644))
+	require.NoError(t, os.Truncate(p, size))
+	return p
+}
+
+func TestFilesCommands(t *testing.T) {
+	if _, err := exec.LookPath("mkfs.fat"); err != nil {
+		t.Skip("mkfs.fat is missing (Debian package dosfstools)")
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "Promo")
+	require.NoError(t, os.MkdirAll(filepath.Join(src, "videos"), 0o755))
+	writeFile(t, src, "README.TXT", []byte("read me"))
+	writeFile(t, filepath.Join(src, "videos"), "clip one.mp4", make([]byte, 300_000))
+	lib := filepath.Join(dir, "images")
+	good := sparse(t, dir, "good.img", 64<<20)
+	small := sparse(t, dir, "small.img", 10<<20)
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		out  string // in stdout and stderr
+	}{
+		{"import a folder, flags after it", []string{"image", "import-files", src, "--name", "promo", "--library", lib}, 0, "file set promo: 2 files in 1 folders"},
+		{"the set is listed", []string{"image", "sets", "--library", lib}, 0, "promo  2"},
+		{"the same name twice", []string{"image", "import-files", src, "--name", "promo", "--library", lib}, 1, "already exists"},
+		{"a bad set name", []string{"image", "import-files", src, "--name", "-x", "--library", lib}, 2, "file set name"},
+		{"no --yes", []string{"files", "--from", "set:promo", "--to", good, "--library", lib}, 2, "add --yes to confirm"},
+		{"a file system not made", []string{"files", "--from", "set:promo", "--to", good, "--fs", "ntfs", "--yes", "--library", lib}, 2, `--fs "ntfs"`},
+		{"a set that is not there", []string{"files", "--from", "set:nope", "--to", good, "--yes", "--library", lib}, 1, "no such file set"},
+		{"one target passes, one is too small", []string{"files", "--from", "set:promo", "--to", good, "--to", small, "--yes", "--library", lib}, 1, "1 of 2 targets did not pass"},
+		{"straight from the folder", []string{"files", "--from", src, "--to", good, "--label", "promo", "--yes", "--library", lib}, 0, "1 passed, 0 failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, tc.args...)
+			assert.Equal(t, tc.code, code, "%s%s", out, errOut)
+			assert.Contains(t, out+errOut, tc.out)
+		})
+	}
+
+	f, err := os.Open(good)
+	require.NoError(t, err)
+	defer f.Close()
+	vol, err := fileset.OpenVolume(f, 64<<20, 512)
+	require.NoError(t, err)
+	assert.Equal(t, fatfs.FAT32, vol.Kind())
+	assert.Equal(t, "PROMO", vol.Label())
+	require.NoError(t, vol.Check())
+	st, err := vol.Stat("videos/clip one.mp4")
+	require.NoError(t, err)
+	assert.Equal(t, int64(300_000), st.Size())
+
+	bad := filepath.Join(dir, "bad")
+	require.NoError(t, os.MkdirAll(bad, 0o755))
+	writeFile(t, bad, "what?.txt", nil)
+	require.NoError(t, os.Symlink("what?.txt", filepath.Join(bad, "link")))
+	code, _, errOut := runCLI(t, "image", "import-files", bad, "--library", lib)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, filepath.Join(bad, "what?.txt")+": the name holds '?'")
+	assert.Contains(t, errOut, filepath.Join(bad, "link")+": a symbolic link")
+	assert.Contains(t, errOut, "2 paths cannot go onto FAT32 or exFAT; nothing was stored")
+}
