@@ -298,6 +298,19 @@ func TestRefusedJobs(t *testing.T) {
 			return j
 		}, "chunk size 1000"},
 		{"no master", func() engine.Job { return engine.Job{} }, "no master"},
+		{"empty master", func() engine.Job {
+			j := r.job(engine.CopyVerify, 2)
+			j.Source = &memDev{id: "empty"}
+			return j
+		}, "the master is empty (0 bytes)"},
+		{"empty master, hash only", func() engine.Job {
+			return engine.Job{Source: &memDev{id: "empty"}, Mode: engine.HashOnly}
+		}, "the master is empty (0 bytes)"},
+		{"copy area of 0 bytes", func() engine.Job {
+			j := r.job(engine.CopyVerify, 2)
+			j.Area = nothingArea{}
+			return j
+		}, `the copy area "nothing" comes to 0 bytes: nothing to copy`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := tc.job().Run(context.Background())
@@ -306,6 +319,14 @@ func TestRefusedJobs(t *testing.T) {
 		})
 	}
 	assert.Zero(t, r.targets[2].Stats().BytesWritten, "a refused job writes nothing")
+}
+
+// nothingArea is an area whose plan holds no bytes at all.
+type nothingArea struct{}
+
+func (nothingArea) Name() string { return "nothing" }
+func (nothingArea) Plan(src engine.Source) (engine.Plan, error) {
+	return engine.Plan{Area: "nothing", SourceSize: src.Size()}, nil
 }
 
 // readOnly hides a drive's write methods.

@@ -208,6 +208,12 @@ func Start(ctx context.Context, j Job) (*Running, error) {
 	if err := j.check(opts); err != nil {
 		return nil, err
 	}
+	switch size := j.Source.Size(); {
+	case size == 0:
+		return nil, fmt.Errorf("%w: the master is empty (0 bytes)", ErrRefused)
+	case size < 0:
+		return nil, fmt.Errorf("%w: the master reports a size of %d bytes", ErrRefused, size)
+	}
 	area := j.Area
 	if area == nil {
 		area = WholeMedia{}

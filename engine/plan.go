@@ -71,10 +71,19 @@ func (WholeMedia) Plan(src Source) (Plan, error) {
 // ErrBadPlan is returned (wrapped) for a plan the fan-out cannot run.
 var ErrBadPlan = errors.New("bad copy plan")
 
-// Check validates a plan against its master: extents sorted, disjoint,
-// non-empty, aligned to align bytes (except an extent that ends at the
-// end of the master), and inside the master.
+// Check validates a plan against its master: at least one byte to copy,
+// extents sorted, disjoint, non-empty, aligned to align bytes (except an
+// extent that ends at the end of the master), and inside the master.
 func (p Plan) Check(align int64) error {
+	if len(p.Extents) == 0 {
+		// A job that copies nothing would PASS targets that hold nothing
+		// of the master.
+		what := "the plan"
+		if p.Area != "" {
+			what = fmt.Sprintf("the copy area %q", p.Area)
+		}
+		return fmt.Errorf("%w: %s comes to 0 bytes: nothing to copy", ErrBadPlan, what)
+	}
 	var prev int64
 	for i, e := range p.Extents {
 		switch {

@@ -24,6 +24,9 @@ type CaptureOptions struct {
 // might not fit, counting the area as incompressible, is refused before
 // it starts.
 func (l *Library) Capture(ctx context.Context, src engine.Source, name string, o CaptureOptions) (*Manifest, error) {
+	if size := src.Size(); size <= 0 {
+		return nil, fmt.Errorf("master: the master is empty (%d bytes): nothing to capture", size)
+	}
 	area := o.Area
 	if area == nil {
 		area = engine.WholeMedia{}
