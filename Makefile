@@ -38,8 +38,9 @@ portable:
 	CGO_ENABLED=0 $(GO) build ./hal ./hal/haltest ./board ./sim/... ./engine/... ./ui/... ./images/...
 	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) build ./hal ./hal/haltest ./board ./sim/... ./engine/... ./ui/... ./images/...
 
+# Every fuzz target a minute (make test gives each 3 s).
 fuzz:
-	@scripts/fuzz.sh 5s
+	@scripts/fuzz.sh 60s
 
 test: deps vet portable
 	$(GO) test -race -count=1 ./...

@@ -246,3 +246,48 @@ func TestCleanDiscardsWhatIsSkipped(t *testing.T) {
 		}
 	}
 }
+
+// TestDamagedPrimaryGPT: a master whose primary GPT header is damaged but
+// whose backup is good is copied in every area, as sgdisk would read it:
+// from the backup, saying so in the plan, and every target gets a good
+// primary and backup (sgdisk -v finds no problem) and the master's files.
+// The master itself is never written.
+func TestDamagedPrimaryGPT(t *testing.T) {
+	imgtest.Need(t, "sgdisk", "mkfs.vfat", "mkfs.ext4", "e2fsck")
+	m := masterSpec{"gpt-damaged", "gpt", 48, []partSpec{
+		{fs: "fat16", start: 1, size: 20, files: imgtest.SomeFiles(4, 21)},
+		{fs: "ext4", start: 21, size: 24, files: imgtest.SomeFiles(4, 22)},
+	}}
+	master := buildMaster(t, m)
+	f, err := os.OpenFile(master, os.O_RDWR, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte{0xff}, 512+40) // the first usable LBA, under the header's CRC
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	before := imgtest.Run(t, "sha256sum", master)
+
+	for _, area := range []engine.Area{engine.WholeMedia{}, engine.UsedArea{}, engine.Smart{}} {
+		for _, size := range []int64{48, 64} {
+			t.Run(fmt.Sprintf("%s onto %d MiB", area.Name(), size), func(t *testing.T) {
+				clone := filepath.Join(t.TempDir(), "clone.img")
+				imgtest.Garbage(t, clone, size<<20)
+				d, err := sim.NewDrive(sim.DriveSpec{Size: 48 << 20, File: master})
+				require.NoError(t, err)
+				t.Cleanup(func() { d.Close() })
+				src, err := d.Open(false)
+				require.NoError(t, err)
+				t.Cleanup(func() { src.Close() })
+				dst := fileDrive(t, clone)
+				run, err := engine.Start(context.Background(), engine.Job{Source: src, Area: area, Targets: []engine.PortTarget{{Port: 2, Dev: dst}}})
+				require.NoError(t, err)
+				assert.Contains(t, strings.Join(run.Plan().Notes, "\n"), "the primary GPT is damaged (damaged: GPT header at LBA 1: CRC mismatch); the backup GPT was used")
+				res := run.Wait()
+				pr := res.Ports[0]
+				require.Equal(t, engine.Pass, pr.Status, pr.Reason)
+				require.NoError(t, dst.Close())
+				checkClone(t, m, clone)
+				assert.Equal(t, before, imgtest.Run(t, "sha256sum", master), "the master is never written")
+			})
+		}
+	}
+}

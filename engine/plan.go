@@ -60,12 +60,22 @@ func (WholeMedia) Plan(src Source) (Plan, error) {
 	if size > 0 {
 		p.Extents = []Extent{{0, size}}
 	}
-	// A GPT is rebuilt for a larger target's end. A damaged or missing one
-	// is copied as it is: whole media means every byte, whatever it holds.
+	// A GPT is rebuilt for a larger target's end, and a damaged primary
+	// from its backup. One damaged beyond that, or none, is copied as it
+	// is: whole media means every byte, whatever it holds.
 	if g, err := disk.ReadGPT(src, size, sectorSize(src)); err == nil {
 		p.GPT = g
+		p.Notes = append(p.Notes, gptNotes(g)...)
 	}
 	return p, nil
+}
+
+// gptNotes says how a master's GPT was read, for the plan's notes.
+func gptNotes(g *disk.GPT) []string {
+	if g.PrimaryErr == nil {
+		return nil
+	}
+	return []string{fmt.Sprintf("the primary GPT is damaged (%v); the backup GPT was used, and each target gets a good primary", g.PrimaryErr)}
 }
 
 // ErrBadPlan is returned (wrapped) for a plan the fan-out cannot run.
