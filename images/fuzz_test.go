@@ -25,7 +25,7 @@ func seekableSeed(t testing.TB) []byte {
 			t.Fatal(err)
 		}
 	}
-	if err := fw.close(); err != nil {
+	if err := fw.close(sha256.Sum256([]byte("manifest"))); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -37,6 +37,7 @@ func FuzzSeekTable(f *testing.F) {
 	seed := seekableSeed(f)
 	f.Add(seed)
 	f.Add(seed[:len(seed)-3])
+	f.Add(append(bytes.Clone(seed[:len(seed)-3*entrySize-footerSize-8-sealFrameSize]), seed[len(seed)-3*entrySize-footerSize-8:]...)) // no seal
 	f.Add(seed[len(seed)/2:])
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fr, err := openFrames(bytes.NewReader(data), int64(len(data)))
@@ -102,7 +103,7 @@ func FuzzBMap(f *testing.F) {
 
 // FuzzManifest: a manifest is accepted only when its numbers agree.
 func FuzzManifest(f *testing.F) {
-	m := Manifest{Format: 1, Name: "x", Size: 8192, Need: 8192, SectorSize: 512, Area: "whole media",
+	m := Manifest{Format: FormatVersion, Name: "x", Size: 8192, Need: 8192, SectorSize: 512, Area: "whole media",
 		Used: []Range{{0, 8192}}, Bytes: 8192, SHA256: strings.Repeat("a", 64), FrameSize: 4096,
 		FrameHashes: []string{"0", "1"}, Compression: "zstd"}
 	js, _ := json.Marshal(m)

@@ -379,10 +379,10 @@ func TestDamagedImagesAreRefused(t *testing.T) {
 		}, "no seek table"},
 		{"manifest with another hash", func(t *testing.T, dir string) {
 			editManifest(t, dir, func(m map[string]any) { m["sha256"] = strings.Repeat("0", 64) })
-		}, "the manifest says 000000000000"},
+		}, "its manifest is not the one its data was written with"},
 		{"manifest with another frame hash", func(t *testing.T, dir string) {
 			editManifest(t, dir, func(m map[string]any) { m["frame_hashes"].([]any)[3] = "0123456789abcdef" })
-		}, "frame 3 (bytes 3145728..4194304) does not match the manifest's hash"},
+		}, "its manifest is not the one its data was written with"},
 		{"manifest with another size", func(t *testing.T, dir string) {
 			editManifest(t, dir, func(m map[string]any) { m["size"] = float64(size - 4096) })
 		}, "image damaged"},

@@ -6,10 +6,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"hash"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/clonebay/clonebay/engine"
 	"github.com/klauspost/compress/gzip"
@@ -120,18 +121,32 @@ func (l *Library) Import(ctx context.Context, src ImportSource, name string, pro
 		return nil, err
 	}
 	m.Origin = fmt.Sprintf("imported from %s (%s, %s)", src.Name, kind, engine.FormatSize(counted.n))
+	b.describe = b.partitions
 	if err := b.commit(m); err != nil {
 		return nil, err
 	}
-	// Describe the partitions from the stored image.
-	if im, err := l.Open(name); err == nil {
-		m.Partitions = Summarize(im, m.Size, m.SectorSize)
-		im.Close()
-		if js, err := json.MarshalIndent(m, "", "  "); err == nil {
-			writeFileAtomic(l.path(name, manifestFile), append(js, '\n'))
-		}
-	}
 	return m, nil
+}
+
+// partitions describes the partitions of the content just written, from
+// the data file, before the manifest is.
+func (b *builder) partitions(m *Manifest) []string {
+	f, err := os.Open(filepath.Join(b.tmp, dataFile))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil
+	}
+	fr, err := openFrames(f, st.Size())
+	if err != nil {
+		return nil
+	}
+	defer fr.close()
+	im := &Image{name: b.name, m: m, f: f, fr: fr, id: "image:" + b.name}
+	return Summarize(im, m.Size, m.SectorSize)
 }
 
 // stream cuts the content into frames. With a block map, bytes outside

@@ -1,0 +1,281 @@
+package images_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clonebay/clonebay/engine"
+	"github.com/clonebay/clonebay/images"
+	"github.com/clonebay/clonebay/internal/imgtest"
+	"github.com/clonebay/clonebay/sim"
+)
+
+// someContent is size bytes that compress, but not to nothing, and
+// differ from frame to frame.
+func someContent(size int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, seed+1))
+	content := make([]byte, size)
+	for i := range content {
+		content[i] = byte(r.IntN(16))
+	}
+	return content
+}
+
+// simTargets makes n simulated targets of size bytes full of old data.
+func simTargets(t *testing.T, n int, size int64) ([]*sim.Drive, []engine.PortTarget) {
+	t.Helper()
+	var drives []*sim.Drive
+	var targets []engine.PortTarget
+	for i := range n {
+		d := sim.MustDrive(sim.DriveSpec{Size: size, Content: bytes.Repeat([]byte{0xa5}, int(size))})
+		h, err := d.Open(true)
+		require.NoError(t, err)
+		t.Cleanup(func() { h.Close(); d.Close() })
+		drives = append(drives, d)
+		targets = append(targets, engine.PortTarget{Port: i + 2, Dev: h.(engine.Target)})
+	}
+	return drives, targets
+}
+
+// TestEditedManifestIsRefused: a manifest edited by hand no longer
+// matches the seal its image's data carries, even when the edit keeps its
+// own numbers consistent, and the image is refused before anything is
+// written, though it was checked earlier today.
+func TestEditedManifestIsRefused(t *testing.T) {
+	t.Parallel()
+	const size = 4 * MiB
+	content := someContent(size, 41)
+	sum := func(p []byte) string { s := sha256.Sum256(p); return hex.EncodeToString(s[:]) }
+	for _, tc := range []struct {
+		name string
+		edit func(m map[string]any)
+	}{
+		{"nothing used", func(m map[string]any) {
+			m["used"], m["bytes"] = []any{}, 0
+		}},
+		{"nothing used, and the hash of nothing", func(m map[string]any) {
+			m["used"], m["bytes"], m["sha256"] = []any{}, 0, sum(nil)
+		}},
+		{"the first MiB only, with its hash", func(m map[string]any) {
+			m["used"], m["bytes"], m["sha256"] = []any{map[string]any{"off": 0, "len": MiB}}, MiB, sum(content[:MiB])
+		}},
+		{"another area name", func(m map[string]any) { m["area"] = "smart" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			lib, err := images.OpenLibrary(dir)
+			require.NoError(t, err)
+			_, err = lib.Capture(context.Background(), memSource(content), "golden", images.CaptureOptions{})
+			require.NoError(t, err)
+			require.True(t, lib.CheckedToday("golden"), "a fresh capture counts as checked")
+			editManifest(t, filepath.Join(dir, "golden"), tc.edit)
+
+			assert.False(t, lib.CheckedToday("golden"), "the check was of another manifest")
+			drives, targets := simTargets(t, 2, size)
+			im, err := lib.OpenForDeploy(context.Background(), "golden", nil)
+			if err == nil {
+				res, _ := engine.Job{Source: im, Area: im.Area(), Targets: targets}.Run(context.Background())
+				im.Close()
+				t.Fatalf("the edited image was deployed: %+v", res)
+			}
+			assert.ErrorIs(t, err, images.ErrDamaged)
+			assert.ErrorContains(t, err, "image golden: image damaged: its manifest is not the one its data was written with")
+			_, err = lib.Open("golden")
+			assert.ErrorIs(t, err, images.ErrDamaged, "any open refuses it")
+			for _, d := range drives {
+				assert.Zero(t, d.Stats().BytesWritten)
+			}
+		})
+	}
+}
+
+// TestFailedCheckClearsTheStamp: an image that fails a check is checked
+// again before its next deploy, even when nothing changed since, and
+// when its data is put right, it passes.
+func TestFailedCheckClearsTheStamp(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	lib, err := images.OpenLibrary(dir)
+	require.NoError(t, err)
+	_, err = lib.Capture(context.Background(), memSource(someContent(4*MiB, 42)), "golden", images.CaptureOptions{})
+	require.NoError(t, err)
+	require.True(t, lib.CheckedToday("golden"))
+
+	data := filepath.Join(dir, "golden", "image.zst")
+	flipByte(t, data, 3000)
+	err = lib.Check(context.Background(), "golden", nil)
+	require.ErrorIs(t, err, images.ErrDamaged)
+	assert.NoFileExists(t, filepath.Join(dir, "golden", "checked"), "the failed check clears the stamp")
+	assert.False(t, lib.CheckedToday("golden"))
+	e, err := lib.Info("golden")
+	require.NoError(t, err)
+	assert.True(t, e.Checked.IsZero(), "the image shows as never checked")
+
+	flipByte(t, data, 3000) // put right
+	assert.False(t, lib.CheckedToday("golden"), "still to be checked")
+	im, err := lib.OpenForDeploy(context.Background(), "golden", nil)
+	require.NoError(t, err, "checked again, and good")
+	im.Close()
+	assert.True(t, lib.CheckedToday("golden"))
+}
+
+// TestDamagedImageWritesNothing: a data file damaged after this
+// morning's check (a byte flipped at 85 %) is checked in full again
+// before a deploy and refused: no target gets a byte. Opened without a
+// check, every frame is still checked as it is decompressed: the job
+// fails at the damaged frame and no target gets a byte of it or of
+// anything after it, nor its first chunk (written last).
+func TestDamagedImageWritesNothing(t *testing.T) {
+	t.Parallel()
+	const size = 8 * MiB
+	content := someContent(size, 43)
+	for _, tc := range []struct {
+		name  string
+		touch func(t *testing.T, data string, mtime time.Time)
+		open  func(lib *images.Library) (*images.Image, error)
+	}{
+		{"deployed today after a check this morning", nil, func(lib *images.Library) (*images.Image, error) {
+			return lib.OpenForDeploy(context.Background(), "golden", nil)
+		}},
+		{"its modification time put back", func(t *testing.T, data string, mtime time.Time) {
+			require.NoError(t, os.Chtimes(data, mtime, mtime))
+		}, func(lib *images.Library) (*images.Image, error) {
+			return lib.OpenForDeploy(context.Background(), "golden", nil)
+		}},
+		{"opened without a check", nil, func(lib *images.Library) (*images.Image, error) {
+			return lib.Open("golden")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			lib, err := images.OpenLibrary(dir)
+			require.NoError(t, err)
+			_, err = lib.Capture(context.Background(), memSource(content), "golden", images.CaptureOptions{})
+			require.NoError(t, err)
+			require.True(t, lib.CheckedToday("golden"))
+
+			data := filepath.Join(dir, "golden", "image.zst")
+			st, err := os.Stat(data)
+			require.NoError(t, err)
+			flipByte(t, data, st.Size()*85/100)
+			if tc.touch != nil {
+				tc.touch(t, data, st.ModTime())
+			}
+			drives, targets := simTargets(t, 2, size)
+			im, err := tc.open(lib)
+			if tc.name != "opened without a check" {
+				if err == nil {
+					engine.Job{Source: im, Area: im.Area(), Targets: targets}.Run(context.Background())
+					im.Close()
+				}
+				require.Error(t, err, "the damaged image is refused")
+				assert.ErrorIs(t, err, images.ErrDamaged)
+				assert.ErrorContains(t, err, "it will not be deployed")
+				for _, d := range drives {
+					assert.Zero(t, d.Stats().BytesWritten, "nothing is written")
+				}
+				return
+			}
+
+			require.NoError(t, err)
+			defer im.Close()
+			res, err := engine.Job{Source: im, Area: im.Area(), Targets: targets}.Run(context.Background())
+			require.NoError(t, err)
+			require.ErrorIs(t, res.Err, images.ErrDamaged)
+			m := regexp.MustCompile(`image damaged: frame (\d+) `).FindStringSubmatch(res.Err.Error())
+			require.NotNil(t, m, "the error names the frame: %v", res.Err)
+			bad, err := strconv.Atoi(m[1])
+			require.NoError(t, err)
+			for _, d := range drives {
+				got, err := d.Media(0, size)
+				require.NoError(t, err)
+				assert.Equal(t, bytes.Repeat([]byte{0xa5}, size-bad*MiB), got[bad*MiB:], "nothing of frame %d or after it", bad)
+				assert.Equal(t, bytes.Repeat([]byte{0xa5}, 512), got[:512], "LBA 0 is written last, so never")
+			}
+			for _, p := range res.Ports {
+				assert.Equal(t, engine.Fail, p.Status)
+			}
+		})
+	}
+}
+
+// copyDir copies the files of folder src into a new folder dst.
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(dst, 0o755))
+	ents, err := os.ReadDir(src)
+	require.NoError(t, err)
+	for _, e := range ents {
+		data, err := os.ReadFile(filepath.Join(src, e.Name()))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dst, e.Name()), data, 0o644))
+	}
+}
+
+// TestOlderImages: an image captured by an older firmware (manifest
+// format 1, no seal in its data) stays readable and deployable. Its
+// manifest is bound to its data only by the check stamp: it is checked
+// in full before its first deploy, and again after any edit.
+func TestOlderImages(t *testing.T) {
+	t.Parallel()
+	content := make([]byte, 4*MiB) // what testdata/format1/older holds
+	for i := range content[:3*MiB] {
+		content[i] = byte(i*7 + i/4096)
+	}
+	dir := t.TempDir()
+	copyDir(t, filepath.Join("testdata", "format1", "older"), filepath.Join(dir, "older"))
+	lib, err := images.OpenLibrary(dir)
+	require.NoError(t, err)
+	e, err := lib.Info("older")
+	require.NoError(t, err)
+	require.NoError(t, e.Err)
+	assert.Equal(t, 1, e.Manifest.Format)
+	assert.True(t, e.Checked.IsZero(), "an older firmware's stamp does not count")
+
+	im, err := lib.OpenForDeploy(context.Background(), "older", nil)
+	require.NoError(t, err, "checked, then opened")
+	assert.True(t, lib.CheckedToday("older"))
+	drives, targets := simTargets(t, 1, 4*MiB)
+	res, err := engine.Job{Source: im, Area: im.Area(), Targets: targets}.Run(context.Background())
+	require.NoError(t, err)
+	im.Close()
+	require.True(t, res.OK(), "%+v", res.Ports)
+	got, err := drives[0].Media(0, 4*MiB)
+	require.NoError(t, err)
+	assert.Equal(t, content, got)
+
+	editManifest(t, filepath.Join(dir, "older"), func(m map[string]any) { m["used"], m["bytes"] = []any{}, 0 })
+	assert.False(t, lib.CheckedToday("older"), "the check was of another manifest")
+	_, err = lib.OpenForDeploy(context.Background(), "older", nil)
+	require.ErrorIs(t, err, images.ErrDamaged)
+	assert.ErrorContains(t, err, "its used area hashes to e3b0c44298fc…, the manifest says 1040bceeb5a7…")
+}
+
+// TestDataFileIsPlainZstd: the seal does not keep the zstd tool from
+// reading an image's data file as a plain stream.
+func TestDataFileIsPlainZstd(t *testing.T) {
+	t.Parallel()
+	imgtest.Need(t, "zstd")
+	content := someContent(3*MiB+4096, 44)
+	dir := t.TempDir()
+	lib, err := images.OpenLibrary(dir)
+	require.NoError(t, err)
+	_, err = lib.Capture(context.Background(), memSource(content), "plain", images.CaptureOptions{})
+	require.NoError(t, err)
+	out, err := exec.Command("zstd", "-dc", filepath.Join(dir, "plain", "image.zst")).Output()
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(content, out), "zstd -d gives the content")
+}
