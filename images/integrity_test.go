@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -278,4 +279,78 @@ func TestDataFileIsPlainZstd(t *testing.T) {
 	out, err := exec.Command("zstd", "-dc", filepath.Join(dir, "plain", "image.zst")).Output()
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(content, out), "zstd -d gives the content")
+}
+
+// TestBMapErrors: a file that is no block map says what it is instead.
+func TestBMapErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, data, want string
+	}{
+		{"empty", " \n", "not a bmap file: it is empty"},
+		{"text", "ImageSize 4096\n", "not a bmap file: it holds no XML element"},
+		{"binary", "\x00\x01garbage\xff", "not a bmap file: it is not XML (line 1: illegal character code U+0000)"},
+		{"other XML", "<feed><entry/></feed>", "not a bmap file: its root element is not <bmap> but <feed>"},
+		{"truncated", "<bmap version=\"2.0\">\n<ImageSize>4096</ImageSize>\n<Block", "not a bmap file: its XML ends at line 3 before it is complete (truncated?)"},
+		{"no image size", "<bmap version=\"2.0\"></bmap>", "bmap: it has no <ImageSize>"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := images.ParseBMap([]byte(tc.data))
+			assert.EqualError(t, err, tc.want)
+		})
+	}
+}
+
+// TestImportChecksumOfEither: a .sha256 may hold the hash of the
+// compressed file or, as some distributions ship it, of the image inside
+// it; either is accepted, and the manifest says which matched.
+func TestImportChecksumOfEither(t *testing.T) {
+	t.Parallel()
+	imgtest.Need(t, "xz", "gzip", "bmaptool")
+	dir := t.TempDir()
+	raw := filepath.Join(dir, "disk.img")
+	content := someContent(3*MiB, 45)
+	clear(content[MiB : 2*MiB]) // a hole the block map leaves out
+	require.NoError(t, os.WriteFile(raw, content, 0o644))
+	imgtest.Run(t, "xz", "-k", "-0", raw)
+	imgtest.Run(t, "gzip", "-k", "-1", raw)
+	bmapPath := filepath.Join(dir, "disk.bmap")
+	imgtest.Run(t, "bmaptool", "create", "-o", bmapPath, raw)
+	fileSum := func(p string) string { return sha256File(t, p) }
+	contentSum := fileSum(raw)
+
+	for _, tc := range []struct {
+		name, file, sum string
+		bmap            bool
+		want            string // in the manifest's notes and origin, or the error
+		ok              bool
+	}{
+		{"raw file", raw, contentSum, false, "its SHA-256 matches the checksum file", true},
+		{"xz file's own hash", raw + ".xz", fileSum(raw + ".xz"), false, "the SHA-256 of the xz file matches the checksum file", true},
+		{"hash of the content inside the xz", raw + ".xz", contentSum, false, "the SHA-256 of its decompressed content (not of the xz file) matches the checksum file", true},
+		{"hash of the content inside the xz, with a block map", raw + ".xz", contentSum, true, "the SHA-256 of its decompressed content (not of the xz file) matches the checksum file", true},
+		{"neither", raw + ".gz", strings.Repeat("ab", 32), false,
+			"disk.img.gz: image damaged: its SHA-256 is " + fileSum(raw + ".gz")[:12] + "… and that of its decompressed content " + contentSum[:12] + "…, the checksum file says abababababab…", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lib, err := images.OpenLibrary(t.TempDir())
+			require.NoError(t, err)
+			src := fileSource(t, tc.file)
+			src.SHA256 = tc.sum
+			if tc.bmap {
+				src.BMap = parseBMap(t, bmapPath)
+			}
+			m, err := lib.Import(context.Background(), src, "disk", nil)
+			if !tc.ok {
+				assert.ErrorIs(t, err, images.ErrDamaged)
+				assert.ErrorContains(t, err, tc.want)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, []string{tc.want}, m.Notes)
+			assert.Contains(t, m.Origin, tc.want)
+			e, err := lib.Info("disk")
+			require.NoError(t, err)
+			assert.Equal(t, m.Notes, e.Manifest.Notes, "the stored manifest says so too")
+		})
+	}
 }
