@@ -115,16 +115,10 @@ func partitionPlan(src Source, smart bool) (Plan, error) {
 	default:
 		m, merr := disk.ReadMBR(src, size, ss)
 		switch {
-		case errors.Is(merr, disk.ErrNoMBR):
-			if smart {
-				if fs, used, err := disk.Used(src, 0, size); err == nil {
-					ex = append(ex, used...)
-					plan.Notes = append(plan.Notes, fmt.Sprintf("whole-disk %s: %s used", fs, FormatSize(sum(used))))
-					break
-				}
-			}
-			plan.Notes = append(plan.Notes, "no partition table: copied whole")
-			ex = append(ex, disk.Extent{Off: 0, Len: size})
+		case errors.Is(merr, disk.ErrNoMBR) || merr == nil && len(m.Partitions) == 0:
+			// No partition table, or an MBR without a partition (also what a
+			// bare FAT file system's boot sector can look like).
+			ex = append(ex, wholeDrive(src, size, smart, &plan.Notes)...)
 		case merr != nil:
 			return Plan{}, fmt.Errorf("partition table: %w", merr)
 		default:
@@ -170,6 +164,28 @@ func partitionPlan(src Source, smart bool) (Plan, error) {
 		plan.Need = max(need, plan.Extents[len(plan.Extents)-1].End()) + backup.Len
 	}
 	return plan, nil
+}
+
+// wholeDrive plans a drive without a partition table: a file system on
+// the whole drive ("superfloppy") is copied by its allocation in smart
+// mode; anything else, the whole drive. The note says which, and why.
+func wholeDrive(src Source, size int64, smart bool, notes *[]string) []disk.Extent {
+	whole := []disk.Extent{{Off: 0, Len: size}}
+	fs, used, err := disk.Used(src, 0, size)
+	switch {
+	case err == nil && smart:
+		*notes = append(*notes, fmt.Sprintf("no partition table: %s on the whole drive, %s used of %s; only that is copied", fs, FormatSize(sum(used)), FormatSize(size)))
+		return used
+	case err == nil:
+		*notes = append(*notes, fmt.Sprintf("no partition table: %s on the whole drive; the whole drive is copied", fs))
+	case errors.Is(err, disk.ErrUnknownFS) && smart:
+		*notes = append(*notes, "no partition table, and no file system Smart knows on the whole drive: the whole drive is copied")
+	case errors.Is(err, disk.ErrUnknownFS):
+		*notes = append(*notes, "no partition table: the whole drive is copied")
+	default:
+		*notes = append(*notes, fmt.Sprintf("no partition table: %s on the whole drive, but %v; the whole drive is copied", fs, err))
+	}
+	return whole
 }
 
 func sum(ex []disk.Extent) int64 {

@@ -291,3 +291,73 @@ func TestDamagedPrimaryGPT(t *testing.T) {
 		}
 	}
 }
+
+// TestBareStick: a stick without a partition table is planned by what is
+// on it, and the plan says why: a file system on the whole drive is
+// copied by its allocation (Smart) and its copy is checked with the real
+// tools; anything else is copied whole, saying so.
+func TestBareStick(t *testing.T) {
+	imgtest.Need(t, "mkfs.vfat", "mkfs.ext4", "sfdisk", "fsck.vfat", "e2fsck")
+	const size = 48 << 20
+	for _, tc := range []struct {
+		name  string
+		make  func(t *testing.T, path string) imgtest.Files
+		kind  string // imgtest file-system kind, to check the copy
+		area  engine.Area
+		note  string
+		whole bool
+	}{
+		{"bare FAT16, smart", func(t *testing.T, p string) imgtest.Files {
+			fs := imgtest.SomeFiles(4, 31)
+			imgtest.Filesystem(t, "fat16", p, size, fs)
+			return fs
+		}, "fat16", engine.Smart{}, "no partition table: FAT16 on the whole drive, ", false},
+		{"bare FAT32, smart", func(t *testing.T, p string) imgtest.Files {
+			fs := imgtest.SomeFiles(4, 32)
+			imgtest.Filesystem(t, "fat32", p, size, fs)
+			return fs
+		}, "fat32", engine.Smart{}, "no partition table: FAT32 on the whole drive, ", false},
+		{"bare ext4, smart", func(t *testing.T, p string) imgtest.Files {
+			fs := imgtest.SomeFiles(4, 33)
+			imgtest.Filesystem(t, "ext4", p, size, fs)
+			return fs
+		}, "ext4", engine.Smart{}, "no partition table: ext on the whole drive, ", false},
+		{"bare FAT16, used area", func(t *testing.T, p string) imgtest.Files {
+			fs := imgtest.SomeFiles(2, 34)
+			imgtest.Filesystem(t, "fat16", p, size, fs)
+			return fs
+		}, "fat16", engine.UsedArea{}, "no partition table: FAT16 on the whole drive; the whole drive is copied", true},
+		{"an empty MBR, smart", func(t *testing.T, p string) imgtest.Files {
+			imgtest.Garbage(t, p, size)
+			runWith(t, "label: dos\n", "sfdisk", "-q", p)
+			return nil
+		}, "", engine.Smart{}, "no partition table, and no file system Smart knows on the whole drive: the whole drive is copied", true},
+		{"nothing known, smart", func(t *testing.T, p string) imgtest.Files {
+			imgtest.Garbage(t, p, size)
+			return nil
+		}, "", engine.Smart{}, "no partition table, and no file system Smart knows on the whole drive: the whole drive is copied", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			master := filepath.Join(t.TempDir(), "stick.img")
+			files := tc.make(t, master)
+			clone := filepath.Join(t.TempDir(), "clone.img")
+			imgtest.Garbage(t, clone, size)
+			dst := fileDrive(t, clone)
+			run, err := engine.Start(context.Background(), engine.Job{Source: fileDrive(t, master), Area: tc.area,
+				Targets: []engine.PortTarget{{Port: 2, Dev: dst}}})
+			require.NoError(t, err)
+			assert.Contains(t, strings.Join(run.Plan().Notes, "\n"), tc.note)
+			res := run.Wait()
+			require.True(t, res.OK(), "%+v", res.Ports)
+			if tc.whole {
+				assert.Equal(t, int64(size), res.Bytes)
+				return
+			}
+			assert.Less(t, res.Bytes, int64(size/2), "only what the file system uses")
+			require.NoError(t, dst.Close())
+			imgtest.Check(t, tc.kind, clone)
+			got := imgtest.ReadFiles(t, tc.kind, clone, slices.Sorted(mapsKeys(files)))
+			assert.Equal(t, files.Sums(), got.Sums())
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"math/rand/v2"
 	"os"
@@ -353,4 +354,44 @@ func TestImportChecksumOfEither(t *testing.T) {
 			assert.Equal(t, m.Notes, e.Manifest.Notes, "the stored manifest says so too")
 		})
 	}
+}
+
+// TestCraftedMasterDoesNotCrash: a master whose ext4 superblock sizes
+// wrap around int64 (2^54 blocks of 1 KiB, 1024-byte group descriptors,
+// one block a group) is captured with the smart area and imported as a
+// file: its file system is reported damaged and copied whole, and
+// nothing panics.
+func TestCraftedMasterDoesNotCrash(t *testing.T) {
+	t.Parallel()
+	imgtest.Need(t, "mkfs.ext4")
+	raw := filepath.Join(t.TempDir(), "crafted.img")
+	imgtest.Sparse(t, raw, 64*MiB)
+	imgtest.Run(t, "mkfs.ext4", "-q", "-F", "-O", "64bit", raw)
+	f, err := os.OpenFile(raw, os.O_RDWR, 0)
+	require.NoError(t, err)
+	sb := make([]byte, 1024)
+	_, err = f.ReadAt(sb, 1024)
+	require.NoError(t, err)
+	le := binary.LittleEndian
+	le.PutUint32(sb[0x04:], 0)      // blocks, low half
+	le.PutUint32(sb[0x150:], 1<<22) // blocks, high half
+	le.PutUint32(sb[0x14:], 0)      // first data block
+	le.PutUint32(sb[0x18:], 0)      // 1 KiB blocks
+	le.PutUint32(sb[0x20:], 1)      // blocks per group
+	le.PutUint16(sb[0xfe:], 1024)   // descriptor size
+	le.PutUint32(sb[0x60:], le.Uint32(sb[0x60:])|0x80)
+	_, err = f.WriteAt(sb, 1024)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	master, err := os.ReadFile(raw)
+	require.NoError(t, err)
+
+	lib, err := images.OpenLibrary(t.TempDir())
+	require.NoError(t, err)
+	m, err := lib.Capture(context.Background(), memSource(master), "captured", images.CaptureOptions{Area: engine.Smart{}})
+	require.NoError(t, err)
+	assert.Equal(t, int64(64*MiB), m.Bytes, "the damaged file system is copied whole")
+	m, err = lib.Import(context.Background(), fileSource(t, raw), "imported", nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"no partition table"}, m.Partitions)
 }

@@ -389,10 +389,13 @@ func (a imageArea) Plan(src engine.Source) (engine.Plan, error) {
 	for _, r := range m.Used {
 		p.Extents = append(p.Extents, engine.Extent{Off: r.Off, Len: r.Len})
 	}
+	p.Notes = append(p.Notes, fmt.Sprintf("image %s: %s of %s (%s)", a.im.name, engine.FormatSize(m.Bytes), engine.FormatSize(m.Size), m.Area))
 	if g, err := disk.ReadGPT(src, m.Size, m.SectorSize); err == nil {
 		p.GPT = g
+		if g.PrimaryErr != nil {
+			p.Notes = append(p.Notes, fmt.Sprintf("the primary GPT is damaged (%v); the backup GPT was used, and each target gets a good primary", g.PrimaryErr))
+		}
 	}
-	p.Notes = append(p.Notes, fmt.Sprintf("image %s: %s of %s (%s)", a.im.name, engine.FormatSize(m.Bytes), engine.FormatSize(m.Size), m.Area))
 	return p, nil
 }
 
