@@ -131,7 +131,7 @@ func (m *Manifest) check() error {
 		return fmt.Errorf("manifest format %d: this firmware reads formats %d to %d", m.Format, oldestFormat, FormatVersion)
 	case m.Size <= 0:
 		return fmt.Errorf("manifest: size %d", m.Size)
-	case m.FrameSize < 4096 || m.FrameSize > 64<<20 || m.FrameSize%4096 != 0:
+	case m.FrameSize < 4096 || m.FrameSize > maxFrameSize || m.FrameSize%4096 != 0:
 		return fmt.Errorf("manifest: frame size %d", m.FrameSize)
 	case len(m.FrameHashes) != m.Frames():
 		return fmt.Errorf("manifest: %d frame hashes for %d frames", len(m.FrameHashes), m.Frames())
@@ -144,7 +144,7 @@ func (m *Manifest) check() error {
 	}
 	var prev, total int64
 	for i, r := range m.Used {
-		if r.Len <= 0 || r.Off < prev || r.End() > m.Size {
+		if r.Len <= 0 || r.Off < prev || r.Off > m.Size || r.Len > m.Size-r.Off { // r.End() could wrap
 			return fmt.Errorf("manifest: used range %d (%d+%d) is empty, out of order or beyond the %d-byte content", i, r.Off, r.Len, m.Size)
 		}
 		prev = r.End()

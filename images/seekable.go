@@ -33,6 +33,7 @@ const (
 	entrySize      = 12 // with checksums
 	checksumFlag   = 0x80
 	maxFrames      = 1 << 26
+	maxFrameSize   = 64 << 20 // uncompressed; a compressed frame is at most about as long
 
 	sealMagic     = 0x184D2A5B
 	sealTag       = "CBMF" // Clonebay manifest
@@ -181,15 +182,13 @@ func openFrames(r io.ReaderAt, fileSize int64) (*frameReader, error) {
 	var cOff, uOff int64
 	for i := range fr.frames {
 		e := table[8+int64(i)*entrySize:]
-		f := frame{
-			cOff: cOff, uOff: uOff,
-			cLen: int(binary.LittleEndian.Uint32(e)),
-			uLen: int(binary.LittleEndian.Uint32(e[4:])),
-			sum:  binary.LittleEndian.Uint32(e[8:]),
+		// As int64 first: an int is 32 bits on ARM, where a length of 2^31
+		// or more would turn negative.
+		cLen, uLen := int64(binary.LittleEndian.Uint32(e)), int64(binary.LittleEndian.Uint32(e[4:]))
+		if cLen == 0 || cLen > 2*maxFrameSize || uLen > maxFrameSize {
+			return nil, damaged("seek table entry %d is impossible (%d bytes compressed, %d uncompressed)", i, cLen, uLen)
 		}
-		if f.cLen == 0 || f.uLen > 64<<20 {
-			return nil, damaged("seek table entry %d is impossible (%d bytes compressed, %d uncompressed)", i, f.cLen, f.uLen)
-		}
+		f := frame{cOff: cOff, uOff: uOff, cLen: int(cLen), uLen: int(uLen), sum: binary.LittleEndian.Uint32(e[8:])}
 		fr.frames[i] = f
 		cOff += int64(f.cLen)
 		uOff += int64(f.uLen)
