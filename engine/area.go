@@ -100,6 +100,7 @@ func partitionPlan(src Source, smart bool) (Plan, error) {
 	switch {
 	case gerr == nil:
 		plan.GPT = g
+		plan.Notes = append(plan.Notes, gptNotes(g)...)
 		first := int64(g.Primary.LastUsableLBA+1) * int64(ss)
 		for _, p := range g.Partitions {
 			off := int64(p.FirstLBA) * int64(ss)
@@ -114,22 +115,27 @@ func partitionPlan(src Source, smart bool) (Plan, error) {
 	default:
 		m, merr := disk.ReadMBR(src, size, ss)
 		switch {
-		case errors.Is(merr, disk.ErrNoMBR):
-			if smart {
-				if fs, used, err := disk.Used(src, 0, size); err == nil {
-					ex = append(ex, used...)
-					plan.Notes = append(plan.Notes, fmt.Sprintf("whole-disk %s: %s used", fs, FormatSize(sum(used))))
-					break
-				}
-			}
-			plan.Notes = append(plan.Notes, "no partition table: copied whole")
-			ex = append(ex, disk.Extent{Off: 0, Len: size})
+		case errors.Is(merr, disk.ErrNoMBR) || merr == nil && len(m.Partitions) == 0:
+			// No partition table, or an MBR without a partition (also what a
+			// bare FAT file system's boot sector can look like).
+			ex = append(ex, wholeDrive(src, size, smart, &plan.Notes)...)
 		case merr != nil:
 			return Plan{}, fmt.Errorf("partition table: %w", merr)
 		default:
 			first := size
 			for _, p := range m.Partitions {
 				if p.IsExtended() {
+					continue
+				}
+				if p.Type == 0xee {
+					// A GPT's protective entry, but no GPT could be read: what
+					// it covers is copied whole, up to the end of the disk
+					// (the entry may claim more).
+					if p.Start < size {
+						first = min(first, p.Start)
+						ex = append(ex, disk.Extent{Off: p.Start, Len: min(p.Size, size-p.Start)})
+						plan.Notes = append(plan.Notes, fmt.Sprintf("partition %d: a GPT-protective entry but no GPT; copied whole", p.Number))
+					}
 					continue
 				}
 				first = min(first, p.Start)
@@ -158,6 +164,28 @@ func partitionPlan(src Source, smart bool) (Plan, error) {
 		plan.Need = max(need, plan.Extents[len(plan.Extents)-1].End()) + backup.Len
 	}
 	return plan, nil
+}
+
+// wholeDrive plans a drive without a partition table: a file system on
+// the whole drive ("superfloppy") is copied by its allocation in smart
+// mode; anything else, the whole drive. The note says which, and why.
+func wholeDrive(src Source, size int64, smart bool, notes *[]string) []disk.Extent {
+	whole := []disk.Extent{{Off: 0, Len: size}}
+	fs, used, err := disk.Used(src, 0, size)
+	switch {
+	case err == nil && smart:
+		*notes = append(*notes, fmt.Sprintf("no partition table: %s on the whole drive, %s used of %s; only that is copied", fs, FormatSize(sum(used)), FormatSize(size)))
+		return used
+	case err == nil:
+		*notes = append(*notes, fmt.Sprintf("no partition table: %s on the whole drive; the whole drive is copied", fs))
+	case errors.Is(err, disk.ErrUnknownFS) && smart:
+		*notes = append(*notes, "no partition table, and no file system Smart knows on the whole drive: the whole drive is copied")
+	case errors.Is(err, disk.ErrUnknownFS):
+		*notes = append(*notes, "no partition table: the whole drive is copied")
+	default:
+		*notes = append(*notes, fmt.Sprintf("no partition table: %s on the whole drive, but %v; the whole drive is copied", fs, err))
+	}
+	return whole
 }
 
 func sum(ex []disk.Extent) int64 {
@@ -206,14 +234,16 @@ func subtract(ex []Extent, cut Extent) []Extent {
 // master's bytes: for a GPT master whose copy does not end where the
 // master does, the primary header with the new backup location, the
 // backup entries and header at the target's end, and zeros over the
-// master's old backup.
+// master's old backup. A master whose primary GPT is damaged gets the
+// primary rebuilt from its backup (header and entries) on every target,
+// an exact copy included. Every patch lies inside the target.
 func (p Plan) targetPatches(size int64) ([]Patch, error) {
 	g := p.GPT
 	if g == nil {
 		return nil, nil
 	}
 	whole := len(p.Extents) == 1 && p.Extents[0] == Extent{0, p.SourceSize}
-	if whole && size == p.SourceSize {
+	if whole && size == p.SourceSize && g.PrimaryErr == nil {
 		return nil, nil // an exact copy of the master is already right
 	}
 	primary, entriesLBA, backup, err := g.Relocated(size)
@@ -222,11 +252,19 @@ func (p Plan) targetPatches(size int64) ([]Patch, error) {
 	}
 	ss := int64(g.SectorSize)
 	patches := []Patch{{Off: ss, Data: primary}}
+	if g.PrimaryErr != nil {
+		patches = append(patches, Patch{Off: int64(g.Primary.EntriesLBA) * ss, Data: g.Entries})
+	}
 	old := g.BackupExtent()
 	newBackup := Extent{entriesLBA * ss, size - entriesLBA*ss}
-	if old.End() <= size && old.End() <= newBackup.Off {
+	if old.Off >= 0 && old.End() <= size && old.End() <= newBackup.Off {
 		patches = append(patches, Patch{Off: old.Off, Data: make([]byte, old.Len)})
 	}
 	patches = append(patches, Patch{Off: entriesLBA * ss, Data: g.Entries}, Patch{Off: size - ss, Data: backup})
+	for _, pt := range patches {
+		if pt.Off < 0 || pt.Off > size-int64(len(pt.Data)) {
+			return nil, fmt.Errorf("the GPT for a %d-byte target would lie at %d+%d, outside it", size, pt.Off, len(pt.Data))
+		}
+	}
 	return patches, nil
 }

@@ -246,3 +246,113 @@ func TestCleanDiscardsWhatIsSkipped(t *testing.T) {
 		}
 	}
 }
+
+// TestDamagedPrimaryGPT: a master whose primary GPT header is damaged but
+// whose backup is good is copied in every area, as sgdisk would read it:
+// from the backup, saying so in the plan, and every target gets a good
+// primary and backup (sgdisk -v finds no problem) and the master's files.
+// The master itself is never written.
+func TestDamagedPrimaryGPT(t *testing.T) {
+	imgtest.Need(t, "sgdisk", "mkfs.vfat", "mkfs.ext4", "e2fsck")
+	m := masterSpec{"gpt-damaged", "gpt", 24, []partSpec{
+		{fs: "fat16", start: 1, size: 10, files: imgtest.SomeFiles(3, 21)},
+		{fs: "ext4", start: 11, size: 12, files: imgtest.SomeFiles(3, 22)},
+	}}
+	master := buildMaster(t, m)
+	f, err := os.OpenFile(master, os.O_RDWR, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte{0xff}, 512+40) // the first usable LBA, under the header's CRC
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	before := imgtest.Run(t, "sha256sum", master)
+
+	for _, area := range []engine.Area{engine.WholeMedia{}, engine.UsedArea{}, engine.Smart{}} {
+		for _, size := range []int64{24, 32} {
+			t.Run(fmt.Sprintf("%s onto %d MiB", area.Name(), size), func(t *testing.T) {
+				clone := filepath.Join(t.TempDir(), "clone.img")
+				imgtest.Garbage(t, clone, size<<20)
+				d, err := sim.NewDrive(sim.DriveSpec{Size: 24 << 20, File: master})
+				require.NoError(t, err)
+				t.Cleanup(func() { d.Close() })
+				src, err := d.Open(false)
+				require.NoError(t, err)
+				t.Cleanup(func() { src.Close() })
+				dst := fileDrive(t, clone)
+				run, err := engine.Start(context.Background(), engine.Job{Source: src, Area: area, Targets: []engine.PortTarget{{Port: 2, Dev: dst}}})
+				require.NoError(t, err)
+				assert.Contains(t, strings.Join(run.Plan().Notes, "\n"), "the primary GPT is damaged (damaged: GPT header at LBA 1: CRC mismatch); the backup GPT was used")
+				res := run.Wait()
+				pr := res.Ports[0]
+				require.Equal(t, engine.Pass, pr.Status, pr.Reason)
+				require.NoError(t, dst.Close())
+				checkClone(t, m, clone)
+				assert.Equal(t, before, imgtest.Run(t, "sha256sum", master), "the master is never written")
+			})
+		}
+	}
+}
+
+// TestBareStick: a stick without a partition table is planned by what is
+// on it, and the plan says why: a file system on the whole drive is
+// copied by its allocation (Smart) and its copy is checked with the real
+// tools; anything else is copied whole, saying so.
+func TestBareStick(t *testing.T) {
+	imgtest.Need(t, "mkfs.vfat", "mkfs.ext4", "sfdisk", "fsck.vfat", "e2fsck")
+	const size = 24 << 20
+	for _, tc := range []struct {
+		name  string
+		make  func(t *testing.T, path string) imgtest.Files
+		kind  string // imgtest file-system kind, to check the copy
+		area  engine.Area
+		note  string
+		whole bool
+	}{
+		{"bare FAT16, smart", func(t *testing.T, p string) imgtest.Files {
+			fs := imgtest.SomeFiles(4, 31)
+			imgtest.Filesystem(t, "fat16", p, size, fs)
+			return fs
+		}, "fat16", engine.Smart{}, "no partition table: FAT16 on the whole drive, ", false},
+		{"bare ext4, smart", func(t *testing.T, p string) imgtest.Files {
+			fs := imgtest.SomeFiles(4, 33)
+			imgtest.Filesystem(t, "ext4", p, size, fs)
+			return fs
+		}, "ext4", engine.Smart{}, "no partition table: ext on the whole drive, ", false},
+		{"bare FAT16, used area", func(t *testing.T, p string) imgtest.Files {
+			fs := imgtest.SomeFiles(2, 34)
+			imgtest.Filesystem(t, "fat16", p, size, fs)
+			return fs
+		}, "fat16", engine.UsedArea{}, "no partition table: FAT16 on the whole drive; the whole drive is copied", true},
+		{"an empty MBR, smart", func(t *testing.T, p string) imgtest.Files {
+			imgtest.Garbage(t, p, size)
+			runWith(t, "label: dos\n", "sfdisk", "-q", p)
+			return nil
+		}, "", engine.Smart{}, "no partition table, and no file system Smart knows on the whole drive: the whole drive is copied", true},
+		{"nothing known, smart", func(t *testing.T, p string) imgtest.Files {
+			imgtest.Garbage(t, p, size)
+			return nil
+		}, "", engine.Smart{}, "no partition table, and no file system Smart knows on the whole drive: the whole drive is copied", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			master := filepath.Join(t.TempDir(), "stick.img")
+			files := tc.make(t, master)
+			clone := filepath.Join(t.TempDir(), "clone.img")
+			imgtest.Garbage(t, clone, size)
+			dst := fileDrive(t, clone)
+			run, err := engine.Start(context.Background(), engine.Job{Source: fileDrive(t, master), Area: tc.area,
+				Targets: []engine.PortTarget{{Port: 2, Dev: dst}}})
+			require.NoError(t, err)
+			assert.Contains(t, strings.Join(run.Plan().Notes, "\n"), tc.note)
+			res := run.Wait()
+			require.True(t, res.OK(), "%+v", res.Ports)
+			if tc.whole {
+				assert.Equal(t, int64(size), res.Bytes)
+				return
+			}
+			assert.Less(t, res.Bytes, int64(size/2), "only what the file system uses")
+			require.NoError(t, dst.Close())
+			imgtest.Check(t, tc.kind, clone)
+			got := imgtest.ReadFiles(t, tc.kind, clone, slices.Sorted(mapsKeys(files)))
+			assert.Equal(t, files.Sums(), got.Sums())
+		})
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
@@ -298,6 +300,19 @@ func TestRefusedJobs(t *testing.T) {
 			return j
 		}, "chunk size 1000"},
 		{"no master", func() engine.Job { return engine.Job{} }, "no master"},
+		{"empty master", func() engine.Job {
+			j := r.job(engine.CopyVerify, 2)
+			j.Source = &memDev{id: "empty"}
+			return j
+		}, "the master is empty (0 bytes)"},
+		{"empty master, hash only", func() engine.Job {
+			return engine.Job{Source: &memDev{id: "empty"}, Mode: engine.HashOnly}
+		}, "the master is empty (0 bytes)"},
+		{"copy area of 0 bytes", func() engine.Job {
+			j := r.job(engine.CopyVerify, 2)
+			j.Area = nothingArea{}
+			return j
+		}, `the copy area "nothing" comes to 0 bytes: nothing to copy`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := tc.job().Run(context.Background())
@@ -306,6 +321,14 @@ func TestRefusedJobs(t *testing.T) {
 		})
 	}
 	assert.Zero(t, r.targets[2].Stats().BytesWritten, "a refused job writes nothing")
+}
+
+// nothingArea is an area whose plan holds no bytes at all.
+type nothingArea struct{}
+
+func (nothingArea) Name() string { return "nothing" }
+func (nothingArea) Plan(src engine.Source) (engine.Plan, error) {
+	return engine.Plan{Area: "nothing", SourceSize: src.Size()}, nil
 }
 
 // readOnly hides a drive's write methods.
@@ -589,6 +612,96 @@ func TestBadSectorPolicy(t *testing.T) {
 				got, err := r.targets[p].Media(0, int64(len(content)))
 				require.NoError(t, err)
 				assert.True(t, bytes.Equal(want, got), "port %d holds the master with zeros where it could not be read", p)
+			}
+		})
+	}
+}
+
+// TestMasterChangedDuringTheJob: the master's bytes change behind the
+// job's back (here through a second handle on its backing file, once the
+// copy has read everything) and the targets already hold what it was.
+// The job reads the master again at its end and fails every port that
+// would have passed, with a cause callers can test for.
+func TestMasterChangedDuringTheJob(t *testing.T) {
+	const size, chunk = 2 * MiB, 64 << 10
+	content := randomBytes(size, 30)
+	for _, tc := range []struct {
+		name    string
+		mode    engine.Mode
+		recheck engine.MasterRecheck
+		change  int64 // offset changed; -1: none
+		ok      bool
+	}{
+		{"last chunk, copy+verify", engine.CopyVerify, engine.RecheckSample, size - 100, false},
+		{"first chunk, copy only", engine.Copy, engine.RecheckSample, 5000, false},
+		{"last chunk, hash only", engine.HashOnly, engine.RecheckSample, size - 1, false},
+		{"a middle chunk, full re-check", engine.CopyVerify, engine.RecheckFull, 17*chunk + 3, false},
+		{"unchanged, sample", engine.CopyVerify, engine.RecheckSample, -1, true},
+		{"unchanged, full re-check", engine.CopyVerify, engine.RecheckFull, -1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "master.img")
+			require.NoError(t, os.WriteFile(path, content, 0o644))
+			d, err := sim.NewDrive(sim.DriveSpec{Size: size, File: path})
+			require.NoError(t, err)
+			t.Cleanup(func() { d.Close() })
+			master, err := d.Open(false)
+			require.NoError(t, err)
+			t.Cleanup(func() { master.Close() })
+			behind, err := os.OpenFile(path, os.O_RDWR, 0) // not through the drive: its write-block does not see it
+			require.NoError(t, err)
+			t.Cleanup(func() { behind.Close() })
+
+			var once sync.Once
+			change := func() {
+				if tc.change >= 0 {
+					_, err := behind.WriteAt([]byte{content[tc.change] ^ 0xff}, tc.change)
+					assert.NoError(t, err)
+				}
+			}
+			job := engine.Job{Source: master, Mode: tc.mode, Options: engine.Options{
+				ChunkSize: chunk, MasterRecheck: tc.recheck,
+				// Once a port has copied everything (or the hash is
+				// taken), every chunk has been read.
+				OnProgress: func(p engine.Progress) {
+					if p.Phase >= engine.PhaseSyncing && (p.Port > 0 || p.Phase == engine.PhaseDone) {
+						once.Do(change)
+					}
+				},
+			}}
+			var targets []*sim.Drive
+			if tc.mode != engine.HashOnly {
+				for port := 2; port <= 3; port++ {
+					td := sim.MustDrive(sim.DriveSpec{Size: size})
+					h, err := td.Open(true)
+					require.NoError(t, err)
+					t.Cleanup(func() { h.Close() })
+					targets = append(targets, td)
+					job.Targets = append(job.Targets, engine.PortTarget{Port: port, Dev: h})
+				}
+			}
+			res, err := job.Run(context.Background())
+			require.NoError(t, err)
+
+			if tc.ok {
+				require.True(t, res.OK(), "%v %+v", res.Err, res.Ports)
+				if tc.recheck == engine.RecheckFull {
+					assert.Equal(t, int64(size), res.Rechecked, "the whole master is read again")
+				} else {
+					assert.Equal(t, int64(8*chunk), res.Rechecked, "a handful of chunks is read again")
+				}
+				assert.GreaterOrEqual(t, res.MasterRead, size+res.Rechecked, "the plan once, and the re-check")
+				return
+			}
+			require.ErrorIs(t, res.Err, engine.ErrMasterChanged)
+			assert.ErrorContains(t, res.Err, "master changed during the job")
+			assert.Empty(t, res.SHA256, "no hash is reported for content the master no longer has")
+			assert.Len(t, res.Ports, len(targets))
+			for _, pr := range res.Ports {
+				assert.Equal(t, engine.Fail, pr.Status, "port %d", pr.Port)
+				assert.Equal(t, engine.CauseMasterChanged, pr.Cause)
+				assert.Contains(t, pr.Reason, fmt.Sprintf("port %d: master changed during the job: bytes %d..", pr.Port, tc.change/chunk*chunk))
+				assert.Empty(t, pr.SHA256)
 			}
 		})
 	}

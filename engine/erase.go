@@ -240,6 +240,10 @@ func (e *eraser) aborted(phase Phase) PortResult {
 // writeRetrying writes with the job's retries for transient errors. The
 // first failure is what it reports: later ones may only echo it.
 func writeRetrying(ctx context.Context, dev Target, p []byte, off int64, o Options) error {
+	if size := dev.Size(); off < 0 || off > size-int64(len(p)) {
+		// A bug upstream, never the drive's business: nothing is written.
+		return &offsetError{op: "write", off: off, err: fmt.Errorf("%d bytes there lie outside the %d-byte drive", len(p), size)}
+	}
 	var first error
 	for attempt := 0; ; attempt++ {
 		n, err := dev.WriteAt(p, off)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"sync"
@@ -112,7 +113,27 @@ type Options struct {
 	// run of the same job. The port checks that its chunks [1, n) hold the
 	// master's bytes and writes from the first one that does not.
 	ResumeFrom map[int]int
+
+	// MasterRecheck is how much of the master the job reads again at its
+	// end: its bytes can change behind the write-block (a loop device's
+	// backing file, a drive's own firmware), and targets verified against
+	// what the job read would then PASS with content the master no longer
+	// has. RecheckSample (the default) reads a handful of chunks, the
+	// first and the last always; RecheckFull reads it all.
+	MasterRecheck MasterRecheck
 }
+
+// MasterRecheck says how much of the master a job reads again at its end.
+type MasterRecheck int
+
+// The master re-checks.
+const (
+	RecheckSample MasterRecheck = iota
+	RecheckFull
+)
+
+// recheckSample is how many chunks RecheckSample reads again.
+const recheckSample = 8
 
 // BadSectorPolicy says what a job does when the master cannot be read.
 type BadSectorPolicy struct {
@@ -167,6 +188,11 @@ type Job struct {
 // ErrRefused is returned (wrapped) for a job the engine will not start.
 var ErrRefused = errors.New("job refused")
 
+// ErrMasterChanged is the cause (wrapped in Result.Err and in the reasons
+// of the ports it failed) when the master's bytes differ from what the
+// job read of them: the targets hold what the master was.
+var ErrMasterChanged = errors.New("master changed during the job")
+
 // Run starts a job and waits for its result. The error is non-nil only
 // when the job was refused before anything was read or written.
 func (j Job) Run(ctx context.Context) (*Result, error) {
@@ -180,6 +206,7 @@ func (j Job) Run(ctx context.Context) (*Result, error) {
 // Running is a started job.
 type Running struct {
 	job    Job
+	master *countedSource // the job's master; every read goes through it
 	opts   Options
 	plan   Plan
 	chunks []chunk
@@ -195,6 +222,8 @@ type Running struct {
 	badMu sync.Mutex
 	bad   []Extent // unreadable master sectors, copied as zeros
 
+	rechecked int64 // bytes the re-check at the end read
+
 	mu     sync.Mutex
 	srcErr error
 	ports  map[int]*port
@@ -208,11 +237,18 @@ func Start(ctx context.Context, j Job) (*Running, error) {
 	if err := j.check(opts); err != nil {
 		return nil, err
 	}
+	switch size := j.Source.Size(); {
+	case size == 0:
+		return nil, fmt.Errorf("%w: the master is empty (0 bytes)", ErrRefused)
+	case size < 0:
+		return nil, fmt.Errorf("%w: the master reports a size of %d bytes", ErrRefused, size)
+	}
 	area := j.Area
 	if area == nil {
 		area = WholeMedia{}
 	}
-	plan, err := area.Plan(j.Source)
+	master := &countedSource{Source: j.Source}
+	plan, err := area.Plan(master)
 	if err != nil {
 		return nil, fmt.Errorf("%w: master: %s: %w", ErrRefused, area.Name(), err)
 	}
@@ -220,7 +256,7 @@ func Start(ctx context.Context, j Job) (*Running, error) {
 		return nil, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	r := &Running{
-		job: j, opts: opts, plan: plan,
+		job: j, master: master, opts: opts, plan: plan,
 		chunks: plan.chunks(opts.ChunkSize),
 		start:  time.Now(),
 		ports:  map[int]*port{},
@@ -376,6 +412,23 @@ func (r *Running) run() {
 	<-hashed
 	wg.Wait()
 
+	// Only now is a PASS final: the master is read again (in part, or
+	// all of it), and a change fails every port that passed.
+	if r.sourceErr() == nil && r.ctx.Err() == nil && (anyPassed(results) || r.job.Mode == HashOnly && sha != "") {
+		r.recheck()
+	}
+	serr := r.sourceErr()
+	for i, p := range ready {
+		if p == nil || results[i].Status != Pass {
+			continue
+		}
+		if serr != nil {
+			results[i] = p.fail(PhaseDone, masterCause(serr), offsetOf(serr, -1), serr)
+			continue
+		}
+		p.meter.report(PhaseDone, r.plan.Bytes(), true)
+	}
+
 	res := &Result{
 		Mode:        r.job.Mode,
 		Area:        r.plan.Area,
@@ -384,8 +437,10 @@ func (r *Running) run() {
 		SourceSize:  r.job.Source.Size(),
 		Ports:       results,
 		Duration:    time.Since(r.start),
-		Err:         r.sourceErr(),
+		Err:         serr,
 		BufferBytes: r.bufBytes.Load(),
+		MasterRead:  r.master.n.Load(),
+		Rechecked:   r.rechecked,
 	}
 	r.badMu.Lock()
 	res.BadRanges = slices.Clone(r.bad)
@@ -437,7 +492,7 @@ func (r *Running) read(ctx context.Context) {
 // chunk is read again sector by sector, each sector retried, and the
 // sectors that stay unreadable are zeros in p and recorded.
 func (r *Running) readMaster(p []byte, off int64) error {
-	err := readFull(r.job.Source, p, off)
+	err := readFull(r.master, p, off)
 	pol := r.opts.BadSectors
 	if err == nil || !pol.ZeroFill || errors.Is(err, io.ErrUnexpectedEOF) {
 		return err
@@ -447,7 +502,7 @@ func (r *Running) readMaster(p []byte, off int64) error {
 		n := min(ss, int64(len(p))-s)
 		var serr error
 		for attempt := 0; attempt <= pol.Retries; attempt++ {
-			if serr = readFull(r.job.Source, p[s:s+n], off+s); serr == nil {
+			if serr = readFull(r.master, p[s:s+n], off+s); serr == nil {
 				break
 			}
 		}
@@ -540,12 +595,110 @@ func (r *Running) readChunk(i int, p []byte) error {
 		return err
 	}
 	if chunkHash(p[:c.n]) != r.hashes[i] {
-		err := fmt.Errorf("master: bytes at %d..%d changed during the job", c.off, c.off+int64(c.n))
+		err := changed(c)
 		r.sourceFailed(err)
 		return err
 	}
 	return nil
 }
+
+// changedError is chunk c of a master whose bytes changed.
+type changedError struct{ c chunk }
+
+func changed(c chunk) error { return &changedError{c} }
+
+func (e *changedError) Error() string {
+	return fmt.Sprintf("%v: bytes %d..%d differ from what the job read", ErrMasterChanged, e.c.off, e.c.off+int64(e.c.n))
+}
+func (e *changedError) Unwrap() error { return ErrMasterChanged }
+func (e *changedError) Offset() int64 { return e.c.off }
+
+// masterCause is the cause of a port's failure for a master error.
+func masterCause(err error) Cause {
+	if errors.Is(err, ErrMasterChanged) {
+		return CauseMasterChanged
+	}
+	return CauseMaster
+}
+
+// recheck reads chunks of the master again once every port is done and
+// compares them with the hashes the reader took: the first and the last
+// chunk and a few others at random, or all of them (RecheckFull). A
+// chunk that differs, or no longer reads, fails the job.
+func (r *Running) recheck() {
+	n := len(r.chunks)
+	if n == 0 {
+		return
+	}
+	var idx []int
+	if r.opts.MasterRecheck == RecheckFull || n <= recheckSample {
+		for i := range n {
+			idx = append(idx, i)
+		}
+	} else {
+		seen := map[int]bool{0: true, n - 1: true}
+		idx = []int{0, n - 1}
+		for len(idx) < recheckSample {
+			if i := rand.IntN(n); !seen[i] {
+				seen[i] = true
+				idx = append(idx, i)
+			}
+		}
+		slices.Sort(idx)
+	}
+	// The re-read must come from the media, not from what the job's own
+	// reads left in the cache. A master that cannot drop its caches (an
+	// image file) is read as it is: drives read aligned chunks directly.
+	if d, ok := r.job.Source.(interface{ DropCaches() error }); ok {
+		_ = d.DropCaches()
+	}
+	buf := r.alloc(r.opts.ChunkSize)
+	for _, i := range idx {
+		if r.ctx.Err() != nil {
+			return
+		}
+		c := r.chunks[i]
+		p := buf[:c.n]
+		r.rechecked += int64(c.n)
+		if err := r.readMaster(p, c.off); err != nil {
+			r.sourceFailed(fmt.Errorf("master: reading it again at the end of the job: %w", err))
+			return
+		}
+		r.zeroBad(p, c.off)
+		if chunkHash(p) != r.hashes[i] {
+			r.sourceFailed(changed(c))
+			return
+		}
+	}
+}
+
+// zeroBad clears the bytes of p (read at off) that lie in the master's
+// bad ranges: the job copied zeros there.
+func (r *Running) zeroBad(p []byte, off int64) {
+	r.badMu.Lock()
+	defer r.badMu.Unlock()
+	end := off + int64(len(p))
+	for _, b := range r.bad {
+		if lo, hi := max(off, b.Off), min(end, b.End()); lo < hi {
+			clear(p[lo-off : hi-off])
+		}
+	}
+}
+
+// countedSource is the job's master: it counts the bytes read from it.
+type countedSource struct {
+	Source
+	n atomic.Int64
+}
+
+func (c *countedSource) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.Source.ReadAt(p, off)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// SectorSize passes the master's logical sector size on.
+func (c *countedSource) SectorSize() int { return sectorSize(c.Source) }
 
 // hashMaster takes the SHA-256 of the whole plan, as a consumer of the
 // window like any target, so a slow hash never paces the targets either.

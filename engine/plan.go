@@ -60,21 +60,40 @@ func (WholeMedia) Plan(src Source) (Plan, error) {
 	if size > 0 {
 		p.Extents = []Extent{{0, size}}
 	}
-	// A GPT is rebuilt for a larger target's end. A damaged or missing one
-	// is copied as it is: whole media means every byte, whatever it holds.
+	// A GPT is rebuilt for a larger target's end, and a damaged primary
+	// from its backup. One damaged beyond that, or none, is copied as it
+	// is: whole media means every byte, whatever it holds.
 	if g, err := disk.ReadGPT(src, size, sectorSize(src)); err == nil {
 		p.GPT = g
+		p.Notes = append(p.Notes, gptNotes(g)...)
 	}
 	return p, nil
+}
+
+// gptNotes says how a master's GPT was read, for the plan's notes.
+func gptNotes(g *disk.GPT) []string {
+	if g.PrimaryErr == nil {
+		return nil
+	}
+	return []string{fmt.Sprintf("the primary GPT is damaged (%v); the backup GPT was used, and each target gets a good primary", g.PrimaryErr)}
 }
 
 // ErrBadPlan is returned (wrapped) for a plan the fan-out cannot run.
 var ErrBadPlan = errors.New("bad copy plan")
 
-// Check validates a plan against its master: extents sorted, disjoint,
-// non-empty, aligned to align bytes (except an extent that ends at the
-// end of the master), and inside the master.
+// Check validates a plan against its master: at least one byte to copy,
+// extents sorted, disjoint, non-empty, aligned to align bytes (except an
+// extent that ends at the end of the master), and inside the master.
 func (p Plan) Check(align int64) error {
+	if len(p.Extents) == 0 {
+		// A job that copies nothing would PASS targets that hold nothing
+		// of the master.
+		what := "the plan"
+		if p.Area != "" {
+			what = fmt.Sprintf("the copy area %q", p.Area)
+		}
+		return fmt.Errorf("%w: %s comes to 0 bytes: nothing to copy", ErrBadPlan, what)
+	}
 	var prev int64
 	for i, e := range p.Extents {
 		switch {

@@ -32,6 +32,7 @@ func TestPlanCheck(t *testing.T) {
 	}{
 		{"whole", Plan{Extents: []Extent{{0, 4096}}, Need: 4096, SourceSize: 4096}, ""},
 		{"odd-sized master ends unaligned", Plan{Extents: []Extent{{0, 1000}}, Need: 1000, SourceSize: 1000}, ""},
+		{"nothing to copy", Plan{Area: "smart", Need: 4096, SourceSize: 4096}, `the copy area "smart" comes to 0 bytes`},
 		{"empty extent", Plan{Extents: []Extent{{0, 0}}, SourceSize: 4096}, "extent 0 (0+0) is empty"},
 		{"overlap", Plan{Extents: []Extent{{0, 1024}, {512, 512}}, Need: 4096, SourceSize: 4096}, "extent 1 at 512 overlaps"},
 		{"beyond the master", Plan{Extents: []Extent{{0, 8192}}, Need: 8192, SourceSize: 4096}, "ends beyond the master's 4096 bytes"},

@@ -92,7 +92,7 @@ func (p *port) checkResume(n int) int {
 		if p.hasPatch(c.off, c.n) {
 			return i
 		}
-		if readFull(p.t.Dev, got[:c.n], c.off) != nil || readFull(r.job.Source, want[:c.n], c.off) != nil ||
+		if readFull(p.t.Dev, got[:c.n], c.off) != nil || readFull(r.master, want[:c.n], c.off) != nil ||
 			!bytes.Equal(got[:c.n], want[:c.n]) {
 			return i
 		}
@@ -184,9 +184,7 @@ func (p *port) run() PortResult {
 			res = p.verify()
 		}
 	}
-	if res.Status == Pass {
-		p.meter.report(PhaseDone, p.r.plan.Bytes(), true)
-	}
+	// A PASS is reported done once the job has read the master again.
 	return res
 }
 
@@ -478,13 +476,13 @@ func (p *port) failWrite(err error) PortResult {
 // stopped ends a port whose context ended or whose master failed.
 func (p *port) stopped(phase Phase, err error) PortResult {
 	if serr := p.r.sourceErr(); serr != nil {
-		return p.fail(phase, CauseMaster, offsetOf(serr, -1), serr)
+		return p.fail(phase, masterCause(serr), offsetOf(serr, -1), serr)
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return endPort(&p.res, p.meter, p.start, Aborted, phase, CauseAborted, p.res.Offset,
 			fmt.Sprintf("port %d: aborted while %s", p.t.Port, phase))
 	}
-	return p.fail(phase, CauseMaster, offsetOf(err, -1), err)
+	return p.fail(phase, masterCause(err), offsetOf(err, -1), err)
 }
 
 func (p *port) fail(phase Phase, cause Cause, off int64, err error) PortResult {

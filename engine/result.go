@@ -78,7 +78,10 @@ const (
 	CauseRead     Cause = "read error"
 	CauseMismatch Cause = "mismatch"
 	CauseMaster   Cause = "master error"
-	CauseAborted  Cause = "aborted"
+	// CauseMasterChanged: the master's bytes differ from what the job read
+	// of them (ErrMasterChanged).
+	CauseMasterChanged Cause = "master changed"
+	CauseAborted       Cause = "aborted"
 )
 
 // PortResult is one port's outcome.
@@ -117,6 +120,13 @@ type Result struct {
 	// bounded by (window + 2 per target + 1) chunks, whatever the image
 	// size.
 	BufferBytes int64
+	// MasterRead is the bytes read from the master: planning, the one
+	// read of the plan, targets catching up, the head written last and
+	// the re-check at the end.
+	MasterRead int64
+	// Rechecked is the part of MasterRead read again at the end of the
+	// job (Options.MasterRecheck).
+	Rechecked int64
 }
 
 // Count returns how many ports ended with s.

@@ -6,8 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"strconv"
 	"strings"
 )
@@ -49,9 +51,12 @@ type bmapXML struct {
 func ParseBMap(data []byte) (*BMap, error) {
 	var x bmapXML
 	if err := xml.Unmarshal(data, &x); err != nil {
-		return nil, fmt.Errorf("bmap: %w", err)
+		return nil, notBMap(data, err)
 	}
 	num := func(field, s string) (int64, error) {
+		if strings.TrimSpace(s) == "" {
+			return 0, fmt.Errorf("bmap: it has no <%s>", field)
+		}
 		v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 		if err != nil || v < 0 {
 			return 0, fmt.Errorf("bmap: %s %q is not a number", field, strings.TrimSpace(s))
@@ -117,6 +122,26 @@ func ParseBMap(data []byte) (*BMap, error) {
 		prev = end
 	}
 	return b, nil
+}
+
+// notBMap says why data, which the XML decoder refused, is not a block
+// map.
+func notBMap(data []byte, err error) error {
+	var syntax *xml.SyntaxError
+	var unmarshal xml.UnmarshalError
+	switch {
+	case len(bytes.TrimSpace(data)) == 0:
+		return fmt.Errorf("not a bmap file: it is empty")
+	case errors.Is(err, io.EOF):
+		return fmt.Errorf("not a bmap file: it holds no XML element")
+	case errors.As(err, &syntax) && syntax.Msg == "unexpected EOF":
+		return fmt.Errorf("not a bmap file: its XML ends at line %d before it is complete (truncated?)", syntax.Line)
+	case errors.As(err, &syntax):
+		return fmt.Errorf("not a bmap file: it is not XML (line %d: %s)", syntax.Line, syntax.Msg)
+	case errors.As(err, &unmarshal):
+		return fmt.Errorf("not a bmap file: %s", strings.Replace(string(unmarshal), "expected element type <bmap> but have", "its root element is not <bmap> but", 1))
+	}
+	return fmt.Errorf("not a bmap file: %w", err)
 }
 
 // checkSelf checks a bmap file's checksum of itself, taken with the

@@ -9,10 +9,10 @@ import (
 	"fmt"
 	"hash"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/zstd"
@@ -36,6 +36,10 @@ type builder struct {
 	sem   chan struct{}
 	done  chan error
 	werr  atomic.Pointer[error] // the first write error, seen by add
+
+	// describe, when set, summarizes the partitions of the content once
+	// the data file is complete, for the manifest.
+	describe func(*Manifest) []string
 }
 
 type pending struct {
@@ -116,14 +120,17 @@ func (b *builder) add(data []byte) error {
 	return nil
 }
 
-// finish waits for the frames and closes the data file.
-func (b *builder) finish() error {
+// drain waits until every frame is written.
+func (b *builder) drain() error {
 	close(b.queue)
 	b.queue = nil
-	err := <-b.done
-	if err == nil {
-		err = b.fw.close()
-	}
+	return spaceErr(<-b.done)
+}
+
+// finish seals the data file with the manifest's binding, writes the
+// seek table and closes the file through to the media.
+func (b *builder) finish(seal [32]byte) error {
+	err := b.fw.close(seal)
 	if err == nil {
 		err = b.bw.Flush()
 	}
@@ -137,9 +144,10 @@ func (b *builder) finish() error {
 	return spaceErr(err)
 }
 
-// commit completes the manifest, writes it and puts the image in place.
+// commit completes the manifest, seals the data with it, writes it and
+// puts the image in place.
 func (b *builder) commit(m *Manifest) error {
-	if err := b.finish(); err != nil {
+	if err := b.drain(); err != nil {
 		b.abort()
 		return err
 	}
@@ -150,7 +158,7 @@ func (b *builder) commit(m *Manifest) error {
 	m.FrameHashes = b.hashes
 	m.SHA256 = hex.EncodeToString(b.sha.Sum(nil))
 	m.Compression = "zstd"
-	m.Stored = b.fw.written
+	m.Stored = b.fw.written + b.fw.tailSize()
 	m.Bytes = 0
 	for _, r := range m.Used {
 		m.Bytes += r.Len
@@ -162,6 +170,13 @@ func (b *builder) commit(m *Manifest) error {
 		b.abort()
 		return fmt.Errorf("image %s: %w", b.name, err)
 	}
+	if err := b.finish(m.binding()); err != nil {
+		b.abort()
+		return err
+	}
+	if b.describe != nil {
+		m.Partitions = b.describe(m)
+	}
 	js, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		b.abort()
@@ -172,7 +187,7 @@ func (b *builder) commit(m *Manifest) error {
 		return spaceErr(err)
 	}
 	// The image counts as checked: it was hashed as it was written.
-	if err := writeFileAtomic(b.tmp+"/"+checkedFile, []byte(m.Created.Format(time.RFC3339)+"\n")); err != nil {
+	if err := writeStamp(filepath.Join(b.tmp, checkedFile), filepath.Join(b.tmp, dataFile), m, m.Created); err != nil {
 		b.abort()
 		return spaceErr(err)
 	}

@@ -24,6 +24,9 @@ type CaptureOptions struct {
 // might not fit, counting the area as incompressible, is refused before
 // it starts.
 func (l *Library) Capture(ctx context.Context, src engine.Source, name string, o CaptureOptions) (*Manifest, error) {
+	if size := src.Size(); size <= 0 {
+		return nil, fmt.Errorf("master: the master is empty (%d bytes): nothing to capture", size)
+	}
 	area := o.Area
 	if area == nil {
 		area = engine.WholeMedia{}
@@ -122,12 +125,16 @@ func Summarize(r engine.Source, size int64, sectorSize int) []string {
 	}
 	var parts []part
 	table := ""
+	var notes []string
 	if g, err := disk.ReadGPT(r, size, sectorSize); err == nil {
 		table = "GPT"
+		if g.PrimaryErr != nil {
+			notes = append(notes, fmt.Sprintf("the primary GPT is damaged (%v); read from the backup", g.PrimaryErr))
+		}
 		for _, p := range g.Partitions {
 			parts = append(parts, part{p.Number, int64(p.FirstLBA) * int64(sectorSize), int64(p.LastLBA-p.FirstLBA+1) * int64(sectorSize)})
 		}
-	} else if m, err := disk.ReadMBR(r, size, sectorSize); err == nil {
+	} else if m, err := disk.ReadMBR(r, size, sectorSize); err == nil && len(m.Partitions) > 0 {
 		table = "MBR"
 		for _, p := range m.Partitions {
 			if !p.IsExtended() {
@@ -142,7 +149,7 @@ func Summarize(r engine.Source, size int64, sectorSize int) []string {
 		}
 		return []string{fmt.Sprintf("no partition table; %s on the whole drive", fs)}
 	}
-	out := []string{fmt.Sprintf("%s, %d partitions", table, len(parts))}
+	out := append([]string{fmt.Sprintf("%s, %d partitions", table, len(parts))}, notes...)
 	for _, p := range parts {
 		fs, _, err := disk.Used(r, p.off, p.len)
 		if err != nil {

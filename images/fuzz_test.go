@@ -3,6 +3,7 @@ package images
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -25,7 +26,7 @@ func seekableSeed(t testing.TB) []byte {
 			t.Fatal(err)
 		}
 	}
-	if err := fw.close(); err != nil {
+	if err := fw.close(sha256.Sum256([]byte("manifest"))); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -37,7 +38,17 @@ func FuzzSeekTable(f *testing.F) {
 	seed := seekableSeed(f)
 	f.Add(seed)
 	f.Add(seed[:len(seed)-3])
+	f.Add(append(bytes.Clone(seed[:len(seed)-3*entrySize-footerSize-8-sealFrameSize]), seed[len(seed)-3*entrySize-footerSize-8:]...)) // no seal
 	f.Add(seed[len(seed)/2:])
+	// A first frame 2^32-16 bytes long, which an int of 32 bits (ARM) reads
+	// as -16, and a second one as long as both and 16 more: the lengths
+	// still add up to where the seek table starts.
+	wrapped := bytes.Clone(seed)
+	table := len(wrapped) - 3*entrySize - footerSize
+	first, second := binary.LittleEndian.Uint32(wrapped[table:]), binary.LittleEndian.Uint32(wrapped[table+entrySize:])
+	binary.LittleEndian.PutUint32(wrapped[table:], 1<<32-16)
+	binary.LittleEndian.PutUint32(wrapped[table+entrySize:], first+second+16)
+	f.Add(wrapped)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fr, err := openFrames(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
@@ -102,10 +113,16 @@ func FuzzBMap(f *testing.F) {
 
 // FuzzManifest: a manifest is accepted only when its numbers agree.
 func FuzzManifest(f *testing.F) {
-	m := Manifest{Format: 1, Name: "x", Size: 8192, Need: 8192, SectorSize: 512, Area: "whole media",
+	m := Manifest{Format: FormatVersion, Name: "x", Size: 8192, Need: 8192, SectorSize: 512, Area: "whole media",
 		Used: []Range{{0, 8192}}, Bytes: 8192, SHA256: strings.Repeat("a", 64), FrameSize: 4096,
 		FrameHashes: []string{"0", "1"}, Compression: "zstd"}
 	js, _ := json.Marshal(m)
+	f.Add(js)
+	// A second range whose end, and the ranges' total, wrap around.
+	m.Used = []Range{{0, 4096}, {4096, 1<<63 - 1}}
+	m.Bytes = 4096
+	m.Bytes += 1<<63 - 1
+	js, _ = json.Marshal(m)
 	f.Add(js)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var m Manifest
@@ -114,6 +131,11 @@ func FuzzManifest(f *testing.F) {
 		}
 		if m.Frames() != len(m.FrameHashes) || m.Bytes > m.Size {
 			t.Fatalf("accepted a manifest that does not add up: %+v", m)
+		}
+		for _, r := range m.Used {
+			if r.Off < 0 || r.Len <= 0 || r.Off > m.Size || r.Len > m.Size-r.Off {
+				t.Fatalf("accepted a used range %+v outside the %d-byte content", r, m.Size)
+			}
 		}
 	})
 }

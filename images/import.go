@@ -6,10 +6,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"hash"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/clonebay/clonebay/engine"
 	"github.com/klauspost/compress/gzip"
@@ -104,15 +105,38 @@ func (l *Library) Import(ctx context.Context, src ImportSource, name string, pro
 	if err != nil {
 		return nil, err
 	}
+	// A .sha256 may hold the hash of the file or (as some distributions
+	// ship it) of its decompressed content. Without a block map, the
+	// image's own hash is of all the content; with one, of its mapped
+	// ranges only, so the content gets a hash of its own.
+	contentSHA := b.sha
+	if src.SHA256 != "" && src.BMap != nil {
+		contentSHA = sha256.New()
+		content = io.TeeReader(content, contentSHA)
+	}
 	m, err := l.stream(ctx, b, content, src, counted, progress)
+	var matched string
 	if err == nil && src.SHA256 != "" {
 		// The whole file must have been read for its hash to mean anything:
 		// the content ends before a trailing part of a damaged file.
 		if _, cerr := io.Copy(io.Discard, in); cerr != nil {
 			err = fmt.Errorf("%s: %w", src.Name, cerr)
-		} else if got := hex.EncodeToString(fileSHA.Sum(nil)); got != src.SHA256 {
+		}
+		fileSum, contentSum := hex.EncodeToString(fileSHA.Sum(nil)), hex.EncodeToString(contentSHA.Sum(nil))
+		switch {
+		case err != nil:
+		case fileSum == src.SHA256 && kind == "raw":
+			matched = "its SHA-256 matches the checksum file"
+		case fileSum == src.SHA256:
+			matched = fmt.Sprintf("the SHA-256 of the %s file matches the checksum file", kind)
+		case contentSum == src.SHA256:
+			matched = fmt.Sprintf("the SHA-256 of its decompressed content (not of the %s file) matches the checksum file", kind)
+		case kind == "raw":
 			err = fmt.Errorf("%s: %w: its SHA-256 is %s…, the checksum file says %s…: the file is damaged or not the one the checksum is for; nothing was imported",
-				src.Name, ErrDamaged, got[:12], src.SHA256[:12])
+				src.Name, ErrDamaged, fileSum[:12], src.SHA256[:12])
+		default:
+			err = fmt.Errorf("%s: %w: its SHA-256 is %s… and that of its decompressed content %s…, the checksum file says %s…: the file is damaged or not the one the checksum is for; nothing was imported",
+				src.Name, ErrDamaged, fileSum[:12], contentSum[:12], src.SHA256[:12])
 		}
 	}
 	if err != nil {
@@ -120,18 +144,36 @@ func (l *Library) Import(ctx context.Context, src ImportSource, name string, pro
 		return nil, err
 	}
 	m.Origin = fmt.Sprintf("imported from %s (%s, %s)", src.Name, kind, engine.FormatSize(counted.n))
+	if matched != "" {
+		m.Origin += "; " + matched
+		m.Notes = append(m.Notes, matched)
+	}
+	b.describe = b.partitions
 	if err := b.commit(m); err != nil {
 		return nil, err
 	}
-	// Describe the partitions from the stored image.
-	if im, err := l.Open(name); err == nil {
-		m.Partitions = Summarize(im, m.Size, m.SectorSize)
-		im.Close()
-		if js, err := json.MarshalIndent(m, "", "  "); err == nil {
-			writeFileAtomic(l.path(name, manifestFile), append(js, '\n'))
-		}
-	}
 	return m, nil
+}
+
+// partitions describes the partitions of the content just written, from
+// the data file, before the manifest is.
+func (b *builder) partitions(m *Manifest) []string {
+	f, err := os.Open(filepath.Join(b.tmp, dataFile))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil
+	}
+	fr, err := openFrames(f, st.Size())
+	if err != nil {
+		return nil
+	}
+	defer fr.close()
+	im := &Image{name: b.name, m: m, f: f, fr: fr, id: "image:" + b.name}
+	return Summarize(im, m.Size, m.SectorSize)
 }
 
 // stream cuts the content into frames. With a block map, bytes outside

@@ -1,19 +1,21 @@
 package images
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/cespare/xxhash/v2"
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/engine/disk"
 )
@@ -22,7 +24,7 @@ import (
 const (
 	dataFile     = "image.zst"
 	manifestFile = "manifest.json"
-	checkedFile  = "checked" // when the data last matched the manifest
+	checkedFile  = "checked" // when the data last matched the manifest: a stamp
 	partialExt   = ".partial"
 )
 
@@ -122,10 +124,105 @@ func (l *Library) Info(name string) (Entry, error) {
 func (l *Library) entry(name string) Entry {
 	e := Entry{Name: name}
 	e.Manifest, e.Err = readManifest(l.path(name, manifestFile))
-	if b, err := os.ReadFile(l.path(name, checkedFile)); err == nil {
-		e.Checked, _ = time.Parse(time.RFC3339, strings.TrimSpace(string(b)))
+	if e.Manifest != nil {
+		e.Checked = readStamp(l.path(name, checkedFile), l.path(name, dataFile), e.Manifest)
 	}
 	return e
+}
+
+// stamp is what the checked file holds: when the image last matched its
+// manifest, and what both were then (the manifest's binding and the data
+// file's identity). A stamp whose manifest or data file has changed since
+// is void: the image is checked again before it is deployed.
+type stamp struct {
+	Checked  time.Time `json:"checked"`
+	Manifest string    `json:"manifest"`
+	Data     fileID    `json:"data"`
+}
+
+// fileID tells a file apart from any changed version of it: a write moves
+// its change time, which no program can set back.
+type fileID struct {
+	Size       int64  `json:"size"`
+	ModTime    int64  `json:"mtime_ns"`
+	ChangeTime int64  `json:"ctime_ns"`
+	Inode      uint64 `json:"inode"`
+	Device     uint64 `json:"device"`
+}
+
+func identify(fi os.FileInfo) fileID {
+	id := fileID{Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		id.ChangeTime = changeTime(st)
+		id.Inode, id.Device = uint64(st.Ino), uint64(st.Dev)
+	}
+	return id
+}
+
+// writeStamp records that the data file at data matched m at when.
+func writeStamp(path, data string, m *Manifest, when time.Time) error {
+	fi, err := os.Stat(data)
+	if err != nil {
+		return err
+	}
+	return writeStampID(path, identify(fi), m, when)
+}
+
+func writeStampID(path string, id fileID, m *Manifest, when time.Time) error {
+	b := m.binding()
+	js, err := json.Marshal(stamp{Checked: when.UTC(), Manifest: hex.EncodeToString(b[:]), Data: id})
+	if err != nil {
+		return err
+	}
+	// File times tick with the kernel's coarse clock: a write to the data
+	// file in the same tick as the one recorded would leave its change
+	// time as it is. So the stamp is written again, a tick later, until
+	// its own time is past the recorded one; a write to the data file
+	// after that moves its change time past it too. Without a tick (the
+	// clock stopped), readStamp holds the stamp void.
+	for range 100 {
+		if err := writeFileAtomic(path, append(js, '\n')); err != nil {
+			return err
+		}
+		if fi, err := os.Stat(path); err != nil || fi.ModTime().UnixNano() > id.ChangeTime {
+			return err
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return nil
+}
+
+// readStamp returns when the image was last found to match m, or zero
+// when it never was, or its manifest or data file changed since (or may
+// have, in the clock tick the stamp was written in).
+func readStamp(path, data string, m *Manifest) time.Time {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return time.Time{}
+	}
+	var s stamp
+	if json.Unmarshal(b, &s) != nil { // a stamp of an older firmware, or damaged
+		return time.Time{}
+	}
+	fi, err := os.Stat(data)
+	if err != nil || s.Data != identify(fi) {
+		return time.Time{}
+	}
+	if bind := m.binding(); s.Manifest != hex.EncodeToString(bind[:]) {
+		return time.Time{}
+	}
+	if sf, err := os.Stat(path); err != nil || sf.ModTime().UnixNano() <= s.Data.ChangeTime {
+		return time.Time{}
+	}
+	return s.Checked
+}
+
+// clearStamp forgets that an image was checked.
+func (l *Library) clearStamp(name string) error {
+	if err := os.Remove(l.path(name, checkedFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("image %s: clearing its check stamp: %w", name, err)
+	}
+	return nil
 }
 
 func (l *Library) exists(name string) error {
@@ -212,6 +309,28 @@ func (l *Library) Open(name string) (*Image, error) {
 			}
 		}
 	}
+	if bad == "" && m.Format >= 2 {
+		seal := m.binding()
+		switch {
+		case fr.seal == nil:
+			bad = "its data file carries no seal of its manifest"
+		case !bytes.Equal(fr.seal, seal[:]):
+			bad = "its manifest is not the one its data was written with (edited after the image was made?)"
+		}
+	}
+	if bad == "" {
+		// Each frame is checked against the manifest as it is decompressed,
+		// before any of its bytes leave the image.
+		fr.want = make([]uint64, len(m.FrameHashes))
+		for i, h := range m.FrameHashes {
+			v, err := strconv.ParseUint(h, 16, 64)
+			if err != nil || len(h) != 16 {
+				bad = fmt.Sprintf("frame hash %d %q is not 16 hex digits", i, h)
+				break
+			}
+			fr.want[i] = v
+		}
+	}
 	if bad != "" {
 		fr.close()
 		f.Close()
@@ -270,10 +389,13 @@ func (a imageArea) Plan(src engine.Source) (engine.Plan, error) {
 	for _, r := range m.Used {
 		p.Extents = append(p.Extents, engine.Extent{Off: r.Off, Len: r.Len})
 	}
+	p.Notes = append(p.Notes, fmt.Sprintf("image %s: %s of %s (%s)", a.im.name, engine.FormatSize(m.Bytes), engine.FormatSize(m.Size), m.Area))
 	if g, err := disk.ReadGPT(src, m.Size, m.SectorSize); err == nil {
 		p.GPT = g
+		if g.PrimaryErr != nil {
+			p.Notes = append(p.Notes, fmt.Sprintf("the primary GPT is damaged (%v); the backup GPT was used, and each target gets a good primary", g.PrimaryErr))
+		}
 	}
-	p.Notes = append(p.Notes, fmt.Sprintf("image %s: %s of %s (%s)", a.im.name, engine.FormatSize(m.Bytes), engine.FormatSize(m.Size), m.Area))
 	return p, nil
 }
 
@@ -281,14 +403,30 @@ func (a imageArea) Plan(src engine.Source) (engine.Plan, error) {
 type Progress func(done, total int64)
 
 // Check reads the whole image and compares it with its manifest: every
-// frame's checksum and hash, and the SHA-256 of the used ranges. A good
-// check is remembered with its time.
-func (l *Library) Check(ctx context.Context, name string, progress Progress) error {
+// frame's checksums and hash, and the SHA-256 of the used ranges. A good
+// check is stamped with its time and what the image was then; a failed
+// one clears the stamp, so the image is never deployed on an earlier
+// check.
+func (l *Library) Check(ctx context.Context, name string, progress Progress) (err error) {
+	if err := l.exists(name); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil && ctx.Err() == nil {
+			if cerr := l.clearStamp(name); cerr != nil {
+				err = fmt.Errorf("%w; %w", err, cerr)
+			}
+		}
+	}()
 	im, err := l.Open(name)
 	if err != nil {
 		return err
 	}
 	defer im.Close()
+	before, err := im.f.Stat()
+	if err != nil {
+		return fmt.Errorf("image %s: %w", name, err)
+	}
 	m := im.m
 	sha := sha256.New()
 	used := m.Used
@@ -299,9 +437,6 @@ func (l *Library) Check(ctx context.Context, name string, progress Progress) err
 		d, err := im.fr.decode(i)
 		if err != nil {
 			return fmt.Errorf("image %s: %w", name, err)
-		}
-		if hashHex(xxhash.Sum64(d)) != m.FrameHashes[i] {
-			return fmt.Errorf("image %s: %w: frame %d (bytes %d..%d) does not match the manifest's hash", name, ErrDamaged, i, int64(i)*int64(m.FrameSize), int64(i)*int64(m.FrameSize)+int64(len(d)))
 		}
 		start := int64(i) * int64(m.FrameSize)
 		end := start + int64(len(d))
@@ -316,11 +451,18 @@ func (l *Library) Check(ctx context.Context, name string, progress Progress) err
 	if got := hex.EncodeToString(sha.Sum(nil)); got != m.SHA256 {
 		return fmt.Errorf("image %s: %w: its used area hashes to %s…, the manifest says %s…", name, ErrDamaged, got[:12], m.SHA256[:12])
 	}
-	return writeFileAtomic(l.path(name, checkedFile), []byte(l.now().UTC().Format(time.RFC3339)+"\n"))
+	after, err := im.f.Stat()
+	if err != nil {
+		return fmt.Errorf("image %s: %w", name, err)
+	}
+	if identify(after) != identify(before) {
+		return fmt.Errorf("image %s: its data file changed while it was being checked", name)
+	}
+	return writeStampID(l.path(name, checkedFile), identify(before), m, l.now())
 }
 
 // CheckedToday reports whether the image matched its manifest earlier on
-// the local calendar day.
+// the local calendar day, and neither has changed since.
 func (l *Library) CheckedToday(name string) bool {
 	e, err := l.Info(name)
 	if err != nil || e.Checked.IsZero() {
@@ -331,9 +473,10 @@ func (l *Library) CheckedToday(name string) bool {
 	return y1 == y2 && m1 == m2 && d1 == d2
 }
 
-// OpenForDeploy opens an image as a master. Before its first deploy of
-// the day the whole image is checked against its manifest; a damaged one
-// is refused.
+// OpenForDeploy opens an image as a master. Unless it was checked today
+// and neither its manifest nor its data file changed since, the whole
+// image is checked against its manifest first; a damaged one is refused
+// before anything is written.
 func (l *Library) OpenForDeploy(ctx context.Context, name string, progress Progress) (*Image, error) {
 	if !l.CheckedToday(name) {
 		if err := l.Check(ctx, name, progress); err != nil {

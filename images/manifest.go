@@ -1,6 +1,7 @@
 package images
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,8 +10,14 @@ import (
 	"time"
 )
 
-// FormatVersion is the manifest format this firmware writes and reads.
-const FormatVersion = 1
+// FormatVersion is the manifest format this firmware writes. Format 2
+// images carry a seal in their data file (see binding); format 1 ones,
+// captured by an older firmware, do not and are still read: their
+// manifest is bound to their data only by the check stamp.
+const FormatVersion = 2
+
+// oldestFormat is the oldest manifest format this firmware reads.
+const oldestFormat = 1
 
 // DefaultFrameSize is the uncompressed size of a frame: the engine's
 // default chunk, so a chunk of a deploy decompresses exactly one frame.
@@ -75,6 +82,37 @@ type Manifest struct {
 	Partitions  []string `json:"partitions,omitempty"`
 	Compression string   `json:"compression"`
 	Stored      int64    `json:"stored"` // bytes of the data file
+	// Notes say how the image was made, for people: which checksum an
+	// import matched.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// binding is the SHA-256 of every field that decides what a deploy
+// writes and checks: the seal a format 2 data file carries, and what the
+// check stamp binds. The descriptive fields (name, creation time, origin,
+// partitions, notes) are left out: they may change without changing what
+// is deployed.
+func (m *Manifest) binding() [32]byte {
+	norm := func(r []Range) []Range {
+		if len(r) == 0 {
+			return nil
+		}
+		return r
+	}
+	b, _ := json.Marshal(struct {
+		Format      int
+		Size, Need  int64
+		SectorSize  int
+		Area        string
+		Used        []Range
+		Bytes       int64
+		SHA256      string
+		FrameSize   int
+		FrameHashes []string
+		Compression string
+		Stored      int64
+	}{m.Format, m.Size, m.Need, m.SectorSize, m.Area, norm(m.Used), m.Bytes, m.SHA256, m.FrameSize, m.FrameHashes, m.Compression, m.Stored})
+	return sha256.Sum256(b)
 }
 
 // Frames is how many frames the content is cut into.
@@ -89,11 +127,11 @@ func (m *Manifest) Frames() int {
 // data is checked against it separately.
 func (m *Manifest) check() error {
 	switch {
-	case m.Format != FormatVersion:
-		return fmt.Errorf("manifest format %d: this firmware reads format %d", m.Format, FormatVersion)
+	case m.Format < oldestFormat || m.Format > FormatVersion:
+		return fmt.Errorf("manifest format %d: this firmware reads formats %d to %d", m.Format, oldestFormat, FormatVersion)
 	case m.Size <= 0:
 		return fmt.Errorf("manifest: size %d", m.Size)
-	case m.FrameSize < 4096 || m.FrameSize > 64<<20 || m.FrameSize%4096 != 0:
+	case m.FrameSize < 4096 || m.FrameSize > maxFrameSize || m.FrameSize%4096 != 0:
 		return fmt.Errorf("manifest: frame size %d", m.FrameSize)
 	case len(m.FrameHashes) != m.Frames():
 		return fmt.Errorf("manifest: %d frame hashes for %d frames", len(m.FrameHashes), m.Frames())
@@ -106,7 +144,7 @@ func (m *Manifest) check() error {
 	}
 	var prev, total int64
 	for i, r := range m.Used {
-		if r.Len <= 0 || r.Off < prev || r.End() > m.Size {
+		if r.Len <= 0 || r.Off < prev || r.Off > m.Size || r.Len > m.Size-r.Off { // r.End() could wrap
 			return fmt.Errorf("manifest: used range %d (%d+%d) is empty, out of order or beyond the %d-byte content", i, r.Off, r.Len, m.Size)
 		}
 		prev = r.End()

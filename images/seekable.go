@@ -19,6 +19,13 @@ import (
 // table (compressed size, uncompressed size and XXH64 checksum of every
 // frame). Any zstd tool decompresses the file as a plain stream; Clonebay
 // reads it at any offset by decompressing only the frames it needs.
+//
+// Between the last frame and the seek table, an image written by this
+// firmware carries the seal: a skippable frame of its own with the
+// SHA-256 of the manifest it was written with (Manifest.binding), so a
+// manifest edited afterwards no longer matches its data. Readers of the
+// seekable format locate frames from the seek table and the start of the
+// file, and zstd skips skippable frames, so both still read the file.
 const (
 	skippableMagic = 0x184D2A5E
 	seekableMagic  = 0x8F92EAB1
@@ -26,6 +33,11 @@ const (
 	entrySize      = 12 // with checksums
 	checksumFlag   = 0x80
 	maxFrames      = 1 << 26
+	maxFrameSize   = 64 << 20 // uncompressed; a compressed frame is at most about as long
+
+	sealMagic     = 0x184D2A5B
+	sealTag       = "CBMF" // Clonebay manifest
+	sealFrameSize = 8 + len(sealTag) + 32
 )
 
 // ErrDamaged is returned (wrapped) for an image whose bytes do not match
@@ -73,10 +85,20 @@ func (fw *frameWriter) writeFrame(data, compressed []byte) error {
 	return nil
 }
 
-// close writes the seek table.
-func (fw *frameWriter) close() error {
+// tailSize is what close adds after the frames: the seal and the seek
+// table.
+func (fw *frameWriter) tailSize() int64 {
+	return int64(sealFrameSize + 8 + len(fw.entries) + footerSize)
+}
+
+// close writes the seal (the manifest's binding hash) and the seek table.
+func (fw *frameWriter) close(seal [32]byte) error {
 	defer fw.enc.Close()
 	var t []byte
+	t = binary.LittleEndian.AppendUint32(t, sealMagic)
+	t = binary.LittleEndian.AppendUint32(t, uint32(len(sealTag)+len(seal)))
+	t = append(t, sealTag...)
+	t = append(t, seal[:]...)
 	t = binary.LittleEndian.AppendUint32(t, skippableMagic)
 	t = binary.LittleEndian.AppendUint32(t, uint32(len(fw.entries)+footerSize))
 	t = append(t, fw.entries...)
@@ -103,6 +125,12 @@ type frameReader struct {
 	frames []frame
 	size   int64 // uncompressed
 	dec    *zstd.Decoder
+	// seal is the manifest binding the data file carries; nil in a file
+	// written before images were sealed.
+	seal []byte
+	// want are the manifest's XXH64 of each frame, checked as each frame
+	// is decompressed; nil before the manifest is known.
+	want []uint64
 
 	mu      sync.Mutex
 	cache   []cached
@@ -154,20 +182,28 @@ func openFrames(r io.ReaderAt, fileSize int64) (*frameReader, error) {
 	var cOff, uOff int64
 	for i := range fr.frames {
 		e := table[8+int64(i)*entrySize:]
-		f := frame{
-			cOff: cOff, uOff: uOff,
-			cLen: int(binary.LittleEndian.Uint32(e)),
-			uLen: int(binary.LittleEndian.Uint32(e[4:])),
-			sum:  binary.LittleEndian.Uint32(e[8:]),
+		// As int64 first: an int is 32 bits on ARM, where a length of 2^31
+		// or more would turn negative.
+		cLen, uLen := int64(binary.LittleEndian.Uint32(e)), int64(binary.LittleEndian.Uint32(e[4:]))
+		if cLen == 0 || cLen > 2*maxFrameSize || uLen > maxFrameSize {
+			return nil, damaged("seek table entry %d is impossible (%d bytes compressed, %d uncompressed)", i, cLen, uLen)
 		}
-		if f.cLen == 0 || f.uLen > 64<<20 {
-			return nil, damaged("seek table entry %d is impossible (%d bytes compressed, %d uncompressed)", i, f.cLen, f.uLen)
-		}
+		f := frame{cOff: cOff, uOff: uOff, cLen: int(cLen), uLen: int(uLen), sum: binary.LittleEndian.Uint32(e[8:])}
 		fr.frames[i] = f
 		cOff += int64(f.cLen)
 		uOff += int64(f.uLen)
 	}
-	if cOff != start {
+	switch gap := start - cOff; {
+	case gap == int64(sealFrameSize):
+		seal := make([]byte, sealFrameSize)
+		if _, err := r.ReadAt(seal, cOff); err != nil {
+			return nil, fmt.Errorf("reading the seal: %w", err)
+		}
+		if binary.LittleEndian.Uint32(seal) != sealMagic || binary.LittleEndian.Uint32(seal[4:]) != uint32(sealFrameSize-8) || string(seal[8:12]) != sealTag {
+			return nil, damaged("the %d bytes between the frames and the seek table are not a seal", gap)
+		}
+		fr.seal = seal[12:]
+	case gap != 0:
 		return nil, damaged("the frames take %d bytes but the seek table starts at %d (truncated or padded)", cOff, start)
 	}
 	fr.size = uOff
@@ -236,8 +272,12 @@ func (fr *frameReader) decode(i int) ([]byte, error) {
 	if len(d) != f.uLen {
 		return nil, damaged("frame %d holds %d bytes, the seek table says %d", i, len(d), f.uLen)
 	}
-	if uint32(xxhash.Sum64(d)) != f.sum {
+	sum := xxhash.Sum64(d)
+	if uint32(sum) != f.sum {
 		return nil, damaged("frame %d (at byte %d of the data file) fails its checksum", i, f.cOff)
+	}
+	if fr.want != nil && (i >= len(fr.want) || sum != fr.want[i]) {
+		return nil, damaged("frame %d (bytes %d..%d) does not match the manifest's hash", i, f.uOff, f.uOff+int64(f.uLen))
 	}
 	return d, nil
 }

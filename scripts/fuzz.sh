@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every fuzz target briefly over its seed corpus and then on new
-# inputs: fuzz.sh DURATION (for example 3s).
+# Runs every fuzz target over its seed corpus and then on new inputs for
+# DURATION: fuzz.sh DURATION (make test: 3s a target; make fuzz: 60s).
 #
 # Go 1.26's fuzzing coordinator can fail a target with a bare "context
 # deadline exceeded" when -fuzztime ends while a worker is mid-input on a

@@ -28,5 +28,6 @@ truncate -s 20M fat16.img && mkfs.vfat -F 16 fat16.img >/dev/null && keep fat16.
 truncate -s 40M fat32.img && mkfs.vfat -F 32 -s 1 fat32.img >/dev/null && keep fat32.img fat32
 truncate -s 8M exfat.img && mkfs.exfat exfat.img >/dev/null && keep exfat.img exfat 4194304
 truncate -s 8M ext4.img && mkfs.ext4 -q -F ext4.img && keep ext4.img ext4
+truncate -s 64M ext4-64bit.img && mkfs.ext4 -q -F -O 64bit ext4-64bit.img && keep ext4-64bit.img ext4-64bit
 truncate -s 8M ntfs.img && mkntfs -q -F -Q ntfs.img 2>/dev/null && keep ntfs.img ntfs
 ls -la "$out"

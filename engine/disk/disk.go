@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 )
 
@@ -21,6 +22,30 @@ var ErrDamaged = errors.New("damaged")
 
 func damaged(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrDamaged, fmt.Sprintf(format, args...))
+}
+
+// mul is a*b for sizes computed from outside bytes: false when either is
+// negative or the product does not fit an int64, so a crafted field can
+// never wrap a size check around.
+func mul(a, b int64) (int64, bool) {
+	if a < 0 || b < 0 {
+		return 0, false
+	}
+	if a == 0 || b == 0 {
+		return 0, true
+	}
+	if a > math.MaxInt64/b {
+		return 0, false
+	}
+	return a * b, true
+}
+
+// add is a+b for sizes computed from outside bytes, checked like mul.
+func add(a, b int64) (int64, bool) {
+	if a < 0 || b < 0 || a > math.MaxInt64-b {
+		return 0, false
+	}
+	return a + b, true
 }
 
 // readAt reads exactly len(p) bytes at off.
@@ -58,6 +83,7 @@ func Normalize(ex []Extent) []Extent {
 // bitmapRuns turns an allocation bitmap (bit i set: unit i used, least
 // significant bit first) into extents of units, at base + unit*size.
 func bitmapRuns(bitmap []byte, units int64, base, size int64) []Extent {
+	units = min(units, 8*int64(len(bitmap))) // callers check; never index past it
 	var out []Extent
 	var start int64 = -1
 	for i := int64(0); i <= units; i++ {

@@ -19,10 +19,26 @@ const maxMap = 64 << 20
 // Used returns the byte ranges (absolute on the disk) that the file
 // system in the partition at [off, off+size) uses: its metadata and
 // every allocated cluster or block. name says which file system it found.
+// Every range lies inside the partition: one that would not is reported
+// as damage, never returned.
 func Used(r io.ReaderAt, off, size int64) (name string, used []Extent, err error) {
-	if size < 4096 {
+	end, ok := add(off, size)
+	if !ok || size < 4096 {
 		return "", nil, ErrUnknownFS
 	}
+	name, used, err = usedBy(r, off, size)
+	if err != nil {
+		return name, nil, err
+	}
+	for _, e := range used {
+		if e.Len < 0 || e.Off < off || e.Off > end-e.Len {
+			return name, nil, damaged("%s: a used range at %d+%d lies outside the partition at %d+%d", name, e.Off, e.Len, off, size)
+		}
+	}
+	return name, used, nil
+}
+
+func usedBy(r io.ReaderAt, off, size int64) (name string, used []Extent, err error) {
 	head := make([]byte, 2048)
 	if err := readAt(r, head, off); err != nil {
 		return "", nil, err
@@ -142,6 +158,9 @@ func exfatUsed(r io.ReaderAt, off, size int64, bs []byte) ([]Extent, error) {
 	if (count+2)*4 > maxMap {
 		return nil, damaged("exFAT: %d clusters are too many", count)
 	}
+	if fatOff*bps+(count+2)*4 > heapOff*bps {
+		return nil, damaged("exFAT boot sector: a FAT of %d clusters from sector %d runs into the cluster heap at sector %d", count, fatOff, heapOff)
+	}
 	fat := make([]byte, (count+2)*4)
 	if err := readAt(r, fat, off+fatOff*bps); err != nil {
 		return nil, fmt.Errorf("exFAT: FAT: %w", err)
@@ -221,15 +240,19 @@ func extUsed(r io.ReaderAt, off, size int64, sb []byte) ([]Extent, error) {
 		return nil, damaged("ext superblock: %d blocks and %d inodes of %d bytes per group", bpg, ipg, inodeSize)
 	case descSize < 32 || descSize > 1024 || descSize&(descSize-1) != 0:
 		return nil, damaged("ext superblock: group descriptors of %d bytes", descSize)
-	case blocks*bs > size || blocks <= firstData:
+	case blocks > size/bs || blocks <= firstData: // blocks*bs could wrap: divide
 		return nil, damaged("ext superblock: %d blocks of %d bytes on a %d-byte partition", blocks, bs, size)
 	}
 	groups := (blocks - firstData + bpg - 1) / bpg
-	gdtBlocks := (groups*descSize + bs - 1) / bs
-	if groups*descSize > maxMap {
+	gdtBytes, ok := mul(groups, descSize)
+	if !ok || gdtBytes > maxMap {
 		return nil, damaged("ext: %d groups are too many", groups)
 	}
-	gdt := make([]byte, groups*descSize)
+	gdtBlocks := (gdtBytes + bs - 1) / bs
+	if firstData+1+gdtBlocks > blocks {
+		return nil, damaged("ext: %d group descriptors from block %d run past the %d blocks", groups, firstData+1, blocks)
+	}
+	gdt := make([]byte, gdtBytes)
 	if err := readAt(r, gdt, off+(firstData+1)*bs); err != nil {
 		return nil, fmt.Errorf("ext: group descriptors: %w", err)
 	}
@@ -251,7 +274,13 @@ func extUsed(r io.ReaderAt, off, size int64, sb []byte) ([]Extent, error) {
 		return false
 	}
 	itableBlocks := (ipg*inodeSize + bs - 1) / bs
-	used := []Extent{{off, (firstData + 1 + gdtBlocks + reservedGDT) * bs}}
+	// The superblock, the descriptors and the blocks reserved for their
+	// growth, at the start and in each backup group, cut at the end of
+	// the file system.
+	meta := func(start int64) Extent {
+		return Extent{off + start*bs, min(1+gdtBlocks+reservedGDT, blocks-start) * bs}
+	}
+	used := []Extent{{off, firstData * bs}, meta(firstData)}
 	bitmap := make([]byte, bs)
 	for g := int64(0); g < groups; g++ {
 		d := gdt[g*descSize : (g+1)*descSize]
@@ -264,7 +293,7 @@ func extUsed(r io.ReaderAt, off, size int64, sb []byte) ([]Extent, error) {
 		}
 		bbm, ibm, itab := loc(0), loc(4), loc(8)
 		for _, b := range []Extent{{bbm, 1}, {ibm, 1}, {itab, itableBlocks}} {
-			if b.Off < firstData || b.Off+b.Len > blocks {
+			if b.Off < firstData || b.Off > blocks-b.Len {
 				return nil, damaged("ext group %d: metadata at block %d+%d lies outside the %d blocks", g, b.Off, b.Len, blocks)
 			}
 			used = append(used, Extent{off + b.Off*bs, b.Len * bs})
@@ -272,7 +301,7 @@ func extUsed(r io.ReaderAt, off, size int64, sb []byte) ([]Extent, error) {
 		start := firstData + g*bpg
 		n := min(bpg, blocks-start)
 		if hasSuper(g) {
-			used = append(used, Extent{off + start*bs, (1 + gdtBlocks + reservedGDT) * bs})
+			used = append(used, meta(start))
 		}
 		flags := binary.LittleEndian.Uint16(d[18:])
 		if flags&0x2 != 0 { // BLOCK_UNINIT: nothing but the metadata above
@@ -301,7 +330,7 @@ func ntfsUsed(r io.ReaderAt, off, size int64, bs []byte) ([]Extent, error) {
 		return nil, damaged("NTFS boot sector: %d bytes per sector", bps)
 	case spc == 0 || spc > 1<<12 || spc&(spc-1) != 0:
 		return nil, damaged("NTFS boot sector: %d sectors per cluster", spc)
-	case total <= 0 || total*bps > size:
+	case total <= 0 || total > size/bps: // total*bps could wrap: divide
 		return nil, damaged("NTFS boot sector: %d sectors on a %d-byte partition", total, size)
 	}
 	cs := bps * spc
@@ -318,6 +347,9 @@ func ntfsUsed(r io.ReaderAt, off, size int64, bs []byte) ([]Extent, error) {
 	clusters := total / spc
 	if mftLCN <= 0 || mftLCN >= clusters {
 		return nil, damaged("NTFS boot sector: the MFT at cluster %d of %d", mftLCN, clusters)
+	}
+	if mftLCN*cs+7*recSize > total*bps {
+		return nil, damaged("NTFS boot sector: the MFT at cluster %d runs past the %d-byte volume", mftLCN, total*bps)
 	}
 	rec := make([]byte, recSize)
 	if err := readAt(r, rec, off+mftLCN*cs+6*recSize); err != nil {
@@ -374,16 +406,16 @@ func unnamedData(r io.ReaderAt, off, cs, clusters int64, rec []byte) ([]byte, er
 		if typ == 0xffffffff {
 			break
 		}
-		length := int(binary.LittleEndian.Uint32(rec[pos+4:]))
-		if length < 16 || pos+length > len(rec) {
+		length := int64(binary.LittleEndian.Uint32(rec[pos+4:])) // int64: an int is 32 bits on ARM
+		if length < 16 || int64(pos)+length > int64(len(rec)) {
 			return nil, damaged("attribute at %d has length %d", pos, length)
 		}
-		a := rec[pos : pos+length]
+		a := rec[pos : pos+int(length)]
 		if typ == 0x80 && a[9] == 0 { // unnamed $DATA
 			if a[8] == 0 {
-				vlen := int(binary.LittleEndian.Uint32(a[16:]))
-				voff := int(binary.LittleEndian.Uint16(a[20:]))
-				if voff+vlen > len(a) {
+				vlen := int64(binary.LittleEndian.Uint32(a[16:]))
+				voff := int64(binary.LittleEndian.Uint16(a[20:]))
+				if voff+vlen > int64(len(a)) {
 					return nil, damaged("resident data runs past its attribute")
 				}
 				return bytes.Clone(a[voff : voff+vlen]), nil
@@ -416,10 +448,11 @@ func unnamedData(r io.ReaderAt, off, cs, clusters int64, rec []byte) ([]byte, er
 					delta -= 1 << (8 * offBytes)
 				}
 				rl = rl[1+lenBytes+offBytes:]
-				chunk := make([]byte, min(runLen*cs, realSize-int64(len(out))))
-				if runLen <= 0 || int64(len(out))+runLen*cs > maxMap+cs {
+				runBytes, ok := mul(runLen, cs)
+				if runLen <= 0 || !ok || int64(len(out))+runBytes > maxMap+cs {
 					return nil, damaged("a run of %d clusters", runLen)
 				}
+				chunk := make([]byte, min(runBytes, realSize-int64(len(out))))
 				if offBytes > 0 {
 					lcn += delta
 					if lcn < 0 || lcn+runLen > clusters {
@@ -436,7 +469,7 @@ func unnamedData(r io.ReaderAt, off, cs, clusters int64, rec []byte) ([]byte, er
 			}
 			return out, nil
 		}
-		pos += length
+		pos += int(length)
 	}
 	return nil, damaged("no unnamed $DATA attribute")
 }

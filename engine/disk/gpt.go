@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"unicode/utf16"
 )
 
@@ -39,13 +40,20 @@ type GPTPartition struct {
 // GPT is a decoded GUID partition table.
 type GPT struct {
 	SectorSize int
-	Primary    GPTHeader
+	// Primary is the primary header: as read from LBA 1, or, when that one
+	// is damaged, rebuilt from the backup (see PrimaryErr).
+	Primary GPTHeader
 	// BackupOK reports whether the backup header at the end agrees.
 	BackupOK   bool
 	Partitions []GPTPartition
 	Entries    []byte // the raw entry array
-	// RawHeader is the primary header sector as read.
+	// RawHeader is the primary header sector: as read, or as rebuilt.
 	RawHeader []byte
+	// PrimaryErr says what is wrong with the disk's own primary header or
+	// entries when the table was read from the backup at the end of the
+	// disk (as sgdisk does). A copy must then get a good primary: its
+	// header and entries are written from Primary and Entries.
+	PrimaryErr error
 }
 
 // ErrNoGPT is returned when neither header carries the GPT signature.
@@ -58,22 +66,34 @@ const gptSignature = "EFI PART"
 const maxEntryBytes = 1 << 20
 
 // ReadGPT decodes the GPT of a disk of size bytes. A damaged primary
-// header falls back to the backup at the end; both damaged is an error
-// naming what is wrong with each.
+// header (or entry array) falls back to the backup at the end, as sgdisk
+// does, and the primary is rebuilt from it (PrimaryErr says why); both
+// damaged is an error naming what is wrong with each. A backup GPT with no
+// primary signature and no protective MBR is a leftover of an earlier
+// table, not this disk's: ErrNoGPT.
 func ReadGPT(r io.ReaderAt, size int64, sectorSize int) (*GPT, error) {
 	ss := int64(sectorSize)
-	if size < 3*ss {
+	if ss < 512 || size < 3*ss {
 		return nil, ErrNoGPT
 	}
 	g, perr := readGPTAt(r, size, ss, 1)
 	if perr == nil {
-		if b, err := readGPTAt(r, size, ss, int64(g.Primary.AlternateLBA)); err == nil && b.Primary.DiskGUID == g.Primary.DiskGUID {
-			g.BackupOK = true
+		if g.Primary.AlternateLBA < uint64(size/ss) {
+			if b, err := readGPTAt(r, size, ss, int64(g.Primary.AlternateLBA)); err == nil && b.Primary.DiskGUID == g.Primary.DiskGUID {
+				g.BackupOK = true
+			}
 		}
 		return g, nil
 	}
 	b, berr := readGPTAt(r, size, ss, size/ss-1)
 	if berr == nil {
+		if errors.Is(perr, ErrNoGPT) && !protectiveMBR(r) {
+			return nil, ErrNoGPT
+		}
+		if err := b.rebuildPrimary(); err != nil {
+			return nil, fmt.Errorf("GPT: primary header: %w; backup header: %w", perr, err)
+		}
+		b.PrimaryErr = perr
 		return b, nil
 	}
 	if errors.Is(perr, ErrNoGPT) && errors.Is(berr, ErrNoGPT) {
@@ -82,8 +102,49 @@ func ReadGPT(r io.ReaderAt, size int64, sectorSize int) (*GPT, error) {
 	return nil, fmt.Errorf("GPT: primary header: %w; backup header: %v", perr, berr)
 }
 
+// protectiveMBR reports whether LBA 0 holds an MBR with a GPT-protective
+// (0xEE) entry, as every GPT disk has.
+func protectiveMBR(r io.ReaderAt) bool {
+	sec := make([]byte, 512)
+	if readAt(r, sec, 0) != nil || sec[510] != 0x55 || sec[511] != 0xaa {
+		return false
+	}
+	for i := 0; i < 4; i++ {
+		if sec[446+16*i+4] == 0xee {
+			return true
+		}
+	}
+	return false
+}
+
+// rebuildPrimary turns a table read from the backup header into the
+// primary it stands for: the header for LBA 1, with the entries at LBA 2
+// and the backup as its alternate, its CRC recomputed.
+func (g *GPT) rebuildPrimary() error {
+	backup := g.Primary
+	const entriesLBA = 2
+	if entriesLBA+uint64(g.EntrySectors()) > backup.FirstUsableLBA {
+		return damaged("GPT header at LBA %d: no room for the primary entry array before the first usable LBA %d", backup.MyLBA, backup.FirstUsableLBA)
+	}
+	h := bytes.Clone(g.RawHeader)
+	binary.LittleEndian.PutUint64(h[24:], 1)
+	binary.LittleEndian.PutUint64(h[32:], backup.MyLBA)
+	binary.LittleEndian.PutUint64(h[72:], entriesLBA)
+	clear(h[16:20])
+	binary.LittleEndian.PutUint32(h[16:], crc32.ChecksumIEEE(h[:backup.HeaderSize]))
+	g.RawHeader = h
+	g.Primary.MyLBA, g.Primary.AlternateLBA, g.Primary.EntriesLBA = 1, backup.MyLBA, entriesLBA
+	g.BackupOK = true
+	return nil
+}
+
+// readGPTAt reads the header at lba (1 for the primary, the disk's last
+// sector for the backup) and its entries, and checks that they fit the
+// disk and each other: every offset later computed from them is inside
+// the disk.
 func readGPTAt(r io.ReaderAt, size, ss, lba int64) (*GPT, error) {
-	if lba < 1 || (lba+1)*ss > size {
+	sectors := size / ss
+	if lba < 1 || lba > sectors-1 {
 		return nil, damaged("GPT header at LBA %d lies beyond the disk", lba)
 	}
 	sec := make([]byte, ss)
@@ -106,7 +167,7 @@ func readGPTAt(r io.ReaderAt, size, ss, lba int64) (*GPT, error) {
 		EntriesCRC:     binary.LittleEndian.Uint32(sec[88:]),
 	}
 	copy(h.DiskGUID[:], sec[56:72])
-	sectors := uint64(size / ss)
+	n := uint64(sectors)
 	switch {
 	case h.HeaderSize < 92 || int64(h.HeaderSize) > ss:
 		return nil, damaged("GPT header at LBA %d: header size %d", lba, h.HeaderSize)
@@ -118,12 +179,32 @@ func readGPTAt(r io.ReaderAt, size, ss, lba int64) (*GPT, error) {
 		return nil, damaged("GPT header at LBA %d: entry size %d", lba, h.EntrySize)
 	case uint64(h.NumEntries)*uint64(h.EntrySize) > maxEntryBytes:
 		return nil, damaged("GPT header at LBA %d: %d entries of %d bytes is more than a table holds", lba, h.NumEntries, h.EntrySize)
-	case h.FirstUsableLBA > h.LastUsableLBA || h.LastUsableLBA >= sectors:
+	case h.FirstUsableLBA < 2 || h.FirstUsableLBA > h.LastUsableLBA || h.LastUsableLBA >= n:
 		return nil, damaged("GPT header at LBA %d: usable LBAs %d..%d on a disk of %d sectors", lba, h.FirstUsableLBA, h.LastUsableLBA, sectors)
 	}
 	entryBytes := int64(h.NumEntries) * int64(h.EntrySize)
-	if h.EntriesLBA == 0 || int64(h.EntriesLBA)*ss+entryBytes > size {
-		return nil, damaged("GPT header at LBA %d: entry array at LBA %d lies beyond the disk", lba, h.EntriesLBA)
+	entrySecs := uint64((entryBytes + ss - 1) / ss)
+	// The primary's entries lie between it and the first usable LBA and
+	// its backup after the last usable one; the backup's entries lie
+	// between the last usable LBA and it, its alternate before the first.
+	if lba == 1 {
+		switch {
+		case h.EntriesLBA < 2 || h.EntriesLBA > h.FirstUsableLBA || h.FirstUsableLBA-h.EntriesLBA < entrySecs:
+			return nil, damaged("GPT header at LBA 1: entry array at LBA %d (%d sectors) does not end before the first usable LBA %d", h.EntriesLBA, entrySecs, h.FirstUsableLBA)
+		case h.AlternateLBA <= h.LastUsableLBA || h.AlternateLBA < entrySecs:
+			return nil, damaged("GPT header at LBA 1: its backup at LBA %d lies inside the usable LBAs %d..%d", h.AlternateLBA, h.FirstUsableLBA, h.LastUsableLBA)
+		case h.AlternateLBA > uint64(math.MaxInt64/ss)-1:
+			// Beyond the disk is allowed (a copy of a larger disk), but not
+			// beyond any offset a disk can have.
+			return nil, damaged("GPT header at LBA 1: its backup at LBA %d lies beyond any disk", h.AlternateLBA)
+		}
+	} else {
+		switch {
+		case h.EntriesLBA <= h.LastUsableLBA || h.EntriesLBA > h.MyLBA || h.MyLBA-h.EntriesLBA < entrySecs:
+			return nil, damaged("GPT header at LBA %d: entry array at LBA %d (%d sectors) does not lie between the last usable LBA %d and the header", lba, h.EntriesLBA, entrySecs, h.LastUsableLBA)
+		case h.AlternateLBA >= h.FirstUsableLBA:
+			return nil, damaged("GPT header at LBA %d: its primary at LBA %d lies inside the usable LBAs %d..%d", lba, h.AlternateLBA, h.FirstUsableLBA, h.LastUsableLBA)
+		}
 	}
 	entries := make([]byte, entryBytes)
 	if err := readAt(r, entries, int64(h.EntriesLBA)*ss); err != nil {
@@ -193,16 +274,19 @@ func (g *GPT) EntrySectors() int64 {
 func (g *GPT) Relocated(targetSize int64) (primary []byte, backupEntriesLBA int64, backup []byte, err error) {
 	ss := int64(g.SectorSize)
 	sectors := targetSize / ss
-	last := uint64(sectors - 1)
 	entrySecs := g.EntrySectors()
-	lastUsable := uint64(sectors - 2 - entrySecs)
+	// The backup entries and header take the last entrySecs+1 sectors;
+	// the usable LBAs end before them.
+	lastUsableLBA := sectors - 2 - entrySecs
+	if g.Primary.FirstUsableLBA > uint64(math.MaxInt64) || lastUsableLBA < int64(g.Primary.FirstUsableLBA) {
+		return nil, 0, nil, fmt.Errorf("the target of %d sectors is too small for a GPT", sectors)
+	}
+	last := uint64(sectors - 1)
+	lastUsable := uint64(lastUsableLBA)
 	for _, p := range g.Partitions {
 		if p.LastLBA > lastUsable {
 			return nil, 0, nil, fmt.Errorf("GPT partition %d ends at LBA %d, beyond the target's last usable LBA %d", p.Number, p.LastLBA, lastUsable)
 		}
-	}
-	if g.Primary.FirstUsableLBA > lastUsable {
-		return nil, 0, nil, fmt.Errorf("the target of %d sectors is too small for a GPT", sectors)
 	}
 	entriesCRC := crc32.ChecksumIEEE(g.Entries)
 	build := func(my, alt, entriesLBA uint64) []byte {

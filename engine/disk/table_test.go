@@ -92,12 +92,44 @@ func TestGPTFromSgdisk(t *testing.T) {
 	})
 
 	t.Run("damaged primary falls back to the backup", func(t *testing.T) {
+		for _, tc := range []struct {
+			name    string
+			damage  func(b []byte)
+			primary string
+		}{
+			{"header CRC", func(b []byte) { b[512+40] ^= 0xff }, "GPT header at LBA 1: CRC mismatch"},
+			{"entries CRC", func(b []byte) { b[1024+100] ^= 0xff }, "GPT entry array at LBA 2: CRC mismatch"},
+			{"header wiped", func(b []byte) { clear(b[512:1024]) }, "no GPT"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				bad := append([]byte(nil), data...)
+				tc.damage(bad)
+				g, err := disk.ReadGPT(bytesReader(bad), 64*MiB, 512)
+				require.NoError(t, err)
+				require.Error(t, g.PrimaryErr)
+				assert.ErrorContains(t, g.PrimaryErr, tc.primary)
+				assert.Len(t, g.Partitions, 2)
+				assert.Equal(t, uint64(1), g.Primary.MyLBA, "the primary is rebuilt for LBA 1")
+				assert.Equal(t, uint64(2), g.Primary.EntriesLBA)
+				assert.Equal(t, uint64(64*MiB/512-1), g.Primary.AlternateLBA)
+
+				// The rebuilt primary repairs the disk, as sgdisk sees it.
+				img := filepath.Join(t.TempDir(), "repaired.img")
+				copy(bad[512:], g.RawHeader)
+				copy(bad[1024:], g.Entries)
+				require.NoError(t, os.WriteFile(img, bad, 0o644))
+				assert.Contains(t, imgtest.Run(t, "sgdisk", "-v", img), "No problems found")
+			})
+		}
+	})
+
+	t.Run("a backup without a primary or a protective MBR is a leftover", func(t *testing.T) {
 		bad := append([]byte(nil), data...)
-		bad[512+40] ^= 0xff // first usable LBA, under the CRC
-		g, err := disk.ReadGPT(bytesReader(bad), 64*MiB, 512)
-		require.NoError(t, err)
-		assert.Equal(t, uint64(64*MiB/512-1), g.Primary.MyLBA, "read from the backup header")
-		assert.Len(t, g.Partitions, 2)
+		clear(bad[512:1024])
+		clear(bad[446:510]) // an MBR-partitioned disk now, whose old GPT's tail remains
+		bad[446+4], bad[446+8], bad[446+12] = 0x83, 0x08, 0x10
+		_, err := disk.ReadGPT(bytesReader(bad), 64*MiB, 512)
+		assert.ErrorIs(t, err, disk.ErrNoGPT)
 	})
 
 	t.Run("both headers damaged", func(t *testing.T) {

@@ -1,0 +1,64 @@
+//go:build linux
+
+package engine_test
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clonebay/clonebay/engine"
+	"github.com/clonebay/clonebay/hal/blockdev"
+	"github.com/clonebay/clonebay/internal/looptest"
+	"github.com/clonebay/clonebay/sim"
+)
+
+// TestWriteBlockedMasterChangedBehindIt: a master on a loop device is
+// write-blocked, yet its backing file changes once the copy has read it
+// all. The targets then hold what the master was, and the job says so:
+// the re-check at its end reads the master's last chunk from the media.
+func TestWriteBlockedMasterChangedBehindIt(t *testing.T) {
+	const size = 4 * MiB
+	content := randomBytes(size, 31)
+	dev := looptest.Attach(t, size, content)
+	master, err := blockdev.OpenRead(dev.Node)
+	require.NoError(t, err)
+	t.Cleanup(func() { master.Close() })
+	require.NoError(t, master.WriteBlock())
+
+	var once sync.Once
+	job := engine.Job{Source: master, Options: engine.Options{
+		ChunkSize: 256 << 10,
+		OnProgress: func(p engine.Progress) {
+			if p.Phase >= engine.PhaseSyncing {
+				once.Do(func() {
+					f, err := os.OpenFile(dev.File, os.O_WRONLY, 0)
+					require.NoError(t, err)
+					_, err = f.WriteAt([]byte("changed"), size-4096)
+					assert.NoError(t, err)
+					assert.NoError(t, f.Close())
+				})
+			}
+		},
+	}}
+	target := sim.MustDrive(sim.DriveSpec{Size: size})
+	h, err := target.Open(true)
+	require.NoError(t, err)
+	t.Cleanup(func() { h.Close() })
+	job.Targets = []engine.PortTarget{{Port: 2, Dev: h}}
+
+	res, err := job.Run(context.Background())
+	require.NoError(t, err)
+	require.ErrorIs(t, res.Err, engine.ErrMasterChanged)
+	pr := res.Ports[0]
+	assert.Equal(t, engine.Fail, pr.Status)
+	assert.Equal(t, engine.CauseMasterChanged, pr.Cause)
+	assert.Contains(t, pr.Reason, "port 2: master changed during the job: bytes 3932160..4194304")
+	got, err := target.Media(0, size)
+	require.NoError(t, err)
+	assert.Equal(t, content, got, "the target holds what the master was")
+}
