@@ -4,9 +4,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
-	"github.com/clonebay/clonebay/ui"
 )
 
 // TestBadBoardIsRefusedBeforeUse: a board whose numbers are out of
@@ -31,32 +28,6 @@ ports:
 			code, out, errOut := runCLI(t, "sim", "--board", b, "--script", script)
 			assert.Equal(t, 1, code, "%s%s", out, errOut)
 			assert.Contains(t, errOut, tc.want)
-		})
-	}
-}
-
-func TestSettingsBoundMinWriteSpeed(t *testing.T) {
-	for _, tc := range []struct {
-		text string
-		want string // "" when accepted
-	}{
-		{"min_write_mbps: 12.5", ""},
-		{"min_write_mbps: 0", ""},
-		{"min_write_mbps: 10000", ""},
-		{"min_write_mbps: .nan", "s.yaml: min_write_mbps: NaN is not 0..10000 MB/s"},
-		{"min_write_mbps: .inf", "s.yaml: min_write_mbps: +Inf is not 0..10000 MB/s"},
-		{"min_write_mbps: 1e308", "s.yaml: min_write_mbps: 1e+308 is not 0..10000 MB/s"},
-		{"min_write_mbps: 10001", "min_write_mbps: 10001 is not"},
-		{"min_write_mbps: -1", "min_write_mbps: -1 is not"},
-	} {
-		t.Run(tc.text, func(t *testing.T) {
-			got, err := parseSettings([]byte(tc.text), ui.DefaultSettings(), "s.yaml")
-			if tc.want != "" {
-				assert.ErrorContains(t, err, tc.want)
-				return
-			}
-			require.NoError(t, err)
-			assert.GreaterOrEqual(t, got.MinWriteMBps, 0.0)
 		})
 	}
 }

@@ -271,7 +271,7 @@ func imageImport(ctx context.Context, env *cliEnv, args []string) error {
 // sideFile finds a companion file next to an image: FILE.ext, or the
 // name without its compression or image extension plus ext.
 func sideFile(path, ext string) string {
-	for _, c := range sideNames(path, ext) {
+	for _, c := range images.CompanionNames(path, ext) {
 		if _, err := os.Stat(c); err == nil {
 			return c
 		}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/clonebay/clonebay/hal"
+	"github.com/clonebay/clonebay/fatstick"
 	"github.com/clonebay/clonebay/hal/blockdev"
 	"github.com/clonebay/clonebay/internal/fsys"
 	"github.com/clonebay/clonebay/record"
@@ -109,7 +109,7 @@ func cmdLog(ctx context.Context, env *cliEnv, args []string) error {
 			return fmt.Errorf("export to %s: %w", *to, xerr)
 		}
 		defer stick.Close()
-		n, xerr := exportToFAT(ctx, *to, off, entries, time.Now())
+		n, xerr := fatstick.Export(ctx, *to, off, entries, time.Now())
 		if xerr != nil {
 			return fmt.Errorf("export to %s: %w", *to, xerr)
 		}
@@ -144,21 +144,10 @@ func openFATStick(node string) (*blockdev.Drive, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	off, err := fatPartition(heldDrive{d}, d.Info())
+	off, err := fatstick.Find(d, d.Info().Size, d.Info().LogicalSectorSize)
 	if err != nil {
 		d.Close()
 		return nil, 0, fmt.Errorf("%s holds no FAT file system", node)
 	}
 	return d, off, nil
 }
-
-// heldDrive lends a drive this command holds to code that opens drives
-// by node; closing the loan leaves the drive open.
-type heldDrive struct{ d *blockdev.Drive }
-
-func (h heldDrive) OpenRead(string) (hal.DriveReader, error) { return loan{h.d}, nil }
-func (h heldDrive) OpenWrite(string) (hal.Drive, error)      { return loan{h.d}, nil }
-
-type loan struct{ *blockdev.Drive }
-
-func (loan) Close() error { return nil }

@@ -15,6 +15,7 @@ import (
 	"periph.io/x/conn/v3/gpio/gpioreg"
 	"periph.io/x/host/v3"
 
+	"github.com/clonebay/clonebay/appliance"
 	"github.com/clonebay/clonebay/board"
 	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/hal/blockdev"
@@ -54,19 +55,20 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer closeHW()
-	set, problem, err := loadSettings(fsys.OS, *defaultsFile, *settingsFile)
+	set, problem, err := appliance.LoadSettings(fsys.OS, *defaultsFile, *settingsFile)
 	if err != nil {
 		return err
 	}
 	log.Info("clonebay starting", "version", version, "board", b.Name, "settings", *settingsFile)
-	app := newAppliance(b, hw, set, log)
-	app.settingsPath = *settingsFile
-	app.logPath = *recordFile
-	app.journalPath = *journalFile
-	app.libraryDir = cmp.Or(*libraryDir, b.Images, defaultLibrary)
+	cfg := appliance.Config{Board: b, Settings: set, Version: version}
 	if problem != "" {
 		log.Error("settings", "problem", problem)
-		app.notice = &ui.Notice{Title: "Settings", Text: problem}
+		cfg.Notice = &ui.Notice{Title: "Settings", Text: problem}
+	}
+	app, err := appliance.New(cfg, hw, appliance.Paths{Settings: *settingsFile, Record: *recordFile, Journal: *journalFile,
+		Library: cmp.Or(*libraryDir, b.Images, defaultLibrary)}, log)
+	if err != nil {
+		return err
 	}
 	return app.Run(ctx)
 }
@@ -96,16 +98,16 @@ func lockOnce(path string) (func(), error) {
 // buildHardware makes the real backends from the board. A missing LCD,
 // GPIO pin or buzzer is logged and left out: a headless appliance still
 // duplicates. The drive side must work.
-func buildHardware(b *board.Board, log *slog.Logger) (hardware, func(), error) {
+func buildHardware(b *board.Board, log *slog.Logger) (appliance.Hardware, func(), error) {
 	isSystem, err := blockdev.SystemCheck()
 	if err != nil {
-		return hardware{}, nil, err
+		return appliance.Hardware{}, nil, err
 	}
 	watcher, err := newDriveWatcher(log)
 	if err != nil {
-		return hardware{}, nil, err
+		return appliance.Hardware{}, nil, err
 	}
-	hw := hardware{watcher: watcher, opener: blockdev.Opener{}, isSystem: isSystem}
+	hw := appliance.Hardware{Watcher: watcher, Opener: blockdev.Opener{}, IsSystem: isSystem}
 	var closers []func() error
 	closeAll := func() {
 		for _, c := range closers {
@@ -121,17 +123,17 @@ func buildHardware(b *board.Board, log *slog.Logger) (hardware, func(), error) {
 		}
 	}
 	if gpioOK {
-		hw.buttons = buildButtons(b, log)
+		hw.Buttons = buildButtons(b, log)
 		if leds := buildLEDs(b, log); leds != nil {
-			hw.leds = leds
-			hw.runners = append(hw.runners, leds.Run)
+			hw.LEDs = leds
+			hw.Runners = append(hw.Runners, leds.Run)
 		}
 		if b.Buzzer != nil {
 			if p, ok := pinByName(*b.Buzzer, "buzzer", log); ok {
 				if bz, err := halgpio.NewBuzzer(p); err != nil {
 					log.Warn("buzzer left out", "err", err)
 				} else {
-					hw.buzzer = bz
+					hw.Buzzer = bz
 				}
 			}
 		}
@@ -142,8 +144,8 @@ func buildHardware(b *board.Board, log *slog.Logger) (hardware, func(), error) {
 		if err != nil {
 			log.Warn("no LCD: running without a display", "err", err)
 		} else {
-			hw.display = panel
-			hw.runners = append(hw.runners, panel.Run)
+			hw.Display = panel
+			hw.Runners = append(hw.Runners, panel.Run)
 			closers = append(closers, closeLCD)
 		}
 	}

@@ -1,8 +1,9 @@
-//go:build linux && cgo
+//go:build linux
 
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -20,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clonebay/clonebay/appliance"
 	"github.com/clonebay/clonebay/board"
 	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/internal/looptest"
@@ -50,8 +52,11 @@ func TestRunOnLoopDevices(t *testing.T) {
 	defer closeHW()
 	buttons := sim.NewButtons()
 	lcd := sim.NewLCD(hal.Geometry{Cols: 20, Rows: 4})
-	hw.buttons, hw.display = buttons, lcd
-	app := newAppliance(b, hw, ui.DefaultSettings(), log)
+	hw.Buttons, hw.Display = buttons, lcd
+	app, err := appliance.New(appliance.Config{Board: b, Settings: ui.DefaultSettings()}, hw, appliance.Paths{}, log)
+	require.NoError(t, err)
+	views, unsubscribe := app.Subscribe()
+	defer unsubscribe()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -61,14 +66,17 @@ func TestRunOnLoopDevices(t *testing.T) {
 		assert.NoError(t, <-done)
 		assert.Contains(t, lcd.Text(), "Shut down", "the LCD says the appliance stopped")
 	}()
+	// The real backends run in real time: wait on the appliance's views,
+	// each one a change the panel showed.
 	waitLCD := func(text string, within time.Duration) {
 		t.Helper()
-		deadline := time.Now().Add(within)
+		timeout := time.After(within)
 		for !strings.Contains(lcd.Text(), text) {
-			if time.Now().After(deadline) {
+			select {
+			case <-views:
+			case <-timeout:
 				t.Fatalf("the LCD did not show %q within %v; it shows:\n%s\nlog:\n%s", text, within, lcd.Text(), logs.String())
 			}
-			time.Sleep(20 * time.Millisecond)
 		}
 	}
 	waitLCD("Master: none", 5*time.Second)
@@ -109,15 +117,32 @@ func TestSecondInstanceRefused(t *testing.T) {
 }
 
 // syncBuffer is a bytes.Buffer safe for the logger's goroutines.
+// syncBuffer is a log that many goroutines write and a test reads; it
+// says when it grows.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu   sync.Mutex
+	b    bytes.Buffer
+	grew chan struct{}
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.grew != nil {
+		close(s.grew)
+		s.grew = nil
+	}
 	return s.b.Write(p)
+}
+
+// changed is closed at the next write.
+func (s *syncBuffer) changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.grew == nil {
+		s.grew = make(chan struct{})
+	}
+	return s.grew
 }
 
 func (s *syncBuffer) String() string {
@@ -138,15 +163,29 @@ func TestRunWithoutPanelHardware(t *testing.T) {
 	var logs syncBuffer
 	cmd := osexec.Command(bin, "run", "--board", "rpi4-usb7", "--lock", filepath.Join(dir, "lock"),
 		"--defaults", filepath.Join(dir, "none.yaml"), "--settings", filepath.Join(dir, "settings.yaml"))
-	cmd.Stderr = &logs
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(logs.String(), "drive scan done") {
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			t.Fatalf("no drive scan within 10 s:\n%s", logs.String())
+	// Read the log as it comes; a process starts as slowly as the machine
+	// lets it, so the wait is for the line, not for a time.
+	scanned := make(chan struct{})
+	go func() {
+		defer close(scanned)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			logs.Write(append(sc.Bytes(), '\n'))
 		}
-		time.Sleep(50 * time.Millisecond)
+	}()
+	deadline := time.After(60 * time.Second)
+	for !strings.Contains(logs.String(), "drive scan done") {
+		select {
+		case <-logs.changed():
+		case <-scanned:
+			t.Fatalf("clonebay run ended before its drive scan:\n%s", logs.String())
+		case <-deadline:
+			_ = cmd.Process.Kill()
+			t.Fatalf("no drive scan within 60 s:\n%s", logs.String())
+		}
 	}
 	second := osexec.Command(bin, "run", "--board", "rpi4-usb7", "--lock", filepath.Join(dir, "lock"))
 	out, err = second.CombinedOutput()
@@ -154,6 +193,7 @@ func TestRunWithoutPanelHardware(t *testing.T) {
 	assert.Contains(t, string(out), "another clonebay is already running")
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	<-scanned
 	require.NoError(t, cmd.Wait(), "a clean exit on SIGTERM:\n%s", logs.String())
 	s := logs.String()
 	assert.Contains(t, s, "no LCD: running without a display")

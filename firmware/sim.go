@@ -9,7 +9,11 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/clonebay/clonebay/appliance"
 	"github.com/clonebay/clonebay/board"
+	"github.com/clonebay/clonebay/sim"
+	"github.com/clonebay/clonebay/sim/scenario"
+	"github.com/clonebay/clonebay/sim/terminal"
 	"github.com/clonebay/clonebay/ui"
 )
 
@@ -20,8 +24,12 @@ func cmdSim(ctx context.Context, env *cliEnv, args []string) error {
 	logFile := fs.String("log", "", "write the firmware's log to this file (default: stderr with --script, nowhere otherwise)")
 	recordFile := fs.String("record", "", "keep the production record (job log) in this file; a scenario's goes to a temporary file without it")
 	libraryDir := fs.String("images", simLibrary(), "the simulated appliance's image library folder (a scenario's is a new, empty one unless given)")
+	slack := fs.Float64("slack", 1, "with --script: make every deadline this many times as long (an emulator runs slower)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *slack < 1 || *slack > 100 {
+		return usageError("--slack %g: give 1..100", *slack)
 	}
 	b, err := board.Load(*boardName)
 	if err != nil {
@@ -47,31 +55,33 @@ func cmdSim(ctx context.Context, env *cliEnv, args []string) error {
 			return fmt.Errorf("script: %w", err)
 		}
 		defer f.Close()
-		s, err := parseScript(*scriptFile, f)
+		s, err := scenario.Parse(*scriptFile, f)
 		if err != nil {
 			return &exitError{code: 2, err: err}
 		}
-		files := scriptFiles{record: *recordFile}
+		opts := scenario.Options{Record: *recordFile, Slack: *slack, Version: version}
 		fs.Visit(func(f *flag.Flag) {
 			if f.Name == "images" {
-				files.images = *libraryDir // given: a scenario may start from a library
+				opts.Images = *libraryDir // given: a scenario may start from a library
 			}
 		})
-		return runScript(ctx, b, s, env.stdout, log, files)
+		return scenario.Run(ctx, b, s, env.stdout, log, opts)
 	}
 
 	in, ok := env.stdin.(*os.File)
 	if !ok || !isTerminal(in) {
 		return usageError("sim needs a terminal (or --script FILE)")
 	}
-	rig := newSimRig(b)
-	if err := rig.defaultSession(); err != nil {
+	rig := sim.NewRig(b)
+	if err := rig.DefaultSession(); err != nil {
 		return err
 	}
-	app := newAppliance(b, rig.hardware(), ui.DefaultSettings(), log)
-	app.logPath = *recordFile
-	app.libraryDir = *libraryDir
-	return runTerminal(ctx, rig, app, in, env.stdout)
+	app, err := appliance.New(appliance.Config{Board: b, Settings: ui.DefaultSettings(), Version: version},
+		scenario.Hardware(rig), appliance.Paths{Record: *recordFile, Library: *libraryDir}, log)
+	if err != nil {
+		return err
+	}
+	return terminal.Run(ctx, rig, app.Run, in, env.stdout)
 }
 
 // simLibrary is where the simulator keeps its images between runs: the

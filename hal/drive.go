@@ -65,7 +65,9 @@ var (
 	ErrNoDiscard  = errors.New("drive does not support discard")
 )
 
-// DriveReader is a drive opened for reading: the role of a master.
+// DriveReader is a drive opened for reading: a drive being probed or
+// verified. ReadAt after DropCaches must return what is on the media, not
+// what a cache remembers.
 type DriveReader interface {
 	Info() DriveInfo
 	// Size is Info().Size, read from the open drive.
@@ -75,18 +77,29 @@ type DriveReader interface {
 	ID() string
 	io.ReaderAt
 	io.Closer
+	// DropCaches forgets any cached contents so the next reads come from
+	// the media. A writer Syncs first.
+	DropCaches() error
 }
 
-// Drive is a drive opened for writing: the role of a target. ReadAt after
-// DropCaches must return what is on the media, not what a cache remembers.
+// Master is a drive opened as a job's master: read-only, and write-blocked
+// below the firmware for as long as it is open (the kernel's read-only
+// flag for a block device; a read-only, locked open for an image file),
+// so that nothing, on the box or in this process, changes it during a
+// job. A backend that cannot do this cannot be a DriveOpener.
+type Master interface {
+	DriveReader
+	// WriteBlock puts the write-block in place; DriveOpener.OpenMaster has
+	// already done so, and doing it again changes nothing.
+	WriteBlock() error
+}
+
+// Drive is a drive opened for writing: the role of a target.
 type Drive interface {
 	DriveReader
 	io.WriterAt
 	// Sync makes every completed write durable on the media.
 	Sync() error
-	// DropCaches forgets any cached contents so the next reads come from the
-	// media. Callers Sync first.
-	DropCaches() error
 }
 
 // Discarder is implemented by drives that can discard (TRIM) a range.
@@ -98,8 +111,11 @@ type Discarder interface {
 
 // DriveOpener opens drives that a DriveWatcher reported, by device node.
 type DriveOpener interface {
-	// OpenRead opens a drive read-only, as a master.
+	// OpenRead opens a drive read-only: to probe it, or to verify it.
 	OpenRead(node string) (DriveReader, error)
+	// OpenMaster opens a drive read-only and write-blocks it, as a job's
+	// master; it fails rather than return a master it could not block.
+	OpenMaster(node string) (Master, error)
 	// OpenWrite opens a drive for writing, as a target, exclusively.
 	OpenWrite(node string) (Drive, error)
 }

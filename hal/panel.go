@@ -97,6 +97,9 @@ type Display interface {
 	// DefineGlyph loads custom glyph index (0..7).
 	DefineGlyph(index int, g Glyph) error
 	SetBacklight(on bool) error
+	// Flush waits until everything asked for so far is on the display (a
+	// display that writes on a goroutine of its own), or ctx ends.
+	Flush(ctx context.Context) error
 }
 
 // ErrBadFrame is returned (wrapped) by Display.Show for a frame that does

@@ -126,6 +126,24 @@ func (b *Bay) OpenRead(node string) (hal.DriveReader, error) {
 	return d.Open(false)
 }
 
+// OpenMaster opens the drive at a node read-only and write-blocks it.
+func (b *Bay) OpenMaster(node string) (hal.Master, error) {
+	d, err := b.byNode(node)
+	if err != nil {
+		return nil, err
+	}
+	h, err := d.Open(false)
+	if err != nil {
+		return nil, err
+	}
+	m := h.(*handle)
+	if err := m.WriteBlock(); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
 // OpenWrite opens the drive at a node for writing.
 func (b *Bay) OpenWrite(node string) (hal.Drive, error) {
 	d, err := b.byNode(node)

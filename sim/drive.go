@@ -118,7 +118,8 @@ type Drive struct {
 	cached    intervals // ranges written since the last DropCaches
 	unsynced  intervals // ranges written since the last Sync: a power cut loses them
 	powerOff  bool
-	power     int // counts power cuts; a handle opened before one is dead
+	power     int     // counts power cuts; a handle opened before one is dead
+	blockedBy *handle // the master handle that write-blocks the drive, or nil
 	removed   bool
 	writer    bool // a handle is open for writing
 	busyUntil time.Time
@@ -274,6 +275,8 @@ func (d *Drive) Open(write bool) (hal.Drive, error) {
 		return nil, fmt.Errorf("open %s: %w", d.info.Node, ErrPowerOff)
 	case write && d.hasFault(ReadOnlyMedia):
 		return nil, fmt.Errorf("open %s for writing: %w", d.info.Node, hal.ErrReadOnly)
+	case write && d.blockedBy != nil:
+		return nil, fmt.Errorf("open %s for writing: it is a job's master, write-blocked: %w", d.info.Node, hal.ErrReadOnly)
 	case write && d.writer:
 		return nil, fmt.Errorf("open %s for writing: %w", d.info.Node, hal.ErrBusy)
 	}
@@ -308,7 +311,7 @@ func (d *Drive) PowerCut() {
 	d.unsynced, d.cached = nil, nil
 	d.powerOff = true
 	d.power++
-	d.writer = false
+	d.writer, d.blockedBy = false, nil
 }
 
 // PowerOn turns a drive whose power was cut on again.
@@ -534,6 +537,9 @@ func (d *Drive) writeAt(p []byte, off int64, power int) (int, error) {
 	case d.hasFault(ReadOnlyMedia):
 		d.mu.Unlock()
 		return 0, fmt.Errorf("write %s at %d: %w", d.info.Node, off, hal.ErrReadOnly)
+	case d.blockedBy != nil:
+		d.mu.Unlock()
+		return 0, fmt.Errorf("write %s at %d: write-blocked: %w", d.info.Node, off, hal.ErrReadOnly)
 	case off < 0 || off+n > d.spec.Size:
 		d.mu.Unlock()
 		return 0, fmt.Errorf("write %s at %d+%d (size %d): %w", d.info.Node, off, n, d.spec.Size, hal.ErrOutOfRange)
@@ -609,6 +615,37 @@ func (h *handle) check(op string) error {
 		return fmt.Errorf("%s %s: %w", op, h.d.info.Node, ErrPowerOff)
 	}
 	return nil
+}
+
+var _ hal.Master = (*handle)(nil)
+
+// WriteBlock makes the drive read-only for every handle, and for every
+// open for writing, until this handle is closed: a master's kernel
+// write-block.
+func (h *handle) WriteBlock() error {
+	if err := h.check("write-block"); err != nil {
+		return err
+	}
+	d := h.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.blockedBy == h:
+		return nil
+	case d.blockedBy != nil:
+		return fmt.Errorf("write-block %s: %w: another job's master", d.info.Node, hal.ErrBusy)
+	case d.writer:
+		return fmt.Errorf("write-block %s: %w: it is open for writing", d.info.Node, hal.ErrBusy)
+	}
+	d.blockedBy = h
+	return nil
+}
+
+// WriteBlocked reports whether a master's write-block is on the drive.
+func (d *Drive) WriteBlocked() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.blockedBy != nil
 }
 
 func (h *handle) Info() hal.DriveInfo { return h.d.Info() }
@@ -693,13 +730,14 @@ func (h *handle) Close() error {
 		return fmt.Errorf("close %s: %w", h.d.info.Node, hal.ErrClosed)
 	}
 	h.closed = true
-	if h.write {
-		h.d.mu.Lock()
-		if h.power == h.d.power {
-			h.d.writer = false
-		}
-		h.d.mu.Unlock()
+	h.d.mu.Lock()
+	if h.write && h.power == h.d.power {
+		h.d.writer = false
 	}
+	if h.d.blockedBy == h {
+		h.d.blockedBy = nil
+	}
+	h.d.mu.Unlock()
 	return nil
 }
 

@@ -128,6 +128,9 @@ func (l *LCD) SetBacklight(on bool) error {
 	return nil
 }
 
+// Flush returns at once: the simulated LCD shows a frame as it is given.
+func (l *LCD) Flush(context.Context) error { return nil }
+
 // Lines returns the screen, one string a row, padded to the width; custom
 // glyphs are the bytes 0..7.
 func (l *LCD) Lines() []string {

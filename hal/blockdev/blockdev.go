@@ -45,7 +45,8 @@ var _ hal.DriveOpener = Opener{}
 func (Opener) OpenRead(node string) (hal.DriveReader, error) { return OpenRead(node) }
 func (Opener) OpenWrite(node string) (hal.Drive, error)      { return OpenWrite(node) }
 
-// OpenRead opens a drive read-only, as a master. A block device is opened
+// OpenRead opens a drive read-only, as a master (see OpenMaster) or to
+// probe or verify it. A block device is opened
 // exclusively too, so a mounted drive (whose content may change under the
 // copy) is refused. A file gets a shared lock: other jobs may read it too,
 // none may write it while it is open.

@@ -56,6 +56,7 @@ func (v fileView) Size() int64                             { return v.d.Size() }
 func (v fileView) ID() string                              { return v.d.ID() }
 func (v fileView) ReadAt(p []byte, off int64) (int, error) { return v.f.ReadAt(p, off) }
 func (v fileView) Close() error                            { return nil }
+func (v fileView) DropCaches() error                       { return v.d.DropCaches() }
 
 func TestImageFileConformance(t *testing.T) {
 	haltest.TestDrive(t, haltest.DriveHarness{

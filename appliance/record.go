@@ -1,18 +1,13 @@
-package main
+package appliance
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/clonebay/clonebay/engine"
-	"github.com/clonebay/clonebay/engine/disk"
+	"github.com/clonebay/clonebay/fatstick"
 	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/images"
 	"github.com/clonebay/clonebay/record"
@@ -89,56 +84,58 @@ func logResults(entries []record.Entry) []ui.JobResult {
 
 // openJobLog opens the production record and says what the panel must
 // know about it.
-func (a *appliance) openJobLog() {
-	if a.logPath == "" {
-		return
+func (a *Appliance) openJobLog() []ui.Event {
+	if a.paths.Record == "" {
+		return nil
 	}
-	l, rep, err := record.Open(a.files, a.logPath)
+	l, rep, err := record.Open(a.files, a.paths.Record)
 	if l == nil {
 		a.log.Error("job log", "err", err)
-		a.notice = &ui.Notice{Title: "Job log", Text: "The job log cannot be opened: " + err.Error()}
-		return
+		return one(ui.Notice{Title: "Job log", Text: "The job log cannot be opened: " + err.Error()})
 	}
+	a.jobLog = l
+	out := []ui.Event{ui.LogLoaded{Results: logResults(l.Entries())}}
 	for _, n := range rep.Notes {
-		a.log.Warn("job log: repaired on start", "file", a.logPath, "found", n)
+		a.log.Warn("job log: repaired on start", "file", a.paths.Record, "found", n)
 	}
 	if err != nil {
 		for _, p := range rep.Problems {
-			a.log.Error("job log: damaged", "file", a.logPath, "problem", p)
+			a.log.Error("job log: damaged", "file", a.paths.Record, "problem", p)
 		}
-		a.notice = &ui.Notice{Title: "Job log damaged", Text: "The job log does not verify; see the log. New jobs are still recorded."}
+		out = append(out, ui.Notice{Title: "Job log damaged", Text: "The job log does not verify; see the log. New jobs are still recorded."})
 	}
-	a.jobLog = l
-	a.model.Update(ui.LogLoaded{Results: logResults(l.Entries())})
+	return out
 }
 
-// writeRecord appends a finished job to the production record.
-func (a *appliance) writeRecord(m jobMeta, res *engine.Result) {
+// writeRecord appends a finished job to the production record; what it
+// returns tells the panel when that failed.
+func (a *Appliance) writeRecord(m jobMeta, res *engine.Result) []ui.Event {
 	if a.jobLog == nil {
-		return
+		return nil
 	}
 	if err := a.jobLog.Append(recordEntries(m, res, time.Now())...); err != nil {
 		a.log.Error("job log: not written", "err", err)
-		a.model.Update(ui.Notice{Title: "Job log", Text: "The job was not recorded: " + err.Error()})
+		return one(ui.Notice{Title: "Job log", Text: "The job was not recorded: " + err.Error()})
 	}
+	return nil
 }
 
 // exportLog copies the record as CSV and JSON onto a FAT stick in a port
 // that is not the master's and not in a job.
-func (a *appliance) exportLog(ctx context.Context) ui.Notice {
+func (a *Appliance) exportLog(ctx context.Context) ui.Event {
 	if a.jobLog == nil {
 		return ui.Notice{Title: "Export", Text: "There is no job log on this appliance."}
 	}
 	for _, port := range a.b.Ports {
 		d, ok := a.drives[port.Number]
-		if !ok || port.Number == a.b.MasterPort || d.Size == 0 {
+		if !ok || port.Number == a.b.MasterPort || d.Size == 0 || a.inUse(port.Number) {
 			continue
 		}
-		off, err := fatPartition(a.hw.opener, d)
+		off, err := a.findFAT(d)
 		if err != nil {
 			continue
 		}
-		n, err := exportToFAT(ctx, d.Node, off, a.jobLog.Entries(), time.Now())
+		n, err := fatstick.Export(ctx, d.Node, off, a.jobLog.Entries(), time.Now())
 		if err != nil {
 			a.log.Error("export", "port", port.Label, "err", err)
 			return ui.Notice{Title: "Export failed", Text: fmt.Sprintf("Port %s: %v", port.Label, err)}
@@ -149,68 +146,12 @@ func (a *appliance) exportLog(ctx context.Context) ui.Notice {
 	return ui.Notice{Title: "Export", Text: "No USB stick with a FAT file system is in a port."}
 }
 
-// fatPartition finds a FAT file system on a drive: the first FAT
-// partition of its MBR, or the whole drive.
-func fatPartition(op hal.DriveOpener, d hal.DriveInfo) (int64, error) {
-	r, err := op.OpenRead(d.Node)
+// findFAT finds the FAT file system on the stick in a port.
+func (a *Appliance) findFAT(d hal.DriveInfo) (int64, error) {
+	r, err := a.hw.Opener.OpenRead(d.Node)
 	if err != nil {
 		return 0, err
 	}
 	defer r.Close()
-	sector := max(512, d.LogicalSectorSize)
-	if m, err := disk.ReadMBR(r, d.Size, sector); err == nil {
-		for _, p := range m.Partitions {
-			if fs, _, err := disk.Used(r, p.Start, p.Size); err == nil && strings.HasPrefix(fs, "FAT") {
-				return p.Start, nil
-			}
-		}
-	}
-	if fs, _, err := disk.Used(r, 0, d.Size); err == nil && strings.HasPrefix(fs, "FAT") {
-		return 0, nil
-	}
-	return 0, errors.New("no FAT file system")
-}
-
-// errStickFull says the stick has no room for the export.
-var errStickFull = errors.New("the stick is full")
-
-// exportToFAT writes clonebay-log-DATE.csv and .json into the root of the
-// FAT file system at off on the device (or image file) at node, with
-// mtools: no mount, so nothing else sees a half-written stick.
-func exportToFAT(ctx context.Context, node string, off int64, entries []record.Entry, now time.Time) (int, error) {
-	if _, err := exec.LookPath("mcopy"); err != nil {
-		return 0, errors.New("mtools is not installed")
-	}
-	dir, err := os.MkdirTemp("", "clonebay-export")
-	if err != nil {
-		return 0, err
-	}
-	defer os.RemoveAll(dir)
-	base := "clonebay-log-" + now.UTC().Format("20060102-150405")
-	var csvBuf, jsonBuf bytes.Buffer
-	if err := record.WriteCSV(&csvBuf, entries); err != nil {
-		return 0, err
-	}
-	if err := record.WriteJSON(&jsonBuf, entries); err != nil {
-		return 0, err
-	}
-	for _, f := range []struct {
-		name string
-		data []byte
-	}{{base + ".csv", csvBuf.Bytes()}, {base + ".json", jsonBuf.Bytes()}} {
-		src := filepath.Join(dir, f.name)
-		if err := os.WriteFile(src, f.data, 0o644); err != nil {
-			return 0, err
-		}
-		img := fmt.Sprintf("%s@@%d", node, off)
-		out, err := exec.CommandContext(ctx, "mcopy", "-o", "-i", img, src, "::"+f.name).CombinedOutput()
-		if err != nil {
-			msg := strings.TrimSpace(string(out))
-			if strings.Contains(strings.ToLower(msg), "disk full") || strings.Contains(strings.ToLower(msg), "no free") {
-				return 0, errStickFull
-			}
-			return 0, fmt.Errorf("writing %s: %s", f.name, msg)
-		}
-	}
-	return len(entries), nil
+	return fatstick.Find(r, d.Size, d.LogicalSectorSize)
 }

@@ -1,4 +1,4 @@
-package main
+package appliance
 
 import (
 	"context"
@@ -33,11 +33,10 @@ func BenchmarkButtonToFrame(b *testing.B) {
 
 	var lat []time.Duration
 	for b.Loop() {
-		rig := newSimRig(bd)
-		app := newAppliance(bd, rig.hardware(), ui.DefaultSettings(), slog.New(slog.DiscardHandler))
+		rig := sim.NewRig(bd)
 		pushed := make(chan time.Time, 1024)
 		seen := make(chan time.Duration, 1024)
-		app.observe = func(ev any, _ ui.Frame) {
+		observe := func(ev ui.Event, _ ui.Frame) {
 			if be, ok := ev.(ui.Button); ok && be.Action == hal.Press {
 				select {
 				case at := <-pushed:
@@ -46,27 +45,30 @@ func BenchmarkButtonToFrame(b *testing.B) {
 				}
 			}
 		}
-		require.NoError(b, rig.bay.Insert(1, sim.MustDrive(sim.DriveSpec{Size: int64(len(master)), Content: master})))
+		require.NoError(b, rig.Bay.Insert(1, sim.MustDrive(sim.DriveSpec{Size: int64(len(master)), Content: master})))
 		for i := 2; i <= ports; i++ {
-			require.NoError(b, rig.bay.Insert(i, sim.MustDrive(sim.DriveSpec{Size: 1 << 30})))
+			require.NoError(b, rig.Bay.Insert(i, sim.MustDrive(sim.DriveSpec{Size: 1 << 30})))
 		}
+		app, err := New(Config{Board: bd, Settings: ui.DefaultSettings(), Observe: observe}, rigHardware(rig), Paths{},
+			slog.New(slog.DiscardHandler))
+		require.NoError(b, err)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- app.Run(ctx) }()
-		waitText(b, rig.lcd, "Targets: 16", 5*time.Second)
-		rig.buttons.Click(hal.OK)
-		waitText(b, rig.lcd, "x16", 2*time.Second)
-		rig.buttons.Click(hal.OK)
-		waitText(b, rig.lcd, "Copying", 30*time.Second)
+		waitText(b, rig.LCD, "Targets: 16", 5*time.Second)
+		rig.Buttons.Click(hal.OK)
+		waitText(b, rig.LCD, "x16", 2*time.Second)
+		rig.Buttons.Click(hal.OK)
+		waitText(b, rig.LCD, "Copying", 30*time.Second)
 		// Page through the ports while the job runs.
-		for i := 0; i < 2000 && !contains(rig.lcd.Text(), "Job done"); i++ {
+		for i := 0; i < 2000 && !contains(rig.LCD.Text(), "Job done"); i++ {
 			btn := hal.Down
 			if i%2 == 1 {
 				btn = hal.Up
 			}
 			pushed <- time.Now()
-			rig.buttons.Push(btn, hal.Press)
-			rig.buttons.Push(btn, hal.Release)
+			rig.Buttons.Push(btn, hal.Press)
+			rig.Buttons.Push(btn, hal.Release)
 			lat = append(lat, <-seen)
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -85,6 +87,8 @@ func BenchmarkButtonToFrame(b *testing.B) {
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
+// waitText waits in real time: the benchmark measures real latency, so it
+// runs outside a synctest bubble.
 func waitText(tb testing.TB, lcd *sim.LCD, text string, within time.Duration) {
 	tb.Helper()
 	deadline := time.Now().Add(within)

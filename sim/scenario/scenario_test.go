@@ -1,4 +1,4 @@
-package main
+package scenario
 
 import (
 	"bytes"
@@ -8,35 +8,38 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/clonebay/clonebay/board"
-	"github.com/clonebay/clonebay/internal/fsys"
-	"github.com/clonebay/clonebay/record"
 )
 
 // TestScenarios runs every scenario script in scenarios/ against the
-// simulator: the firmware's end-to-end tests.
+// simulator: the firmware's end-to-end tests. Each runs in a synctest
+// bubble, so its times ("at 4s", "within 30s") are virtual: exact, and
+// free of the machine's speed.
 func TestScenarios(t *testing.T) {
-	files, err := filepath.Glob("../scenarios/*.scn")
+	files, err := filepath.Glob("../../scenarios/*.scn")
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(files), 6)
 	for _, file := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".scn"), func(t *testing.T) {
 			t.Parallel()
-			f, err := os.Open(file)
-			require.NoError(t, err)
-			defer f.Close()
-			s, err := parseScript(filepath.Base(file), f)
-			require.NoError(t, err)
-			b, err := board.Builtin("sim8")
-			require.NoError(t, err)
-			var out, logs bytes.Buffer
-			err = runScript(context.Background(), b, s, &out, slog.New(slog.NewTextHandler(&logs, nil)), scriptFiles{})
-			assert.NoError(t, err, "%s\nlog:\n%s", out.String(), logs.String())
-			assert.NotRegexp(t, `(?m)^FAIL `, out.String())
+			synctest.Test(t, func(t *testing.T) {
+				f, err := os.Open(file)
+				require.NoError(t, err)
+				defer f.Close()
+				s, err := Parse(filepath.Base(file), f)
+				require.NoError(t, err)
+				b, err := board.Builtin("sim8")
+				require.NoError(t, err)
+				var out, logs bytes.Buffer
+				err = Run(context.Background(), b, s, &out, slog.New(slog.NewTextHandler(&logs, nil)), Options{})
+				assert.NoError(t, err, "%s\nlog:\n%s", out.String(), logs.String())
+				assert.NotRegexp(t, `(?m)^FAIL `, out.String())
+			})
 		})
 	}
 }
@@ -80,7 +83,7 @@ func TestScriptErrors(t *testing.T) {
 		{"a 100 kB line", "wait 1s\nwait 1s\nexpect lcd \"" + strings.Repeat("x", 100<<10) + "\"\n", "x.scn:3: the line is longer than 65536 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := parseScript("x.scn", strings.NewReader(tc.text))
+			_, err := Parse("x.scn", strings.NewReader(tc.text))
 			assert.ErrorContains(t, err, tc.want)
 		})
 	}
@@ -93,61 +96,27 @@ func TestScriptErrors(t *testing.T) {
 		{"a port the board lacks", "insert 9", "x.scn:1: sim bay: insert into port 9"},
 	} {
 		t.Run("run/"+tc.name, func(t *testing.T) {
-			s, err := parseScript("x.scn", strings.NewReader(tc.text))
-			require.NoError(t, err)
-			var out bytes.Buffer
-			err = runScript(context.Background(), b, s, &out, slog.New(slog.DiscardHandler), scriptFiles{})
-			assert.ErrorContains(t, err, tc.want)
+			synctest.Test(t, func(t *testing.T) {
+				s, err := Parse("x.scn", strings.NewReader(tc.text))
+				require.NoError(t, err)
+				var out bytes.Buffer
+				err = Run(context.Background(), b, s, &out, slog.New(slog.DiscardHandler), Options{})
+				assert.ErrorContains(t, err, tc.want)
+			})
 		})
 	}
 }
 
 func TestFailedExpectationFailsTheRun(t *testing.T) {
-	b, err := board.Builtin("sim8")
-	require.NoError(t, err)
-	s, err := parseScript("x.scn", strings.NewReader(`expect lcd "Job done" within 200ms`))
-	require.NoError(t, err)
-	var out bytes.Buffer
-	err = runScript(context.Background(), b, s, &out, slog.New(slog.DiscardHandler), scriptFiles{})
-	assert.ErrorContains(t, err, "1 expectations did not hold")
-	assert.Contains(t, out.String(), `FAIL x.scn:1: expected the LCD to show "Job done"; the LCD shows:`)
+	synctest.Test(t, func(t *testing.T) {
+		b, err := board.Builtin("sim8")
+		require.NoError(t, err)
+		s, err := Parse("x.scn", strings.NewReader(`expect lcd "Job done" within 200ms`))
+		require.NoError(t, err)
+		var out bytes.Buffer
+		err = Run(context.Background(), b, s, &out, slog.New(slog.DiscardHandler), Options{})
+		assert.ErrorContains(t, err, "1 expectations did not hold")
+		assert.Contains(t, out.String(), `FAIL x.scn:1: expected the LCD to show "Job done"; the LCD shows:`)
+	})
 }
 
-func TestSimCommandExitCodes(t *testing.T) {
-	dir := t.TempDir()
-	good := filepath.Join(dir, "good.scn")
-	bad := filepath.Join(dir, "bad.scn")
-	require.NoError(t, os.WriteFile(good, []byte("session default\nexpect led 1 green within 2s\n"), 0o644))
-	require.NoError(t, os.WriteFile(bad, []byte("session default\nexpect led 1 red\n"), 0o644))
-	code, out, errOut := runCLI(t, "sim", "--script", good)
-	assert.Equal(t, 0, code, "%s%s", out, errOut)
-	code, out, _ = runCLI(t, "sim", "--script", bad)
-	assert.Equal(t, 1, code)
-	assert.Contains(t, out, "expected port 1's LED to be red; it is green")
-	code, _, errOut = runCLI(t, "sim")
-	assert.Equal(t, 2, code)
-	assert.Contains(t, errOut, "sim needs a terminal")
-}
-
-// TestScenarioKeepsItsRecord: sim --record names the file a scenario's
-// production record goes to.
-func TestScenarioKeepsItsRecord(t *testing.T) {
-	dir := t.TempDir()
-	script := filepath.Join(dir, "small.scn")
-	require.NoError(t, os.WriteFile(script, []byte(`insert 1 master
-insert 2 size=32MB model=Tiny
-expect led 2 green within 2s
-press OK
-press OK
-expect lcd "Job done" within 40s
-expect record fail=1
-`), 0o644))
-	recordFile := filepath.Join(dir, "jobs.log")
-	code, out, errOut := runCLI(t, "sim", "--script", script, "--record", recordFile)
-	require.Equal(t, 0, code, "%s%s", out, errOut)
-	l, _, err := record.Open(fsys.OS, recordFile)
-	require.NoError(t, err)
-	defer l.Close()
-	require.Len(t, l.Entries(), 1)
-	assert.Equal(t, "FAIL", l.Entries()[0].Result)
-}

@@ -1,4 +1,4 @@
-package main
+package appliance
 
 import (
 	"bytes"
@@ -34,9 +34,9 @@ type settingsFile struct {
 // duplicator writes 10 GB/s, so a higher floor fails every drive.
 const maxMinWriteMBps = 10000
 
-// parseSettings reads settings over base: a field the file leaves out
+// ParseSettings reads settings over base: a field the file leaves out
 // keeps base's value. Errors name the file and the field.
-func parseSettings(data []byte, base ui.Settings, source string) (ui.Settings, error) {
+func ParseSettings(data []byte, base ui.Settings, source string) (ui.Settings, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var f settingsFile
@@ -102,8 +102,8 @@ func parseSettings(data []byte, base ui.Settings, source string) (ui.Settings, e
 	return s, nil
 }
 
-// marshalSettings writes every setting out.
-func marshalSettings(s ui.Settings) []byte {
+// MarshalSettings writes every setting out.
+func MarshalSettings(s ui.Settings) []byte {
 	bl := "never"
 	if s.Backlight > 0 {
 		bl = s.Backlight.String()
@@ -118,12 +118,12 @@ func marshalSettings(s ui.Settings) []byte {
 	return append([]byte("# Clonebay settings, written by the appliance when Setup changes.\n"), out...)
 }
 
-// loadSettings reads the factory defaults (defaults, optional) and then
+// LoadSettings reads the factory defaults (defaults, optional) and then
 // the operator's settings (state, optional). A damaged state file is
 // reported and left alone: the defaults are used until the operator
 // saves. The returned problem is for the panel; err is for a damaged
 // defaults file, which the package ships and must be fixed.
-func loadSettings(files fsys.FS, defaults, state string) (s ui.Settings, problem string, err error) {
+func LoadSettings(files fsys.FS, defaults, state string) (s ui.Settings, problem string, err error) {
 	s = ui.DefaultSettings()
 	if defaults != "" {
 		data, err := files.ReadFile(defaults)
@@ -132,7 +132,7 @@ func loadSettings(files fsys.FS, defaults, state string) (s ui.Settings, problem
 		case err != nil:
 			return s, "", fmt.Errorf("settings defaults: %w", err)
 		default:
-			if s, err = parseSettings(data, s, defaults); err != nil {
+			if s, err = ParseSettings(data, s, defaults); err != nil {
 				return ui.DefaultSettings(), "", err
 			}
 		}
@@ -147,7 +147,7 @@ func loadSettings(files fsys.FS, defaults, state string) (s ui.Settings, problem
 	case err != nil:
 		return s, fmt.Sprintf("Settings unreadable: %v. Defaults in use.", err), nil
 	}
-	got, perr := parseSettings(data, s, state)
+	got, perr := ParseSettings(data, s, state)
 	if perr != nil {
 		return s, fmt.Sprintf("Settings file damaged (%v). Defaults in use until Setup saves.", perr), nil
 	}

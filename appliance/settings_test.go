@@ -1,4 +1,4 @@
-package main
+package appliance
 
 import (
 	"os"
@@ -15,11 +15,11 @@ import (
 
 func TestSettingsRoundTrip(t *testing.T) {
 	s := ui.Settings{Verify: false, AutoStart: 5, Buzzer: false, KeyClick: true, Backlight: 30 * time.Second, Area: "smart", Clean: true}
-	got, err := parseSettings(marshalSettings(s), ui.DefaultSettings(), "x")
+	got, err := ParseSettings(MarshalSettings(s), ui.DefaultSettings(), "x")
 	require.NoError(t, err)
 	assert.Equal(t, s, got)
 	s.Backlight = 0
-	got, err = parseSettings(marshalSettings(s), ui.DefaultSettings(), "x")
+	got, err = ParseSettings(MarshalSettings(s), ui.DefaultSettings(), "x")
 	require.NoError(t, err)
 	assert.Equal(t, s, got, "never")
 }
@@ -33,10 +33,10 @@ func TestSettingsErrorsNameTheField(t *testing.T) {
 		{"colour: blue", "field colour not found"},
 		{"verify: [", "s.yaml: yaml:"},
 	} {
-		_, err := parseSettings([]byte(tc.text), ui.DefaultSettings(), "s.yaml")
+		_, err := ParseSettings([]byte(tc.text), ui.DefaultSettings(), "s.yaml")
 		assert.ErrorContains(t, err, tc.want, tc.text)
 	}
-	got, err := parseSettings([]byte("buzzer: false\n"), ui.DefaultSettings(), "s.yaml")
+	got, err := ParseSettings([]byte("buzzer: false\n"), ui.DefaultSettings(), "s.yaml")
 	require.NoError(t, err)
 	want := ui.DefaultSettings()
 	want.Buzzer = false
@@ -49,21 +49,21 @@ func TestLoadSettings(t *testing.T) {
 	state := filepath.Join(dir, "state", "settings.yaml")
 	require.NoError(t, os.WriteFile(defaults, []byte("area: used\n"), 0o644))
 
-	s, problem, err := loadSettings(fsys.OS, defaults, state)
+	s, problem, err := LoadSettings(fsys.OS, defaults, state)
 	require.NoError(t, err)
 	assert.Empty(t, problem, "no saved settings yet is no problem")
 	assert.Equal(t, "used", s.Area, "the factory defaults apply")
 
 	saved := s
 	saved.AutoStart = 3
-	require.NoError(t, fsys.WriteFileAtomic(fsys.OS, state, marshalSettings(saved), 0o644))
-	s, problem, err = loadSettings(fsys.OS, defaults, state)
+	require.NoError(t, fsys.WriteFileAtomic(fsys.OS, state, MarshalSettings(saved), 0o644))
+	s, problem, err = LoadSettings(fsys.OS, defaults, state)
 	require.NoError(t, err)
 	assert.Empty(t, problem)
 	assert.Equal(t, saved, s, "saved settings survive a restart")
 
 	require.NoError(t, os.WriteFile(state, []byte("auto_start: lots\n"), 0o644))
-	s, problem, err = loadSettings(fsys.OS, defaults, state)
+	s, problem, err = LoadSettings(fsys.OS, defaults, state)
 	require.NoError(t, err)
 	assert.Contains(t, problem, "Settings file damaged")
 	assert.Equal(t, "used", s.Area, "the defaults are used")
@@ -72,6 +72,32 @@ func TestLoadSettings(t *testing.T) {
 	assert.Equal(t, "auto_start: lots\n", string(data), "the damaged file is left as it was")
 
 	require.NoError(t, os.WriteFile(defaults, []byte("area: 7\n"), 0o644))
-	_, _, err = loadSettings(fsys.OS, defaults, state)
+	_, _, err = LoadSettings(fsys.OS, defaults, state)
 	assert.ErrorContains(t, err, "defaults.yaml: area")
+}
+
+func TestSettingsBoundMinWriteSpeed(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		want string // "" when accepted
+	}{
+		{"min_write_mbps: 12.5", ""},
+		{"min_write_mbps: 0", ""},
+		{"min_write_mbps: 10000", ""},
+		{"min_write_mbps: .nan", "s.yaml: min_write_mbps: NaN is not 0..10000 MB/s"},
+		{"min_write_mbps: .inf", "s.yaml: min_write_mbps: +Inf is not 0..10000 MB/s"},
+		{"min_write_mbps: 1e308", "s.yaml: min_write_mbps: 1e+308 is not 0..10000 MB/s"},
+		{"min_write_mbps: 10001", "min_write_mbps: 10001 is not"},
+		{"min_write_mbps: -1", "min_write_mbps: -1 is not"},
+	} {
+		t.Run(tc.text, func(t *testing.T) {
+			got, err := ParseSettings([]byte(tc.text), ui.DefaultSettings(), "s.yaml")
+			if tc.want != "" {
+				assert.ErrorContains(t, err, tc.want)
+				return
+			}
+			require.NoError(t, err)
+			assert.GreaterOrEqual(t, got.MinWriteMBps, 0.0)
+		})
+	}
 }

@@ -1,4 +1,9 @@
-package main
+// Package terminal is the simulator's front panel in a terminal: the LCD,
+// the LEDs and the ports drawn in place, keys for the buttons, for
+// putting drives in and out and for faults.
+//
+// It imports sim and hal; the firmware hands it the running appliance.
+package terminal
 
 import (
 	"context"
@@ -21,7 +26,7 @@ import (
 // termPanel draws the simulated front panel in a terminal and turns keys
 // into buttons, drive inserts and faults.
 type termPanel struct {
-	rig     *simRig
+	rig     *sim.Rig
 	in      *os.File
 	out     io.Writer
 	mu      sync.Mutex
@@ -33,9 +38,9 @@ type termPanel struct {
 const keyHelp = "Keys: arrows=Up/Down  Enter=OK  Backspace/Esc=Back  o=hold OK 2.5s  1-9=insert/remove a drive\n" +
 	"      c+N=corrupt port N  w+N=write error  r+N=pull mid-copy  q=quit"
 
-// runTerminal runs the appliance with the terminal panel until q, Ctrl-C
-// or ctx ends. The terminal is restored on every way out, panics too.
-func runTerminal(ctx context.Context, rig *simRig, app *appliance, in *os.File, out io.Writer) (err error) {
+// Run runs the appliance (run) with the terminal panel until q, Ctrl-C or
+// ctx ends. The terminal is restored on every way out, panics too.
+func Run(ctx context.Context, rig *sim.Rig, run func(context.Context) error, in *os.File, out io.Writer) (err error) {
 	fd := int(in.Fd())
 	old, err := term.MakeRaw(fd)
 	if err != nil {
@@ -58,7 +63,7 @@ func runTerminal(ctx context.Context, rig *simRig, app *appliance, in *os.File, 
 	defer cancel()
 	p := &termPanel{rig: rig, in: in, out: out, quit: cancel, status: "Enter twice starts a copy of port 1 onto the others."}
 	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx) }()
+	go func() { done <- run(ctx) }()
 	keys := make(chan []byte, 16)
 	go p.readKeys(keys)
 	winch := make(chan os.Signal, 1)
@@ -100,7 +105,7 @@ func (p *termPanel) key(k []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := string(k)
-	b := p.rig.buttons
+	b := p.rig.Buttons
 	switch s {
 	case "\x1b[A", "\x1bOA":
 		b.Click(hal.Up)
@@ -129,7 +134,7 @@ func (p *termPanel) key(k []byte) {
 	}
 	if len(s) == 1 && s[0] >= '1' && s[0] <= '9' {
 		port := int(s[0] - '0')
-		if port > p.rig.bay.Ports() {
+		if port > p.rig.Bay.Ports() {
 			p.status = fmt.Sprintf("there is no port %d", port)
 			return
 		}
@@ -137,16 +142,16 @@ func (p *termPanel) key(k []byte) {
 			p.fault(port)
 			return
 		}
-		if p.rig.bay.Drive(port) != nil {
-			_, _ = p.rig.bay.Remove(port)
+		if p.rig.Bay.Drive(port) != nil {
+			_, _ = p.rig.Bay.Remove(port)
 			p.status = fmt.Sprintf("pulled the drive out of port %d", port)
 			return
 		}
-		spec := defaultTarget()
-		if port == p.rig.b.MasterPort {
-			spec = driveSpec{master: true, readMBps: 120, writeMB: 40}
+		spec := sim.DefaultTarget()
+		if port == p.rig.Board.MasterPort {
+			spec = sim.Stick{Master: true, ReadMBps: 120, WriteMBps: 40}
 		}
-		if _, err := p.rig.insert(port, spec); err != nil {
+		if _, err := p.rig.Insert(port, spec); err != nil {
 			p.status = err.Error()
 			return
 		}
@@ -157,7 +162,7 @@ func (p *termPanel) key(k []byte) {
 func (p *termPanel) fault(port int) {
 	kind := p.pending
 	p.pending = 0
-	d := p.rig.bay.Drive(port)
+	d := p.rig.Bay.Drive(port)
 	if d == nil {
 		p.status = fmt.Sprintf("port %d is empty", port)
 		return
@@ -195,26 +200,26 @@ func (p *termPanel) draw(full bool) {
 		}
 		sb.WriteString(string(visible) + "\x1b[0m\x1b[K\r\n")
 	}
-	geo := p.rig.lcd.Geometry()
-	line(fmt.Sprintf("Clonebay simulator: board %s, %s LCD", p.rig.b.Name, geo))
+	geo := p.rig.LCD.Geometry()
+	line(fmt.Sprintf("Clonebay simulator: board %s, %s LCD", p.rig.Board.Name, geo))
 	border := "+" + strings.Repeat("-", geo.Cols) + "+"
-	if !p.rig.lcd.Backlight() {
+	if !p.rig.LCD.Backlight() {
 		border = "+" + strings.Repeat("-", geo.Cols-9) + "light off+"
 	}
 	line(border)
-	for _, l := range strings.Split(p.rig.lcd.Text(), "\n") {
+	for _, l := range strings.Split(p.rig.LCD.Text(), "\n") {
 		line("|\x1b[30;42m" + l + "\x1b[0m|")
 	}
 	line(border)
 	blinkOn := time.Now().UnixMilli()/500%2 == 0
 	var leds strings.Builder
-	for _, port := range p.rig.b.Ports {
-		fmt.Fprintf(&leds, "%s:%s  ", port.Label, ledGlyph(p.rig.leds.LED(port.Number), blinkOn))
+	for _, port := range p.rig.Board.Ports {
+		fmt.Fprintf(&leds, "%s:%s  ", port.Label, ledGlyph(p.rig.LEDs.LED(port.Number), blinkOn))
 	}
 	line("LEDs " + leds.String())
 	line("")
-	for _, port := range p.rig.b.Ports {
-		d := p.rig.bay.Drive(port.Number)
+	for _, port := range p.rig.Board.Ports {
+		d := p.rig.Bay.Drive(port.Number)
 		desc := "(empty)"
 		if d != nil {
 			info := d.Info()

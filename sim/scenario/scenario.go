@@ -1,4 +1,12 @@
-package main
+// Package scenario runs scenario scripts against the simulator: the
+// appliance on simulated hardware, driven step by step (drives in and out,
+// faults, buttons) with expectations on the LCD, the LEDs, the buzzer, the
+// results and the production record. They are the firmware's end-to-end
+// tests, and `clonebay sim --script` runs them.
+//
+// It imports the appliance and sim; nothing imports it but the firmware
+// and tests.
+package scenario
 
 import (
 	"bufio"
@@ -18,8 +26,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/clonebay/clonebay/appliance"
 	"github.com/clonebay/clonebay/board"
 	"github.com/clonebay/clonebay/hal"
+	"github.com/clonebay/clonebay/internal/fsys"
+	"github.com/clonebay/clonebay/record"
 	"github.com/clonebay/clonebay/sim"
 	"github.com/clonebay/clonebay/ui"
 )
@@ -58,15 +69,16 @@ type step struct {
 	text   string // the quoted text of expect lcd
 }
 
-type script struct {
+// Script is a parsed scenario.
+type Script struct {
 	name     string
 	steps    []step
 	settings []step
 }
 
-// parseScript reads a scenario; errors name the line.
-func parseScript(name string, r io.Reader) (*script, error) {
-	s := &script{name: name}
+// Parse reads a scenario; errors name the line.
+func Parse(name string, r io.Reader) (*Script, error) {
+	s := &Script{name: name}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), maxScriptLine)
 	n := 0
@@ -108,7 +120,6 @@ const (
 	maxScriptLine = 64 << 10
 	maxScriptTime = time.Hour
 	minSimSize    = 1 << 20
-	maxSimSize    = 16e12 // 16 TB: the simulator stores only what is written
 	maxSimMBps    = 100000
 	maxCount      = 1000000
 )
@@ -161,7 +172,7 @@ func checkStep(st step) error {
 		_, err = scriptPort("remove", a[0])
 	case "fault":
 		if _, err = scriptPort("fault", a[0]); err == nil {
-			_, err = parseFault(a[1])
+			_, err = sim.ParseFault(a[1])
 		}
 	case "press", "hold":
 		if _, ok := buttonNames[strings.ToLower(a[0])]; !ok {
@@ -223,11 +234,11 @@ func parseStep(n int, line string) (step, error) {
 
 // scriptRun is one run of a script against the simulator.
 type scriptRun struct {
-	s     *script
-	rig   *simRig
-	app   *appliance
+	s     *Script
+	rig   *sim.Rig
 	out   io.Writer
 	start time.Time
+	slack float64 // deadlines are this many times as long as written
 
 	mu      sync.Mutex
 	results []ui.JobResult
@@ -237,43 +248,57 @@ type scriptRun struct {
 	failed  int
 }
 
-// scriptFiles are where a scenario keeps its production record and image
-// library; each one left empty is a temporary one of the run's own.
-type scriptFiles struct {
-	record, images string
+// Options are where a scenario keeps its production record and image
+// library (each one left empty is a temporary one of the run's own), and
+// how much longer than written its deadlines are (Slack 4 under an
+// emulator; 0 or 1 as written). In tests the appliance runs in virtual
+// time and the deadlines are exact.
+type Options struct {
+	Record, Images string
+	Slack          float64
+	Version        string
 }
 
-// runScript runs a scenario and reports on out; it returns an error when
-// an expectation did not hold or the script is bad.
-func runScript(ctx context.Context, b *board.Board, s *script, out io.Writer, log *slog.Logger, files scriptFiles) error {
-	rig := newSimRig(b)
+// Hardware is the appliance's hardware made of a simulated rig.
+func Hardware(r *sim.Rig) appliance.Hardware {
+	return appliance.Hardware{Watcher: r.Bay, Opener: r.Bay, Buttons: r.Buttons, Display: r.LCD, LEDs: r.LEDs, Buzzer: r.Buzzer}
+}
+
+// Run runs a scenario and reports on out; it returns an error when an
+// expectation did not hold or the script is bad.
+func Run(ctx context.Context, b *board.Board, s *Script, out io.Writer, log *slog.Logger, opts Options) error {
+	rig := sim.NewRig(b)
 	set := ui.DefaultSettings()
 	for _, st := range s.settings {
 		if err := applySetting(&set, st.args[0], st.args[1]); err != nil {
 			return fmt.Errorf("%s:%d: %w", s.name, st.line, err)
 		}
 	}
-	app := newAppliance(b, rig.hardware(), set, log)
 	// Each run has its own image library and production record.
 	dir, err := os.MkdirTemp("", "clonebay-script")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	app.libraryDir = cmp.Or(files.images, filepath.Join(dir, "images"))
-	app.logPath = cmp.Or(files.record, filepath.Join(dir, "jobs.log"))
-	run := &scriptRun{s: s, rig: rig, app: app, out: out, known: map[int]bool{}, line: map[string]int{}, record: map[string]int{}}
-	app.observe = func(ev any, _ ui.Frame) {
+	paths := appliance.Paths{Library: cmp.Or(opts.Images, filepath.Join(dir, "images")),
+		Record: cmp.Or(opts.Record, filepath.Join(dir, "jobs.log"))}
+	run := &scriptRun{s: s, rig: rig, out: out, slack: max(1, opts.Slack), known: map[int]bool{}, line: map[string]int{}, record: map[string]int{}}
+	observe := func(ev ui.Event, _ ui.Frame) {
 		run.mu.Lock()
 		defer run.mu.Unlock()
-		switch ev.(type) {
+		switch ev := ev.(type) {
 		case ui.JobDone, ui.LineDone:
-			if app.jobLog != nil { // read on the loop's goroutine, which writes it
+			// The loop has written the record before it told the panel.
+			if rep, err := record.Read(fsys.OS, paths.Record); err == nil {
 				clear(run.record)
-				for _, e := range app.jobLog.Entries() {
+				for _, e := range rep.Entries {
 					run.record[e.Result]++
 				}
 			}
+		case ui.DriveIn:
+			run.known[ev.Drive.Port] = true
+		case ui.DriveOut:
+			delete(run.known, ev.Port)
 		}
 		switch ev := ev.(type) {
 		case ui.LineDone:
@@ -287,11 +312,12 @@ func runScript(ctx context.Context, b *board.Board, s *script, out io.Writer, lo
 			}
 		case ui.JobDone:
 			run.results = append(run.results, ev.Result)
-		case ui.DriveIn:
-			run.known[ev.Drive.Port] = true
-		case ui.DriveOut:
-			delete(run.known, ev.Port)
 		}
+	}
+	app, err := appliance.New(appliance.Config{Board: b, Settings: set, Version: opts.Version, Observe: observe},
+		Hardware(rig), paths, log)
+	if err != nil {
+		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -367,14 +393,19 @@ func (r *scriptRun) steps(ctx context.Context) error {
 	return nil
 }
 
+// scaled is a deadline with the run's slack.
+func (r *scriptRun) scaled(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * r.slack)
+}
+
 // settle waits until the panel knows of exactly the drives in the bay.
 func (r *scriptRun) settle(ctx context.Context) error {
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(r.scaled(5 * time.Second))
 	for {
 		r.mu.Lock()
 		known := slices.Sorted(maps.Keys(r.known))
 		r.mu.Unlock()
-		bay := r.rig.bay.Occupied()
+		bay := r.rig.Bay.Occupied()
 		if slices.Equal(known, bay) {
 			return nil
 		}
@@ -410,7 +441,7 @@ func (r *scriptRun) step(ctx context.Context, st step) error {
 		if a[0] != "default" {
 			return fmt.Errorf("session %q: only the default session exists", a[0])
 		}
-		return r.rig.defaultSession()
+		return r.rig.DefaultSession()
 	case "insert":
 		port, err := scriptPort("insert", a[0])
 		if err != nil {
@@ -420,25 +451,25 @@ func (r *scriptRun) step(ctx context.Context, st step) error {
 		if err != nil {
 			return err
 		}
-		_, err = r.rig.insert(port, spec)
+		_, err = r.rig.Insert(port, spec)
 		return err
 	case "remove":
 		port, err := scriptPort("remove", a[0])
 		if err != nil {
 			return err
 		}
-		_, err = r.rig.bay.Remove(port)
+		_, err = r.rig.Bay.Remove(port)
 		return err
 	case "fault":
 		port, err := scriptPort("fault", a[0])
 		if err != nil {
 			return err
 		}
-		f, err := parseFault(a[1])
+		f, err := sim.ParseFault(a[1])
 		if err != nil {
 			return err
 		}
-		d := r.rig.bay.Drive(port)
+		d := r.rig.Bay.Drive(port)
 		if d == nil {
 			return fmt.Errorf("fault: port %d is empty", port)
 		}
@@ -450,18 +481,18 @@ func (r *scriptRun) step(ctx context.Context, st step) error {
 			return fmt.Errorf("%s: no button %q (Up, Down, OK, Back)", st.verb, a[0])
 		}
 		if st.verb == "press" {
-			r.rig.buttons.Click(b)
+			r.rig.Buttons.Click(b)
 			return sleepCtx(ctx, 50*time.Millisecond)
 		}
 		d, err := scriptDuration("hold", a[1])
 		if err != nil {
 			return err
 		}
-		r.rig.buttons.Push(b, hal.Press)
+		r.rig.Buttons.Push(b, hal.Press)
 		if err := sleepCtx(ctx, d); err != nil {
 			return err
 		}
-		r.rig.buttons.Push(b, hal.Release)
+		r.rig.Buttons.Push(b, hal.Release)
 		return sleepCtx(ctx, 50*time.Millisecond)
 	case "wait":
 		d, err := scriptDuration("wait", a[0])
@@ -475,12 +506,12 @@ func (r *scriptRun) step(ctx context.Context, st step) error {
 	return fmt.Errorf("unknown step %q", st.verb)
 }
 
-func parseDriveArgs(args []string) (driveSpec, error) {
-	s := defaultTarget()
+func parseDriveArgs(args []string) (sim.Stick, error) {
+	s := sim.DefaultTarget()
 	sized := false
 	for _, arg := range args {
 		if arg == "master" {
-			s.master = true
+			s.Master = true
 			continue
 		}
 		k, v, ok := strings.Cut(arg, "=")
@@ -490,25 +521,25 @@ func parseDriveArgs(args []string) (driveSpec, error) {
 		var err error
 		switch k {
 		case "size":
-			s.size, err = parseSize(v)
+			s.Size, err = sim.ParseSize(v)
 			sized = true
-			if err == nil && s.size < minSimSize {
+			if err == nil && s.Size < minSimSize {
 				err = fmt.Errorf("a drive holds at least 1 MiB")
 			}
 		case "read":
-			s.readMBps, err = parseSpeed(v)
+			s.ReadMBps, err = parseSpeed(v)
 		case "write":
-			s.writeMB, err = parseSpeed(v)
+			s.WriteMBps, err = parseSpeed(v)
 		case "model":
-			s.model = v
+			s.Model = v
 		case "fault":
 			var f sim.Fault
-			f, err = parseFault(v)
-			s.faults = append(s.faults, f)
+			f, err = sim.ParseFault(v)
+			s.Faults = append(s.Faults, f)
 		case "image":
 			var f sim.File
-			f, err = imageFile(v)
-			s.files = append(s.files, f)
+			f, err = sim.ImageFile(v)
+			s.Files = append(s.Files, f)
 		default:
 			return s, fmt.Errorf("insert: unknown %q (size, read, write, model, fault, image)", k)
 		}
@@ -516,8 +547,8 @@ func parseDriveArgs(args []string) (driveSpec, error) {
 			return s, fmt.Errorf("insert %s: %w", arg, err)
 		}
 	}
-	if s.master && !sized {
-		s.size = masterSize
+	if s.Master && !sized {
+		s.Size = sim.MasterSize
 	}
 	return s, nil
 }
@@ -537,7 +568,7 @@ func (r *scriptRun) expect(ctx context.Context, st step) error {
 	if err != nil {
 		return err
 	}
-	deadline := time.Now().Add(max(st.within, 300*time.Millisecond))
+	deadline := time.Now().Add(r.scaled(max(st.within, 300*time.Millisecond)))
 	for {
 		ok, seen := check()
 		if ok {
@@ -569,7 +600,7 @@ func (r *scriptRun) condition(st step) (func() (bool, string), string, error) {
 			return nil, "", fmt.Errorf(`expect lcd needs a quoted text: expect lcd "Job done"`)
 		}
 		return func() (bool, string) {
-			screen := r.rig.lcd.Text()
+			screen := r.rig.LCD.Text()
 			return strings.Contains(screen, st.text), "the LCD shows:\n" + indent(screen)
 		}, fmt.Sprintf("the LCD to show %q", st.text), nil
 	case "led":
@@ -582,7 +613,7 @@ func (r *scriptRun) condition(st step) (func() (bool, string), string, error) {
 		}
 		want := a[2]
 		return func() (bool, string) {
-			got := r.rig.leds.LED(port).String()
+			got := r.rig.LEDs.LED(port).String()
 			return got == want, "it is " + got
 		}, fmt.Sprintf("port %d's LED to be %s", port, want), nil
 	case "beep":
@@ -595,12 +626,12 @@ func (r *scriptRun) condition(st step) (func() (bool, string), string, error) {
 			return nil, "", fmt.Errorf("expect beep: %q is not key, done or failure", a[1])
 		}
 		return func() (bool, string) {
-			for _, p := range r.rig.buzzer.Played() {
+			for _, p := range r.rig.Buzzer.Played() {
 				if slices.Equal(p, want) {
 					return true, ""
 				}
 			}
-			return false, fmt.Sprintf("%d patterns played, none of them that", len(r.rig.buzzer.Played()))
+			return false, fmt.Sprintf("%d patterns played, none of them that", len(r.rig.Buzzer.Played()))
 		}, fmt.Sprintf("a %s beep", a[1]), nil
 	case "result":
 		want, err := parseCounts(a)

@@ -1,11 +1,10 @@
-package main
+package appliance
 
 import (
 	"context"
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/hal"
@@ -27,15 +26,8 @@ type lineRun struct {
 	seq      int
 }
 
-// linePortDone is one port's result.
-type linePortDone struct {
-	port int
-	meta jobMeta
-	res  *engine.Result
-}
-
 // startLine opens the master for production-line mode.
-func (a *appliance) startLine(ctx context.Context, c ui.StartLine) ui.Event {
+func (a *Appliance) startLine(ctx context.Context, c ui.StartLine) ui.Event {
 	if a.job != nil || a.line != nil {
 		return ui.JobRefused{Reason: "a job is running"}
 	}
@@ -55,19 +47,9 @@ func (a *appliance) startLine(ctx context.Context, c ui.StartLine) ui.Event {
 		}
 		l.image, l.src, l.area, l.closer = im, im, im.Area(), im
 	} else {
-		d, ok := a.drives[c.Master]
-		if !ok {
-			return ui.JobRefused{Reason: "no master"}
-		}
-		src, err := a.hw.opener.OpenRead(d.Node)
+		src, d, err := a.openMaster(c.Master)
 		if err != nil {
-			return ui.JobRefused{Reason: "master: " + err.Error()}
-		}
-		if wb, ok := src.(writeBlocker); ok {
-			if err := wb.WriteBlock(); err != nil {
-				src.Close()
-				return ui.JobRefused{Reason: "cannot write-block the master"}
-			}
+			return ui.JobRefused{Reason: err.Error()}
 		}
 		l.master, l.src, l.closer = d, src, src
 	}
@@ -82,7 +64,7 @@ func (a *appliance) startLine(ctx context.Context, c ui.StartLine) ui.Event {
 }
 
 // lineTarget starts a one-target job on a port in production-line mode.
-func (a *appliance) lineTarget(ctx context.Context, port int) ui.Event {
+func (a *Appliance) lineTarget(ctx context.Context, port int) ui.Event {
 	l := a.line
 	fail := func(cause, reason string, abort bool) ui.Event {
 		a.log.Warn("line: port not started", "port", port, "reason", reason)
@@ -100,12 +82,12 @@ func (a *appliance) lineTarget(ctx context.Context, port int) ui.Event {
 	if !ok {
 		return fail("removed", "the drive left before it was started", true)
 	}
-	dev, err := a.hw.opener.OpenWrite(d.Node)
+	dev, err := a.hw.Opener.OpenWrite(d.Node)
 	if err != nil {
 		return fail("cannot open", err.Error(), false)
 	}
 	l.seq++
-	meta := jobMeta{id: fmt.Sprintf("line-%s-%d", time.Now().UTC().Format("20060102-150405"), l.seq), master: l.master,
+	meta := jobMeta{id: fmt.Sprintf("line-%s-%d", newJobID(), l.seq), master: l.master,
 		targets: map[int]hal.DriveInfo{port: d}}
 	if l.image != nil {
 		meta.image = l.image.Manifest()
@@ -117,12 +99,7 @@ func (a *appliance) lineTarget(ctx context.Context, port int) ui.Event {
 	if a.settings.Qualify {
 		job.Options.Qualify = &engine.QualifyOptions{MinWriteMBps: a.settings.MinWriteMBps}
 	}
-	job.Options.OnProgress = func(p engine.Progress) {
-		select {
-		case a.events <- p:
-		default:
-		}
-	}
+	job.Options.OnProgress = a.onProgress
 	run, err := engine.Start(ctx, job)
 	if err != nil {
 		dev.Close()
@@ -130,28 +107,28 @@ func (a *appliance) lineTarget(ctx context.Context, port int) ui.Event {
 	}
 	l.ports[port] = run.Cancel
 	a.log.Info("line: target started", "port", d.Label, "node", d.Node, "model", d.Model, "serial", d.Serial)
-	go func() {
+	a.spawn(ctx, func(ctx context.Context) {
 		res := run.Wait()
 		_ = dev.Sync()
 		dev.Close()
-		a.events <- linePortDone{port: port, meta: meta, res: res}
-	}()
+		a.send(ctx, linePortDone{port: port, meta: meta, res: res})
+	})
 	return nil
 }
 
 // linePortEnded records a port's result and tells the panel.
-func (a *appliance) linePortEnded(e linePortDone) []ui.Event {
+func (a *Appliance) linePortEnded(e linePortDone) []ui.Event {
 	l := a.line
 	if l != nil {
 		delete(l.ports, e.port)
 	}
-	a.writeRecord(e.meta, e.res)
+	notices := a.writeRecord(e.meta, e.res)
 	r := ui.PortResult{Port: e.port, Abort: true, Cause: "aborted"}
 	if e.res.Err != nil {
 		r = ui.PortResult{Port: e.port, Cause: masterCause(e.res.Err), Reason: e.res.Err.Error()}
 	}
 	for _, p := range e.res.Ports {
-		r = ui.PortResult{Port: p.Port, Pass: p.Status == engine.Pass, Abort: p.Status == engine.Aborted, Cause: string(p.Cause), Reason: p.Reason}
+		r = portResult(p)
 		a.log.Info("line: target done", "port", p.Label, "result", p.Status.String(), "reason", p.Reason,
 			"written", p.Written, "verified", p.Verified, "mbps", fmt.Sprintf("%.1f", p.MBps), "sha256", p.SHA256)
 	}
@@ -159,12 +136,12 @@ func (a *appliance) linePortEnded(e linePortDone) []ui.Event {
 	if l != nil && l.stopping && len(l.ports) == 0 {
 		out = append(out, a.endLine())
 	}
-	return out
+	return append(out, notices...)
 }
 
 // stopLine aborts every running port; the line ends when the last one
 // has reported.
-func (a *appliance) stopLine() ui.Event {
+func (a *Appliance) stopLine() ui.Event {
 	l := a.line
 	if l == nil {
 		if a.stopCheck != nil {
@@ -183,7 +160,7 @@ func (a *appliance) stopLine() ui.Event {
 	return nil
 }
 
-func (a *appliance) endLine() ui.Event {
+func (a *Appliance) endLine() ui.Event {
 	if a.line != nil {
 		a.line.closer.Close()
 		a.line = nil
@@ -194,18 +171,15 @@ func (a *appliance) endLine() ui.Event {
 
 // stopLineAndWait ends production-line mode on shutdown: every port is
 // aborted and recorded.
-func (a *appliance) stopLineAndWait() {
+func (a *Appliance) stopLineAndWait(ctx context.Context) {
 	if a.line == nil {
 		return
 	}
 	a.shuttingDown = true
-	a.stopLine()
+	a.dispatch(ctx, a.stopLine())
 	for a.line != nil {
-		ev := <-a.events
-		if e, ok := ev.(linePortDone); ok {
-			for _, out := range a.linePortEnded(e) {
-				a.handle(context.Background(), out)
-			}
+		if e, ok := (<-a.events).(linePortDone); ok {
+			a.dispatch(ctx, a.linePortEnded(e)...)
 		}
 	}
 }

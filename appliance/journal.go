@@ -1,6 +1,7 @@
-package main
+package appliance
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,29 +42,29 @@ func (j journalDrive) same(d hal.DriveInfo) bool {
 	return j.Model == d.Vendor+" "+d.Model && j.Serial == d.Serial && j.Size == d.Size
 }
 
-func (a *appliance) saveJournal() {
-	if a.journalPath == "" || a.journal == nil {
+func (a *Appliance) saveJournal() {
+	if a.paths.Journal == "" || a.journal == nil {
 		return
 	}
 	data, err := json.MarshalIndent(a.journal, "", "  ")
 	if err == nil {
-		err = fsys.WriteFileAtomic(a.files, a.journalPath, data, 0o644)
+		err = fsys.WriteFileAtomic(a.files, a.paths.Journal, data, 0o644)
 	}
 	if err != nil {
 		a.log.Error("job journal not saved", "err", err)
 	}
 }
 
-func (a *appliance) dropJournal() {
+func (a *Appliance) dropJournal() {
 	a.journal = nil
-	if a.journalPath == "" {
+	if a.paths.Journal == "" {
 		return
 	}
-	err := a.files.Remove(a.journalPath)
+	err := a.files.Remove(a.paths.Journal)
 	if err == nil {
 		// A journal that came back after a power cut would offer a
 		// finished job for resuming.
-		err = a.files.SyncDir(filepath.Dir(a.journalPath))
+		err = a.files.SyncDir(filepath.Dir(a.paths.Journal))
 	}
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		a.log.Error("job journal", "err", err)
@@ -71,11 +72,11 @@ func (a *appliance) dropJournal() {
 }
 
 // loadJournal reads an interrupted job's journal, if there is one.
-func (a *appliance) loadJournal() {
-	if a.journalPath == "" {
+func (a *Appliance) loadJournal() {
+	if a.paths.Journal == "" {
 		return
 	}
-	data, err := a.files.ReadFile(a.journalPath)
+	data, err := a.files.ReadFile(a.paths.Journal)
 	if errors.Is(err, os.ErrNotExist) {
 		return
 	}
@@ -84,7 +85,7 @@ func (a *appliance) loadJournal() {
 		err = json.Unmarshal(data, &j)
 	}
 	if err != nil || len(j.Targets) == 0 {
-		a.log.Warn("job journal unreadable; ignored", "file", a.journalPath, "err", err)
+		a.log.Warn("job journal unreadable; ignored", "file", a.paths.Journal, "err", err)
 		return
 	}
 	a.pendingResume = &j
@@ -92,7 +93,7 @@ func (a *appliance) loadJournal() {
 
 // offerResume asks the operator about an interrupted job once the drives
 // are known.
-func (a *appliance) offerResume() ui.Event {
+func (a *Appliance) offerResume() ui.Event {
 	j := a.pendingResume
 	if j == nil || a.job != nil {
 		return nil
@@ -104,7 +105,7 @@ func (a *appliance) offerResume() ui.Event {
 // resumeJob starts the interrupted job again: each target that is the same
 // drive in the same port continues from its last checkpoint, after the
 // engine checks what it holds; any other starts over.
-func (a *appliance) resumeJob() any {
+func (a *Appliance) resumeJob(ctx context.Context) ui.Event {
 	j := a.pendingResume
 	a.pendingResume = nil
 	if j == nil {
@@ -132,7 +133,20 @@ func (a *appliance) resumeJob() any {
 		return ui.JobRefused{Reason: "none of the job's targets is in its port"}
 	}
 	a.log.Info("resuming the interrupted job", "job", j.Job, "from", fmt.Sprint(from))
-	return startRequest{cmd: ui.StartJob{Mode: j.uiMode(), Master: j.Master.Port, Targets: targets, Area: j.Area}, resume: from}
+	return a.startJob(ctx, ui.StartJob{Mode: j.uiMode(), Master: j.Master.Port, Targets: targets, Area: j.Area}, from)
+}
+
+// checkpoint notes a port's synced chunks in the journal.
+func (a *Appliance) checkpoint(e checkpoint) {
+	if a.journal == nil {
+		return
+	}
+	for i := range a.journal.Targets {
+		if a.journal.Targets[i].Port == e.port {
+			a.journal.Targets[i].Synced = e.n
+		}
+	}
+	a.saveJournal()
 }
 
 // uiMode is the journal's job mode as the panel names it.
@@ -141,10 +155,4 @@ func (j *journal) uiMode() ui.Mode {
 		return ui.CopyOnly
 	}
 	return ui.CopyVerify
-}
-
-// startRequest is a job start with resume points, handled by the loop.
-type startRequest struct {
-	cmd    ui.StartJob
-	resume map[int]int
 }

@@ -1,4 +1,4 @@
-package main
+package appliance
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/clonebay/clonebay/board"
 	"github.com/clonebay/clonebay/internal/fsys/fsystest"
+	"github.com/clonebay/clonebay/sim"
 	"github.com/clonebay/clonebay/ui"
 )
 
@@ -17,12 +17,12 @@ import (
 // choice, a job's checkpoint, the end of a job) is what comes back after
 // the power goes, on a disk that forgets everything not synced.
 func TestStateSurvivesAPowerCut(t *testing.T) {
-	b, err := board.Builtin("sim8")
-	require.NoError(t, err)
-	newApp := func(disk *fsystest.Disk) *appliance {
-		a := newAppliance(b, newSimRig(b).hardware(), ui.DefaultSettings(), slog.New(slog.DiscardHandler))
-		a.files = disk
-		a.settingsPath, a.journalPath = "/var/lib/clonebay/settings.yaml", "/var/lib/clonebay/job.journal"
+	b := sim8(t)
+	newApp := func(disk *fsystest.Disk) *Appliance {
+		a, err := New(Config{Board: b, Settings: ui.DefaultSettings(), Files: disk}, rigHardware(sim.NewRig(b)),
+			Paths{Settings: "/var/lib/clonebay/settings.yaml", Journal: "/var/lib/clonebay/job.journal"},
+			slog.New(slog.DiscardHandler))
+		require.NoError(t, err)
 		return a
 	}
 
@@ -31,7 +31,7 @@ func TestStateSurvivesAPowerCut(t *testing.T) {
 		set := ui.DefaultSettings()
 		set.AutoStart = 6
 		newApp(disk).command(context.Background(), ui.SaveSettings{Settings: set})
-		got, problem, err := loadSettings(disk.Cut(nil), "", "/var/lib/clonebay/settings.yaml")
+		got, problem, err := LoadSettings(disk.Cut(nil), "", "/var/lib/clonebay/settings.yaml")
 		require.NoError(t, err)
 		require.Empty(t, problem)
 		assert.Equal(t, 6, got.AutoStart)

@@ -1,4 +1,4 @@
-package main
+package appliance
 
 import (
 	"bytes"
@@ -6,27 +6,25 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/clonebay/clonebay/board"
+	"github.com/clonebay/clonebay/fatstick"
 	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/images"
 	"github.com/clonebay/clonebay/internal/fsys"
+	"github.com/clonebay/clonebay/internal/testenv"
 	"github.com/clonebay/clonebay/record"
 	"github.com/clonebay/clonebay/sim"
-	"github.com/clonebay/clonebay/ui"
-
-	"github.com/clonebay/clonebay/internal/testenv"
 )
 
 // TestImportFromAStick puts image files on a FAT stick with the real
@@ -68,7 +66,8 @@ func TestImportFromAStick(t *testing.T) {
 	put(stick, "/broken.img.gz.sha256", fmt.Appendf(nil, "%064x  broken.img.gz\n", 1))
 	put(stick, "/notes.txt", []byte("not an image"))
 
-	all, err := listFAT(context.Background(), stick, 0)
+	ctx := context.Background()
+	all, err := fatstick.List(ctx, stick, 0)
 	require.NoError(t, err)
 	var found []string
 	for _, f := range all {
@@ -81,21 +80,18 @@ func TestImportFromAStick(t *testing.T) {
 
 	lib, err := images.OpenLibrary(filepath.Join(dir, "library"))
 	require.NoError(t, err)
-	size, err := fatSize(context.Background(), stick, 0, "/releases/Kiosk Build 7.img.gz")
-	require.NoError(t, err)
-	assert.Equal(t, int64(gz.Len()), size)
-	m, err := importFromFAT(context.Background(), lib, stick, 0, ui.ImportFile{Port: 5, Path: "/releases/Kiosk Build 7.img.gz", Size: size}, nil)
+	m, err := ImportFromStick(ctx, lib, stick, 0, "/releases/Kiosk Build 7.img.gz", int64(gz.Len()), nil)
 	require.NoError(t, err)
 	assert.Equal(t, "Kiosk-Build-7", m.Name)
 	want := sha256.Sum256(content)
 	assert.Equal(t, fmt.Sprintf("%x", want), m.SHA256)
 
-	_, err = importFromFAT(context.Background(), lib, stick, 0, ui.ImportFile{Port: 5, Path: "/broken.img.gz", Size: int64(gz.Len())}, nil)
+	_, err = ImportFromStick(ctx, lib, stick, 0, "/broken.img.gz", int64(gz.Len()), nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "the checksum file says 000000000000")
 	assert.Equal(t, []string{"Kiosk-Build-7"}, lib.Names(), "the refused import left nothing")
 
-	_, err = importFromFAT(context.Background(), lib, stick, 0, ui.ImportFile{Port: 5, Path: "/releases/Kiosk Build 7.img.gz", Size: size}, nil)
+	_, err = ImportFromStick(ctx, lib, stick, 0, "/releases/Kiosk Build 7.img.gz", int64(gz.Len()), nil)
 	assert.ErrorContains(t, err, "an image named Kiosk-Build-7 is already in the library")
 }
 
@@ -113,74 +109,62 @@ func TestFirstDeployOfTheDayChecksTheImage(t *testing.T) {
 		{"damaged image", true, "Not started"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			lib, err := images.OpenLibrary(filepath.Join(dir, "images"))
-			require.NoError(t, err)
-			content := masterContent()
-			_, err = lib.Capture(context.Background(), bytesSource(content), "golden", images.CaptureOptions{})
-			require.NoError(t, err)
-			require.NoError(t, os.Remove(filepath.Join(dir, "images", "golden", "checked")), "not checked today")
-			if tc.damage {
-				p := filepath.Join(dir, "images", "golden", "image.zst")
-				data, err := os.ReadFile(p)
+			synctest.Test(t, func(t *testing.T) {
+				dir := t.TempDir()
+				lib, err := images.OpenLibrary(filepath.Join(dir, "images"))
 				require.NoError(t, err)
-				data[len(data)/2] ^= 0x20
-				require.NoError(t, os.WriteFile(p, data, 0o644))
-			}
-
-			b, err := board.Builtin("sim8")
-			require.NoError(t, err)
-			rig := newSimRig(b)
-			app := newAppliance(b, rig.hardware(), ui.DefaultSettings(), slog.New(slog.DiscardHandler))
-			app.libraryDir = filepath.Join(dir, "images")
-			app.logPath = filepath.Join(dir, "jobs.log")
-			var targets []*sim.Drive
-			for _, port := range []int{2, 3} {
-				d, err := rig.insert(port, defaultTarget())
+				content := sim.MasterContent()
+				_, err = lib.Capture(context.Background(), bytesSource(content), "golden", images.CaptureOptions{})
 				require.NoError(t, err)
-				targets = append(targets, d)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- app.Run(ctx) }()
-			defer func() { cancel(); require.NoError(t, <-done) }()
-			waitText(t, rig.lcd, "Targets: 2", 5*time.Second)
-			for _, b := range []hal.Button{hal.Down, hal.Down, hal.Down, hal.Down, hal.Down, hal.OK, hal.OK, hal.OK} {
-				rig.buttons.Click(b) // Image, Deploy, golden
-				time.Sleep(30 * time.Millisecond)
-			}
-			waitText(t, rig.lcd, "Image: golden", 3*time.Second)
-			rig.buttons.Click(hal.OK)
-			waitText(t, rig.lcd, "OK: start", 3*time.Second)
-			rig.buttons.Click(hal.OK)
-			waitText(t, rig.lcd, tc.want, 60*time.Second)
-			if tc.damage {
-				waitText(t, rig.lcd, "damaged: frame", time.Second)
-				for _, d := range targets {
-					got, err := d.Media(0, 1<<20)
+				require.NoError(t, os.Remove(filepath.Join(dir, "images", "golden", "checked")), "not checked today")
+				if tc.damage {
+					p := filepath.Join(dir, "images", "golden", "image.zst")
+					data, err := os.ReadFile(p)
 					require.NoError(t, err)
-					assert.Equal(t, make([]byte, 1<<20), got, "the target was not written")
+					data[len(data)/2] ^= 0x20
+					require.NoError(t, os.WriteFile(p, data, 0o644))
 				}
-				return
-			}
-			for _, d := range targets {
-				got, err := d.Media(0, int64(len(content)))
+				var targets []*sim.Drive
+				r := startRig(t, Config{}, Paths{Library: filepath.Join(dir, "images"), Record: filepath.Join(dir, "jobs.log")},
+					func(r *sim.Rig) {
+						for _, port := range []int{2, 3} {
+							d, err := r.Insert(port, sim.DefaultTarget())
+							require.NoError(t, err)
+							targets = append(targets, d)
+						}
+					})
+				r.waitText("Targets: 2", 5*time.Second)
+				r.press(hal.Down, hal.Down, hal.Down, hal.Down, hal.Down, hal.OK, hal.OK, hal.OK) // Image, Deploy, golden
+				r.waitText("Image: golden", 3*time.Second)
+				r.press(hal.OK)
+				r.waitText("OK: start", 3*time.Second)
+				r.press(hal.OK)
+				r.waitText(tc.want, 60*time.Second)
+				if tc.damage {
+					r.waitText("damaged", time.Second)
+					for _, d := range targets {
+						got, err := d.Media(0, 1<<20)
+						require.NoError(t, err)
+						assert.Equal(t, make([]byte, 1<<20), got, "the target was not written")
+					}
+					return
+				}
+				for _, d := range targets {
+					got, err := d.Media(0, int64(len(content)))
+					require.NoError(t, err)
+					assert.True(t, bytes.Equal(content, got), "the target holds the image")
+				}
+				assert.True(t, lib.CheckedToday("golden"), "the check is remembered for the day")
+				r.stop()
+				rep, err := record.Read(fsys.OS, filepath.Join(dir, "jobs.log"))
 				require.NoError(t, err)
-				assert.True(t, bytes.Equal(content, got), "the target holds the image")
-			}
-			assert.True(t, lib.CheckedToday("golden"), "the check is remembered for the day")
-			cancel()
-			require.NoError(t, <-done)
-			done <- nil
-			l, _, err := record.Open(fsys.OS, filepath.Join(dir, "jobs.log"))
-			require.NoError(t, err)
-			defer l.Close()
-			require.Len(t, l.Entries(), 2)
-			for _, e := range l.Entries() {
-				assert.Equal(t, "image", e.MasterKind)
-				assert.Equal(t, "golden", e.MasterName)
-				assert.Equal(t, "PASS", e.Result)
-			}
+				require.Len(t, rep.Entries, 2)
+				for _, e := range rep.Entries {
+					assert.Equal(t, "image", e.MasterKind)
+					assert.Equal(t, "golden", e.MasterName)
+					assert.Equal(t, "PASS", e.Result)
+				}
+			})
 		})
 	}
 }
