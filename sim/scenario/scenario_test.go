@@ -119,4 +119,3 @@ func TestFailedExpectationFailsTheRun(t *testing.T) {
 		assert.Contains(t, out.String(), `FAIL x.scn:1: expected the LCD to show "Job done"; the LCD shows:`)
 	})
 }
-
