@@ -221,19 +221,29 @@ type Database struct {
 	URL, AdminURL string
 }
 
+// CreateDatabase makes a database owned by a new role with a password;
+// it lives as long as the cluster.
+func (c *Cluster) CreateDatabase(ctx context.Context) (Database, error) {
+	suffix := randomHex(6)
+	d := Database{Name: "db_" + suffix, User: "role_" + suffix, Password: "pw-" + randomHex(10)}
+	d.URL, d.AdminURL = c.URL(d.User, d.Password, d.Name), c.AdminURL(d.Name)
+	if err := c.Exec(ctx, "postgres", fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", d.User, d.Password)); err != nil {
+		return d, fmt.Errorf("create role: %w", err)
+	}
+	if err := c.Exec(ctx, "postgres", fmt.Sprintf("CREATE DATABASE %s OWNER %s", d.Name, d.User)); err != nil {
+		return d, fmt.Errorf("create database: %w", err)
+	}
+	return d, nil
+}
+
 // NewDatabase makes a database owned by a new role with a password; both
 // are dropped when the test ends.
 func (c *Cluster) NewDatabase(t testing.TB) Database {
 	t.Helper()
 	ctx := context.Background()
-	suffix := randomHex(6)
-	d := Database{Name: "db_" + suffix, User: "role_" + suffix, Password: "pw-" + randomHex(10)}
-	d.URL, d.AdminURL = c.URL(d.User, d.Password, d.Name), c.AdminURL(d.Name)
-	if err := c.Exec(ctx, "postgres", fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", d.User, d.Password)); err != nil {
-		t.Fatalf("pgtest: create role: %v", err)
-	}
-	if err := c.Exec(ctx, "postgres", fmt.Sprintf("CREATE DATABASE %s OWNER %s", d.Name, d.User)); err != nil {
-		t.Fatalf("pgtest: create database: %v", err)
+	d, err := c.CreateDatabase(ctx)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
 	}
 	t.Cleanup(func() {
 		if !c.isRunning() {
@@ -309,4 +319,15 @@ func tail(b []byte, n int) string {
 		b = b[len(b)-n:]
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// ExecURL runs SQL on the server at url, logged in as its user.
+func ExecURL(ctx context.Context, url, sql string, args ...any) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	_, err = conn.Exec(ctx, sql, args...)
+	return err
 }

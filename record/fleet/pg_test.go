@@ -25,6 +25,23 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
+// fleetDB is a database the tests share: every box has an ID of its own,
+// so they do not see each other's entries. Tests that change the schema
+// or count every row take a database of their own.
+var fleetDB struct {
+	once sync.Once
+	db   pgtest.Database
+	err  error
+}
+
+func sharedDB(t testing.TB) (*pgtest.Cluster, pgtest.Database) {
+	t.Helper()
+	c := pgtest.Shared(t)
+	fleetDB.once.Do(func() { fleetDB.db, fleetDB.err = c.CreateDatabase(context.Background()) })
+	require.NoError(t, fleetDB.err)
+	return c, fleetDB.db
+}
+
 // box is one appliance's state folder: its log, ID and cursor.
 type box struct {
 	dir, id string
