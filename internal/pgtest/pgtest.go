@@ -331,3 +331,21 @@ func ExecURL(ctx context.Context, url, sql string, args ...any) error {
 	_, err = conn.Exec(ctx, sql, args...)
 	return err
 }
+
+// Start starts a cluster for one test and removes it when the test ends;
+// for a package with a single PostgreSQL test (others share one through
+// Shared and Main).
+func Start(t testing.TB) *Cluster {
+	t.Helper()
+	Require(t)
+	c, err := New()
+	if err != nil {
+		t.Fatalf("pgtest: starting PostgreSQL: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := c.Remove(); err != nil {
+			t.Logf("pgtest: %v", err)
+		}
+	})
+	return c
+}

@@ -108,6 +108,8 @@ func (r *Replicator) check(ctx context.Context) (*CheckReport, error) {
 			if rep.LocalDamage == "" {
 				rep.Extra = append(rep.Extra, s.seq)
 			}
+		} else if l.line != s.line && l.sum == s.sum {
+			rep.Differ = append(rep.Differ, fmt.Sprintf("entry %d: the server's content differs from the log's under the same sum (edited on the server)", s.seq))
 		} else if l.line != s.line {
 			rep.Differ = append(rep.Differ, fmt.Sprintf("entry %d: the server's has sum %.12s…, the log's %.12s…", s.seq, s.sum, l.sum))
 		}

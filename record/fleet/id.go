@@ -54,3 +54,11 @@ func LoadOrCreateID(files fsys.FS, path string) (string, error) {
 	}
 	return id, nil
 }
+
+// The files replication keeps in the appliance's state folder.
+const (
+	// IDFile holds the appliance ID.
+	IDFile = "appliance-id"
+	// CursorFile holds what the server acknowledged.
+	CursorFile = "replicate.cursor"
+)

@@ -50,6 +50,9 @@ type Status struct {
 	// Acked is the last entry the server acknowledged; Last the log's last
 	// durable entry.
 	Acked, Last int64
+	// Added counts the entries this replicator stored that the server did
+	// not hold before.
+	Added int64
 	// Server is the connection URL with its password hidden.
 	Server string
 	// Err says what went wrong last, in plain words; empty when the last
@@ -451,11 +454,11 @@ func (r *Replicator) sendNext(ctx context.Context) error {
 		return fmt.Errorf("%w: entries %d..%d could not be read again", ErrLogDamaged, r.acked.seq+1, upto)
 	}
 	bctx, cancel := context.WithTimeout(ctx, r.o.Timeout)
-	held, _, err := sendBatch(bctx, r.conn, r.o.ID, rows)
+	held, added, err := sendBatch(bctx, r.conn, r.o.ID, rows)
 	cancel()
 	if held > 0 {
 		r.acked = after[held-1]
-		r.update(func(s *Status) { s.Acked = r.acked.seq })
+		r.update(func(s *Status) { s.Acked, s.Added = r.acked.seq, s.Added+int64(added) })
 		if serr := saveCursor(r.o.Files, r.o.Cursor, cursor{ID: r.o.ID, Seq: r.acked.seq, Sum: r.acked.sum}); serr != nil && err == nil {
 			err = serr
 		}
