@@ -31,6 +31,7 @@ func cmdImage(ctx context.Context, env *cliEnv, args []string) error {
 		"import":  {"store an image file (.img, .iso, .gz, .xz, .zst) as an image", imageImport},
 		"verify":  {"check an image against its manifest", imageVerify},
 		"rm":      {"delete an image", imageRemove},
+		"pull":    {"store an image from a web server or a catalog (http, https, S3 presigned URLs)", imagePull},
 	}
 	if len(args) == 0 || subs[args[0]].run == nil {
 		names := make([]string, 0, len(subs))
