@@ -33,7 +33,7 @@ func catalogJSON(t *testing.T, entries ...[3]string) []byte {
 // removed only when no job uses it.
 func TestSyncCatalog(t *testing.T) {
 	ctx := context.Background()
-	alpha, alpha2, beta := gzipped(t, diskImage(2, 3)), gzipped(t, diskImage(2, 4)), gzipped(t, diskImage(2, 5))
+	alpha, alpha2, beta := gzipped(t, diskImage(1, 3)), gzipped(t, diskImage(1, 4)), gzipped(t, diskImage(1, 5))
 	s, srv := newStore(t, map[string][]byte{"/img/alpha.img.gz": alpha, "/img/beta.img.gz": beta})
 	lib, err := images.OpenLibrary(t.TempDir())
 	require.NoError(t, err)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -22,41 +23,44 @@ import (
 func TestCheckFindsEveryDifference(t *testing.T) {
 	c, db := sharedDB(t)
 	ctx := context.Background()
+	// breaks is what the schema's chain_breaks view (plain SQL, for QA)
+	// finds of the same edit.
 	tests := []struct {
-		name  string
-		edit  string
-		check func(t *testing.T, rep *fleet.CheckReport)
+		name   string
+		edit   string
+		check  func(t *testing.T, rep *fleet.CheckReport)
+		breaks []string
 	}{
 		{"untouched", ``, func(t *testing.T, rep *fleet.CheckReport) {
 			assert.True(t, rep.Clean(), "%+v", rep)
 			assert.Equal(t, 6, rep.Server)
 			assert.Equal(t, 6, rep.Local)
-		}},
+		}, nil},
 		{"an entry deleted", `DELETE FROM clonebay.records WHERE appliance_id = $1 AND seq = 3`, func(t *testing.T, rep *fleet.CheckReport) {
 			assert.Equal(t, []int64{3}, rep.Missing)
 			assert.Equal(t, []string{"entries 3..3 are missing on the server: the chain cannot be followed across the gap"}, rep.Chain)
-		}},
+		}, []string{"4: entries 3..3 are missing"}},
 		{"an entry the box does not have", `INSERT INTO clonebay.records SELECT appliance_id, 7, sum, prev, time, job, mode, lot, master_kind,
 			master_name, master_sha256, port, label, target_model, target_serial, target_size, result, reason, bytes, line, entry
 			FROM clonebay.records WHERE appliance_id = $1 AND seq = 6`, func(t *testing.T, rep *fleet.CheckReport) {
 			assert.Equal(t, []int64{7}, rep.Extra)
 			assert.Contains(t, strings.Join(rep.Chain, "\n"), "entry 7: its line says it is entry 6")
-		}},
+		}, []string{"7: it does not follow the entry before"}},
 		{"a result edited, sum and all", `UPDATE clonebay.records SET line = replace(line, '"FAIL"', '"PASS"'), result = 'PASS',
 			entry = replace(line, '"FAIL"', '"PASS"')::jsonb WHERE appliance_id = $1 AND seq = 3`, func(t *testing.T, rep *fleet.CheckReport) {
 			require.Len(t, rep.Differ, 1)
 			assert.Contains(t, rep.Differ[0], "entry 3")
 			assert.Equal(t, []string{"entry 3: checksum does not match its content"}, rep.Chain)
-		}},
+		}, []string{"3: checksum does not match its content"}},
 		{"a column QA reads edited", `UPDATE clonebay.records SET target_serial = 'SN-OTHER' WHERE appliance_id = $1 AND seq = 2`,
 			func(t *testing.T, rep *fleet.CheckReport) {
 				assert.Empty(t, rep.Differ, "the entry itself is as the box wrote it")
 				assert.Equal(t, []string{"entry 2: column target_serial does not say what its line says"}, rep.Chain)
-			}},
+			}, nil},
 		{"the JSONB copy edited", `UPDATE clonebay.records SET entry = jsonb_set(entry, '{result}', '"PASS"') WHERE appliance_id = $1 AND seq = 3`,
 			func(t *testing.T, rep *fleet.CheckReport) {
 				assert.Equal(t, []string{"entry 3: column entry does not say what its line says"}, rep.Chain)
-			}},
+			}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,6 +75,7 @@ func TestCheckFindsEveryDifference(t *testing.T) {
 			rep, err := fleet.Check(ctx, b.options(db.URL))
 			require.NoError(t, err)
 			tt.check(t, rep)
+			assert.Equal(t, tt.breaks, chainBreaks(t, db.URL, b.id))
 			if tt.edit != "" {
 				assert.False(t, rep.Clean())
 			}
@@ -172,7 +177,9 @@ func TestInsertOnlyRole(t *testing.T) {
 	assert.Contains(t, err.Error(), "the role needs CREATE on the database, or an owner runs the first push")
 	assert.NotContains(t, err.Error(), "box-pw-123")
 
-	_, err = fleet.Push(ctx, newBox(t).options(db.URL)) // the owner makes the schema
+	// The owner makes the schema as docs/fleet.md says: a push of an empty
+	// log.
+	_, err = fleet.Push(ctx, fleet.Options{URL: db.URL, ID: "schema-setup", Log: "/dev/null"})
 	require.NoError(t, err)
 	require.NoError(t, c.Exec(ctx, db.Name, `GRANT USAGE ON SCHEMA clonebay TO `+db.User+`_box;
 		GRANT SELECT ON clonebay.schema_version TO `+db.User+`_box;
@@ -199,4 +206,41 @@ func TestHostileStrings(t *testing.T) {
 	rep, err := fleet.Check(ctx, b.options(db.URL))
 	require.NoError(t, err)
 	assert.True(t, rep.Clean(), "%+v", rep)
+}
+
+// TestCursorCountsWhatIsBehindWhileOffline: the cursor is written when a
+// push or a run ends, so a box that starts while the server is away
+// still knows how many entries the server lacks.
+func TestCursorCountsWhatIsBehindWhileOffline(t *testing.T) {
+	_, db := sharedDB(t)
+	ctx := context.Background()
+	b := newBox(t)
+	b.job(t, 3)
+	_, err := fleet.Push(ctx, b.options(db.URL))
+	require.NoError(t, err)
+	b.job(t, 2)
+
+	s, err := fleet.Push(ctx, b.options(closedPortURL(t, db)))
+	require.Error(t, err)
+	assert.Equal(t, fleet.StateUnreachable, s.State)
+	assert.Equal(t, int64(3), s.Acked, "known from the cursor")
+	assert.Equal(t, int64(2), s.Behind)
+	assert.Equal(t, "Sync: server unreachable", s.Line())
+}
+
+// chainBreaks is what the chain_breaks view says of a box: "SEQ: problem".
+func chainBreaks(t *testing.T, url, id string) []string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT seq || ': ' || problem FROM clonebay.chain_breaks WHERE appliance_id = $1 ORDER BY seq`, id)
+	require.NoError(t, err)
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }

@@ -34,3 +34,24 @@ CREATE INDEX records_target_serial ON clonebay.records (target_serial);
 CREATE INDEX records_lot ON clonebay.records (lot) WHERE lot <> '';
 CREATE INDEX records_time ON clonebay.records (time);
 CREATE INDEX records_failures ON clonebay.records (reason, appliance_id) WHERE result <> 'PASS';
+
+-- Every entry whose chain does not verify from this table alone: its sum
+-- recomputed from prev and its line (the line with its sum left empty is
+-- what the appliance hashed), its link to the entry before, and gaps. An
+-- empty result means every box's chain verifies.
+CREATE VIEW clonebay.chain_breaks AS
+SELECT appliance_id, seq,
+	CASE
+		WHEN seq <> coalesce(before_seq, 0) + 1 THEN format('entries %s..%s are missing', coalesce(before_seq, 0) + 1, seq - 1)
+		WHEN computed <> sum THEN 'checksum does not match its content'
+		ELSE 'it does not follow the entry before'
+	END AS problem
+FROM (
+	SELECT appliance_id, seq, sum, prev,
+		lag(sum) OVER w AS before_sum,
+		lag(seq) OVER w AS before_seq,
+		encode(sha256(convert_to(prev || regexp_replace(line, '"sum":"[0-9a-f]*"}$', '"sum":""}'), 'UTF8')), 'hex') AS computed
+	FROM clonebay.records
+	WINDOW w AS (PARTITION BY appliance_id ORDER BY seq)
+) r
+WHERE seq <> coalesce(before_seq, 0) + 1 OR computed <> sum OR prev <> coalesce(before_sum, '');
