@@ -189,6 +189,8 @@ func (l *Library) Pull(ctx context.Context, rawURL string, o PullOptions) (*Mani
 		switch {
 		case err == nil:
 			return m, nil
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("%s: %w; nothing was imported", show, ctx.Err())
 		case restart == "" && failed != nil:
 			// Import names a read error as damage; it was the network.
 			return nil, fmt.Errorf("%w; nothing was imported", failed)
