@@ -320,3 +320,34 @@ func TestPull(t *testing.T) {
 		})
 	}
 }
+
+// TestPullStoppedByTheCaller: a pull whose context ends while it waits
+// for data says so (not that the file is damaged) and keeps nothing.
+func TestPullStoppedByTheCaller(t *testing.T) {
+	file := gzipped(t, diskImage(2, 9))
+	sentHalf := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/os.img.gz" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Length", fmt.Sprint(len(file)))
+		w.Write(file[:len(file)/16]) // less than one frame of content
+		w.(http.Flusher).Flush()
+		close(sentHalf)
+		<-r.Context().Done() // the rest never comes
+	}))
+	defer srv.Close()
+	lib, err := images.OpenLibrary(t.TempDir())
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-sentHalf
+		cancel()
+	}()
+	var notes []string
+	_, err = lib.Pull(ctx, srv.URL+"/os.img.gz", fastPull(&notes))
+	require.ErrorIs(t, err, context.Canceled)
+	assert.NotContains(t, err.Error(), "damaged")
+	assert.Empty(t, libraryNames(t, lib))
+}
