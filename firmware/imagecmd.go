@@ -34,6 +34,7 @@ func cmdImage(ctx context.Context, env *cliEnv, args []string) error {
 
 		"import-files": {"store a folder's files as a file set (files --from set:NAME copies it)", imageImportFiles},
 		"sets":         {"list the file sets", imageSets},
+		"pull":         {"store an image from a web server or a catalog (http, https, S3 presigned URLs)", imagePull},
 	}
 	if len(args) == 0 || subs[args[0]].run == nil {
 		names := make([]string, 0, len(subs))

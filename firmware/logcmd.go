@@ -20,7 +20,10 @@ import (
 // stick (device node or image file).
 func cmdLog(ctx context.Context, env *cliEnv, args []string) error {
 	if len(args) == 0 {
-		return usageError("log needs verify, show or export")
+		return usageError("log needs verify, show, export or push")
+	}
+	if args[0] == "push" {
+		return logPush(ctx, env, args[1:])
 	}
 	fs := newFlags(env, "log", "verify|show|export [--log FILE] [--to DIR|DEVICE]")
 	logFile := fs.String("log", "/var/lib/clonebay/jobs.log", "the production record")

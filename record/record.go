@@ -95,6 +95,11 @@ func (e Entry) sum() string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// Checksum is the sum an entry must carry to verify (given its Prev): a
+// copy of the log kept elsewhere, such as the fleet's database, is checked
+// with it, entry by entry, without the appliance.
+func (e Entry) Checksum() string { return e.sum() }
+
 // ErrDamaged is returned (wrapped) when the log does not verify.
 var ErrDamaged = errors.New("the job log is damaged or was edited")
 
