@@ -5,11 +5,12 @@ import (
 	"fmt"
 
 	"github.com/clonebay/clonebay/board"
+	"github.com/clonebay/clonebay/cli"
 )
 
-func cmdBoards(_ context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "boards", "")
-	if err := parse(fs, args); err != nil {
+func cmdBoards(_ context.Context, env *cli.Env, args []string) error {
+	fs := cli.NewFlags(env, "boards", "")
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	for _, name := range board.Names() {
@@ -18,7 +19,7 @@ func cmdBoards(_ context.Context, env *cliEnv, args []string) error {
 			return err
 		}
 		cols, rows := b.Geometry()
-		fmt.Fprintf(env.stdout, "%-10s %d ports, %dx%d LCD: %s\n", b.Name, len(b.Ports), cols, rows, b.Description)
+		fmt.Fprintf(env.Stdout, "%-10s %d ports, %dx%d LCD: %s\n", b.Name, len(b.Ports), cols, rows, b.Description)
 	}
 	return nil
 }

@@ -1,22 +1,21 @@
 // Command clonebay is the duplicator appliance's firmware: `run` on the
 // appliance, `sim` on a laptop against simulated hardware, and a headless
-// command line (copy, verify, ...) on the same engine.
+// command line (copy, verify, files, image, log, ...) on the same engine.
 //
-// Only this package wires things together: it builds the backends from
-// the board, starts every goroutine in one errgroup and turns down vendor
-// loggers. No other package may import it.
+// It is wiring only: flags, signals, logging, building the hardware
+// backends from the board and handing them to the appliance (package
+// appliance); the headless commands live in package cli. No other package
+// may import it.
 package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
-	"sort"
 	"syscall"
+
+	"github.com/clonebay/clonebay/cli"
 )
 
 // Stamped in by the Makefile.
@@ -26,131 +25,32 @@ var (
 	buildDate = "unknown"
 )
 
-// exitError carries an exit code out of a subcommand.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-// usageError marks a bad command line: exit code 2.
-func usageError(format string, args ...any) error {
-	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
-}
-
-type command struct {
-	summary string
-	run     func(ctx context.Context, env *cliEnv, args []string) error
-}
-
-// cliEnv is what a subcommand may touch of the process.
-type cliEnv struct {
-	stdin          io.Reader
-	stdout, stderr io.Writer
-	isTerminal     bool
-}
-
-func commands() map[string]command {
-	return map[string]command{
-		"version": {"print the firmware version", cmdVersion},
-		"boards":  {"list the built-in boards", cmdBoards},
-		"sim":     {"run the firmware against simulated hardware", cmdSim},
-		"run":     {"run the appliance on its board's hardware", cmdRun},
-		"check":   {"validate a board and report which of its parts this machine has", cmdCheck},
-		"copy":    {"copy a master onto targets and verify them", cmdCopy},
-		"verify":  {"compare targets with a master, writing nothing", cmdVerify},
-		"hash":    {"print the SHA-256 and size of a master", cmdHash},
-		"erase":   {"wipe drives: quick, zeros, random, dod, discard, secure-discard", cmdErase},
-		"log":     {"verify, show or export the production record", cmdLog},
-		"image":   {"the image library: list, show, capture, import, verify, rm", cmdImage},
-		"files":   {"copy a file set onto targets of any sizes, each formatted fresh and verified file by file", cmdFiles},
-	}
+// commands are the headless commands and the firmware's own.
+func commands() map[string]cli.Command {
+	cmds := cli.Commands()
+	cmds["version"] = cli.Command{Summary: "print the firmware version", Run: cmdVersion}
+	cmds["boards"] = cli.Command{Summary: "list the built-in boards", Run: cmdBoards}
+	cmds["sim"] = cli.Command{Summary: "run the firmware against simulated hardware", Run: cmdSim}
+	cmds["run"] = cli.Command{Summary: "run the appliance on its board's hardware", Run: cmdRun}
+	cmds["check"] = cli.Command{Summary: "validate a board and report which of its parts this machine has", Run: cmdCheck}
+	return cmds
 }
 
 func main() {
+	// SIGHUP (a closed terminal or SSH session) stops the appliance as
+	// cleanly as SIGTERM: a master is never left write-blocked.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	env := &cliEnv{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, isTerminal: isTerminal(os.Stdout)}
-	code := run(ctx, env, os.Args[1:])
+	env := &cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, IsTerminal: cli.IsTerminal(os.Stderr)}
+	code := cli.Main(ctx, env, commands(), os.Args[1:])
 	stop()
 	os.Exit(code)
 }
 
-// run executes one command line and returns the process exit code.
-func run(ctx context.Context, env *cliEnv, args []string) int {
-	cmds := commands()
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(env.stderr, cmds)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	cmd, ok := cmds[args[0]]
-	if !ok {
-		fmt.Fprintf(env.stderr, "clonebay: unknown command %q\n\n", args[0])
-		usage(env.stderr, cmds)
-		return 2
-	}
-	err := cmd.run(ctx, env, args[1:])
-	if err == nil {
-		return 0
-	}
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	fmt.Fprintf(env.stderr, "clonebay %s: %v\n", args[0], err)
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code
-	}
-	return 1
-}
-
-func usage(w io.Writer, cmds map[string]command) {
-	names := make([]string, 0, len(cmds))
-	for n := range cmds {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	fmt.Fprintf(w, "usage: clonebay COMMAND [flags]\n\ncommands:\n")
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, cmds[n].summary)
-	}
-	fmt.Fprintf(w, "\nRun 'clonebay COMMAND -h' for a command's flags.\n")
-}
-
-func newFlags(env *cliEnv, name, args string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(env.stderr, "usage: clonebay %s %s\n", name, args)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-func cmdVersion(_ context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "version", "")
-	if err := parse(fs, args); err != nil {
+func cmdVersion(_ context.Context, env *cli.Env, args []string) error {
+	fs := cli.NewFlags(env, "version", "")
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "clonebay %s (commit %s, built %s)\n", version, commit, buildDate)
+	fmt.Fprintf(env.Stdout, "clonebay %s (commit %s, built %s)\n", version, commit, buildDate)
 	return nil
-}
-
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// parse parses a subcommand's flags; a bad flag is a usage error (exit 2,
-// the flag package has already printed what was wrong and the usage).
-func parse(fs *flag.FlagSet, args []string) error {
-	err := fs.Parse(args)
-	if err == nil || errors.Is(err, flag.ErrHelp) {
-		return err
-	}
-	return &exitError{code: 2, err: err}
 }

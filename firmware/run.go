@@ -17,6 +17,7 @@ import (
 
 	"github.com/clonebay/clonebay/appliance"
 	"github.com/clonebay/clonebay/board"
+	"github.com/clonebay/clonebay/cli"
 	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/hal/blockdev"
 	halgpio "github.com/clonebay/clonebay/hal/gpio"
@@ -25,26 +26,26 @@ import (
 	"github.com/clonebay/clonebay/ui"
 )
 
-func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "run", "--board NAME|FILE [--lock FILE]")
+func cmdRun(ctx context.Context, env *cli.Env, args []string) error {
+	fs := cli.NewFlags(env, "run", "--board NAME|FILE [--lock FILE]")
 	boardName := fs.String("board", "", "the board: a built-in name or a YAML file")
 	lockFile := fs.String("lock", "/run/clonebay.lock", "the lock file that keeps a second copy from starting")
 	defaultsFile := fs.String("defaults", "/etc/clonebay/settings.yaml", "the factory settings")
 	settingsFile := fs.String("settings", "/var/lib/clonebay/settings.yaml", "where Setup saves the operator's settings")
 	recordFile := fs.String("record", "/var/lib/clonebay/jobs.log", "the production record: every job and drive")
 	journalFile := fs.String("journal", "/var/lib/clonebay/job.journal", "the running job's checkpoints, to resume it after a power loss")
-	libraryDir := fs.String("images", "", "the image library folder (default: the board's, else "+defaultLibrary+")")
-	if err := parse(fs, args); err != nil {
+	libraryDir := fs.String("images", "", "the image library folder (default: the board's, else "+cli.DefaultLibrary+")")
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if *boardName == "" {
-		return usageError("--board is required (see 'clonebay boards')")
+		return cli.UsageError("--board is required (see 'clonebay boards')")
 	}
 	b, err := board.Load(*boardName)
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	unlock, err := lockOnce(*lockFile)
 	if err != nil {
 		return err
@@ -66,7 +67,7 @@ func cmdRun(ctx context.Context, env *cliEnv, args []string) error {
 		cfg.Notice = &ui.Notice{Title: "Settings", Text: problem}
 	}
 	app, err := appliance.New(cfg, hw, appliance.Paths{Settings: *settingsFile, Record: *recordFile, Journal: *journalFile,
-		Library: cmp.Or(*libraryDir, b.Images, defaultLibrary)}, log)
+		Library: cmp.Or(*libraryDir, b.Images, cli.DefaultLibrary)}, log)
 	if err != nil {
 		return err
 	}

@@ -9,10 +9,11 @@ import (
 	"runtime"
 
 	"github.com/clonebay/clonebay/board"
+	"github.com/clonebay/clonebay/cli"
 )
 
 // cmdRun needs the appliance's hardware, which only Linux backends drive.
-func cmdRun(context.Context, *cliEnv, []string) error {
+func cmdRun(context.Context, *cli.Env, []string) error {
 	return fmt.Errorf("run drives the appliance's hardware and needs Linux; this build is for %s/%s (use 'clonebay sim')", runtime.GOOS, runtime.GOARCH)
 }
 

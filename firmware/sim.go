@@ -11,25 +11,26 @@ import (
 
 	"github.com/clonebay/clonebay/appliance"
 	"github.com/clonebay/clonebay/board"
+	"github.com/clonebay/clonebay/cli"
 	"github.com/clonebay/clonebay/sim"
 	"github.com/clonebay/clonebay/sim/scenario"
 	"github.com/clonebay/clonebay/sim/terminal"
 	"github.com/clonebay/clonebay/ui"
 )
 
-func cmdSim(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "sim", "[--board NAME|FILE] [--script FILE] [--log FILE]")
+func cmdSim(ctx context.Context, env *cli.Env, args []string) error {
+	fs := cli.NewFlags(env, "sim", "[--board NAME|FILE] [--script FILE] [--log FILE]")
 	boardName := fs.String("board", board.Default, "the board to simulate: a built-in name or a YAML file")
 	scriptFile := fs.String("script", "", "run a scenario script without a terminal; exit 0 only when every expectation holds")
 	logFile := fs.String("log", "", "write the firmware's log to this file (default: stderr with --script, nowhere otherwise)")
 	recordFile := fs.String("record", "", "keep the production record (job log) in this file; a scenario's goes to a temporary file without it")
 	libraryDir := fs.String("images", simLibrary(), "the simulated appliance's image library folder (a scenario's is a new, empty one unless given)")
 	slack := fs.Float64("slack", 1, "with --script: make every deadline this many times as long (an emulator runs slower)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := cli.ParseFlags(fs, args); err != nil {
 		return err
 	}
 	if *slack < 1 || *slack > 100 {
-		return usageError("--slack %g: give 1..100", *slack)
+		return cli.UsageError("--slack %g: give 1..100", *slack)
 	}
 	b, err := board.Load(*boardName)
 	if err != nil {
@@ -37,7 +38,7 @@ func cmdSim(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	var logOut io.Writer = io.Discard
 	if *scriptFile != "" {
-		logOut = env.stderr
+		logOut = env.Stderr
 	}
 	if *logFile != "" {
 		f, err := os.OpenFile(*logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
@@ -57,7 +58,7 @@ func cmdSim(ctx context.Context, env *cliEnv, args []string) error {
 		defer f.Close()
 		s, err := scenario.Parse(*scriptFile, f)
 		if err != nil {
-			return &exitError{code: 2, err: err}
+			return &cli.ExitError{Code: 2, Err: err}
 		}
 		opts := scenario.Options{Record: *recordFile, Slack: *slack, Version: version}
 		fs.Visit(func(f *flag.Flag) {
@@ -65,12 +66,12 @@ func cmdSim(ctx context.Context, env *cliEnv, args []string) error {
 				opts.Images = *libraryDir // given: a scenario may start from a library
 			}
 		})
-		return scenario.Run(ctx, b, s, env.stdout, log, opts)
+		return scenario.Run(ctx, b, s, env.Stdout, log, opts)
 	}
 
-	in, ok := env.stdin.(*os.File)
-	if !ok || !isTerminal(in) {
-		return usageError("sim needs a terminal (or --script FILE)")
+	in, ok := env.Stdin.(*os.File)
+	if !ok || !cli.IsTerminal(in) {
+		return cli.UsageError("sim needs a terminal (or --script FILE)")
 	}
 	rig := sim.NewRig(b)
 	if err := rig.DefaultSession(); err != nil {
@@ -81,7 +82,7 @@ func cmdSim(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	return terminal.Run(ctx, rig, app.Run, in, env.stdout)
+	return terminal.Run(ctx, rig, app.Run, in, env.Stdout)
 }
 
 // simLibrary is where the simulator keeps its images between runs: the

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -19,8 +19,8 @@ import (
 
 // cmdFiles copies a file set onto targets of any sizes: each is
 // partitioned and formatted fresh and verified file by file.
-func cmdFiles(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "files", "--from DIR|set:NAME|DEVICE --to DST [--to DST...] [--fs auto|fat32|exfat] [--label NAME] [--table mbr|gpt] --yes")
+func cmdFiles(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlags(env, "files", "--from DIR|set:NAME|DEVICE --to DST [--to DST...] [--fs auto|fat32|exfat] [--label NAME] [--table mbr|gpt] --yes")
 	from := fs.String("from", "", "the files: a folder, set:NAME from the library, or a drive or image file whose FAT or exFAT volume is copied")
 	var to multiFlag
 	fs.Var(&to, "to", "a target drive or image file (repeat for each target); everything on it is lost")
@@ -29,20 +29,20 @@ func cmdFiles(ctx context.Context, env *cliEnv, args []string) error {
 	table := fs.String("table", fileset.MBR, "the partition table: mbr or gpt")
 	yes := fs.Bool("yes", false, "confirm: everything on the targets is lost")
 	lib := libraryFlag(fs)
-	if err := parse(fs, args); err != nil {
+	if err := Parse(fs, args); err != nil {
 		return err
 	}
 	switch {
 	case *from == "":
-		return usageError("--from is required")
+		return UsageError("--from is required")
 	case len(to) == 0:
-		return usageError("at least one --to is required")
+		return UsageError("at least one --to is required")
 	case *fsName != fileset.FSAuto && *fsName != fileset.FSFAT32 && *fsName != fileset.FSExFAT:
-		return usageError("--fs %q: give auto, fat32 or exfat", *fsName)
+		return UsageError("--fs %q: give auto, fat32 or exfat", *fsName)
 	case *table != fileset.MBR && *table != fileset.GPT:
-		return usageError("--table %q: give mbr or gpt", *table)
+		return UsageError("--table %q: give mbr or gpt", *table)
 	case !*yes:
-		return usageError("files formats %s: everything on them is lost; add --yes to confirm", strings.Join(to, ", "))
+		return UsageError("files formats %s: everything on them is lost; add --yes to confirm", strings.Join(to, ", "))
 	}
 	sets, err := fileset.OpenLibrary(*lib)
 	if err != nil {
@@ -60,7 +60,7 @@ func cmdFiles(ctx context.Context, env *cliEnv, args []string) error {
 	defer drives.close()
 
 	m := src.Manifest
-	fmt.Fprintf(env.stdout, "%s: %d files in %d folders, %s; largest %s (%s)\n", *from, m.Files, m.Folders,
+	fmt.Fprintf(env.Stdout, "%s: %d files in %d folders, %s; largest %s (%s)\n", *from, m.Files, m.Folders,
 		engine.FormatSize(m.Bytes), m.Largest.Path, engine.FormatSize(m.Largest.Size))
 	prog := newProgressView(env, to)
 	opts := fileset.Options{FS: *fsName, Label: *label, Table: *table, WorkDir: sets.Dir,
@@ -75,7 +75,7 @@ func cmdFiles(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	printFilesResult(env.stdout, res)
+	printFilesResult(env.Stdout, res)
 	if !res.OK() {
 		return fmt.Errorf("%d of %d targets did not pass", len(res.Ports)-res.Count(engine.Pass), len(res.Ports))
 	}
@@ -86,7 +86,7 @@ func cmdFiles(ctx context.Context, env *cliEnv, args []string) error {
 // manifest before its first job of the day), a folder (listed and hashed
 // in place), or a drive or image file whose FAT or exFAT volume is read
 // without mounting it, write-blocked.
-func filesSource(ctx context.Context, env *cliEnv, sets *fileset.Library, from string) (fileset.Source, func(), error) {
+func filesSource(ctx context.Context, env *Env, sets *fileset.Library, from string) (fileset.Source, func(), error) {
 	none := func() {}
 	if name, ok := strings.CutPrefix(from, "set:"); ok {
 		set, err := sets.OpenForJob(ctx, name, hashProgress(env, "checking "+name))
@@ -127,7 +127,7 @@ func filesSource(ctx context.Context, env *cliEnv, sets *fileset.Library, from s
 }
 
 // hashProgress reports a long read on stderr, every 10 percent.
-func hashProgress(env *cliEnv, what string) fileset.Progress {
+func hashProgress(env *Env, what string) fileset.Progress {
 	last := -1
 	return func(done, total int64) {
 		if total <= 0 {
@@ -135,7 +135,7 @@ func hashProgress(env *cliEnv, what string) fileset.Progress {
 		}
 		if pct := int(done * 100 / total); pct/10 != last {
 			last = pct / 10
-			fmt.Fprintf(env.stderr, "%s: %d%% of %s\n", what, pct, engine.FormatSize(total))
+			fmt.Fprintf(env.Stderr, "%s: %d%% of %s\n", what, pct, engine.FormatSize(total))
 		}
 	}
 }
@@ -161,8 +161,8 @@ func printFilesResult(w io.Writer, res *fileset.Result) {
 }
 
 // imageImportFiles stores a folder's files as a file set in the library.
-func imageImportFiles(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "image import-files", "DIR --name NAME")
+func imageImportFiles(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlags(env, "image import-files", "DIR --name NAME")
 	lib := libraryFlag(fs)
 	name := fs.String("name", "", "the set's name (the folder's name when empty)")
 	dir, err := parseWithArg(fs, args, "image import-files takes one folder")
@@ -173,10 +173,10 @@ func imageImportFiles(ctx context.Context, env *cliEnv, args []string) error {
 		*name = filepath.Base(filepath.Clean(dir))
 	}
 	if err := fileset.CheckName(*name); err != nil {
-		return usageError("%v (give one with --name)", err)
+		return UsageError("%v (give one with --name)", err)
 	}
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return usageError("%s is not a folder", dir)
+		return UsageError("%s is not a folder", dir)
 	}
 	sets, err := fileset.OpenLibrary(*lib)
 	if err != nil {
@@ -188,22 +188,22 @@ func imageImportFiles(ctx context.Context, env *cliEnv, args []string) error {
 		var pe *fileset.ProblemsError
 		if errors.As(err, &pe) {
 			for _, p := range pe.Problems {
-				fmt.Fprintf(env.stderr, "%s: %s\n", filepath.Join(dir, filepath.FromSlash(p.Path)), p.Reason)
+				fmt.Fprintf(env.Stderr, "%s: %s\n", filepath.Join(dir, filepath.FromSlash(p.Path)), p.Reason)
 			}
 			return fmt.Errorf("%d paths cannot go onto FAT32 or exFAT; nothing was stored", len(pe.Problems))
 		}
 		return err
 	}
-	fmt.Fprintf(env.stdout, "file set %s: %d files in %d folders, %s; largest %s (%s)\nsha256 %s\n", m.Name, m.Files, m.Folders,
+	fmt.Fprintf(env.Stdout, "file set %s: %d files in %d folders, %s; largest %s (%s)\nsha256 %s\n", m.Name, m.Files, m.Folders,
 		engine.FormatSize(m.Bytes), m.Largest.Path, engine.FormatSize(m.Largest.Size), m.SHA256)
 	return nil
 }
 
 // imageSets lists the file sets.
-func imageSets(_ context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "image sets", "")
+func imageSets(_ context.Context, env *Env, args []string) error {
+	fs := NewFlags(env, "image sets", "")
 	lib := libraryFlag(fs)
-	if err := parse(fs, args); err != nil {
+	if err := Parse(fs, args); err != nil {
 		return err
 	}
 	sets, err := fileset.OpenLibrary(*lib)
@@ -214,7 +214,7 @@ func imageSets(_ context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(env.stdout, 2, 8, 2, ' ', 0)
+	tw := tabwriter.NewWriter(env.Stdout, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tFILES\tBYTES\tLARGEST\tCREATED\tSHA256")
 	for _, s := range list {
 		if s.Err != nil {
@@ -226,26 +226,26 @@ func imageSets(_ context.Context, env *cliEnv, args []string) error {
 			m.Created.Local().Format("2006-01-02 15:04"), m.SHA256[:12])
 	}
 	tw.Flush()
-	fmt.Fprintf(env.stdout, "%d file sets in %s\n", len(list), sets.Dir)
+	fmt.Fprintf(env.Stdout, "%d file sets in %s\n", len(list), sets.Dir)
 	return nil
 }
 
 // parseWithArg parses flags given before or after one positional
 // argument ("import-files DIR --name NAME").
 func parseWithArg(fs *flag.FlagSet, args []string, usage string) (string, error) {
-	if err := parse(fs, args); err != nil {
+	if err := Parse(fs, args); err != nil {
 		return "", err
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
-		return "", usageError("%s", usage)
+		return "", UsageError("%s", usage)
 	}
 	arg := rest[0]
-	if err := parse(fs, rest[1:]); err != nil {
+	if err := Parse(fs, rest[1:]); err != nil {
 		return "", err
 	}
 	if fs.NArg() != 0 {
-		return "", usageError("%s", usage)
+		return "", UsageError("%s", usage)
 	}
 	return arg, nil
 }

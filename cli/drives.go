@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"errors"
@@ -31,7 +31,7 @@ type cliDrives struct {
 // another name, named twice, a file of the image library, on the system
 // disk, or under a loop device (see targetRules). A target file that does
 // not exist is made, as large as the copy area, only with --create.
-func openCLIDrives(env *cliEnv, jf jobFlags, mode engine.Mode) (_ *cliDrives, err error) {
+func openCLIDrives(env *Env, jf jobFlags, mode engine.Mode) (_ *cliDrives, err error) {
 	d := &cliDrives{names: jf.to}
 	defer func() {
 		if err != nil {
@@ -47,7 +47,7 @@ func openCLIDrives(env *cliEnv, jf jobFlags, mode engine.Mode) (_ *cliDrives, er
 		d.master, d.area = im, im.Area()
 		d.open = append(d.open, im)
 		if jf.area != "" && jf.area != "whole" {
-			return nil, usageError("--area %s: an image is deployed with the area it was captured with (%s)", jf.area, d.area.Name())
+			return nil, UsageError("--area %s: an image is deployed with the area it was captured with (%s)", jf.area, d.area.Name())
 		}
 	} else {
 		m, err := blockdev.OpenRead(jf.from)
@@ -115,7 +115,7 @@ func openTargets(to []string) (_ *cliDrives, err error) {
 		}
 	}()
 	rules := targetRules{writes: true}
-	if err := rules.load(defaultLibrary); err != nil {
+	if err := rules.load(DefaultLibrary); err != nil {
 		return nil, err
 	}
 	storages := make([]blockdev.Storage, len(to))
@@ -168,7 +168,7 @@ func (r *targetRules) load(library string) error {
 		return err
 	}
 	r.system = sys
-	for _, dir := range []string{library, defaultLibrary} {
+	for _, dir := range []string{library, DefaultLibrary} {
 		dir = filepath.Clean(dir)
 		if slices.ContainsFunc(r.library, func(l libraryFiles) bool { return l.dir == dir }) {
 			continue

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -17,13 +17,13 @@ import (
 	"github.com/clonebay/clonebay/images"
 )
 
-// defaultLibrary is where the appliance keeps its images.
-const defaultLibrary = "/var/lib/clonebay/images"
+// DefaultLibrary is where the appliance keeps its images.
+const DefaultLibrary = "/var/lib/clonebay/images"
 
-func cmdImage(ctx context.Context, env *cliEnv, args []string) error {
+func cmdImage(ctx context.Context, env *Env, args []string) error {
 	subs := map[string]struct {
 		summary string
-		run     func(context.Context, *cliEnv, []string) error
+		run     func(context.Context, *Env, []string) error
 	}{
 		"list":    {"list the images and the library's free space", imageList},
 		"show":    {"show one image's manifest", imageShow},
@@ -48,19 +48,19 @@ func cmdImage(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		switch {
 		case len(args) == 0:
-			return usageError("image needs a subcommand:%s", sb.String())
+			return UsageError("image needs a subcommand:%s", sb.String())
 		case isHelp(args[0]):
-			fmt.Fprintf(env.stderr, "usage: clonebay image SUBCOMMAND [flags]\n\nsubcommands:%s\n\nRun 'clonebay image SUBCOMMAND -h' for its flags.\n", sb.String())
+			fmt.Fprintf(env.Stderr, "usage: clonebay image SUBCOMMAND [flags]\n\nsubcommands:%s\n\nRun 'clonebay image SUBCOMMAND -h' for its flags.\n", sb.String())
 			return flag.ErrHelp
 		}
-		return usageError("image %s: unknown subcommand; one of:%s", args[0], sb.String())
+		return UsageError("image %s: unknown subcommand; one of:%s", args[0], sb.String())
 	}
 	return subs[args[0]].run(ctx, env, args[1:])
 }
 
 // libraryFlag registers --library on a subcommand's flags.
 func libraryFlag(fs *flag.FlagSet) *string {
-	return fs.String("library", defaultLibrary, "the image library folder")
+	return fs.String("library", DefaultLibrary, "the image library folder")
 }
 
 // isHelp reports whether a word asks for the usage.
@@ -69,20 +69,20 @@ func isHelp(a string) bool { return a == "-h" || a == "-help" || a == "--help" |
 // oneName parses a subcommand's flags and takes its single NAME argument,
 // which may stand before, between or after the flags.
 func oneName(fs *flag.FlagSet, args []string) (string, error) {
-	pos, err := parseArgs(fs, args)
+	pos, err := ParseArgs(fs, args)
 	if err != nil {
 		return "", err
 	}
 	if len(pos) != 1 {
-		return "", usageError("%s takes one image name (got %d: %s)", fs.Name(), len(pos), strings.Join(pos, " "))
+		return "", UsageError("%s takes one image name (got %d: %s)", fs.Name(), len(pos), strings.Join(pos, " "))
 	}
 	return pos[0], nil
 }
 
-func imageList(_ context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "image list", "[--library DIR]")
+func imageList(_ context.Context, env *Env, args []string) error {
+	fs := NewFlags(env, "image list", "[--library DIR]")
 	lib := libraryFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := ParseFlags(fs, args); err != nil {
 		return err
 	}
 	l, err := images.OpenLibrary(*lib)
@@ -93,7 +93,7 @@ func imageList(_ context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(env.stdout, 2, 8, 2, ' ', 0)
+	tw := tabwriter.NewWriter(env.Stdout, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSIZE\tDATA\tSTORED\tAREA\tCREATED\tSHA256")
 	for _, e := range ents {
 		if e.Err != nil {
@@ -109,12 +109,12 @@ func imageList(_ context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "%d images, %s free in %s\n", len(ents), engine.FormatSize(free), l.Dir)
+	fmt.Fprintf(env.Stdout, "%d images, %s free in %s\n", len(ents), engine.FormatSize(free), l.Dir)
 	return nil
 }
 
-func imageShow(_ context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "image show", "NAME [--library DIR]")
+func imageShow(_ context.Context, env *Env, args []string) error {
+	fs := NewFlags(env, "image show", "NAME [--library DIR]")
 	lib := libraryFlag(fs)
 	name, err := oneName(fs, args)
 	if err != nil {
@@ -132,7 +132,7 @@ func imageShow(_ context.Context, env *cliEnv, args []string) error {
 		return fmt.Errorf("image %s: %w", name, e.Err)
 	}
 	m := e.Manifest
-	w := env.stdout
+	w := env.Stdout
 	fmt.Fprintf(w, "name      %s\n", m.Name)
 	fmt.Fprintf(w, "created   %s\n", m.Created.Local().Format(time.RFC3339))
 	fmt.Fprintf(w, "origin    %s\n", m.Origin)
@@ -151,20 +151,20 @@ func imageShow(_ context.Context, env *cliEnv, args []string) error {
 	return nil
 }
 
-func imageCapture(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "image capture", "--from DEV --name NAME [--area whole|used|smart|N%] [--library DIR]")
+func imageCapture(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlags(env, "image capture", "--from DEV --name NAME [--area whole|used|smart|N%] [--library DIR]")
 	lib := libraryFlag(fs)
 	from := fs.String("from", "", "the master drive (or a raw image file)")
 	name := fs.String("name", "", "the image's name")
 	areaName := fs.String("area", "used", "what to capture: whole, used, smart or N%")
-	if err := parseFlags(fs, args); err != nil {
+	if err := ParseFlags(fs, args); err != nil {
 		return err
 	}
 	if *from == "" || *name == "" {
-		return usageError("--from and --name are required")
+		return UsageError("--from and --name are required")
 	}
 	if err := images.CheckName(*name); err != nil {
-		return usageError("%v", err)
+		return UsageError("%v", err)
 	}
 	area, err := cliArea(*areaName)
 	if err != nil {
@@ -193,23 +193,23 @@ func imageCapture(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "image %s: %s of %s (%s) stored in %s\nsha256 %s\n", man.Name, engine.FormatSize(man.Bytes),
+	fmt.Fprintf(env.Stdout, "image %s: %s of %s (%s) stored in %s\nsha256 %s\n", man.Name, engine.FormatSize(man.Bytes),
 		engine.FormatSize(man.Size), man.Area, engine.FormatSize(man.Stored), man.SHA256)
 	return nil
 }
 
-func imageImport(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "image import", "FILE [--name NAME] [--bmap FILE.bmap] [--sha256 FILE.sha256] [--library DIR]")
+func imageImport(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlags(env, "image import", "FILE [--name NAME] [--bmap FILE.bmap] [--sha256 FILE.sha256] [--library DIR]")
 	lib := libraryFlag(fs)
 	name := fs.String("name", "", "the image's name (the file's name without extensions when empty)")
 	bmapFile := fs.String("bmap", "", "a block map (bmaptool): only mapped blocks are stored; found next to the file when empty")
 	shaFile := fs.String("sha256", "", "a checksum file for the file; found next to it (FILE.sha256) when empty")
-	pos, err := parseArgs(fs, args)
+	pos, err := ParseArgs(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError("image import takes one file (got %d: %s)", len(pos), strings.Join(pos, " "))
+		return UsageError("image import takes one file (got %d: %s)", len(pos), strings.Join(pos, " "))
 	}
 	path := pos[0]
 	st, err := os.Stat(path)
@@ -224,7 +224,7 @@ func imageImport(ctx context.Context, env *cliEnv, args []string) error {
 		*name = images.NameFor(path)
 	}
 	if err := images.CheckName(*name); err != nil {
-		return usageError("%v (give one with --name)", err)
+		return UsageError("%v (give one with --name)", err)
 	}
 	if *bmapFile == "" {
 		*bmapFile = sideFile(path, ".bmap")
@@ -237,7 +237,7 @@ func imageImport(ctx context.Context, env *cliEnv, args []string) error {
 		if src.BMap, err = images.ParseBMap(data); err != nil {
 			return fmt.Errorf("%s: %w", *bmapFile, err)
 		}
-		fmt.Fprintf(env.stderr, "block map %s: %s mapped of %s\n", *bmapFile, engine.FormatSize(src.BMap.Mapped()), engine.FormatSize(src.BMap.ImageSize))
+		fmt.Fprintf(env.Stderr, "block map %s: %s mapped of %s\n", *bmapFile, engine.FormatSize(src.BMap.Mapped()), engine.FormatSize(src.BMap.ImageSize))
 	}
 	if *shaFile == "" {
 		if _, err := os.Stat(path + ".sha256"); err == nil {
@@ -252,7 +252,7 @@ func imageImport(ctx context.Context, env *cliEnv, args []string) error {
 		if src.SHA256, err = images.ParseSHA256File(data, filepath.Base(path)); err != nil {
 			return fmt.Errorf("%s: %w", *shaFile, err)
 		}
-		fmt.Fprintf(env.stderr, "checksum %s: the file must hash to %s…\n", *shaFile, src.SHA256[:12])
+		fmt.Fprintf(env.Stderr, "checksum %s: the file must hash to %s…\n", *shaFile, src.SHA256[:12])
 	}
 	l, err := images.OpenLibrary(*lib)
 	if err != nil {
@@ -264,7 +264,7 @@ func imageImport(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "image %s: %s (%s, %s) stored in %s\nsha256 %s\n", m.Name, engine.FormatSize(m.Size), m.Area,
+	fmt.Fprintf(env.Stdout, "image %s: %s (%s, %s) stored in %s\nsha256 %s\n", m.Name, engine.FormatSize(m.Size), m.Area,
 		engine.FormatSize(m.Bytes), engine.FormatSize(m.Stored), m.SHA256)
 	return nil
 }
@@ -280,8 +280,8 @@ func sideFile(path, ext string) string {
 	return ""
 }
 
-func imageVerify(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "image verify", "NAME [--library DIR]")
+func imageVerify(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlags(env, "image verify", "NAME [--library DIR]")
 	lib := libraryFlag(fs)
 	name, err := oneName(fs, args)
 	if err != nil {
@@ -297,12 +297,12 @@ func imageVerify(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "image %s matches its manifest\n", name)
+	fmt.Fprintf(env.Stdout, "image %s matches its manifest\n", name)
 	return nil
 }
 
-func imageRemove(_ context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "image rm", "NAME --yes [--library DIR]")
+func imageRemove(_ context.Context, env *Env, args []string) error {
+	fs := NewFlags(env, "image rm", "NAME --yes [--library DIR]")
 	lib := libraryFlag(fs)
 	yes := fs.Bool("yes", false, "confirm the deletion")
 	name, err := oneName(fs, args)
@@ -310,7 +310,7 @@ func imageRemove(_ context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	if !*yes {
-		return usageError("image rm deletes %s for good: add --yes to confirm", name)
+		return UsageError("image rm deletes %s for good: add --yes to confirm", name)
 	}
 	l, err := images.OpenLibrary(*lib)
 	if err != nil {
@@ -319,19 +319,19 @@ func imageRemove(_ context.Context, env *cliEnv, args []string) error {
 	if err := l.Remove(name); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "image %s deleted\n", name)
+	fmt.Fprintf(env.Stdout, "image %s deleted\n", name)
 	return nil
 }
 
 // openImageForDeploy opens image NAME as a job's master, checking it
 // against its manifest first when it has not been checked today.
-func openImageForDeploy(env *cliEnv, library, name string) (*images.Image, error) {
+func openImageForDeploy(env *Env, library, name string) (*images.Image, error) {
 	l, err := images.OpenLibrary(library)
 	if err != nil {
 		return nil, err
 	}
 	if !l.CheckedToday(name) {
-		fmt.Fprintf(env.stderr, "image %s: first deploy today: checking it against its manifest\n", name)
+		fmt.Fprintf(env.Stderr, "image %s: first deploy today: checking it against its manifest\n", name)
 	}
 	bar := newBar(env, "checking "+name)
 	im, err := l.OpenForDeploy(context.Background(), name, bar.update)
@@ -345,13 +345,13 @@ func openImageForDeploy(env *cliEnv, library, name string) (*images.Image, error
 // bar shows the progress of a long library operation on stderr: redrawn
 // on a terminal, at every tenth otherwise.
 type bar struct {
-	env   *cliEnv
+	env   *Env
 	what  string
 	shown int
 	start time.Time
 }
 
-func newBar(env *cliEnv, what string) *bar {
+func newBar(env *Env, what string) *bar {
 	return &bar{env: env, what: what, shown: -1, start: time.Now()}
 }
 
@@ -361,10 +361,10 @@ func (b *bar) update(done, total int64) {
 	}
 	pct := int(done * 100 / total)
 	switch {
-	case b.env.isTerminal && pct != b.shown:
-		fmt.Fprintf(b.env.stderr, "\r\x1b[2K%s %3d%%  %s / %s", b.what, pct, engine.FormatSize(done), engine.FormatSize(total))
-	case !b.env.isTerminal && pct/10 != b.shown/10:
-		fmt.Fprintf(b.env.stderr, "%s %3d%%\n", b.what, pct)
+	case b.env.IsTerminal && pct != b.shown:
+		fmt.Fprintf(b.env.Stderr, "\r\x1b[2K%s %3d%%  %s / %s", b.what, pct, engine.FormatSize(done), engine.FormatSize(total))
+	case !b.env.IsTerminal && pct/10 != b.shown/10:
+		fmt.Fprintf(b.env.Stderr, "%s %3d%%\n", b.what, pct)
 	default:
 		return
 	}
@@ -372,7 +372,7 @@ func (b *bar) update(done, total int64) {
 }
 
 func (b *bar) done() {
-	if b.env.isTerminal && b.shown >= 0 {
-		fmt.Fprintf(b.env.stderr, "\n")
+	if b.env.IsTerminal && b.shown >= 0 {
+		fmt.Fprintf(b.env.Stderr, "\n")
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -35,7 +35,7 @@ type jobFlags struct {
 
 func (f *jobFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.from, "from", "", "the master: a block device, a file, or image:NAME from the image library")
-	fs.StringVar(&f.library, "library", defaultLibrary, "the image library, for --from image:NAME")
+	fs.StringVar(&f.library, "library", DefaultLibrary, "the image library, for --from image:NAME")
 	fs.Var(&f.to, "to", "a target block device or file (repeat for each target)")
 	fs.IntVar(&f.chunk, "chunk", engine.DefaultChunkSize>>20, "chunk size in MiB")
 	fs.IntVar(&f.retries, "retries", engine.DefaultWriteRetries, fmt.Sprintf("extra attempts after a failed write (0..%d)", maxRetries))
@@ -47,7 +47,7 @@ func (f *jobFlags) register(fs *flag.FlagSet) {
 // positional arguments, as the usage lines show them ("image show NAME
 // --library DIR"), and returns the positional arguments; "--" ends the
 // flags. Errors are parse's: a usage error, or flag.ErrHelp.
-func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+func ParseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var flags, positional []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -76,7 +76,7 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 			flags = append(flags, args[i])
 		}
 	}
-	if err := parse(fs, flags); err != nil {
+	if err := Parse(fs, flags); err != nil {
 		return nil, err
 	}
 	return positional, nil
@@ -85,10 +85,10 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 // parseFlags parses a subcommand that takes flags only: a word that is
 // not a flag (a value whose flag was forgotten) is a usage error, never
 // ignored.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	pos, err := parseArgs(fs, args)
+func ParseFlags(fs *flag.FlagSet, args []string) error {
+	pos, err := ParseArgs(fs, args)
 	if err == nil && len(pos) > 0 {
-		err = usageError("unexpected argument %q: %s takes flags only (see -h)", pos[0], fs.Name())
+		err = UsageError("unexpected argument %q: %s takes flags only (see -h)", pos[0], fs.Name())
 	}
 	return err
 }
@@ -113,17 +113,17 @@ func cliArea(s string) (engine.Area, error) {
 			return engine.Percent{P: p}, nil
 		}
 	}
-	return nil, usageError("--area %q: give whole, used, smart or a percentage from 1%% to 100%%, such as 50%%", s)
+	return nil, UsageError("--area %q: give whole, used, smart or a percentage from 1%% to 100%%, such as 50%%", s)
 }
 
-func cmdCopy(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "copy", "--from SRC --to DST [--to DST...] [--no-verify] [--create]")
+func cmdCopy(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlags(env, "copy", "--from SRC --to DST [--to DST...] [--no-verify] [--create]")
 	var jf jobFlags
 	jf.register(fs)
 	noVerify := fs.Bool("no-verify", false, "skip reading the targets back")
 	fs.BoolVar(&jf.delta, "delta", false, "re-sync targets that hold an older copy: write only the chunks that differ")
 	fs.BoolVar(&jf.create, "create", false, "make a --to image file that does not exist yet, as large as the copy area (never under /dev)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := ParseFlags(fs, args); err != nil {
 		return err
 	}
 	mode := engine.CopyVerify
@@ -133,43 +133,43 @@ func cmdCopy(ctx context.Context, env *cliEnv, args []string) error {
 	return runCLIJob(ctx, env, jf, mode)
 }
 
-func cmdVerify(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "verify", "--from SRC --to DST [--to DST...]")
+func cmdVerify(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlags(env, "verify", "--from SRC --to DST [--to DST...]")
 	var jf jobFlags
 	jf.register(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := ParseFlags(fs, args); err != nil {
 		return err
 	}
 	return runCLIJob(ctx, env, jf, engine.VerifyOnly)
 }
 
-func cmdHash(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "hash", "--from SRC")
+func cmdHash(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlags(env, "hash", "--from SRC")
 	var jf jobFlags
 	jf.register(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := ParseFlags(fs, args); err != nil {
 		return err
 	}
 	if len(jf.to) > 0 {
-		return usageError("hash takes no --to")
+		return UsageError("hash takes no --to")
 	}
 	return runCLIJob(ctx, env, jf, engine.HashOnly)
 }
 
 // runCLIJob opens the drives, runs the job with live progress and prints
 // the result table. Every target must pass for a nil error.
-func runCLIJob(ctx context.Context, env *cliEnv, jf jobFlags, mode engine.Mode) error {
+func runCLIJob(ctx context.Context, env *Env, jf jobFlags, mode engine.Mode) error {
 	if jf.from == "" {
-		return usageError("--from is required")
+		return UsageError("--from is required")
 	}
 	if mode != engine.HashOnly && len(jf.to) == 0 {
-		return usageError("at least one --to is required")
+		return UsageError("at least one --to is required")
 	}
 	if jf.chunk < 1 || jf.chunk > 64 {
-		return usageError("--chunk %d: give 1..64 MiB", jf.chunk)
+		return UsageError("--chunk %d: give 1..64 MiB", jf.chunk)
 	}
 	if jf.retries < 0 || jf.retries > maxRetries {
-		return usageError("--retries %d: give 0..%d extra attempts", jf.retries, maxRetries)
+		return UsageError("--retries %d: give 0..%d extra attempts", jf.retries, maxRetries)
 	}
 	if _, err := cliArea(jf.area); err != nil {
 		return err
@@ -207,9 +207,9 @@ func runCLIJob(ctx context.Context, env *cliEnv, jf jobFlags, mode engine.Mode) 
 	stop := prog.start(ctx)
 	res := run.Wait()
 	stop()
-	printResult(env.stdout, jf.from, res)
+	printResult(env.Stdout, jf.from, res)
 	for _, n := range run.Plan().Notes {
-		fmt.Fprintf(env.stdout, "area: %s\n", n)
+		fmt.Fprintf(env.Stdout, "area: %s\n", n)
 	}
 	switch {
 	case res.Err != nil:
@@ -244,14 +244,14 @@ func printResult(w io.Writer, from string, res *engine.Result) {
 // progressView draws per-target progress: redrawn in place on a terminal,
 // one line per phase change otherwise (logs, pipes).
 type progressView struct {
-	env   *cliEnv
+	env   *Env
 	names []string
 	mu    sync.Mutex
 	rows  map[int]engine.Progress
 	drawn int
 }
 
-func newProgressView(env *cliEnv, names []string) *progressView {
+func newProgressView(env *Env, names []string) *progressView {
 	return &progressView{env: env, names: names, rows: map[int]engine.Progress{}}
 }
 
@@ -260,8 +260,8 @@ func (v *progressView) update(p engine.Progress) {
 	defer v.mu.Unlock()
 	old, seen := v.rows[p.Port]
 	v.rows[p.Port] = p
-	if !v.env.isTerminal && (!seen || old.Phase != p.Phase) {
-		fmt.Fprintln(v.env.stderr, v.line(p))
+	if !v.env.IsTerminal && (!seen || old.Phase != p.Phase) {
+		fmt.Fprintln(v.env.Stderr, v.line(p))
 	}
 }
 
@@ -283,7 +283,7 @@ func (v *progressView) line(p engine.Progress) string {
 
 // start redraws the table every 250 ms on a terminal until stop is called.
 func (v *progressView) start(ctx context.Context) (stop func()) {
-	if !v.env.isTerminal {
+	if !v.env.IsTerminal {
 		return func() {}
 	}
 	done := make(chan struct{})
@@ -322,28 +322,28 @@ func (v *progressView) draw() {
 		n++
 	}
 	v.drawn = n
-	io.WriteString(v.env.stderr, sb.String())
+	io.WriteString(v.env.Stderr, sb.String())
 }
 
-func cmdErase(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "erase", "--mode MODE --to DST [--to DST...] [--verify] --yes")
+func cmdErase(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlags(env, "erase", "--mode MODE --to DST [--to DST...] [--verify] --yes")
 	var to multiFlag
 	fs.Var(&to, "to", "a drive or image file to wipe (repeat for each)")
 	modeName := fs.String("mode", "quick", "quick, zeros, random, dod, discard or secure-discard")
 	verify := fs.Bool("verify", false, "read the last pass back from the media")
 	yes := fs.Bool("yes", false, "confirm: everything on the drives is lost")
-	if err := parseFlags(fs, args); err != nil {
+	if err := ParseFlags(fs, args); err != nil {
 		return err
 	}
 	mode, err := engine.ParseEraseMode(*modeName)
 	if err != nil {
-		return usageError("%v", err)
+		return UsageError("%v", err)
 	}
 	if len(to) == 0 {
-		return usageError("at least one --to is required")
+		return UsageError("at least one --to is required")
 	}
 	if !*yes {
-		return usageError("erase destroys everything on %s: add --yes to confirm", strings.Join(to, ", "))
+		return UsageError("erase destroys everything on %s: add --yes to confirm", strings.Join(to, ", "))
 	}
 	drives, err := openTargets(to)
 	if err != nil {
@@ -361,7 +361,7 @@ func cmdErase(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	printResult(env.stdout, "(none)", res)
+	printResult(env.Stdout, "(none)", res)
 	if !res.OK() {
 		return fmt.Errorf("%d of %d drives did not pass", len(res.Ports)-res.Count(engine.Pass), len(res.Ports))
 	}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package cli
 
 import (
 	"context"
@@ -96,7 +96,7 @@ func TestMasterIsWriteBlockedDuringJob(t *testing.T) {
 	looptest.Require(t)
 	master := looptest.Attach(t, 8*MiB, randomContent(t, 8*MiB))
 	target := looptest.Attach(t, 8*MiB, nil)
-	drives, err := openCLIDrives(&cliEnv{stderr: io.Discard}, jobFlags{from: master.Node, to: multiFlag{target.Node}}, engine.CopyVerify)
+	drives, err := openCLIDrives(&Env{Stderr: io.Discard}, jobFlags{from: master.Node, to: multiFlag{target.Node}}, engine.CopyVerify)
 	require.NoError(t, err)
 
 	writeMaster := func() error {

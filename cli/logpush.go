@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -13,30 +13,30 @@ import (
 
 // logPush sends the production record to the fleet's PostgreSQL server
 // once, or with --check compares the server's copy with the log.
-func logPush(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "log push", "--to URL [--log FILE] [--id ID | --state DIR] [--check]")
+func logPush(ctx context.Context, env *Env, args []string) error {
+	fs := NewFlags(env, "log push", "--to URL [--log FILE] [--id ID | --state DIR] [--check]")
 	logFile := fs.String("log", "/var/lib/clonebay/jobs.log", "the production record")
 	to := fs.String("to", "", "the fleet's server: postgres://USER:PASSWORD@HOST[:PORT]/DB (the password may come from PGPASSWORD or ~/.pgpass instead)")
 	id := fs.String("id", "", "file the entries under this appliance ID (no cursor is kept)")
 	state := fs.String("state", "", "the box's state folder, which holds its appliance ID and replication cursor (default: the log's folder)")
 	check := fs.Bool("check", false, "compare the server's copy of this box's entries with the log and verify its chain; change nothing")
-	if err := parse(fs, args); err != nil {
+	if err := Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usageError("log push takes no arguments, got %q", strings.Join(fs.Args(), " "))
+		return UsageError("log push takes no arguments, got %q", strings.Join(fs.Args(), " "))
 	}
 	if *to == "" {
-		return usageError("log push needs --to postgres://...")
+		return UsageError("log push needs --to postgres://...")
 	}
 	if *id != "" && *state != "" {
-		return usageError("log push: give --id or --state, not both")
+		return UsageError("log push: give --id or --state, not both")
 	}
 	o := fleet.Options{URL: *to, Log: *logFile, Files: fsys.OS}
 	switch {
 	case *id != "":
 		if err := fleet.CheckID(*id); err != nil {
-			return usageError("%v", err)
+			return UsageError("%v", err)
 		}
 		o.ID = *id
 	default:
@@ -63,11 +63,11 @@ func logPush(ctx context.Context, env *cliEnv, args []string) error {
 	st, err := fleet.Push(ctx, o)
 	if err != nil {
 		if st.Acked > 0 {
-			fmt.Fprintf(env.stderr, "the server holds entries 1..%d of %d of box %s\n", st.Acked, st.Last, o.ID)
+			fmt.Fprintf(env.Stderr, "the server holds entries 1..%d of %d of box %s\n", st.Acked, st.Last, o.ID)
 		}
 		return err
 	}
-	fmt.Fprintf(env.stdout, "box %s: %d entries sent to %s; the server holds all %d\n", o.ID, st.Added, st.Server, st.Acked)
+	fmt.Fprintf(env.Stdout, "box %s: %d entries sent to %s; the server holds all %d\n", o.ID, st.Added, st.Server, st.Acked)
 	return nil
 }
 
@@ -84,12 +84,12 @@ func readID(path string) (string, error) {
 	return id, nil
 }
 
-func logPushCheck(ctx context.Context, env *cliEnv, o fleet.Options) error {
+func logPushCheck(ctx context.Context, env *Env, o fleet.Options) error {
 	rep, err := fleet.Check(ctx, o)
 	if err != nil {
 		return err
 	}
-	w := env.stdout
+	w := env.Stdout
 	fmt.Fprintf(w, "box %s: the server holds %d entries, the log %d\n", rep.ID, rep.Server, rep.Local)
 	if rep.LocalDamage != "" {
 		fmt.Fprintf(w, "the local log: %s (compared up to there)\n", rep.LocalDamage)

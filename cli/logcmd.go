@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -18,28 +18,28 @@ import (
 // cmdLog reads the production record: verify checks the chain, show
 // lists the entries, export writes CSV and JSON to a folder or onto a FAT
 // stick (device node or image file).
-func cmdLog(ctx context.Context, env *cliEnv, args []string) error {
+func cmdLog(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 {
-		return usageError("log needs verify, show, export or push")
+		return UsageError("log needs verify, show, export or push")
 	}
 	if args[0] == "push" {
 		return logPush(ctx, env, args[1:])
 	}
-	fs := newFlags(env, "log", "verify|show|export [--log FILE] [--to DIR|DEVICE]")
+	fs := NewFlags(env, "log", "verify|show|export [--log FILE] [--to DIR|DEVICE]")
 	logFile := fs.String("log", "/var/lib/clonebay/jobs.log", "the production record")
 	to := fs.String("to", "", "export: a folder, or a FAT stick's device node (or a FAT image file)")
-	pos, err := parseArgs(fs, args)
+	pos, err := ParseArgs(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError("log takes one of verify, show or export (got %q)", strings.Join(pos, " "))
+		return UsageError("log takes one of verify, show or export (got %q)", strings.Join(pos, " "))
 	}
 	verb := pos[0]
 	switch verb {
 	case "verify", "show", "export":
 	default:
-		return usageError("log %s: give verify, show or export", verb)
+		return UsageError("log %s: give verify, show or export", verb)
 	}
 	// Reading never changes the log: a cut or an edit stays as found for
 	// whoever looks next. Only the appliance's own start repairs what a
@@ -50,12 +50,12 @@ func cmdLog(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	entries := rep.Entries
 	for _, n := range rep.Notes {
-		fmt.Fprintf(env.stderr, "note: %s\n", n)
+		fmt.Fprintf(env.Stderr, "note: %s\n", n)
 	}
 	damaged := rep.Err()
 	if damaged != nil {
 		for _, p := range rep.Problems {
-			fmt.Fprintf(env.stderr, "damaged: %s\n", p)
+			fmt.Fprintf(env.Stderr, "damaged: %s\n", p)
 		}
 		damaged = fmt.Errorf("%s: %w", *logFile, damaged)
 	}
@@ -64,7 +64,7 @@ func cmdLog(ctx context.Context, env *cliEnv, args []string) error {
 		if damaged != nil {
 			return damaged
 		}
-		fmt.Fprintf(env.stdout, "%s: %d entries, the chain and its head verify\n", *logFile, len(entries))
+		fmt.Fprintf(env.Stdout, "%s: %d entries, the chain and its head verify\n", *logFile, len(entries))
 		return nil
 	case "show":
 		for _, e := range entries {
@@ -72,16 +72,16 @@ func cmdLog(ctx context.Context, env *cliEnv, args []string) error {
 			if e.Problem != "" {
 				mark = "!"
 			}
-			fmt.Fprintf(env.stdout, "%s%5d %s port %-3s %-7s %s %s %s\n", mark, e.Seq, e.Time.Format(time.RFC3339), e.Label, e.Result,
+			fmt.Fprintf(env.Stdout, "%s%5d %s port %-3s %-7s %s %s %s\n", mark, e.Seq, e.Time.Format(time.RFC3339), e.Label, e.Result,
 				e.TargetModel, e.TargetSerial, e.Reason)
 			if e.Problem != "" {
-				fmt.Fprintf(env.stdout, "!      does not verify: %s\n", e.Problem)
+				fmt.Fprintf(env.Stdout, "!      does not verify: %s\n", e.Problem)
 			}
 		}
 		return damaged
 	case "export":
 		if *to == "" {
-			return usageError("log export needs --to")
+			return UsageError("log export needs --to")
 		}
 		st, serr := os.Stat(*to)
 		if serr == nil && st.IsDir() {
@@ -101,7 +101,7 @@ func cmdLog(ctx context.Context, env *cliEnv, args []string) error {
 					return fmt.Errorf("export %s: %w", base+f.ext, err)
 				}
 			}
-			fmt.Fprintf(env.stdout, "exported %d entries to %s.csv and .json\n", len(entries), base)
+			fmt.Fprintf(env.Stdout, "exported %d entries to %s.csv and .json\n", len(entries), base)
 			return exportDamaged(damaged, rep)
 		}
 		if serr != nil {
@@ -116,7 +116,7 @@ func cmdLog(ctx context.Context, env *cliEnv, args []string) error {
 		if xerr != nil {
 			return fmt.Errorf("export to %s: %w", *to, xerr)
 		}
-		fmt.Fprintf(env.stdout, "exported %d entries to %s\n", n, *to)
+		fmt.Fprintf(env.Stdout, "exported %d entries to %s\n", n, *to)
 		return exportDamaged(damaged, rep)
 	}
 	return nil
@@ -137,7 +137,7 @@ func exportDamaged(damaged error, rep *record.Report) error {
 // the export is done, so nothing mounts it meanwhile.
 func openFATStick(node string) (*blockdev.Drive, int64, error) {
 	rules := targetRules{writes: true}
-	if err := rules.load(defaultLibrary); err != nil {
+	if err := rules.load(DefaultLibrary); err != nil {
 		return nil, 0, err
 	}
 	if _, err := rules.check(node); err != nil {
