@@ -332,9 +332,6 @@ func (r *Running) CancelPort(n int) bool {
 	return true
 }
 
-// Done is closed when the job has ended.
-func (r *Running) Done() <-chan struct{} { return r.done }
-
 // Wait waits for the job to end and returns its result.
 func (r *Running) Wait() *Result {
 	<-r.done

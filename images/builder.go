@@ -15,6 +15,8 @@ import (
 	"syscall"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/clonebay/clonebay/internal/filelock"
+	"github.com/clonebay/clonebay/internal/fsys"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -66,7 +68,7 @@ func (l *Library) create(name string) (*builder, error) {
 	}
 	// The lock tells OpenLibrary elsewhere that this partial image is
 	// being written, not left over; it ends when the file is closed.
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := filelock.Lock(f, true); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("image library: %s is being written by another process", name)
 	}
@@ -182,7 +184,7 @@ func (b *builder) commit(m *Manifest) error {
 		b.abort()
 		return err
 	}
-	if err := writeFileAtomic(b.tmp+"/"+manifestFile, append(js, '\n')); err != nil {
+	if err := fsys.WriteFileAtomic(fsys.OS, b.tmp+"/"+manifestFile, append(js, '\n'), 0o644); err != nil {
 		b.abort()
 		return spaceErr(err)
 	}

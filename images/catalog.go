@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/clonebay/clonebay/internal/fsys"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -130,7 +131,7 @@ func (l *Library) loadMarks() (*catalogMarks, error) {
 
 func (l *Library) saveMarks(m *catalogMarks) error {
 	data, _ := json.MarshalIndent(m, "", "  ")
-	if err := writeFileAtomic(filepath.Join(l.Dir, marksFile), append(data, '\n')); err != nil {
+	if err := fsys.WriteFileAtomic(fsys.OS, filepath.Join(l.Dir, marksFile), append(data, '\n'), 0o644); err != nil {
 		return fmt.Errorf("image library: %w", err)
 	}
 	return nil

@@ -69,7 +69,7 @@ func fileDrive(t *testing.T, path string, size int64, write bool) hal.Drive {
 	require.NoError(t, err)
 	t.Cleanup(func() { h.Close() })
 	if write {
-		return h.(hal.Drive)
+		return h
 	}
 	return readOnly{h}
 }

@@ -13,11 +13,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/engine/disk"
+	"github.com/clonebay/clonebay/internal/filelock"
+	"github.com/clonebay/clonebay/internal/fsys"
 )
 
 // File names inside an image's folder.
@@ -70,10 +71,10 @@ func inUse(partial string) bool {
 		return false
 	}
 	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := filelock.Lock(f, true); err != nil {
 		return true
 	}
-	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	_ = filelock.Unlock(f)
 	return false
 }
 
@@ -152,10 +153,7 @@ type fileID struct {
 
 func identify(fi os.FileInfo) fileID {
 	id := fileID{Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		id.ChangeTime = changeTime(st)
-		id.Inode, id.Device = uint64(st.Ino), uint64(st.Dev)
-	}
+	id.Inode, id.Device, id.ChangeTime, _ = inode(fi)
 	return id
 }
 
@@ -181,7 +179,7 @@ func writeStampID(path string, id fileID, m *Manifest, when time.Time) error {
 	// after that moves its change time past it too. Without a tick (the
 	// clock stopped), readStamp holds the stamp void.
 	for range 100 {
-		if err := writeFileAtomic(path, append(js, '\n')); err != nil {
+		if err := fsys.WriteFileAtomic(fsys.OS, path, append(js, '\n'), 0o644); err != nil {
 			return err
 		}
 		if fi, err := os.Stat(path); err != nil || fi.ModTime().UnixNano() > id.ChangeTime {
@@ -251,11 +249,11 @@ func (l *Library) Remove(name string) error {
 
 // Free is the space left for images, in bytes.
 func (l *Library) Free() (int64, error) {
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(l.Dir, &st); err != nil {
+	n, err := filelock.Free(l.Dir)
+	if err != nil {
 		return 0, fmt.Errorf("image library: %w", err)
 	}
-	return int64(st.Bavail) * int64(st.Bsize), nil
+	return n, nil
 }
 
 // Image is an open image: a master a job reads at any offset. It holds
@@ -337,8 +335,8 @@ func (l *Library) Open(name string) (*Image, error) {
 		return nil, fmt.Errorf("image %s: %w: %s", name, ErrDamaged, bad)
 	}
 	id := "image:" + name
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-		id = fmt.Sprintf("image:%d:%d", sys.Dev, sys.Ino)
+	if ino, dev, _, ok := inode(st); ok {
+		id = fmt.Sprintf("image:%d:%d", dev, ino)
 	}
 	return &Image{name: name, m: m, f: f, fr: fr, id: id}, nil
 }
@@ -497,27 +495,6 @@ func (l *Library) Names() []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// writeFileAtomic replaces a file through a synced temporary one.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 func hashHex(v uint64) string { return fmt.Sprintf("%016x", v) }

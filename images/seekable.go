@@ -55,7 +55,6 @@ type frameWriter struct {
 	entries []byte
 	n       int
 	written int64
-	buf     []byte
 }
 
 func newFrameWriter(w io.Writer, level zstd.EncoderLevel) (*frameWriter, error) {

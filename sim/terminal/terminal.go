@@ -13,7 +13,6 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/term"
@@ -67,7 +66,7 @@ func Run(ctx context.Context, rig *sim.Rig, run func(context.Context) error, in 
 	keys := make(chan []byte, 16)
 	go p.readKeys(keys)
 	winch := make(chan os.Signal, 1)
-	signal.Notify(winch, syscall.SIGWINCH)
+	notifyResize(winch)
 	defer signal.Stop(winch)
 
 	tick := time.NewTicker(100 * time.Millisecond)
