@@ -266,7 +266,7 @@ func TestPull(t *testing.T) {
 		{
 			name:    "a broken .bmap beside the file: refused",
 			setup:   func(s *store) { s.files["/os.img.gz.bmap"] = []byte("<bmap version='2.0'><ImageSize>x") },
-			wantErr: "os.img.gz.bmap: bmap:",
+			wantErr: "os.img.gz.bmap: not a bmap file",
 		},
 		{
 			name:    "no such file",
