@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpioreg"
 	"periph.io/x/host/v3"
 
@@ -130,7 +131,7 @@ func buildHardware(b *board.Board, log *slog.Logger) (appliance.Hardware, func()
 			hw.Runners = append(hw.Runners, leds.Run)
 		}
 		if b.Buzzer != nil {
-			if p, ok := pinByName(*b.Buzzer, "buzzer", log); ok {
+			if p, ok := outPin(*b.Buzzer, "buzzer", log); ok {
 				if bz, err := halgpio.NewBuzzer(p); err != nil {
 					log.Warn("buzzer left out", "err", err)
 				} else {
@@ -162,22 +163,32 @@ func anyLED(b *board.Board) bool {
 	return false
 }
 
-func pinByName(p board.Pin, what string, log *slog.Logger) (halgpio.Pin, bool) {
+// pinIO finds a board's pin on this machine.
+func pinIO(p board.Pin, what string, log *slog.Logger) gpio.PinIO {
 	io := gpioreg.ByName(p.Name)
 	if io == nil {
 		log.Warn("pin not found on this machine", "pin", p.Name, "for", what)
-		return halgpio.Pin{}, false
 	}
-	return halgpio.Pin{IO: io, ActiveLow: p.ActiveLow}, true
+	return io
+}
+
+func inPin(p board.Pin, what string, log *slog.Logger) (halgpio.InPin, bool) {
+	io := pinIO(p, what, log)
+	return halgpio.InPin{In: io, ActiveLow: p.ActiveLow}, io != nil
+}
+
+func outPin(p board.Pin, what string, log *slog.Logger) (halgpio.OutPin, bool) {
+	io := pinIO(p, what, log)
+	return halgpio.OutPin{Out: io, ActiveLow: p.ActiveLow}, io != nil
 }
 
 func buildButtons(b *board.Board, log *slog.Logger) hal.Buttons {
-	pins := map[hal.Button]halgpio.Pin{}
+	pins := map[hal.Button]halgpio.InPin{}
 	for btn, p := range map[hal.Button]*board.Pin{hal.Up: b.Buttons.Up, hal.Down: b.Buttons.Down, hal.OK: b.Buttons.OK, hal.Back: b.Buttons.Back} {
 		if p == nil {
 			continue
 		}
-		if pin, ok := pinByName(*p, "button "+btn.String(), log); ok {
+		if pin, ok := inPin(*p, "button "+btn.String(), log); ok {
 			pins[btn] = pin
 		}
 	}
@@ -194,18 +205,18 @@ func buildButtons(b *board.Board, log *slog.Logger) hal.Buttons {
 
 func buildLEDs(b *board.Board, log *slog.Logger) *halgpio.LEDs {
 	n := b.MaxPort()
-	green, red := make([]halgpio.Pin, n), make([]halgpio.Pin, n)
+	green, red := make([]halgpio.OutPin, n), make([]halgpio.OutPin, n)
 	found := false
 	for _, p := range b.Ports {
 		for _, x := range []struct {
 			pin *board.Pin
-			dst *halgpio.Pin
+			dst *halgpio.OutPin
 			c   string
 		}{{p.GreenLED, &green[p.Number-1], "green"}, {p.RedLED, &red[p.Number-1], "red"}} {
 			if x.pin == nil {
 				continue
 			}
-			if pin, ok := pinByName(*x.pin, fmt.Sprintf("port %s %s LED", p.Label, x.c), log); ok {
+			if pin, ok := outPin(*x.pin, fmt.Sprintf("port %s %s LED", p.Label, x.c), log); ok {
 				*x.dst = pin
 				found = true
 			}

@@ -11,16 +11,26 @@ import (
 	"github.com/clonebay/clonebay/hal"
 )
 
-// Pin is a resolved GPIO pin and its polarity.
-type Pin struct {
-	IO        gpio.PinIO
-	ActiveLow bool // the pin reads or drives low when the button is down / the LED is lit
+// The pins are split by role, as periph splits gpio.PinIn from
+// gpio.PinOut: a button is only ever read, an LED or the buzzer only ever
+// driven.
+
+// InPin is a GPIO input and its polarity: a button.
+type InPin struct {
+	In        gpio.PinIn
+	ActiveLow bool // the pin reads low when the button is down
 }
 
-func (p Pin) set(on bool) error {
+// OutPin is a GPIO output and its polarity: an LED, the buzzer.
+type OutPin struct {
+	Out       gpio.PinOut
+	ActiveLow bool // the pin drives low to light the LED or sound the buzzer
+}
+
+func (p OutPin) set(on bool) error {
 	level := gpio.Level(on != p.ActiveLow)
-	if err := p.IO.Out(level); err != nil {
-		return fmt.Errorf("gpio %s: %w", p.IO.Name(), err)
+	if err := p.Out.Out(level); err != nil {
+		return fmt.Errorf("gpio %s: %w", p.Out.Name(), err)
 	}
 	return nil
 }
@@ -37,7 +47,7 @@ var DefaultTiming = Timing{Debounce: 20 * time.Millisecond, LongPress: time.Seco
 
 // Buttons are the panel's buttons on GPIO inputs.
 type Buttons struct {
-	pins   map[hal.Button]Pin
+	pins   map[hal.Button]InPin
 	timing Timing
 }
 
@@ -45,14 +55,14 @@ var _ hal.Buttons = (*Buttons)(nil)
 
 // NewButtons sets every pin up as an input with edge detection (pulled up
 // for active-low buttons, down otherwise).
-func NewButtons(pins map[hal.Button]Pin, t Timing) (*Buttons, error) {
+func NewButtons(pins map[hal.Button]InPin, t Timing) (*Buttons, error) {
 	for b, p := range pins {
 		pull := gpio.PullDown
 		if p.ActiveLow {
 			pull = gpio.PullUp
 		}
-		if err := p.IO.In(pull, gpio.BothEdges); err != nil {
-			return nil, fmt.Errorf("button %s on %s: %w", b, p.IO.Name(), err)
+		if err := p.In.In(pull, gpio.BothEdges); err != nil {
+			return nil, fmt.Errorf("button %s on %s: %w", b, p.In.Name(), err)
 		}
 	}
 	return &Buttons{pins: pins, timing: t}, nil
@@ -72,8 +82,8 @@ func (bs *Buttons) Run(ctx context.Context, events chan<- hal.ButtonEvent) error
 // seen promptly.
 const poll = 50 * time.Millisecond
 
-func (bs *Buttons) watch(ctx context.Context, b hal.Button, p Pin, events chan<- hal.ButtonEvent) {
-	down := func() bool { return (p.IO.Read() == gpio.Low) == p.ActiveLow }
+func (bs *Buttons) watch(ctx context.Context, b hal.Button, p InPin, events chan<- hal.ButtonEvent) {
+	down := func() bool { return (p.In.Read() == gpio.Low) == p.ActiveLow }
 	send := func(a hal.ButtonAction) bool {
 		select {
 		case events <- hal.ButtonEvent{Button: b, Action: a}:
@@ -90,7 +100,7 @@ func (bs *Buttons) watch(ctx context.Context, b hal.Button, p Pin, events chan<-
 		if pressed {
 			wait = min(wait, max(0, time.Until(next)))
 		}
-		if p.IO.WaitForEdge(wait) {
+		if p.In.WaitForEdge(wait) {
 			edgeAt := time.Now()
 			bs.settle(p)
 			if now := down(); now != pressed {
@@ -125,11 +135,11 @@ const drainWait = time.Millisecond
 
 // settle waits until the pin has had no edge for the debounce time, so a
 // bouncing contact counts once and a glitch not at all.
-func (bs *Buttons) settle(p Pin) {
+func (bs *Buttons) settle(p InPin) {
 	for {
 		time.Sleep(bs.timing.Debounce)
 		bounced := false
-		for p.IO.WaitForEdge(drainWait) {
+		for p.In.WaitForEdge(drainWait) {
 			bounced = true
 		}
 		if !bounced {
@@ -142,8 +152,8 @@ func (bs *Buttons) settle(p Pin) {
 // missing).
 type LEDs struct {
 	mu     sync.Mutex
-	green  []Pin // index port-1
-	red    []Pin
+	green  []OutPin // index port-1
+	red    []OutPin
 	states []hal.LEDState
 	on     bool // blink phase
 }
@@ -153,8 +163,8 @@ var _ hal.LEDs = (*LEDs)(nil)
 // BlinkPeriod is a blinking LED's full on-off cycle.
 const BlinkPeriod = time.Second
 
-// NewLEDs drives ports 1..len(green); a zero Pin is a missing LED.
-func NewLEDs(green, red []Pin) (*LEDs, error) {
+// NewLEDs drives ports 1..len(green); a zero OutPin is a missing LED.
+func NewLEDs(green, red []OutPin) (*LEDs, error) {
 	if len(green) != len(red) {
 		return nil, fmt.Errorf("leds: %d green and %d red pins", len(green), len(red))
 	}
@@ -194,10 +204,10 @@ func (l *LEDs) apply(i int) error {
 		r = l.on
 	}
 	for _, x := range []struct {
-		p  Pin
+		p  OutPin
 		on bool
 	}{{l.green[i], g}, {l.red[i], r}} {
-		if x.p.IO == nil {
+		if x.p.Out == nil {
 			continue
 		}
 		if err := x.p.set(x.on); err != nil {
@@ -237,13 +247,13 @@ func (l *LEDs) Run(ctx context.Context) error {
 // Buzzer is a buzzer on a GPIO output.
 type Buzzer struct {
 	mu  sync.Mutex // one pattern at a time
-	pin Pin
+	pin OutPin
 }
 
 var _ hal.Buzzer = (*Buzzer)(nil)
 
 // NewBuzzer drives the pin, silent to start with.
-func NewBuzzer(p Pin) (*Buzzer, error) {
+func NewBuzzer(p OutPin) (*Buzzer, error) {
 	if err := p.set(false); err != nil {
 		return nil, fmt.Errorf("buzzer: %w", err)
 	}

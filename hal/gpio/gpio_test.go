@@ -23,10 +23,10 @@ func newPin(name string) *gpiotest.Pin {
 // panel makes four active-low buttons on fake pins.
 func panel(t *testing.T) (*halgpio.Buttons, map[hal.Button]*gpiotest.Pin) {
 	fakes := map[hal.Button]*gpiotest.Pin{}
-	pins := map[hal.Button]halgpio.Pin{}
+	pins := map[hal.Button]halgpio.InPin{}
 	for i, b := range hal.AllButtons {
 		fakes[b] = newPin("GPIO" + string(rune('5'+i)))
-		pins[b] = halgpio.Pin{IO: fakes[b], ActiveLow: true}
+		pins[b] = halgpio.InPin{In: fakes[b], ActiveLow: true}
 	}
 	bs, err := halgpio.NewButtons(pins, halgpio.DefaultTiming)
 	require.NoError(t, err)
@@ -129,14 +129,14 @@ func TestLongPressAndRepeat(t *testing.T) {
 	})
 }
 
-func ledPins(n int, activeLow bool) ([]halgpio.Pin, []halgpio.Pin, []*gpiotest.Pin, []*gpiotest.Pin) {
-	var green, red []halgpio.Pin
+func ledPins(n int, activeLow bool) ([]halgpio.OutPin, []halgpio.OutPin, []*gpiotest.Pin, []*gpiotest.Pin) {
+	var green, red []halgpio.OutPin
 	var gf, rf []*gpiotest.Pin
 	for i := range n {
 		g, r := newPin("G"+string(rune('1'+i))), newPin("R"+string(rune('1'+i)))
 		gf, rf = append(gf, g), append(rf, r)
-		green = append(green, halgpio.Pin{IO: g, ActiveLow: activeLow})
-		red = append(red, halgpio.Pin{IO: r, ActiveLow: activeLow})
+		green = append(green, halgpio.OutPin{Out: g, ActiveLow: activeLow})
+		red = append(red, halgpio.OutPin{Out: r, ActiveLow: activeLow})
 	}
 	return green, red, gf, rf
 }
@@ -195,7 +195,7 @@ func TestLEDs(t *testing.T) {
 func TestBuzzer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		pin := newPin("GPIO26")
-		b, err := halgpio.NewBuzzer(halgpio.Pin{IO: pin})
+		b, err := halgpio.NewBuzzer(halgpio.OutPin{Out: pin})
 		require.NoError(t, err)
 		haltest.TestBuzzer(t, b, func() bool { return pin.Read() == gpio.High })
 
