@@ -5,5 +5,8 @@
 // and reports progress and a result per port.
 //
 // engine declares the small interfaces it needs (Source, Target) and never
-// imports hal, a backend, ui or firmware: only firmware wires drives to it.
+// imports hal, a backend, ui, the appliance or firmware: the appliance and
+// the command line wire drives to it. Besides the standard library and
+// hash and compression libraries it imports only engine/disk and
+// internal/units.
 package engine

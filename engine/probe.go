@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
+
+	"github.com/clonebay/clonebay/engine/disk"
 )
 
 // Content says what a drive's first bytes show it holds.
@@ -36,18 +38,7 @@ func Probe(r io.ReaderAt, size int64) (Content, error) {
 	case len(head) >= 512 && head[510] == 0x55 && head[511] == 0xaa && mbrHasPartition(head):
 		c.PartitionTable = "MBR"
 	}
-	switch {
-	case at(3, "NTFS    "):
-		c.FileSystem = "NTFS"
-	case at(3, "EXFAT   "):
-		c.FileSystem = "exFAT"
-	case at(82, "FAT32   ") || at(54, "FAT16   ") || at(54, "FAT12   ") || at(54, "FAT     "):
-		c.FileSystem = "FAT"
-	case len(head) >= 1082 && binary.LittleEndian.Uint16(head[1080:]) == 0xef53:
-		c.FileSystem = "ext"
-	case at(32769, "CD001"):
-		c.FileSystem = "ISO9660"
-	}
+	c.FileSystem = disk.Identify(head)
 	return c, nil
 }
 

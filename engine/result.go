@@ -5,10 +5,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/clonebay/clonebay/internal/units"
 )
 
 // Phase is where a port is in its job.
@@ -241,23 +241,7 @@ func (c *contentHash) Sum() string    { return hex.EncodeToString(c.h.Sum(nil)) 
 
 // FormatSize writes a byte count the way drive labels do: decimal units,
 // at most two decimals ("7.45 GB", "512 MB", "900 B").
-func FormatSize(n int64) string {
-	units := []string{"B", "KB", "MB", "GB", "TB", "PB"}
-	v := float64(n)
-	u := 0
-	for v >= 1000 && u < len(units)-1 {
-		v /= 1000
-		u++
-	}
-	if u == 0 {
-		return fmt.Sprintf("%d B", n)
-	}
-	// Truncate rather than round, so a target is never shown as big as a
-	// master it is smaller than.
-	s := strconv.FormatFloat(float64(int64(v*100))/100, 'f', 2, 64)
-	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	return s + " " + units[u]
-}
+func FormatSize(n int64) string { return units.Size(n, false) }
 
 // BadSectors counts the 512-byte sectors in the bad ranges.
 func (r *Result) BadSectors() int64 {

@@ -13,6 +13,7 @@
 // front end to observe what the LCD shows without touching its code.
 //
 // ui has no goroutines, does no I/O and never reads the clock: time comes
-// in with Tick events. It imports the standard library and hal's value
-// types only; never a backend, engine, sim or firmware.
+// in with Tick events. It imports the standard library, hal's value types
+// and internal/units (the one way sizes are written) only; never a
+// backend, engine, sim or firmware.
 package ui

@@ -2,11 +2,12 @@ package ui
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/clonebay/clonebay/hal"
+
+	"github.com/clonebay/clonebay/internal/units"
 )
 
 // Glyphs are the custom characters the panel uses: glyph i is a cell of
@@ -42,24 +43,7 @@ func bar(width int, done, total int64) string {
 
 // size writes a byte count in decimal units, as short as the LCD wants:
 // "8GB", "7.45GB", "512MB".
-func size(n int64) string {
-	units := []string{"B", "KB", "MB", "GB", "TB"}
-	v := float64(n)
-	u := 0
-	for v >= 1000 && u < len(units)-1 {
-		v /= 1000
-		u++
-	}
-	if u == 0 {
-		return fmt.Sprintf("%dB", n)
-	}
-	if v >= 100 {
-		return strconv.FormatInt(int64(v), 10) + units[u]
-	}
-	s := strconv.FormatFloat(float64(int64(v*100))/100, 'f', 2, 64)
-	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	return s + units[u]
-}
+func size(n int64) string { return units.Size(n, true) }
 
 // rate writes bytes a second as MB/s.
 func rate(bps float64) string {

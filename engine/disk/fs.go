@@ -43,17 +43,17 @@ func usedBy(r io.ReaderAt, off, size int64) (name string, used []Extent, err err
 	if err := readAt(r, head, off); err != nil {
 		return "", nil, err
 	}
-	switch {
-	case bytes.Equal(head[3:11], []byte("NTFS    ")):
+	switch Identify(head) {
+	case "NTFS":
 		used, err = ntfsUsed(r, off, size, head)
 		return "NTFS", used, err
-	case bytes.Equal(head[3:11], []byte("EXFAT   ")):
+	case "exFAT":
 		used, err = exfatUsed(r, off, size, head)
 		return "exFAT", used, err
-	case binary.LittleEndian.Uint16(head[1024+56:]) == 0xef53:
+	case "ext":
 		used, err = extUsed(r, off, size, head[1024:2048])
 		return "ext", used, err
-	case head[510] == 0x55 && head[511] == 0xaa && (bytes.HasPrefix(head[82:], []byte("FAT")) || bytes.HasPrefix(head[54:], []byte("FAT"))):
+	case "FAT":
 		name, used, err = fatUsed(r, off, size, head)
 		return name, used, err
 	}
