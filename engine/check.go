@@ -70,27 +70,16 @@ func SpeedTest(ctx context.Context, dev Target, n int) (readMBps, writeMBps floa
 			err = fmt.Errorf("speed test: %w", serr)
 		}
 	}()
-	start := time.Now()
-	if _, err := dev.WriteAt(data, off); err != nil {
+	writeMBps, err = timedWrite(dev, data, off)
+	if err != nil {
 		return 0, 0, fmt.Errorf("speed test: %w", err)
 	}
-	if err := dev.Sync(); err != nil {
-		return 0, 0, fmt.Errorf("speed test: %w", err)
-	}
-	w := time.Since(start)
 	if err := dev.DropCaches(); err != nil {
 		return 0, 0, fmt.Errorf("speed test: %w", err)
 	}
-	start = time.Now()
+	start := time.Now()
 	if err := readFull(dev, data, off); err != nil {
 		return 0, 0, fmt.Errorf("speed test: %w", err)
 	}
-	r := time.Since(start)
-	mbps := func(d time.Duration) float64 {
-		if d <= 0 {
-			return 0
-		}
-		return float64(n) / d.Seconds() / 1e6
-	}
-	return mbps(r), mbps(w), ctx.Err()
+	return rateMBps(n, time.Since(start)), writeMBps, ctx.Err()
 }

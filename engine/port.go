@@ -201,10 +201,7 @@ func (p *port) buf() []byte {
 func (p *port) copy() PortResult {
 	r := p.r
 	dev := p.t.Dev.(Target)
-	cur := r.win.attach(true)
-	defer r.win.detach(cur)
 	head := -1
-	var written int64
 	copyStart := time.Now()
 	if r.opts.Clean {
 		p.res.Discarded = p.discardGaps(dev)
@@ -214,44 +211,36 @@ func (p *port) copy() PortResult {
 			return p.fail(PhaseCopying, CauseRead, -1, fmt.Errorf("drop caches: %w", err))
 		}
 	}
-	p.meter.report(PhaseCopying, 0, true)
-	for i, c := range r.chunks {
-		if err := p.ctx.Err(); err != nil {
-			return p.stopped(PhaseCopying, err)
-		}
+	skip := func(i int, c chunk) (bool, *PortResult) {
 		if c.off == 0 {
 			head = i
 		}
 		if i > 0 && i < p.resume {
-			written += int64(c.n) // an interrupted run already put the master's bytes here
-			continue
+			return true, nil // an interrupted run already put the master's bytes here
 		}
 		if n := r.opts.CheckpointEvery; r.opts.OnCheckpoint != nil && i > 0 && i%n == 0 {
 			if err := dev.Sync(); err != nil {
-				return p.fail(PhaseSyncing, CauseSync, -1, fmt.Errorf("sync: %w", err))
+				res := p.fail(PhaseSyncing, CauseSync, -1, fmt.Errorf("sync: %w", err))
+				return false, &res
 			}
 			r.opts.OnCheckpoint(p.t.Port, i)
 		}
-		data, b, err := r.fetch(p.ctx, cur, i, p.buf)
-		if err != nil {
-			return p.stopped(PhaseCopying, err)
-		}
-		if c.off != 0 {
-			out := p.overlay(data, c.off)
-			if p.needsWrite(dev, out, c.off) {
-				if err := p.write(dev, out, c.off); err != nil {
-					r.win.release(cur, b, i+1)
-					return p.failWrite(err)
-				}
-				p.res.Written += int64(c.n)
-			}
-		}
-		r.win.release(cur, b, i+1)
-		written += int64(c.n)
-		p.meter.report(PhaseCopying, written, false)
-		yield()
+		return false, nil
 	}
-	r.win.detach(cur)
+	written, fail := p.walk(PhaseCopying, skip, func(_ int, c chunk, out []byte) *PortResult {
+		if c.off == 0 || !p.needsWrite(dev, out, c.off) {
+			return nil // the head goes last, below
+		}
+		if err := p.write(dev, out, c.off); err != nil {
+			res := p.failWrite(err)
+			return &res
+		}
+		p.res.Written += int64(c.n)
+		return nil
+	})
+	if fail != nil {
+		return *fail
+	}
 	for _, pt := range p.outside {
 		if err := p.write(dev, pt.Data, pt.Off); err != nil {
 			return p.failWrite(err)
@@ -429,37 +418,71 @@ func (p *port) compare() PortResult {
 	if err := dev.DropCaches(); err != nil {
 		return p.fail(PhaseVerifying, CauseRead, -1, fmt.Errorf("drop caches: %w", err))
 	}
-	cur := r.win.attach(true)
-	defer r.win.detach(cur)
 	got := r.alloc(r.opts.ChunkSize)
-	var verified int64
-	p.meter.report(PhaseVerifying, 0, true)
-	for i, c := range r.chunks {
-		want, b, err := r.fetch(p.ctx, cur, i, p.buf)
-		if err != nil {
-			return p.stopped(PhaseVerifying, err)
-		}
-		want = p.overlay(want, c.off)
+	verified, fail := p.walk(PhaseVerifying, nil, func(_ int, c chunk, want []byte) *PortResult {
 		if err := readFull(dev, got[:c.n], c.off); err != nil {
-			r.win.release(cur, b, i+1)
-			return p.fail(PhaseVerifying, CauseRead, offsetOf(err, c.off), fmt.Errorf("verify: %w", err))
+			res := p.fail(PhaseVerifying, CauseRead, offsetOf(err, c.off), fmt.Errorf("verify: %w", err))
+			return &res
 		}
 		if j := firstDiff(want, got[:c.n]); j >= 0 {
 			off := c.off + int64(j)
-			r.win.release(cur, b, i+1)
-			return p.fail(PhaseVerifying, CauseMismatch, off, fmt.Errorf("verify: mismatch at %d", off))
+			res := p.fail(PhaseVerifying, CauseMismatch, off, fmt.Errorf("verify: mismatch at %d", off))
+			return &res
 		}
-		r.win.release(cur, b, i+1)
-		verified += int64(c.n)
-		p.meter.report(PhaseVerifying, verified, false)
-		yield()
+		return nil
+	})
+	if fail != nil {
+		return *fail
 	}
-	r.win.detach(cur)
 	if res, ok := p.verifyOutside(); !ok {
 		return res
 	}
 	p.res.Verified = verified
 	return p.pass()
+}
+
+// walk feeds the plan's chunks to fn in order, each as the master's bytes
+// with the port's patches laid over, read once for every port through the
+// shared window, and reports the port's progress in phase. A chunk skip
+// says to pass over is not fetched (a resumed copy's chunks already on
+// the media) but counts as done. It stops at the first failure of skip,
+// fn or the window, and returns the bytes done.
+func (p *port) walk(phase Phase, skip func(i int, c chunk) (bool, *PortResult), fn func(i int, c chunk, want []byte) *PortResult) (int64, *PortResult) {
+	r := p.r
+	cur := r.win.attach(true)
+	defer r.win.detach(cur)
+	var done int64
+	p.meter.report(phase, 0, true)
+	for i, c := range r.chunks {
+		if err := p.ctx.Err(); err != nil {
+			res := p.stopped(phase, err)
+			return done, &res
+		}
+		if skip != nil {
+			pass, fail := skip(i, c)
+			if fail != nil {
+				return done, fail
+			}
+			if pass {
+				done += int64(c.n)
+				continue
+			}
+		}
+		data, b, err := r.fetch(p.ctx, cur, i, p.buf)
+		if err != nil {
+			res := p.stopped(phase, err)
+			return done, &res
+		}
+		fail := fn(i, c, p.overlay(data, c.off))
+		r.win.release(cur, b, i+1)
+		if fail != nil {
+			return done, fail
+		}
+		done += int64(c.n)
+		p.meter.report(phase, done, false)
+		yield()
+	}
+	return done, nil
 }
 
 func (p *port) pass() PortResult {

@@ -163,18 +163,32 @@ func writeSpeed(dev Target, size int64, n int) (float64, error) {
 	if err := readFull(dev, buf, off); err != nil {
 		return 0, fmt.Errorf("qualify: speed test: %w", err)
 	}
-	start := time.Now()
-	if _, err := dev.WriteAt(buf, off); err != nil {
+	mbps, err := timedWrite(dev, buf, off)
+	if err != nil {
 		return 0, fmt.Errorf("qualify: speed test: %w", err)
+	}
+	return mbps, nil
+}
+
+// timedWrite writes data at off through to the media (the write and a
+// sync) and returns how fast, in MB/s.
+func timedWrite(dev Target, data []byte, off int64) (float64, error) {
+	start := time.Now()
+	if _, err := dev.WriteAt(data, off); err != nil {
+		return 0, err
 	}
 	if err := dev.Sync(); err != nil {
-		return 0, fmt.Errorf("qualify: speed test: %w", err)
+		return 0, err
 	}
-	d := time.Since(start)
+	return rateMBps(len(data), time.Since(start)), nil
+}
+
+// rateMBps is n bytes in d as MB/s (10^6 bytes a second); 0 for no time.
+func rateMBps(n int, d time.Duration) float64 {
 	if d <= 0 {
-		return 0, nil
+		return 0
 	}
-	return float64(n) / d.Seconds() / 1e6, nil
+	return float64(n) / d.Seconds() / 1e6
 }
 
 func gcd(a, b int64) int64 {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/engine/fatfs"
+	"github.com/clonebay/clonebay/internal/shelf"
 )
 
 // Mode is the production record's name for data duplication.
@@ -195,11 +196,11 @@ func Run(ctx context.Context, src Source, targets []engine.PortTarget, o Options
 		return res, nil
 	}
 
-	work, err := os.MkdirTemp(o.WorkDir, ".job-*"+partialExt)
+	work, err := os.MkdirTemp(o.WorkDir, ".job-*"+shelf.PartialExt)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", engine.ErrRefused, err)
 	}
-	lock, err := lockDir(work)
+	lock, err := (&shelf.Shelf{Dir: o.WorkDir, LockFile: lockFile}).Lock(work)
 	if err != nil {
 		os.RemoveAll(work)
 		return nil, fmt.Errorf("%w: %w", engine.ErrRefused, err)

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/clonebay/clonebay/engine"
-	"github.com/clonebay/clonebay/internal/filelock"
 	"github.com/clonebay/clonebay/internal/fsys"
+	"github.com/clonebay/clonebay/internal/shelf"
 )
 
 // SetsFolder is the folder inside the image library that holds the file
@@ -28,7 +28,6 @@ const (
 	checkedFile  = "checked" // when the files last matched the manifest
 	filesDir     = "files"
 	lockFile     = "lock"
-	partialExt   = ".partial"
 )
 
 // Errors of the library, wrapped with the details.
@@ -45,7 +44,8 @@ var (
 type Library struct {
 	Dir string
 	// Now is the clock; time.Now when nil.
-	Now func() time.Time
+	Now   func() time.Time
+	shelf *shelf.Shelf
 }
 
 // OpenLibrary opens the sets of the image library in imagesDir, making
@@ -53,44 +53,11 @@ type Library struct {
 // or job left behind.
 func OpenLibrary(imagesDir string) (*Library, error) {
 	dir := filepath.Join(imagesDir, SetsFolder)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("file set library: %w", err)
-	}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("file set library: %w", err)
-	}
-	for _, e := range ents {
-		p := filepath.Join(dir, e.Name())
-		if strings.HasPrefix(e.Name(), ".") && strings.HasSuffix(e.Name(), partialExt) && !inUse(p) {
-			os.RemoveAll(p)
-		}
-	}
-	return &Library{Dir: dir}, nil
-}
-
-// lockDir marks a partial folder as being written by this process: the
-// lock ends when the returned file is closed.
-func lockDir(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE, 0o644)
+	s, err := shelf.Open(dir, "file set library", lockFile)
 	if err != nil {
 		return nil, err
 	}
-	if err := filelock.Lock(f, true); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s is being written by another process", dir)
-	}
-	return f, nil
-}
-
-// inUse reports whether another process holds a partial folder's lock.
-func inUse(dir string) bool {
-	f, err := lockDir(dir)
-	if err != nil {
-		return !errors.Is(err, fs.ErrNotExist)
-	}
-	f.Close()
-	return false
+	return &Library{Dir: dir, shelf: s}, nil
 }
 
 func (l *Library) now() time.Time {
@@ -100,9 +67,7 @@ func (l *Library) now() time.Time {
 	return time.Now()
 }
 
-func (l *Library) path(name string, file ...string) string {
-	return filepath.Join(append([]string{l.Dir, name}, file...)...)
-}
+func (l *Library) path(name string, file ...string) string { return l.shelf.Path(name, file...) }
 
 // Info is one set as listed.
 type Info struct {
@@ -153,33 +118,22 @@ func (l *Library) exists(name string) error {
 	if err := CheckName(name); err != nil {
 		return err
 	}
-	if st, err := os.Stat(l.path(name)); err != nil || !st.IsDir() {
+	if !l.shelf.Has(name) {
 		return fmt.Errorf("%w: %q", ErrNotFound, name)
 	}
 	return nil
 }
 
-// Remove deletes a set: renamed first, so a power loss halfway leaves a
-// partial folder the next start clears, never half a set.
+// Remove deletes a set; a power loss halfway leaves no half set.
 func (l *Library) Remove(name string) error {
 	if err := l.exists(name); err != nil {
 		return err
 	}
-	tmp := l.path("." + name + ".deleting" + partialExt)
-	if err := os.Rename(l.path(name), tmp); err != nil {
-		return fmt.Errorf("deleting %s: %w", name, err)
-	}
-	return os.RemoveAll(tmp)
+	return l.shelf.Remove(name)
 }
 
 // Free is the space left in the library, in bytes.
-func (l *Library) Free() (int64, error) {
-	n, err := filelock.Free(l.Dir)
-	if err != nil {
-		return 0, fmt.Errorf("file set library: %w", err)
-	}
-	return n, nil
-}
+func (l *Library) Free() (int64, error) { return l.shelf.Free() }
 
 // Import stores a source's files as a new set: from a folder (os.DirFS)
 // or a stick's FAT or exFAT volume (see OpenVolume). Every name and file
@@ -203,12 +157,12 @@ func (l *Library) Import(ctx context.Context, name string, src fs.FS, origin str
 	if free, err := l.Free(); err == nil && m.Bytes+int64(len(entries))*4096 > free {
 		return nil, fmt.Errorf("%w: the set needs %s, the library has %s free", ErrNoSpace, engine.FormatSize(m.Bytes), engine.FormatSize(free))
 	}
-	tmp := l.path("." + name + partialExt)
+	tmp := l.shelf.Partial(name, "")
 	os.RemoveAll(tmp)
 	if err := os.MkdirAll(filepath.Join(tmp, filesDir), 0o755); err != nil {
 		return nil, fmt.Errorf("file set library: %w", err)
 	}
-	lock, err := lockDir(tmp)
+	lock, err := l.shelf.Lock(tmp)
 	if err != nil {
 		os.RemoveAll(tmp)
 		return nil, err

@@ -56,7 +56,7 @@ func (l *Library) create(name string) (*builder, error) {
 	if _, err := os.Stat(l.path(name)); err == nil {
 		return nil, fmt.Errorf("an image named %q already exists: delete it first or pick another name", name)
 	}
-	tmp := l.path("." + name + partialExt)
+	tmp := l.shelf.Partial(name, "")
 	os.RemoveAll(tmp)
 	if err := os.Mkdir(tmp, 0o755); err != nil {
 		return nil, fmt.Errorf("image library: %w", err)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/clonebay/clonebay/internal/fsys"
+	"github.com/clonebay/clonebay/internal/shelf"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -261,18 +262,18 @@ func (l *Library) pullCatalogImage(ctx context.Context, im CatalogImage, replace
 	if !replace {
 		return l.Pull(ctx, im.URL, o)
 	}
-	stage := l.path("." + im.Name + ".update" + partialExt)
+	stage := l.shelf.Partial(im.Name, ".update")
 	os.RemoveAll(stage)
 	if err := os.Mkdir(stage, 0o755); err != nil {
 		return nil, fmt.Errorf("image library: %w", err)
 	}
 	defer os.RemoveAll(stage)
-	side := &Library{Dir: stage, Now: l.Now}
+	side := &Library{Dir: stage, Now: l.Now, shelf: &shelf.Shelf{Dir: stage, What: l.shelf.What, LockFile: l.shelf.LockFile}}
 	m, err := side.Pull(ctx, im.URL, o)
 	if err != nil {
 		return nil, err
 	}
-	old := l.path("." + im.Name + ".old" + partialExt)
+	old := l.shelf.Partial(im.Name, ".old")
 	if err := os.Rename(l.path(im.Name), old); err != nil {
 		return nil, fmt.Errorf("replacing image %s: %w", im.Name, err)
 	}

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,8 +16,8 @@ import (
 
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/engine/disk"
-	"github.com/clonebay/clonebay/internal/filelock"
 	"github.com/clonebay/clonebay/internal/fsys"
+	"github.com/clonebay/clonebay/internal/shelf"
 )
 
 // File names inside an image's folder.
@@ -26,7 +25,6 @@ const (
 	dataFile     = "image.zst"
 	manifestFile = "manifest.json"
 	checkedFile  = "checked" // when the data last matched the manifest: a stamp
-	partialExt   = ".partial"
 )
 
 // ErrNotFound is returned (wrapped) for a name the library does not hold.
@@ -41,41 +39,19 @@ var ErrNoSpace = errors.New("not enough free space in the image library")
 type Library struct {
 	Dir string
 	// Now is the clock; time.Now when nil.
-	Now func() time.Time
+	Now   func() time.Time
+	shelf *shelf.Shelf
 }
 
 // OpenLibrary makes the folder when it is missing and clears what an
-// interrupted capture or import left behind.
+// interrupted capture or import left behind. A partial image is being
+// written while its writer holds a lock on the data file.
 func OpenLibrary(dir string) (*Library, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("image library: %w", err)
-	}
-	ents, err := os.ReadDir(dir)
+	s, err := shelf.Open(dir, "image library", dataFile)
 	if err != nil {
-		return nil, fmt.Errorf("image library: %w", err)
+		return nil, err
 	}
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), ".") && strings.HasSuffix(e.Name(), partialExt) && !inUse(filepath.Join(dir, e.Name())) {
-			os.RemoveAll(filepath.Join(dir, e.Name()))
-		}
-	}
-	return &Library{Dir: dir}, nil
-}
-
-// inUse reports whether a partial image is being written right now (by
-// this or another process, such as the command line while the appliance
-// runs): its writer holds a lock on the data file.
-func inUse(partial string) bool {
-	f, err := os.Open(filepath.Join(partial, dataFile))
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	if err := filelock.Lock(f, true); err != nil {
-		return true
-	}
-	_ = filelock.Unlock(f)
-	return false
+	return &Library{Dir: dir, shelf: s}, nil
 }
 
 func (l *Library) now() time.Time {
@@ -85,9 +61,7 @@ func (l *Library) now() time.Time {
 	return time.Now()
 }
 
-func (l *Library) path(name string, file ...string) string {
-	return filepath.Join(append([]string{l.Dir, name}, file...)...)
-}
+func (l *Library) path(name string, file ...string) string { return l.shelf.Path(name, file...) }
 
 // Entry is one image as listed.
 type Entry struct {
@@ -227,34 +201,22 @@ func (l *Library) exists(name string) error {
 	if err := CheckName(name); err != nil {
 		return err
 	}
-	if st, err := os.Stat(l.path(name)); err != nil || !st.IsDir() {
+	if !l.shelf.Has(name) {
 		return fmt.Errorf("%w: %q", ErrNotFound, name)
 	}
 	return nil
 }
 
-// Remove deletes an image.
+// Remove deletes an image; a power loss halfway leaves no half image.
 func (l *Library) Remove(name string) error {
 	if err := l.exists(name); err != nil {
 		return err
 	}
-	// Rename first, so a power loss halfway leaves a partial folder that
-	// the next start clears, never half an image.
-	tmp := l.path("." + name + ".deleting" + partialExt)
-	if err := os.Rename(l.path(name), tmp); err != nil {
-		return fmt.Errorf("deleting %s: %w", name, err)
-	}
-	return os.RemoveAll(tmp)
+	return l.shelf.Remove(name)
 }
 
 // Free is the space left for images, in bytes.
-func (l *Library) Free() (int64, error) {
-	n, err := filelock.Free(l.Dir)
-	if err != nil {
-		return 0, fmt.Errorf("image library: %w", err)
-	}
-	return n, nil
-}
+func (l *Library) Free() (int64, error) { return l.shelf.Free() }
 
 // Image is an open image: a master a job reads at any offset. It holds
 // the manifest's used ranges; everything else reads as zeros.
