@@ -16,7 +16,7 @@ qemu-aarch64-static -L / bin/clonebay-arm64 version | grep -q '^clonebay ' || fa
 pids=()
 for s in scenarios/*.scn; do
 	name=$(basename "$s" .scn)
-	qemu-aarch64-static -L / bin/clonebay-arm64 sim --script "$s" --log "$work/$name.log" >"$work/$name.out" 2>&1 &
+	qemu-aarch64-static -L / bin/clonebay-arm64 sim --script "$s" --slack 4 --log "$work/$name.log" >"$work/$name.out" 2>&1 &
 	pids+=("$!:$name")
 	# two at a time: the machine has two cores and qemu-user uses one each
 	if [ ${#pids[@]} -ge 2 ]; then
