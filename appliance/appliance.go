@@ -14,6 +14,7 @@ import (
 
 	"github.com/clonebay/clonebay/board"
 	"github.com/clonebay/clonebay/engine"
+	"github.com/clonebay/clonebay/fileset"
 	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/images"
 	"github.com/clonebay/clonebay/internal/fsys"
@@ -89,6 +90,7 @@ type Appliance struct {
 	pendingResume *journal
 	shuttingDown  bool
 	lib           *images.Library
+	sets          *fileset.Library
 	job           *runningJob
 	line          *lineRun
 	stopCheck     context.CancelFunc // the check of an image a job or line waits for
@@ -268,6 +270,12 @@ func (a *Appliance) dispatch(ctx context.Context, evs ...ui.Event) {
 func (a *Appliance) command(ctx context.Context, cmd ui.Command) []ui.Event {
 	switch c := cmd.(type) {
 	case ui.StartJob:
+		if a.job != nil || a.line != nil {
+			return one(ui.JobRefused{Reason: "a job is running"})
+		}
+		if c.Mode == ui.CopyFiles {
+			return one(a.startFiles(ctx, c))
+		}
 		if c.Image != "" && a.lib != nil && !a.lib.CheckedToday(c.Image) {
 			a.checkImageThen(ctx, c.Image, c)
 			return nil
@@ -287,6 +295,8 @@ func (a *Appliance) command(ctx context.Context, cmd ui.Command) []ui.Event {
 		return one(a.importImage(ctx, c))
 	case ui.DeleteImage:
 		return a.deleteImage(c)
+	case ui.ImportSet:
+		return one(a.importSet(ctx, c))
 	case ui.ResumeJob:
 		return one(a.resumeJob(ctx))
 	case ui.DiscardResume:

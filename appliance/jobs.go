@@ -404,9 +404,11 @@ func (a *Appliance) abortAndWait(ctx context.Context) {
 	a.shuttingDown = true
 	a.job.cancel()
 	for a.job != nil {
-		e := <-a.events
-		if f, ok := e.(jobFinished); ok {
-			a.dispatch(ctx, a.jobDone(f.res)...)
+		switch e := (<-a.events).(type) {
+		case jobFinished:
+			a.dispatch(ctx, a.jobDone(e.res)...)
+		case filesFinished:
+			a.dispatch(ctx, a.filesDone(e)...)
 		}
 	}
 }

@@ -73,6 +73,8 @@ type (
 	}
 	// ImportFiles answers FindImports.
 	ImportFiles struct{ Files []ImportFile }
+	// SetsLoaded carries the library's file sets.
+	SetsLoaded struct{ Sets []SetInfo }
 	// Busy is the progress of a capture, import or image check.
 	Busy struct {
 		What        string
@@ -105,6 +107,7 @@ func (Notice) event()       {}
 func (PlanInfo) event()     {}
 func (ImagesLoaded) event() {}
 func (ImportFiles) event()  {}
+func (SetsLoaded) event()   {}
 func (Busy) event()         {}
 func (BusyDone) event()     {}
 func (LineStarted) event()  {}

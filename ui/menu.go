@@ -161,6 +161,7 @@ const (
 	setBuzzer
 	setKeyClick
 	setBacklight
+	setCopyMode
 	setPIN
 	setRestore
 	setVersion
@@ -193,6 +194,8 @@ func (s *setupScreen) update(m *Model, ev Event) (screen, []Command) {
 
 func (s *setupScreen) choose(m *Model) (screen, []Command) {
 	switch s.at {
+	case setCopyMode:
+		m.set.Files = !m.set.Files
 	case setArea:
 		areas := []string{"whole", "used", "smart"}
 		m.set.Area = areas[(slices.Index(areas, m.set.Area)+1)%len(areas)]
@@ -255,6 +258,7 @@ func (s *setupScreen) lines(m *Model, c, r int) []string {
 		"Buzzer: " + onOff[m.set.Buzzer],
 		"Key click: " + onOff[m.set.KeyClick],
 		"Light off: " + bl,
+		"Copy mode: " + map[bool]string{false: "Disk", true: "Files"}[m.set.Files],
 		"PIN lock: " + onOff[m.set.PIN != ""],
 		"Reset defaults",
 		fit("Version "+m.cfg.Version, c-1),

@@ -80,6 +80,10 @@ var (
 		{Name: "ubuntu-24.04", Size: 6.4e9, Bytes: 6.4e9, Stored: 2.6e9, Created: time.Date(2026, 10, 20, 9, 0, 0, 0, time.Local), SHA256: "03ab77c1e9d0aa42", Area: "whole image"},
 	}}
 	toImage = seq(press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK))
+	sets    = ui.SetsLoaded{Sets: []ui.SetInfo{{Name: "course-2026", Files: 312, Bytes: 1.2e9}, {Name: "promo-sticks", Files: 14, Bytes: 3.9e9}}}
+	// Files mode copying the set course-2026 (Image, File sets, its row).
+	toFiles = seq(sets, toImage, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK),
+		press(hal.Down), press(hal.OK))
 	toLine  = seq(press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))
 	// Line mode with eight ports: 2 passed, 3 copying, 4 failed, 5 verifying.
 	lineRunning = seq(withMas, toLine, press(hal.OK), ui.LineStarted{Bytes: 8e9, Area: "whole media"},
@@ -156,6 +160,11 @@ var screens = []struct {
 	{"line-stop", seq(lineRunning, press(hal.Back))},
 	{"line-ended", seq(lineRunning, press(hal.Back), press(hal.OK), ui.LineStopped{})},
 	{"refused", seq(withMas, press(hal.OK), press(hal.OK), ui.JobRefused{Reason: "port 3: the target is the master itself"})},
+	{"set-pick", seq(withMas, sets, toImage, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK), press(hal.Down))},
+	{"idle-files", seq(blank(2), blank(3), toFiles)},
+	{"confirm-files", seq(blank(2), used(3), toFiles, press(hal.OK))},
+	{"confirm-files-master", seq(withMas, sets, toImage, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK),
+		press(hal.OK), press(hal.OK))},
 }
 
 // TestGoldenFrames renders every screen in both geometries and compares

@@ -39,7 +39,7 @@ import (
 // line, optionally "at T" (time since the start), and expectations that
 // must hold, at once or "within D":
 //
-//	setting auto-start 7           (Setup values before the start)
+//	setting auto-start 7           (Setup values before the start; copy-mode disk|files)
 //	session default                (the default master and targets)
 //	insert 3 size=64MB write=40 read=90 fault=corrupt@1MB
 //	insert 1 master
@@ -365,8 +365,13 @@ func applySetting(set *ui.Settings, key, val string) error {
 		set.Area = val
 	case "clean":
 		set.Clean, err = onOff()
+	case "copy-mode":
+		if val != "disk" && val != "files" {
+			return fmt.Errorf("setting copy-mode: %q is not disk or files", val)
+		}
+		set.Files = val == "files"
 	default:
-		return fmt.Errorf("unknown setting %q (auto-start, verify, buzzer, key-click, area, clean)", key)
+		return fmt.Errorf("unknown setting %q (auto-start, verify, buzzer, key-click, area, clean, copy-mode)", key)
 	}
 	return err
 }
