@@ -84,7 +84,7 @@ var (
 	// Files mode copying the set course-2026 (Image, File sets, its row).
 	toFiles = seq(sets, toImage, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK),
 		press(hal.Down), press(hal.OK))
-	toLine  = seq(press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))
+	toLine = seq(press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))
 	// Line mode with eight ports: 2 passed, 3 copying, 4 failed, 5 verifying.
 	lineRunning = seq(withMas, toLine, press(hal.OK), ui.LineStarted{Bytes: 8e9, Area: "whole media"},
 		blank(5), progress(2, ui.Copying, 4e9), progress(3, ui.Copying, 2e9), progress(4, ui.Copying, 1e9), progress(5, ui.Verifying, 6e9),
