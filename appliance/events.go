@@ -79,6 +79,9 @@ func (a *Appliance) loopEvent(ctx context.Context, e event) []ui.Event {
 		return one(a.setList())
 	case lineFilesReady:
 		return one(a.lineFilesStarted(e))
+	case boxInfo:
+		a.box = e.info
+		return one(e.info)
 	}
 	return nil
 }

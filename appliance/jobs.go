@@ -281,7 +281,8 @@ func (a *Appliance) startJob(ctx context.Context, c ui.StartJob, resume map[int]
 			a.log.Error("job: image", "name", c.Image, "err", err)
 			return ui.JobRefused{Reason: err.Error()}
 		}
-		src, area, j.meta.image, j.closers = im, im.Area(), im.Manifest(), []io.Closer{im}
+		a.imagesInUse.hold(c.Image)
+		src, area, j.meta.image, j.closers = im, im.Area(), im.Manifest(), []io.Closer{im, releaser{&a.imagesInUse, c.Image}}
 	} else {
 		m, d, err := a.openMaster(c.Master)
 		if err != nil {
@@ -411,4 +412,16 @@ func (a *Appliance) abortAndWait(ctx context.Context) {
 			a.dispatch(ctx, a.filesDone(e)...)
 		}
 	}
+}
+
+// releaser lets a catalog sync have an image again once a job is done
+// with it.
+type releaser struct {
+	use  *imageUse
+	name string
+}
+
+func (r releaser) Close() error {
+	r.use.release(r.name)
+	return nil
 }

@@ -2,6 +2,7 @@ package appliance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -69,7 +70,8 @@ func (a *Appliance) startLine(ctx context.Context, c ui.StartLine) ui.Event {
 		if err != nil {
 			return ui.JobRefused{Reason: err.Error()}
 		}
-		l.image, l.src, l.area, l.closer = im, im, im.Area(), im
+		a.imagesInUse.hold(c.Image)
+		l.image, l.src, l.area, l.closer = im, im, im.Area(), multiCloser{im, releaser{&a.imagesInUse, c.Image}}
 	} else {
 		src, d, err := a.openMaster(c.Master)
 		if err != nil {
@@ -312,4 +314,15 @@ func (a *Appliance) lineFilesEnded(e filesFinished) []ui.Event {
 		events = append(events, a.endLine())
 	}
 	return append(events, out...)
+}
+
+// multiCloser closes each in turn.
+type multiCloser []io.Closer
+
+func (m multiCloser) Close() error {
+	var errs []error
+	for _, c := range m {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
 }

@@ -126,6 +126,9 @@ func (a *Appliance) writeEntries(entries []record.Entry) []ui.Event {
 		a.log.Error("job log: not written", "err", err)
 		return one(ui.Notice{Title: "Job log", Text: "The job was not recorded: " + err.Error()})
 	}
+	if a.repl != nil {
+		a.repl.Notify()
+	}
 	return nil
 }
 

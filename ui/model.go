@@ -40,6 +40,7 @@ type Model struct {
 
 	sets    []SetInfo // the file sets beside the images
 	fileSet string    // the set Files mode copies; "" is the files on the master drive
+	box     BoxInfo   // the appliance's own: its ID, its record's replication
 }
 
 // jobState is the running job.
@@ -142,6 +143,8 @@ func (m *Model) Update(ev Event) []Command {
 			m.image = "" // deleted or damaged: back to the master drive
 		}
 		return m.route(ev) // the image screens follow the library
+	case BoxInfo:
+		m.box = ev
 	case SetsLoaded:
 		m.sets = ev.Sets
 		if m.fileSet != "" && !slices.ContainsFunc(m.sets, func(s SetInfo) bool { return s.Name == m.fileSet && s.Err == "" }) {

@@ -160,6 +160,8 @@ var screens = []struct {
 	{"line-stop", seq(lineRunning, press(hal.Back))},
 	{"line-ended", seq(lineRunning, press(hal.Back), press(hal.OK), ui.LineStopped{})},
 	{"refused", seq(withMas, press(hal.OK), press(hal.OK), ui.JobRefused{Reason: "port 3: the target is the master itself"})},
+	{"info-box", seq(withMas, ui.BoxInfo{ID: "7f3a9c2e41d05b88", Sync: "Sync: 12 behind"}, press(hal.Down), press(hal.Down), press(hal.Down),
+		press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK), press(hal.Up))},
 	{"set-pick", seq(withMas, sets, toImage, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK), press(hal.Down))},
 	{"idle-files", seq(blank(2), blank(3), toFiles)},
 	{"confirm-files", seq(blank(2), used(3), toFiles, press(hal.OK))},
