@@ -130,3 +130,12 @@ func TestSettingsBoundMinWriteSpeed(t *testing.T) {
 		})
 	}
 }
+
+// TestShippedSettingsParse: the factory settings the package installs
+// are valid and say what the defaults say.
+func TestShippedSettingsParse(t *testing.T) {
+	got, problem, err := LoadSettings(fsys.OS, "../packaging/settings.yaml", "")
+	require.NoError(t, err)
+	require.Empty(t, problem)
+	assert.Equal(t, DefaultSettings(), got)
+}
