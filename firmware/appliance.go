@@ -366,10 +366,13 @@ func (a *appliance) driveEvent(ev hal.DriveEvent) any {
 		return ui.DriveOut{Port: d.Port}
 	}
 	a.drives[d.Port] = d
+	// Probe before planning: both open the drive, and a block device
+	// opens exclusively, so the plan's open must not overlap the probe's.
+	in := ui.DriveIn{Drive: a.probe(d)}
 	if d.Port == a.b.MasterPort {
 		a.planMaster()
 	}
-	return ui.DriveIn{Drive: a.probe(d)}
+	return in
 }
 
 // probe reads a new drive's identity and whether it holds data.
