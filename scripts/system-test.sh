@@ -2,8 +2,10 @@
 # The system test: the amd64 package as it ships, installed by apt on a
 # Debian 12 machine that boots in QEMU with systemd and udev of its own,
 # and drives hot-plugged into the ports of an emulated USB hub. The
-# machine is cached by its package list, its build script, the board and
-# the package's hash. Its serial log, journal and record are kept under
+# machine is cached by its build script (which holds the package list),
+# the board and the package's hash; the base system under it by its
+# package list alone, so a new package costs an install, not a build. Its
+# serial log, journal and record are kept under
 # dist/test-artifacts/system-test/.
 #
 # Without root it skips with a message; with CI_REQUIRE_ALL=1 a skip fails.
@@ -45,7 +47,7 @@ else
 	b0=$(date +%s)
 	rm -rf "$machine.tmp"
 	log=$cache/build-$key.log
-	if ! scripts/vm-rootfs.sh "$deb" "$board" "$machine.tmp" "$cache/apt" >"$log" 2>&1; then
+	if ! scripts/vm-rootfs.sh "$deb" "$board" "$machine.tmp" "$cache" >"$log" 2>&1; then
 		tail -40 "$log" >&2
 		echo "system-test: building the machine failed; the whole log is $log" >&2
 		exit 1
