@@ -62,10 +62,13 @@ func (a *Appliance) driveEvent(ctx context.Context, ev hal.DriveEvent) []ui.Even
 		return one(ui.DriveOut{Port: d.Port})
 	}
 	a.drives[d.Port] = d
+	// Probe before planning: both open the drive, and a block device
+	// opens exclusively, so the plan's open must not overlap the probe's.
+	in := ui.DriveIn{Drive: a.probe(d)}
 	if d.Port == a.b.MasterPort {
 		a.planMaster(ctx)
 	}
-	return one(ui.DriveIn{Drive: a.probe(d)})
+	return one(in)
 }
 
 // probe reads a new drive's identity and whether it holds data.
