@@ -47,7 +47,7 @@ type Entry struct {
 	Lot  string `json:"lot,omitempty"`
 	Mode string `json:"mode"`
 
-	MasterKind   string `json:"master_kind"` // "drive" or "image"
+	MasterKind   string `json:"master_kind"` // "drive", "image" (of the library) or "file"; "" for an erase
 	MasterName   string `json:"master_name"` // image name or drive model
 	MasterSerial string `json:"master_serial,omitempty"`
 	MasterSize   int64  `json:"master_size"`
