@@ -33,6 +33,13 @@ func NewReader(name string, r io.ReadCloser, l Layout) *Reader {
 	return &Reader{name: name, r: r, layout: l, wordBytes: wordBytes}
 }
 
+// Layout is the layout the reader decodes with.
+func (rd *Reader) Layout() Layout { return rd.layout }
+
+// Close closes the stream of a reader that will not run (Run closes it
+// itself).
+func (rd *Reader) Close() error { return rd.r.Close() }
+
 // Run sends one scan per code until ctx ends (then it returns ctx.Err())
 // or the stream fails or ends (then it returns why: a scanner that was
 // unplugged reads as an error).
