@@ -65,6 +65,7 @@ func commands() map[string]command {
 		"erase":   {"wipe drives: quick, zeros, random, dod, discard, secure-discard", cmdErase},
 		"log":     {"verify, show or export the production record", cmdLog},
 		"image":   {"the image library: list, show, capture, import, verify, rm", cmdImage},
+		"report":  {"batch reports of a lot or a date range, erase certificates", cmdReport},
 	}
 }
 

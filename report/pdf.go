@@ -88,6 +88,18 @@ func (d *doc) fit(s string, w float64) string {
 	return s + "..."
 }
 
+// fitEnd shortens text (already translated) to w mm from its start,
+// keeping its end (a path's file name).
+func (d *doc) fitEnd(s string, w float64) string {
+	if d.pdf.GetStringWidth(s) <= w {
+		return s
+	}
+	for len(s) > 0 && d.pdf.GetStringWidth("..."+s) > w {
+		s = s[1:]
+	}
+	return "..." + s
+}
+
 func (d *doc) font(style string, size float64) { d.pdf.SetFont("Helvetica", style, size) }
 
 // heading writes a section heading.

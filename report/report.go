@@ -328,11 +328,17 @@ func WriteBatchPDF(w io.Writer, b Batch) error {
 			header()
 		}
 		d.font("", 8)
-		label := strconv.Itoa(e.Port)
-		if e.Label != "" && e.Label != label {
-			label += " " + e.Label
+		// A front-panel label is short ("P3"); the command line's is the
+		// target's path, which goes where the model would, its end kept.
+		port, model := strconv.Itoa(e.Port), e.TargetModel
+		switch {
+		case e.Label == "" || e.Label == port:
+		case len(e.Label) <= 5:
+			port += " " + e.Label
+		case model == "":
+			model = e.Label
 		}
-		vals := []string{label, e.TargetModel, e.TargetSerial, engine.FormatSize(e.TargetSize), e.Result, engine.FormatSize(e.Written),
+		vals := []string{port, model, e.TargetSerial, engine.FormatSize(e.TargetSize), e.Result, engine.FormatSize(e.Written),
 			e.Time.UTC().Format("2006-01-02 15:04")}
 		for i, c := range cols {
 			style := ""
@@ -340,7 +346,13 @@ func WriteBatchPDF(w io.Writer, b Batch) error {
 				style = "B"
 			}
 			d.font(style, 8)
-			p.CellFormat(c.w, lineH, d.fit(d.text(vals[i]), c.w-1), "", 0, c.align, false, 0, "")
+			v := d.text(vals[i])
+			if i == 1 && model != e.TargetModel {
+				v = d.fitEnd(v, c.w-1)
+			} else {
+				v = d.fit(v, c.w-1)
+			}
+			p.CellFormat(c.w, lineH, v, "", 0, c.align, false, 0, "")
 		}
 		p.Ln(-1)
 		p.SetTextColor(70, 70, 70)
