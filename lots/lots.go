@@ -17,6 +17,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/record"
 )
 
@@ -197,4 +198,16 @@ func NextName(entries []record.Entry) string {
 		}
 	}
 	return fmt.Sprintf("%s%04d", NamePrefix, top+1)
+}
+
+// NameFromScan takes a scanned code as a lot name: a refused scan stays
+// refused, and a code the scanner passed must still be a usable name.
+func NameFromScan(s hal.Scan) (string, error) {
+	if s.Err != nil {
+		return "", fmt.Errorf("lot name from the scanner: %w", s.Err)
+	}
+	if err := CheckName(s.Code); err != nil {
+		return "", fmt.Errorf("lot name from the scanner: %w", err)
+	}
+	return s.Code, nil
 }

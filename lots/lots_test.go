@@ -300,3 +300,29 @@ func TestAlreadyDone(t *testing.T) {
 		})
 	}
 }
+
+func TestNameFromScan(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		scan hal.Scan
+		want string // the lot name, or what the error says
+		ok   bool
+	}{
+		{"a scanned lot", hal.Scan{Code: "A17"}, "A17", true},
+		{"a refused scan", hal.Scan{Err: hal.CheckCode("A\t17")}, "lot name from the scanner: scanned code refused: character 2 of the code is a control character (U+0009)", false},
+		{"a thousand characters", hal.Scan{Err: hal.CheckCode(strings.Repeat("7", 1000))}, "the code is 1000 characters long; at most 128", false},
+		{"a code no lot may be named", hal.Scan{Code: "A/17"}, `lot name from the scanner: lot name "A/17": not a usable lot name: character 2 ('/') is a path separator`, false},
+		{"a code too long for a lot", hal.Scan{Code: strings.Repeat("x", 100)}, "it is 100 characters long; at most 64 fit", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := lots.NameFromScan(tc.scan)
+			if tc.ok {
+				require.NoError(t, err)
+				assert.Equal(t, tc.want, got)
+				return
+			}
+			assert.Empty(t, got, "a refused code never becomes a lot name")
+			assert.ErrorContains(t, err, tc.want)
+		})
+	}
+}
