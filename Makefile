@@ -11,9 +11,10 @@ NFPM      := $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.44.0
 DEB_VERSION ?= $(shell git describe --tags --always 2>/dev/null | sed 's/^v//; s/^\([^0-9]\)/0.0~\1/' || echo 0.0)
 
 # Debian packages the tests use (libudev-dev for the go-udev backend's
-# own tests; the firmware itself is pure Go; postgresql for the fleet
-# replication's tests, which start a private server).
-TEST_DEBS := gcc libc6-dev libudev-dev udev util-linux e2fsprogs dosfstools mtools tmux fdisk gdisk exfatprogs exfat-fuse fuse3 ntfs-3g grub-rescue-pc qemu-system-x86 bmap-tools zstd xz-utils gzip postgresql
+# own tests, the firmware itself being pure Go; postgresql for the fleet
+# replication's tests, which start a private server; poppler-utils'
+# pdftotext reads the PDF reports back).
+TEST_DEBS := gcc libc6-dev libudev-dev udev util-linux e2fsprogs dosfstools mtools tmux fdisk gdisk exfatprogs exfat-fuse fuse3 ntfs-3g grub-rescue-pc qemu-system-x86 bmap-tools zstd xz-utils gzip postgresql poppler-utils
 
 # Checking the cross builds: qemu-user runs them; file and lintian look at
 # them. The builds themselves need Go alone.

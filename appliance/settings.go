@@ -245,7 +245,7 @@ func stateFleet(files fsys.FS, state string) Fleet {
 	if err != nil {
 		return Fleet{}
 	}
-	s, err := ParseSettings(data, Settings{}, state)
+	s, err := ParseSettings(data, DefaultSettings(), state)
 	if err != nil {
 		return Fleet{}
 	}

@@ -12,10 +12,10 @@ import (
 	"github.com/clonebay/clonebay/appliance"
 	"github.com/clonebay/clonebay/board"
 	"github.com/clonebay/clonebay/cli"
+	"github.com/clonebay/clonebay/internal/fsys"
 	"github.com/clonebay/clonebay/sim"
 	"github.com/clonebay/clonebay/sim/scenario"
 	"github.com/clonebay/clonebay/sim/terminal"
-	"github.com/clonebay/clonebay/internal/fsys"
 )
 
 func cmdSim(ctx context.Context, env *cli.Env, args []string) error {
