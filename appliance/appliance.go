@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -103,6 +104,7 @@ type Appliance struct {
 
 	notice        *ui.Notice
 	jobLog        *record.Log
+	recordLock    *os.File // held on the record's file while the appliance runs
 	journal       *journal
 	pendingResume *journal
 	shuttingDown  bool
@@ -267,6 +269,9 @@ func (a *Appliance) loop(ctx, taskCtx context.Context, drives <-chan hal.DriveEv
 			a.stopLineAndWait(taskCtx)
 			if a.jobLog != nil {
 				_ = a.jobLog.Close()
+			}
+			if a.recordLock != nil {
+				_ = a.recordLock.Close()
 			}
 			return nil
 		case <-tick.C:

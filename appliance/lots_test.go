@@ -123,3 +123,30 @@ func TestLotReportForTheExport(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, files, "a lot with no entry yet has no report")
 }
+
+// TestRecordLockedByACommandLineJob: the appliance and a command-line job
+// never append to one record at once: whichever holds the record's lock
+// first keeps it, and the appliance says it records nothing.
+func TestRecordLockedByACommandLineJob(t *testing.T) {
+	dir := t.TempDir()
+	jobs := filepath.Join(dir, "jobs.log")
+	held, err := lockRecord(jobs)
+	require.NoError(t, err)
+	synctest.Test(t, func(t *testing.T) {
+		r := startRig(t, Config{}, Paths{Record: jobs}, nil)
+		r.waitText("Jobs are not", time.Second)
+		assert.Nil(t, r.app.jobLog)
+	})
+	require.NoError(t, held.Close())
+
+	synctest.Test(t, func(t *testing.T) {
+		r := startRig(t, Config{}, Paths{Record: jobs}, nil)
+		r.waitText("Clonebay", time.Second)
+		_, err := lockRecord(jobs)
+		assert.ErrorContains(t, err, "another program is writing to it", "the running appliance holds it")
+		r.stop()
+		again, err := lockRecord(jobs)
+		require.NoError(t, err, "let go when the appliance stops")
+		again.Close()
+	})
+}

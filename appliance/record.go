@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/clonebay/clonebay/engine"
@@ -12,6 +14,8 @@ import (
 	"github.com/clonebay/clonebay/fileset"
 	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/images"
+	"github.com/clonebay/clonebay/internal/filelock"
+	"github.com/clonebay/clonebay/internal/fsys"
 	"github.com/clonebay/clonebay/jobrecord"
 	"github.com/clonebay/clonebay/record"
 	"github.com/clonebay/clonebay/report"
@@ -76,6 +80,14 @@ func (a *Appliance) openJobLog() []ui.Event {
 	if a.paths.Record == "" {
 		return nil
 	}
+	if a.files == fsys.OS {
+		lock, err := lockRecord(a.paths.Record)
+		if err != nil {
+			a.log.Error("job log", "err", err)
+			return one(ui.Notice{Title: "Job log", Text: "Jobs are not recorded: " + shortReason(err)})
+		}
+		a.recordLock = lock
+	}
 	l, rep, err := record.Open(a.files, a.paths.Record)
 	if l == nil {
 		a.log.Error("job log", "err", err)
@@ -93,6 +105,27 @@ func (a *Appliance) openJobLog() []ui.Event {
 		out = append(out, ui.Notice{Title: "Job log damaged", Text: "The job log does not verify; see the log. New jobs are still recorded."})
 	}
 	return out
+}
+
+// lockRecord locks the production record's file for the appliance's
+// life, as a command-line job locks it for its own: two writers never
+// chain entries onto one record at once.
+func lockRecord(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("record %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("record %s: %w", path, err)
+	}
+	if err := filelock.Lock(f, true); err != nil {
+		f.Close()
+		if errors.Is(err, filelock.ErrLocked) {
+			return nil, fmt.Errorf("record %s: another program is writing to it: a command-line job holds it", path)
+		}
+		return nil, fmt.Errorf("record %s: %w", path, err)
+	}
+	return f, nil
 }
 
 // writeRecord appends a finished job to the production record; what it
