@@ -58,6 +58,13 @@ func cmdRun(ctx context.Context, env *cli.Env, args []string) error {
 		return err
 	}
 	defer unlock()
+	// A firmware killed mid-job leaves its master read-only in the kernel;
+	// the ledger it kept gives the drive its own state back.
+	if restored, err := blockdev.RestoreStale(); err != nil {
+		log.Error("write-blocks of a killed job not restored", "err", err)
+	} else if len(restored) > 0 {
+		log.Warn("write-blocks of a killed job restored", "drives", restored)
+	}
 	hw, closeHW, err := buildHardware(b, log)
 	if err != nil {
 		return err
