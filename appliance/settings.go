@@ -12,22 +12,25 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/clonebay/clonebay/internal/fsys"
+	"github.com/clonebay/clonebay/internal/passwords"
 	"github.com/clonebay/clonebay/ui"
 )
 
 // settingsFile is the on-disk form of the Setup choices.
 type settingsFile struct {
-	Verify    *bool    `yaml:"verify,omitempty"`
-	AutoStart *int     `yaml:"auto_start,omitempty"`
-	Buzzer    *bool    `yaml:"buzzer,omitempty"`
-	KeyClick  *bool    `yaml:"key_click,omitempty"`
-	Backlight *string  `yaml:"backlight,omitempty"`
-	Area      *string  `yaml:"area,omitempty"`
-	Clean     *bool    `yaml:"clean,omitempty"`
-	ZeroFill  *bool    `yaml:"zero_fill_bad_sectors,omitempty"`
-	PIN       *string  `yaml:"pin,omitempty"`
-	Qualify   *bool    `yaml:"check_targets,omitempty"`
-	MinMBps   *float64 `yaml:"min_write_mbps,omitempty"`
+	Verify    *bool   `yaml:"verify,omitempty"`
+	AutoStart *int    `yaml:"auto_start,omitempty"`
+	Buzzer    *bool   `yaml:"buzzer,omitempty"`
+	KeyClick  *bool   `yaml:"key_click,omitempty"`
+	Backlight *string `yaml:"backlight,omitempty"`
+	Area      *string `yaml:"area,omitempty"`
+	Clean     *bool   `yaml:"clean,omitempty"`
+	ZeroFill  *bool   `yaml:"zero_fill_bad_sectors,omitempty"`
+	// PIN is read from files older firmware wrote (SecurePIN moves it
+	// into the passwords file as a hash) and never written.
+	PIN     *string  `yaml:"pin,omitempty"`
+	Qualify *bool    `yaml:"check_targets,omitempty"`
+	MinMBps *float64 `yaml:"min_write_mbps,omitempty"`
 }
 
 // maxMinWriteMBps bounds the write-speed floor: no target on a
@@ -102,14 +105,15 @@ func ParseSettings(data []byte, base ui.Settings, source string) (ui.Settings, e
 	return s, nil
 }
 
-// MarshalSettings writes every setting out.
+// MarshalSettings writes every setting out but the PIN, which is kept
+// hashed in the passwords file.
 func MarshalSettings(s ui.Settings) []byte {
 	bl := "never"
 	if s.Backlight > 0 {
 		bl = s.Backlight.String()
 	}
 	f := settingsFile{Verify: &s.Verify, AutoStart: &s.AutoStart, Buzzer: &s.Buzzer, KeyClick: &s.KeyClick,
-		Backlight: &bl, Area: &s.Area, Clean: &s.Clean, ZeroFill: &s.ZeroFill, PIN: &s.PIN,
+		Backlight: &bl, Area: &s.Area, Clean: &s.Clean, ZeroFill: &s.ZeroFill,
 		Qualify: &s.Qualify, MinMBps: &s.MinWriteMBps}
 	out, err := yaml.Marshal(f)
 	if err != nil {
@@ -152,4 +156,66 @@ func LoadSettings(files fsys.FS, defaults, state string) (s ui.Settings, problem
 		return s, fmt.Sprintf("Settings file damaged (%v). Defaults in use until Setup saves.", perr), nil
 	}
 	return got, "", nil
+}
+
+// SecurePIN gives settings (as LoadSettings read them) the Setup PIN as
+// the passwords store keeps it: a hash. A PIN older firmware kept in
+// plain text in the operator's settings file is moved into the store
+// (hashed) and the file is written again without it; a PIN in the
+// factory settings is hashed into the store until the operator has
+// chosen one (or none) on the panel.
+func SecurePIN(files fsys.FS, state string, store *passwords.Store, s ui.Settings) (ui.Settings, error) {
+	hash, chosen, err := store.PIN()
+	if err != nil {
+		return s, err
+	}
+	plain, inState, err := statePIN(files, state)
+	if err != nil {
+		return s, err
+	}
+	switch {
+	case inState:
+		h := ""
+		if plain != "" {
+			if h, err = (passwords.Lock{Cost: store.Cost}).Hash(plain); err != nil {
+				return s, err
+			}
+		}
+		if err := store.SetPIN(h); err != nil {
+			return s, err
+		}
+		s.PIN = h
+		if err := fsys.WriteFileAtomic(files, state, MarshalSettings(s), 0o600); err != nil {
+			return s, fmt.Errorf("settings %s: writing it without the plain PIN: %w", state, err)
+		}
+	case !chosen && s.PIN != "":
+		h, err := (passwords.Lock{Cost: store.Cost}).Hash(s.PIN)
+		if err != nil {
+			return s, err
+		}
+		s.PIN = h // the factory PIN; the store records it once chosen on the panel
+	default:
+		s.PIN = hash
+	}
+	return s, nil
+}
+
+// statePIN finds a PIN written in plain text in the operator's settings
+// file. A damaged or missing file holds none (LoadSettings reports it).
+func statePIN(files fsys.FS, state string) (pin string, found bool, err error) {
+	if state == "" {
+		return "", false, nil
+	}
+	data, err := files.ReadFile(state)
+	if err != nil {
+		return "", false, nil
+	}
+	var f settingsFile
+	if yaml.Unmarshal(data, &f) != nil || f.PIN == nil {
+		return "", false, nil
+	}
+	if _, err := ParseSettings(data, ui.DefaultSettings(), state); err != nil {
+		return "", false, nil // damaged: left as it is, defaults in use
+	}
+	return *f.PIN, true, nil
 }

@@ -18,6 +18,9 @@ type (
 	}
 	// AbortJob asks firmware to abort the running job.
 	AbortJob struct{}
+	// AbortPort asks firmware to abort one port of the running job or
+	// line; the others go on.
+	AbortPort struct{ Port int }
 	// Beep asks for a beep pattern.
 	Beep struct{ Pattern []hal.Beep }
 	// SaveSettings asks firmware to store the settings.
@@ -70,6 +73,7 @@ type (
 
 func (StartJob) command()      {}
 func (AbortJob) command()      {}
+func (AbortPort) command()     {}
 func (Beep) command()          {}
 func (SaveSettings) command()  {}
 func (ExportLog) command()     {}

@@ -122,10 +122,18 @@ func (s *pinScreen) update(m *Model, ev Event) (screen, []Command) {
 		}
 		entered := fmt.Sprintf("%d%d%d%d", s.digits[0], s.digits[1], s.digits[2], s.digits[3])
 		if s.newPIN {
-			m.set.PIN = entered
+			stored := entered
+			if m.cfg.PINLock != nil {
+				h, err := m.cfg.PINLock.Hash(entered)
+				if err != nil {
+					return message("PIN not set", err.Error()), nil
+				}
+				stored = h
+			}
+			m.set.PIN = stored
 			return setupAt(setPIN), []Command{SaveSettings{Settings: m.set}}
 		}
-		if entered != m.set.PIN {
+		if !m.pinMatches(entered) {
 			return message("Wrong PIN", "Setup and Erase stay locked."), nil
 		}
 		m.unlocked = true

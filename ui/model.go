@@ -37,6 +37,8 @@ type Model struct {
 	free   int64       // its free space
 	image  string      // the image jobs copy from; "" is the master drive
 	busy   *Busy       // a capture, import or image check under way
+
+	answer *Answer // what became of a front end's latest request, until taken
 }
 
 // jobState is the running job.
@@ -82,6 +84,8 @@ func (m *Model) Running() bool { return m.job != nil || m.line != nil }
 // screen must follow go on to the screen on show.
 func (m *Model) Update(ev Event) []Command {
 	switch ev := ev.(type) {
+	case Request:
+		return m.request(ev)
 	case Tick:
 		m.now = ev.Now
 		cmds := m.route(ev)
@@ -121,6 +125,9 @@ func (m *Model) Update(ev Event) []Command {
 			}
 		}
 	case JobRefused:
+		if m.answer != nil && m.answer.OK() {
+			m.answer = refused(RefusedFailed, "%s", ev.Reason) // the appliance could not start it after all
+		}
 		m.job = nil
 		m.line = nil
 		m.screen = message("Not started", ev.Reason)
@@ -151,6 +158,9 @@ func (m *Model) Update(ev Event) []Command {
 			m.screen = &busyScreen{}
 		}
 	case BusyDone:
+		if ev.Failed && m.answer != nil && m.answer.OK() {
+			m.answer = refused(RefusedFailed, "%s", ev.Text)
+		}
 		m.busy = nil
 		m.screen = message(ev.Title, ev.Text)
 	case LineStarted:
@@ -242,7 +252,11 @@ func (m *Model) defaultMode() Mode {
 // start asks for a job on every ready target and shows its progress; it
 // stays on from when there is no master or no target.
 func (m *Model) start(from screen, mode Mode) (screen, []Command) {
-	targets := m.readyTargets()
+	return m.startOn(from, mode, m.readyTargets())
+}
+
+// startOn asks for a job onto targets and shows its progress.
+func (m *Model) startOn(from screen, mode Mode, targets []int) (screen, []Command) {
 	if !m.masterPresent() || len(targets) == 0 {
 		return from, nil
 	}

@@ -19,6 +19,16 @@ type View struct {
 	Line      *LineView  // production-line mode; nil when it is off
 	Image     string     // the image jobs copy from; "" is the master drive
 	Busy      *Busy      // a capture, import or image check under way; nil when none
+	// Message is the message on show (a check's result, a refusal); nil
+	// when the screen is another.
+	Message *Notice
+	// Images is the image library; Free its free space.
+	Images []ImageInfo
+	Free   int64
+	// Settings are the Setup choices, without the PIN; PINLock says a
+	// PIN locks Setup and Erase (and the panel is not unlocked now).
+	Settings Settings
+	PINLock  bool
 }
 
 // PortView is one port: its drive, its progress in the running job or
@@ -93,6 +103,12 @@ func (m *Model) View() View {
 		b := *m.busy
 		v.Busy = &b
 	}
+	if s, ok := m.screen.(*messageScreen); ok {
+		v.Message = &Notice{Title: s.title, Text: s.text}
+	}
+	v.Images, v.Free = slices.Clone(m.images), m.free
+	v.Settings, v.PINLock = m.set, m.set.PIN != "" && !m.unlocked
+	v.Settings.PIN = ""
 	return v
 }
 
