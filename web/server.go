@@ -136,7 +136,7 @@ func (s *Server) Run(ctx context.Context) error {
 // configured. It returns once every connection is closed.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext: func(net.Listener) context.Context { return ctx }}
 	if s.o.TLS() {
 		cert, err := tls.LoadX509KeyPair(s.o.TLSCert, s.o.TLSKey)
