@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -31,6 +32,12 @@ type settingsFile struct {
 	PIN     *string  `yaml:"pin,omitempty"`
 	Qualify *bool    `yaml:"check_targets,omitempty"`
 	MinMBps *float64 `yaml:"min_write_mbps,omitempty"`
+
+	// The network (the factory settings file's; LoadNetwork).
+	HTTP         *string `yaml:"http,omitempty"`
+	TLSCert      *string `yaml:"tls_cert,omitempty"`
+	TLSKey       *string `yaml:"tls_key,omitempty"`
+	MetricsToken *string `yaml:"metrics_token,omitempty"`
 }
 
 // maxMinWriteMBps bounds the write-speed floor: no target on a
@@ -218,4 +225,71 @@ func statePIN(files fsys.FS, state string) (pin string, found bool, err error) {
 		return "", false, nil // damaged: left as it is, defaults in use
 	}
 	return *f.PIN, true, nil
+}
+
+// Network is where and how the web panel is served. It is set in the
+// factory settings file (/etc/clonebay/settings.yaml), which Setup never
+// writes.
+type Network struct {
+	HTTP         string // the address to serve on; "" is off
+	TLSCert      string // with TLSKey: serve HTTPS only
+	TLSKey       string
+	MetricsToken string // the bearer token /metrics asks for; "" none
+}
+
+// DefaultHTTP is where the web panel is served unless the settings say.
+const DefaultHTTP = ":8080"
+
+// LoadNetwork reads the network settings from the factory settings file
+// (optional). Errors name the file and the field.
+func LoadNetwork(files fsys.FS, defaults string) (Network, error) {
+	if defaults == "" {
+		return Network{HTTP: DefaultHTTP}, nil
+	}
+	data, err := files.ReadFile(defaults)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return Network{HTTP: DefaultHTTP}, nil
+	case err != nil:
+		return Network{}, fmt.Errorf("settings defaults: %w", err)
+	}
+	return ParseNetwork(data, defaults)
+}
+
+// ParseNetwork reads the network settings of a settings file.
+func ParseNetwork(data []byte, source string) (Network, error) {
+	n := Network{HTTP: DefaultHTTP}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var f settingsFile
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return n, fmt.Errorf("%s: %w", source, err)
+	}
+	if f.HTTP != nil {
+		n.HTTP = strings.TrimSpace(*f.HTTP)
+		if n.HTTP == "off" {
+			n.HTTP = ""
+		}
+		if n.HTTP != "" {
+			if _, port, err := net.SplitHostPort(n.HTTP); err != nil || port == "" {
+				return n, fmt.Errorf("%s: http: %q is not an address such as :8080 or 127.0.0.1:8080 (or off)", source, *f.HTTP)
+			}
+		}
+	}
+	if f.TLSCert != nil {
+		n.TLSCert = *f.TLSCert
+	}
+	if f.TLSKey != nil {
+		n.TLSKey = *f.TLSKey
+	}
+	if (n.TLSCert == "") != (n.TLSKey == "") {
+		return n, fmt.Errorf("%s: tls_cert and tls_key go together: give both or neither", source)
+	}
+	if f.MetricsToken != nil {
+		n.MetricsToken = *f.MetricsToken
+		if t := n.MetricsToken; t != "" && (len(t) < 16 || strings.ContainsAny(t, " \t\r\n")) {
+			return n, fmt.Errorf("%s: metrics_token: give at least 16 characters without spaces", source)
+		}
+	}
+	return n, nil
 }
