@@ -12,8 +12,9 @@ DEB_VERSION ?= $(shell git describe --tags --always 2>/dev/null | sed 's/^v//; s
 
 # Debian packages the tests use (libudev-dev for the go-udev backend's
 # own tests; the firmware itself is pure Go; postgresql for the fleet
-# replication's tests, which start a private server).
-TEST_DEBS := gcc libc6-dev libudev-dev udev util-linux e2fsprogs dosfstools mtools tmux fdisk gdisk exfatprogs exfat-fuse fuse3 ntfs-3g grub-rescue-pc qemu-system-x86 bmap-tools zstd xz-utils gzip postgresql
+# replication's tests, which start a private server; chromium for the
+# web panel's browser test).
+TEST_DEBS := gcc libc6-dev libudev-dev udev util-linux e2fsprogs dosfstools mtools tmux fdisk gdisk exfatprogs exfat-fuse fuse3 ntfs-3g grub-rescue-pc qemu-system-x86 bmap-tools zstd xz-utils gzip postgresql chromium
 
 # Checking the cross builds: qemu-user runs them; file and lintian look at
 # them. The builds themselves need Go alone.

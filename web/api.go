@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -122,7 +123,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ok, wait := s.limiter.allow(r.RemoteAddr); !ok {
-		secs := int(wait/time.Second) + 1
+		secs := max(1, int(math.Ceil(wait.Seconds())))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		s.log.Warn("web: login attempts limited", "client", clientOf(r))
 		fail(w, http.StatusTooManyRequests, "rate", "too many login attempts: try again in %d s", secs)

@@ -103,9 +103,10 @@ func uploadTarget(q map[string][]string, header string) (name, file, sum string,
 // exactBody reads a body that must be exactly n bytes: one that ends
 // sooner was cut short, and is an error, never a smaller image.
 type exactBody struct {
-	r    io.Reader
-	left int64
-	read func(n int64)
+	r     io.Reader
+	left  int64
+	read  func(n int64)
+	short bool // it ended early
 }
 
 func (b *exactBody) Read(p []byte) (int, error) {
@@ -124,6 +125,7 @@ func (b *exactBody) Read(p []byte) (int, error) {
 	b.read(int64(n))
 	if errors.Is(err, io.EOF) {
 		if b.left > 0 {
+			b.short = true
 			return n, fmt.Errorf("the upload was cut short: %d bytes missing: %w", b.left, io.ErrUnexpectedEOF)
 		}
 		err = nil
@@ -180,7 +182,7 @@ func (s *Server) uploadImage(w http.ResponseWriter, r *http.Request) {
 		set(func(u *uploadState) { u.Error = err.Error() })
 		status := http.StatusUnprocessableEntity
 		switch {
-		case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, context.Canceled):
+		case body.short, errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, context.Canceled):
 			status = http.StatusBadRequest
 		case errors.Is(err, images.ErrNoSpace):
 			status = http.StatusInsufficientStorage
