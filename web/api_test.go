@@ -20,11 +20,23 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clonebay/clonebay/sim"
+	"github.com/clonebay/clonebay/web"
 )
 
 // The API's security rules, each shown by a request that breaks it. The
 // appliance runs on a simulated rig in a synctest bubble, so session
 // times pass in virtual time; requests go straight to the handler.
+
+// blankTargets are two small blank drives and no master: enough for the
+// rules that start no job, and quick to probe.
+func blankTargets(t *testing.T) func(r *sim.Rig) {
+	return func(r *sim.Rig) {
+		for p := 2; p <= 3; p++ {
+			_, err := r.Insert(p, sim.Stick{Size: 8 << 20, ReadMBps: 90, WriteMBps: 40, Model: "Small Stick"})
+			require.NoError(t, err)
+		}
+	}
+}
 
 // twoTargets is a master and two blank targets.
 func twoTargets(t *testing.T) func(r *sim.Rig) {
@@ -40,7 +52,7 @@ func twoTargets(t *testing.T) func(r *sim.Rig) {
 
 func TestEverythingButHealthAndMetricsNeedsALogin(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := startPanel(t, panelOptions{setup: twoTargets(t)})
+		p := startPanel(t, panelOptions{setup: blankTargets(t)})
 		p.settle()
 		anon := p.client("192.0.2.1:1000")
 		for _, tc := range []struct{ method, path string }{
@@ -59,7 +71,7 @@ func TestEverythingButHealthAndMetricsNeedsALogin(t *testing.T) {
 		m := anon.do("GET", "/metrics", nil)
 		assert.Equal(t, http.StatusOK, m.Code)
 		assert.Contains(t, m.Body.String(), `clonebay_firmware_info{version="test"} 1`)
-		assert.Contains(t, m.Body.String(), "clonebay_drives_present 3")
+		assert.Contains(t, m.Body.String(), "clonebay_drives_present 2")
 		page := anon.do("GET", "/", nil)
 		assert.Equal(t, http.StatusOK, page.Code, "the page itself (the login form) is open")
 		assert.Contains(t, page.Body.String(), `id="login-form"`)
@@ -69,7 +81,7 @@ func TestEverythingButHealthAndMetricsNeedsALogin(t *testing.T) {
 
 func TestLogin(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := startPanel(t, panelOptions{setup: twoTargets(t)})
+		p := startPanel(t, panelOptions{setup: blankTargets(t)})
 		p.settle()
 		c := p.client("192.0.2.2:1000")
 		for _, tc := range []struct {
@@ -109,28 +121,32 @@ func TestLogin(t *testing.T) {
 
 func TestSessionsExpire(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := startPanel(t, panelOptions{setup: twoTargets(t)})
+		// Times as configured on the appliance, shortened: idle 30 s and
+		// at most 10 minutes.
+		p := startPanel(t, panelOptions{setup: blankTargets(t), opts: func(o *web.Options) {
+			o.SessionIdle, o.SessionMax = 30*time.Second, 10*time.Minute
+		}})
 		p.settle()
 		idle := p.client("192.0.2.3:1000")
 		require.Equal(t, http.StatusOK, idle.login(operatorPassword).Code)
 		busy := p.client("192.0.2.4:1000")
 		require.Equal(t, http.StatusOK, busy.login(viewerPassword).Code)
 
-		time.Sleep(29 * time.Minute)
+		time.Sleep(29 * time.Second)
 		require.Equal(t, http.StatusOK, busy.do("GET", "/api/session", nil).Code)
-		time.Sleep(2 * time.Minute)
+		time.Sleep(2 * time.Second)
 		w := idle.do("GET", "/api/status", nil)
-		assert.Equal(t, http.StatusUnauthorized, w.Code, "30 minutes unused")
+		assert.Equal(t, http.StatusUnauthorized, w.Code, "30 s unused")
 		assert.Equal(t, "the session expired: log in again", jsonOf(t, w)["error"])
+		assert.Equal(t, http.StatusUnauthorized, idle.do("GET", "/api/status", nil).Code, "and it stays ended")
 
-		// Used every 20 minutes, a session still ends 12 hours after the
-		// login.
-		for elapsed := 31 * time.Minute; elapsed < 12*time.Hour-20*time.Minute; elapsed += 20 * time.Minute {
-			time.Sleep(20 * time.Minute)
+		// Used every 20 s, a session still ends 10 minutes after the login.
+		for elapsed := 31 * time.Second; elapsed < 10*time.Minute-20*time.Second; elapsed += 20 * time.Second {
+			time.Sleep(20 * time.Second)
 			require.Equal(t, http.StatusOK, busy.do("GET", "/api/session", nil).Code, "after %v", elapsed)
 		}
-		time.Sleep(20 * time.Minute)
-		assert.Equal(t, http.StatusUnauthorized, busy.do("GET", "/api/session", nil).Code, "12 hours after the login")
+		time.Sleep(20 * time.Second)
+		assert.Equal(t, http.StatusUnauthorized, busy.do("GET", "/api/session", nil).Code, "10 minutes after the login")
 	})
 }
 
@@ -187,7 +203,7 @@ func TestChangesNeedTheCSRFTokenAndAnOperator(t *testing.T) {
 
 func TestLoginAttemptsAreLimited(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := startPanel(t, panelOptions{setup: twoTargets(t)})
+		p := startPanel(t, panelOptions{setup: blankTargets(t)})
 		p.settle()
 		guesser := p.client("198.51.100.7:5000")
 		for i := range 5 {
@@ -214,7 +230,7 @@ func TestLoginAttemptsAreLimited(t *testing.T) {
 
 func TestNoOperatorPasswordServesOnlyHealthAndMetrics(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := startPanel(t, panelOptions{setup: twoTargets(t), noPassword: true})
+		p := startPanel(t, panelOptions{setup: blankTargets(t), noPassword: true})
 		p.settle()
 		c := p.client("192.0.2.9:1000")
 		for _, path := range []string{"/", "/static/app.js", "/api/status"} {
@@ -230,7 +246,7 @@ func TestNoOperatorPasswordServesOnlyHealthAndMetrics(t *testing.T) {
 
 func TestMetricsToken(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := startPanel(t, panelOptions{setup: twoTargets(t), metricsToken: "0123456789abcdef-token"})
+		p := startPanel(t, panelOptions{setup: blankTargets(t), metricsToken: "0123456789abcdef-token"})
 		p.settle()
 		c := p.client("192.0.2.10:1000")
 		assert.Equal(t, http.StatusUnauthorized, c.do("GET", "/metrics", nil).Code)
@@ -289,61 +305,63 @@ func TestUploads(t *testing.T) {
 		c.p.handler.ServeHTTP(w, req)
 		return w
 	}
-	for _, tc := range []struct {
-		name    string
-		query   string
-		body    io.Reader
-		length  int64
-		header  []string
-		code    int
-		want    string
-		library []string // what the library folder holds after
-	}{
-		{"a good upload", "?name=kiosk-7&sha256=" + sum, bytes.NewReader(file), int64(len(file)), nil, 201, `"name":"kiosk-7"`, []string{"kiosk-7"}},
-		{"named from the file", "", bytes.NewReader(file), int64(len(file)), []string{"X-File-Name", `C:\Users\qa\Kiosk Build 8.img.gz`}, 201, `"name":"Kiosk-Build-8"`, []string{"Kiosk-Build-8"}},
-		{"path traversal in the name", "?name=../../etc/cron.d/x", bytes.NewReader(file), int64(len(file)), nil, 400, "image name", nil},
-		{"path traversal in the file name", "", bytes.NewReader(file), int64(len(file)), []string{"X-File-Name", "../../../../etc/passwd"}, 201, `"name":"passwd"`, []string{"passwd"}},
-		{"a hidden name", "?name=.partial", bytes.NewReader(file), int64(len(file)), nil, 400, "image name", nil},
-		{"over the limit", "?name=big", bytes.NewReader(file), 5 << 20, nil, 413, "the limit is 4194304", nil},
-		{"no length", "?name=nolen", bytes.NewReader(file), -1, nil, 411, "Content-Length", nil},
-		{"cut short", "?name=cut", shortBody{bytes.NewReader(file[:len(file)/2])}, int64(len(file)), nil, 400, "cut short", nil},
-		{"a wrong checksum", "?name=bad&sha256=" + strings.Repeat("ab", 32), bytes.NewReader(file), int64(len(file)), nil, 422, "damaged", nil},
-		{"a bad checksum", "?name=bad&sha256=xyz", bytes.NewReader(file), int64(len(file)), nil, 400, "give 64 hex digits", nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				p := startPanel(t, panelOptions{setup: twoTargets(t), maxUpload: 4 << 20})
-				p.settle()
-				c := p.client("192.0.2.11:1000")
-				require.Equal(t, http.StatusOK, c.login(operatorPassword).Code)
-				w := upload(c, tc.query, tc.body, tc.length, tc.header...)
-				assert.Equal(t, tc.code, w.Code, w.Body.String())
-				assert.Contains(t, w.Body.String(), tc.want)
-				synctest.Wait()
-				assert.Equal(t, tc.library, libraryEntries(t, p), "nothing half-written is left, nothing outside the library")
-				_, err := os.Stat(filepath.Join(p.dir, "passwd"))
-				assert.ErrorIs(t, err, os.ErrNotExist)
-				if tc.code == 201 {
-					// The panel's list follows, and the image downloads.
-					time.Sleep(200 * time.Millisecond)
+	synctest.Test(t, func(t *testing.T) {
+		p := startPanel(t, panelOptions{setup: blankTargets(t), maxUpload: 4 << 20})
+		p.settle()
+		c := p.client("192.0.2.11:1000")
+		require.Equal(t, http.StatusOK, c.login(operatorPassword).Code)
+		for _, tc := range []struct {
+			name    string
+			query   string
+			body    io.Reader
+			length  int64
+			header  []string
+			code    int
+			want    string
+			library []string // what the library folder holds after
+		}{
+			{"a good upload", "?name=kiosk-7&sha256=" + sum, bytes.NewReader(file), int64(len(file)), nil, 201, `"name":"kiosk-7"`, []string{"kiosk-7"}},
+			{"named from the file", "", bytes.NewReader(file), int64(len(file)), []string{"X-File-Name", `C:\Users\qa\Kiosk Build 8.img.gz`}, 201, `"name":"Kiosk-Build-8"`, []string{"Kiosk-Build-8"}},
+			{"path traversal in the name", "?name=../../etc/cron.d/x", bytes.NewReader(file), int64(len(file)), nil, 400, "image name", nil},
+			{"path traversal in the file name", "", bytes.NewReader(file), int64(len(file)), []string{"X-File-Name", "../../../../etc/passwd"}, 201, `"name":"passwd"`, []string{"passwd"}},
+			{"a hidden name", "?name=.partial", bytes.NewReader(file), int64(len(file)), nil, 400, "image name", nil},
+			{"over the limit", "?name=big", bytes.NewReader(file), 5 << 20, nil, 413, "the limit is 4194304", nil},
+			{"no length", "?name=nolen", bytes.NewReader(file), -1, nil, 411, "Content-Length", nil},
+			{"cut short", "?name=cut", shortBody{bytes.NewReader(file[:len(file)/2])}, int64(len(file)), nil, 400, "cut short", nil},
+			{"a wrong checksum", "?name=bad&sha256=" + strings.Repeat("ab", 32), bytes.NewReader(file), int64(len(file)), nil, 422, "damaged", nil},
+			{"a bad checksum", "?name=bad&sha256=xyz", bytes.NewReader(file), int64(len(file)), nil, 400, "give 64 hex digits", nil},
+		} {
+			func() { // one case; t.Run cannot be called in a bubble
+				{
+					w := upload(c, tc.query, tc.body, tc.length, tc.header...)
+					assert.Equal(t, tc.code, w.Code, "%s: %s", tc.name, w.Body.String())
+					assert.Contains(t, w.Body.String(), tc.want, tc.name)
 					synctest.Wait()
-					st := c.do("GET", "/api/images", nil)
-					assert.Contains(t, st.Body.String(), tc.library[0])
-					dl := c.do("GET", "/api/images/"+tc.library[0], nil)
-					assert.Equal(t, http.StatusOK, dl.Code)
-					assert.Equal(t, []byte{0x28, 0xb5, 0x2f, 0xfd}, dl.Body.Bytes()[:4], "seekable zstd")
-					del := c.do("DELETE", "/api/images/"+tc.library[0], nil)
-					assert.Equal(t, http.StatusAccepted, del.Code, del.Body.String())
-					assert.Empty(t, libraryEntries(t, p))
+					assert.Equal(t, tc.library, libraryEntries(t, p), "%s: nothing half-written is left, nothing outside the library", tc.name)
+					_, err := os.Stat(filepath.Join(p.dir, "passwd"))
+					assert.ErrorIs(t, err, os.ErrNotExist)
+					if tc.code == 201 {
+						// The panel's list follows, and the image downloads.
+						time.Sleep(200 * time.Millisecond)
+						synctest.Wait()
+						st := c.do("GET", "/api/images", nil)
+						assert.Contains(t, st.Body.String(), tc.library[0])
+						dl := c.do("GET", "/api/images/"+tc.library[0], nil)
+						assert.Equal(t, http.StatusOK, dl.Code)
+						assert.Equal(t, []byte{0x28, 0xb5, 0x2f, 0xfd}, dl.Body.Bytes()[:4], "seekable zstd")
+						del := c.do("DELETE", "/api/images/"+tc.library[0], nil)
+						assert.Equal(t, http.StatusAccepted, del.Code, del.Body.String())
+						assert.Empty(t, libraryEntries(t, p))
+					}
 				}
-			})
-		})
-	}
+			}()
+		}
+	})
 }
 
 func TestSettingsThroughThePanel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := startPanel(t, panelOptions{setup: twoTargets(t)})
+		p := startPanel(t, panelOptions{setup: blankTargets(t)})
 		p.settle()
 		c := p.client("192.0.2.12:1000")
 		require.Equal(t, http.StatusOK, c.login(operatorPassword).Code)
