@@ -102,6 +102,8 @@ type Appliance struct {
 	tasks  *errgroup.Group
 	beeps  chan []hal.Beep
 
+	changed  bool      // an event other than progress or a tick since the last view published
+	lastPub  time.Time // when the last view was published
 	lastShow []string
 	lastLEDs []hal.LEDState
 	lastBL   *bool
@@ -292,6 +294,11 @@ func (a *Appliance) dispatch(ctx context.Context, evs ...ui.Event) {
 		evs = evs[1:]
 		if ev == nil {
 			continue
+		}
+		switch ev.(type) {
+		case ui.Progress, ui.Tick:
+		default:
+			a.changed = true // front ends hear of it at once
 		}
 		for _, cmd := range a.model.Update(ev) {
 			evs = append(evs, a.command(ctx, cmd)...)

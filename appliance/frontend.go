@@ -97,6 +97,12 @@ func (a *Appliance) Subscribe() (<-chan ui.View, func()) {
 	}
 }
 
+// publishEvery is how often, at most, a view is published for progress
+// and ticks alone: a job's progress comes many times a second per port,
+// and a front end shows a few frames a second. Any other event is
+// published at once; progress still shows within two ticks.
+const publishEvery = 100 * time.Millisecond
+
 // publish gives every subscriber the current view; the loop calls it.
 func (a *Appliance) publish() {
 	a.subsMu.Lock()
@@ -105,6 +111,10 @@ func (a *Appliance) publish() {
 		a.lastView = nil
 		return
 	}
+	if !a.changed && time.Since(a.lastPub) < publishEvery {
+		return
+	}
+	a.changed, a.lastPub = false, time.Now()
 	v := a.model.View()
 	a.lastView = &v
 	for ch := range a.subs {

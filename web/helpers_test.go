@@ -46,7 +46,7 @@ type panelOptions struct {
 
 // panel is an appliance on a simulated rig with its web panel.
 type panel struct {
-	t       *testing.T
+	t       testing.TB
 	rig     *sim.Rig
 	app     *appliance.Appliance
 	srv     *web.Server
@@ -58,7 +58,7 @@ type panel struct {
 
 // startPanel starts an appliance and its web panel; both stop when the
 // test ends.
-func startPanel(t *testing.T, o panelOptions) *panel {
+func startPanel(t testing.TB, o panelOptions) *panel {
 	t.Helper()
 	b := o.board
 	if b == nil {
