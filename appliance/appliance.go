@@ -3,6 +3,7 @@ package appliance
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -346,6 +347,8 @@ func (a *Appliance) command(ctx context.Context, cmd ui.Command) []ui.Event {
 		return one(a.startErase(ctx, c))
 	case ui.ExportLog:
 		return one(a.exportLog(ctx))
+	case ui.NewWebPassword:
+		return one(a.newWebPassword())
 	case ui.AbortJob:
 		if a.stopCheck != nil {
 			a.stopCheck()
@@ -469,4 +472,26 @@ func (a *Appliance) shutdown() {
 		_ = a.hw.Display.Show([]string{"Clonebay", "Shut down"})
 	}
 	a.log.Info("shut down")
+}
+
+// passwordAlphabet leaves out letters and digits that read alike on an
+// LCD.
+const passwordAlphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+
+// newWebPassword makes a new operator password for the web panel, keeps
+// its hash and shows it on the panel once (Setup > Web password).
+func (a *Appliance) newWebPassword() ui.Event {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		return ui.Notice{Title: "Web password", Text: "Not changed: " + err.Error()}
+	}
+	for i := range b {
+		b[i] = passwordAlphabet[int(b[i])%len(passwordAlphabet)]
+	}
+	if err := a.pins.Set(passwords.Operator, string(b)); err != nil {
+		a.log.Error("web password not changed", "err", err)
+		return ui.Notice{Title: "Web password", Text: "Not changed: " + err.Error()}
+	}
+	a.log.Info("web panel: a new operator password was made on the panel") // never the password itself
+	return ui.Notice{Title: "Web password", Text: string(b)}
 }

@@ -3,6 +3,7 @@ package appliance
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -208,5 +209,23 @@ func TestRequestAfterStopSaysSo(t *testing.T) {
 		r.stop()
 		_, err := r.app.Request(context.Background(), ui.AbortRequest{})
 		assert.ErrorIs(t, err, ErrStopped)
+	})
+}
+
+func TestWebPasswordMadeOnThePanel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pins := passwords.Memory(4)
+		r := startRig(t, Config{Passwords: pins}, Paths{}, smallSession(t, false))
+		r.waitText("Targets: 2", 5*time.Second)
+		r.press(hal.Up, hal.Up, hal.OK, hal.Up, hal.Up, hal.Up, hal.Up, hal.OK) // Setup > Web password
+		r.waitText("Web password", 5*time.Second)
+		synctest.Wait()
+		lines := strings.Split(r.rig.LCD.Text(), "\n")
+		require.GreaterOrEqual(t, len(lines), 2, r.rig.LCD.Text())
+		pw := strings.TrimSpace(lines[1])
+		require.Len(t, pw, 12, "the new password, whole, on the LCD:\n%s", r.rig.LCD.Text())
+		role, err := pins.Login(pw)
+		require.NoError(t, err, "the password shown is the one kept")
+		assert.Equal(t, passwords.Operator, role)
 	})
 }

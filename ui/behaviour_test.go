@@ -185,11 +185,22 @@ func TestSetupSavesEveryChange(t *testing.T) {
 	assert.Equal(t, 30*time.Minute, last.Backlight, "5 min steps on to 30 min")
 	assert.Equal(t, last, m.Settings())
 
-	feed(m, press(hal.Down), press(hal.Down), press(hal.OK))
+	feed(m, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK)) // past Web password and PIN lock
 	assert.Equal(t, "Restore defaults?", line(m, 0))
 	cmds := feed(m, press(hal.OK))
 	assert.Contains(t, cmds, ui.Command(ui.SaveSettings{Settings: ui.DefaultSettings()}))
 	assert.Equal(t, ui.DefaultSettings(), m.Settings())
+}
+
+func TestSetupMakesAWebPassword(t *testing.T) {
+	m := newModel(ui.DefaultSettings())
+	feed(m, press(hal.Up), press(hal.Up), press(hal.OK), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up)) // Setup > Web password
+	require.Equal(t, ">Web password", line(m, 1), "%v", m.Frame().Lines)
+	cmds := feed(m, press(hal.OK))
+	assert.Contains(t, cmds, ui.Command(ui.NewWebPassword{}))
+	assert.Equal(t, "Web password", line(m, 0))
+	feed(m, ui.Notice{Title: "Web password", Text: "k3mnpq7rstuv"})
+	assert.Equal(t, "k3mnpq7rstuv", line(m, 1), "the new password is shown once, whole")
 }
 
 func TestAutoStart(t *testing.T) {

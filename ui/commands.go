@@ -25,6 +25,9 @@ type (
 	Beep struct{ Pattern []hal.Beep }
 	// SaveSettings asks firmware to store the settings.
 	SaveSettings struct{ Settings Settings }
+	// NewWebPassword asks firmware to make a new operator password for
+	// the web panel and show it (a Notice).
+	NewWebPassword struct{}
 	// ExportLog asks firmware to copy the production record to a USB
 	// stick in a port.
 	ExportLog struct{}
@@ -71,20 +74,21 @@ type (
 	StopLine struct{}
 )
 
-func (StartJob) command()      {}
-func (AbortJob) command()      {}
-func (AbortPort) command()     {}
-func (Beep) command()          {}
-func (SaveSettings) command()  {}
-func (ExportLog) command()     {}
-func (CheckDrive) command()    {}
-func (ResumeJob) command()     {}
-func (DiscardResume) command() {}
-func (StartErase) command()    {}
-func (CaptureImage) command()  {}
-func (FindImports) command()   {}
-func (ImportImage) command()   {}
-func (DeleteImage) command()   {}
-func (StartLine) command()     {}
-func (LineTarget) command()    {}
-func (StopLine) command()      {}
+func (StartJob) command()       {}
+func (AbortJob) command()       {}
+func (AbortPort) command()      {}
+func (Beep) command()           {}
+func (SaveSettings) command()   {}
+func (ExportLog) command()      {}
+func (NewWebPassword) command() {}
+func (CheckDrive) command()     {}
+func (ResumeJob) command()      {}
+func (DiscardResume) command()  {}
+func (StartErase) command()     {}
+func (CaptureImage) command()   {}
+func (FindImports) command()    {}
+func (ImportImage) command()    {}
+func (DeleteImage) command()    {}
+func (StartLine) command()      {}
+func (LineTarget) command()     {}
+func (StopLine) command()       {}

@@ -169,6 +169,7 @@ const (
 	setBuzzer
 	setKeyClick
 	setBacklight
+	setWebPassword
 	setPIN
 	setRestore
 	setVersion
@@ -222,6 +223,10 @@ func (s *setupScreen) choose(m *Model) (screen, []Command) {
 	case setBacklight:
 		i := slices.Index(backlightSteps, m.set.Backlight)
 		m.set.Backlight = backlightSteps[(i+1)%len(backlightSteps)]
+	case setWebPassword:
+		// A password typed with four buttons is no password: the
+		// appliance makes one up and shows it once.
+		return message("Web password", "Making a new one..."), []Command{NewWebPassword{}}
 	case setPIN:
 		if m.set.PIN == "" {
 			return &pinScreen{newPIN: true}, nil
@@ -263,6 +268,7 @@ func (s *setupScreen) lines(m *Model, c, r int) []string {
 		"Buzzer: " + onOff[m.set.Buzzer],
 		"Key click: " + onOff[m.set.KeyClick],
 		"Light off: " + bl,
+		"Web password",
 		"PIN lock: " + onOff[m.set.PIN != ""],
 		"Reset defaults",
 		fit("Version "+m.cfg.Version, c-1),
