@@ -13,6 +13,7 @@ import (
 
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/fatstick"
+	"github.com/clonebay/clonebay/fileset"
 	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/images"
 	"github.com/clonebay/clonebay/ui"
@@ -31,7 +32,12 @@ func (a *Appliance) openImageLibrary() []ui.Event {
 	}
 	a.lib = lib
 	a.shared.lib.Store(lib)
-	return one(a.imageList())
+	out := []ui.Event{a.imageList()}
+	if a.sets, err = fileset.OpenLibrary(a.paths.Library); err != nil {
+		a.log.Error("file sets", "dir", a.paths.Library, "err", err)
+		return append(out, ui.Notice{Title: "File sets", Text: "The file sets cannot be opened: " + err.Error()})
+	}
+	return append(out, a.setList())
 }
 
 // imageList lists the library for the panel.

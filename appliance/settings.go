@@ -29,9 +29,15 @@ type settingsFile struct {
 	ZeroFill  *bool   `yaml:"zero_fill_bad_sectors,omitempty"`
 	// PIN is read from files older firmware wrote (SecurePIN moves it
 	// into the passwords file as a hash) and never written.
-	PIN     *string  `yaml:"pin,omitempty"`
-	Qualify *bool    `yaml:"check_targets,omitempty"`
-	MinMBps *float64 `yaml:"min_write_mbps,omitempty"`
+	PIN      *string  `yaml:"pin,omitempty"`
+	Qualify  *bool    `yaml:"check_targets,omitempty"`
+	MinMBps  *float64 `yaml:"min_write_mbps,omitempty"`
+	CopyMode *string  `yaml:"copy_mode,omitempty"`
+
+	// The fleet's keys: set by whoever runs the fleet, never on the panel.
+	Replicate    *string `yaml:"replicate,omitempty"`
+	Catalog      *string `yaml:"catalog,omitempty"`
+	CatalogEvery *string `yaml:"catalog_every,omitempty"`
 
 	// The network (the factory settings file's; LoadNetwork).
 	HTTP         *string `yaml:"http,omitempty"`
@@ -40,19 +46,82 @@ type settingsFile struct {
 	MetricsToken *string `yaml:"metrics_token,omitempty"`
 }
 
+// Fleet is what the settings say of the fleet beyond this box. The file
+// that holds a replicate URL (with its password) is mode 0600.
+type Fleet struct {
+	// Replicate is a PostgreSQL URL the production record is replicated
+	// to; "" keeps the record on the box only.
+	Replicate string
+	// Catalog is the URL of an image catalog the library follows; ""
+	// none. CatalogEvery is how often it is synced (at start, then this).
+	Catalog      string
+	CatalogEvery time.Duration
+}
+
+// Settings are everything the settings files say.
+type Settings struct {
+	Panel ui.Settings
+	Fleet Fleet
+}
+
+// DefaultSettings are the factory settings.
+func DefaultSettings() Settings {
+	return Settings{Panel: ui.DefaultSettings(), Fleet: Fleet{CatalogEvery: time.Hour}}
+}
+
 // maxMinWriteMBps bounds the write-speed floor: no target on a
 // duplicator writes 10 GB/s, so a higher floor fails every drive.
 const maxMinWriteMBps = 10000
 
 // ParseSettings reads settings over base: a field the file leaves out
 // keeps base's value. Errors name the file and the field.
-func ParseSettings(data []byte, base ui.Settings, source string) (ui.Settings, error) {
+func ParseSettings(data []byte, base Settings, source string) (Settings, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var f settingsFile
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
 		return base, fmt.Errorf("%s: %w", source, err)
 	}
+	panel, err := f.panel(base.Panel, source)
+	if err != nil {
+		return base, err
+	}
+	fleet, err := f.fleet(base.Fleet, source)
+	if err != nil {
+		return base, err
+	}
+	return Settings{Panel: panel, Fleet: fleet}, nil
+}
+
+// fleet reads the fleet's keys over base.
+func (f settingsFile) fleet(base Fleet, source string) (Fleet, error) {
+	out := base
+	if f.Replicate != nil {
+		u := *f.Replicate
+		if u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+			return base, fmt.Errorf("%s: replicate: give a postgres:// URL, or leave it empty", source)
+		}
+		out.Replicate = u
+	}
+	if f.Catalog != nil {
+		u := *f.Catalog
+		if u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			return base, fmt.Errorf("%s: catalog: give an http:// or https:// URL, or leave it empty", source)
+		}
+		out.Catalog = u
+	}
+	if f.CatalogEvery != nil {
+		d, err := time.ParseDuration(*f.CatalogEvery)
+		if err != nil || d < time.Minute || d > 7*24*time.Hour {
+			return base, fmt.Errorf("%s: catalog_every: %q is not a duration from 1m to 168h", source, *f.CatalogEvery)
+		}
+		out.CatalogEvery = d
+	}
+	return out, nil
+}
+
+// panel reads the Setup choices over base.
+func (f settingsFile) panel(base ui.Settings, source string) (ui.Settings, error) {
 	s := base
 	if f.Verify != nil {
 		s.Verify = *f.Verify
@@ -109,19 +178,33 @@ func ParseSettings(data []byte, base ui.Settings, source string) (ui.Settings, e
 		}
 		s.MinWriteMBps = *f.MinMBps
 	}
+	if f.CopyMode != nil {
+		switch *f.CopyMode {
+		case "disk", "files":
+			s.Files = *f.CopyMode == "files"
+		default:
+			return base, fmt.Errorf("%s: copy_mode: %q is not disk or files", source, *f.CopyMode)
+		}
+	}
 	return s, nil
 }
 
-// MarshalSettings writes every setting out but the PIN, which is kept
-// hashed in the passwords file.
-func MarshalSettings(s ui.Settings) []byte {
+// MarshalSettings writes every Setup choice out but the PIN, which is
+// kept hashed in the passwords file, and the fleet's keys that are set.
+func MarshalSettings(set Settings) []byte {
+	s := set.Panel
 	bl := "never"
 	if s.Backlight > 0 {
 		bl = s.Backlight.String()
 	}
+	mode := map[bool]string{false: "disk", true: "files"}[s.Files]
 	f := settingsFile{Verify: &s.Verify, AutoStart: &s.AutoStart, Buzzer: &s.Buzzer, KeyClick: &s.KeyClick,
 		Backlight: &bl, Area: &s.Area, Clean: &s.Clean, ZeroFill: &s.ZeroFill,
-		Qualify: &s.Qualify, MinMBps: &s.MinWriteMBps}
+		Qualify: &s.Qualify, MinMBps: &s.MinWriteMBps, CopyMode: &mode}
+	if fl := set.Fleet; fl.Replicate != "" || fl.Catalog != "" {
+		every := fl.CatalogEvery.String()
+		f.Replicate, f.Catalog, f.CatalogEvery = &fl.Replicate, &fl.Catalog, &every
+	}
 	out, err := yaml.Marshal(f)
 	if err != nil {
 		panic(err) // a fixed struct of plain fields
@@ -134,8 +217,8 @@ func MarshalSettings(s ui.Settings) []byte {
 // reported and left alone: the defaults are used until the operator
 // saves. The returned problem is for the panel; err is for a damaged
 // defaults file, which the package ships and must be fixed.
-func LoadSettings(files fsys.FS, defaults, state string) (s ui.Settings, problem string, err error) {
-	s = ui.DefaultSettings()
+func LoadSettings(files fsys.FS, defaults, state string) (s Settings, problem string, err error) {
+	s = DefaultSettings()
 	if defaults != "" {
 		data, err := files.ReadFile(defaults)
 		switch {
@@ -144,7 +227,7 @@ func LoadSettings(files fsys.FS, defaults, state string) (s ui.Settings, problem
 			return s, "", fmt.Errorf("settings defaults: %w", err)
 		default:
 			if s, err = ParseSettings(data, s, defaults); err != nil {
-				return ui.DefaultSettings(), "", err
+				return DefaultSettings(), "", err
 			}
 		}
 	}
@@ -165,46 +248,61 @@ func LoadSettings(files fsys.FS, defaults, state string) (s ui.Settings, problem
 	return got, "", nil
 }
 
+// stateFleet is the fleet's keys the operator's settings file itself
+// holds (an admin may have put them there): saving Setup keeps them.
+func stateFleet(files fsys.FS, state string) Fleet {
+	data, err := files.ReadFile(state)
+	if err != nil {
+		return Fleet{}
+	}
+	s, err := ParseSettings(data, DefaultSettings(), state)
+	if err != nil {
+		return Fleet{}
+	}
+	return s.Fleet
+}
+
 // SecurePIN gives settings (as LoadSettings read them) the Setup PIN as
 // the passwords store keeps it: a hash. A PIN older firmware kept in
 // plain text in the operator's settings file is moved into the store
 // (hashed) and the file is written again without it; a PIN in the
 // factory settings is hashed into the store until the operator has
 // chosen one (or none) on the panel.
-func SecurePIN(files fsys.FS, state string, store *passwords.Store, s ui.Settings) (ui.Settings, error) {
+func SecurePIN(files fsys.FS, state string, store *passwords.Store, set Settings) (Settings, error) {
+	s := &set.Panel
 	hash, chosen, err := store.PIN()
 	if err != nil {
-		return s, err
+		return set, err
 	}
 	plain, inState, err := statePIN(files, state)
 	if err != nil {
-		return s, err
+		return set, err
 	}
 	switch {
 	case inState:
 		h := ""
 		if plain != "" {
 			if h, err = (passwords.Lock{Cost: store.Cost}).Hash(plain); err != nil {
-				return s, err
+				return set, err
 			}
 		}
 		if err := store.SetPIN(h); err != nil {
-			return s, err
+			return set, err
 		}
 		s.PIN = h
-		if err := fsys.WriteFileAtomic(files, state, MarshalSettings(s), 0o600); err != nil {
-			return s, fmt.Errorf("settings %s: writing it without the plain PIN: %w", state, err)
+		if err := fsys.WriteFileAtomic(files, state, MarshalSettings(Settings{Panel: *s, Fleet: stateFleet(files, state)}), 0o600); err != nil {
+			return set, fmt.Errorf("settings %s: writing it without the plain PIN: %w", state, err)
 		}
 	case !chosen && s.PIN != "":
 		h, err := (passwords.Lock{Cost: store.Cost}).Hash(s.PIN)
 		if err != nil {
-			return s, err
+			return set, err
 		}
 		s.PIN = h // the factory PIN; the store records it once chosen on the panel
 	default:
 		s.PIN = hash
 	}
-	return s, nil
+	return set, nil
 }
 
 // statePIN finds a PIN written in plain text in the operator's settings
@@ -221,7 +319,7 @@ func statePIN(files fsys.FS, state string) (pin string, found bool, err error) {
 	if yaml.Unmarshal(data, &f) != nil || f.PIN == nil {
 		return "", false, nil
 	}
-	if _, err := ParseSettings(data, ui.DefaultSettings(), state); err != nil {
+	if _, err := ParseSettings(data, DefaultSettings(), state); err != nil {
 		return "", false, nil // damaged: left as it is, defaults in use
 	}
 	return *f.PIN, true, nil

@@ -41,6 +41,7 @@ func cmdRun(ctx context.Context, env *cli.Env, args []string) error {
 	libraryDir := fs.String("images", "", "the image library folder (default: the board's, else "+cli.DefaultLibrary+")")
 	passwordsFile := fs.String("passwords", defaultPasswords, "the web panel's passwords and the Setup PIN, hashed")
 	httpAddr := fs.String("http", "", "serve the web panel here (default: the settings' http, else "+appliance.DefaultHTTP+"; off: none)")
+	stateDir := fs.String("state", "/var/lib/clonebay", "the appliance's own state: its ID in the fleet, the replication's cursor")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -84,13 +85,13 @@ func cmdRun(ctx context.Context, env *cli.Env, args []string) error {
 		return err
 	}
 	log.Info("clonebay starting", "version", version, "board", b.Name, "settings", *settingsFile)
-	cfg := appliance.Config{Board: b, Settings: set, Version: version, Passwords: pins}
+	cfg := appliance.Config{Board: b, Settings: set.Panel, Fleet: set.Fleet, Version: version, Passwords: pins}
 	if problem != "" {
 		log.Error("settings", "problem", problem)
 		cfg.Notice = &ui.Notice{Title: "Settings", Text: problem}
 	}
 	app, err := appliance.New(cfg, hw, appliance.Paths{Settings: *settingsFile, Record: *recordFile, Journal: *journalFile,
-		Library: cmp.Or(*libraryDir, b.Images, cli.DefaultLibrary)}, log)
+		Library: cmp.Or(*libraryDir, b.Images, cli.DefaultLibrary), State: *stateDir}, log)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clonebay/clonebay/fileset"
 	"github.com/clonebay/clonebay/sim"
 	"github.com/clonebay/clonebay/web"
 )
@@ -278,6 +279,9 @@ func libraryEntries(t *testing.T, p *panel) []string {
 	require.NoError(t, err)
 	var out []string
 	for _, e := range ents {
+		if e.Name() == fileset.SetsFolder && e.IsDir() {
+			continue // the file sets' own folder, made when the library opens
+		}
 		out = append(out, e.Name())
 	}
 	return out
