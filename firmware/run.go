@@ -96,7 +96,7 @@ func cmdRun(ctx context.Context, env *cli.Env, args []string) error {
 		return err
 	}
 	if has, _ := pins.Has(passwords.Operator); !has && network.HTTP != "" {
-		log.Warn("web panel: no operator password yet: only /healthz and /metrics are served until one is set (Setup > Web password, or clonebay passwd)")
+		log.Info("web panel: no operator password yet: only /healthz and /metrics are served until one is set (Setup > Web password, or clonebay passwd)")
 	}
 	return withWeb(ctx, app, network.HTTP, web.Options{Passwords: pins, Version: version, MetricsToken: network.MetricsToken,
 		TLSCert: network.TLSCert, TLSKey: network.TLSKey}, log, nil)
