@@ -75,7 +75,7 @@ func FuzzDecodeLogin(f *testing.F) {
 
 func FuzzRecordFilter(f *testing.F) {
 	for _, s := range []string{"from=2026-01-01&to=2026-12-31&result=pass&serial=SIM&port=3&limit=50&offset=10",
-		"from=yesterday", "port=0", "limit=100000", "result=maybe", "offset=-1", "serial=%00%ff"} {
+		"from=yesterday", "port=0", "limit=100000", "result=maybe", "offset=-1", "serial=%00%ff", "lot=L-2026-11&result=PASS"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, query string) {
@@ -87,7 +87,7 @@ func FuzzRecordFilter(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if fl.Limit < 1 || fl.Limit > 1000 || fl.Offset < 0 || fl.Port < 0 || fl.Port > maxPort || len(fl.Serial) > 64 {
+		if fl.Limit < 1 || fl.Limit > 1000 || fl.Offset < 0 || fl.Port < 0 || fl.Port > maxPort || len(fl.Serial) > 64 || len(fl.Lot) > 64 {
 			t.Fatalf("%q: out of bounds: %+v", query, fl)
 		}
 	})

@@ -15,7 +15,7 @@ import (
 )
 
 // The production record, read with record.Read (which changes nothing)
-// and filtered by date, result, serial and port.
+// and filtered by date, result, serial, port and lot.
 
 // recordFilter picks entries.
 type recordFilter struct {
@@ -23,6 +23,7 @@ type recordFilter struct {
 	Result   string    // PASS, FAIL or ABORTED; "" any
 	Serial   string    // a part of the target's or master's serial, any case
 	Port     int       // 0 any
+	Lot      string    // the lot's name, any case; "" any
 	Limit    int       // entries a page (browse only)
 	Offset   int
 }
@@ -60,6 +61,9 @@ func parseFilter(q url.Values) (recordFilter, error) {
 	if f.Serial = q.Get("serial"); len(f.Serial) > 64 {
 		return f, errors.New("serial: at most 64 characters")
 	}
+	if f.Lot = strings.TrimSpace(q.Get("lot")); len(f.Lot) > 64 {
+		return f, errors.New("lot: at most 64 characters")
+	}
 	num := func(k string, lo, hi, def int) (int, error) {
 		v := q.Get(k)
 		if v == "" {
@@ -93,6 +97,8 @@ func (f recordFilter) match(e record.Entry) bool {
 	case f.Result != "" && e.Result != f.Result:
 		return false
 	case f.Port != 0 && e.Port != f.Port:
+		return false
+	case f.Lot != "" && !strings.EqualFold(e.Lot, f.Lot):
 		return false
 	case f.Serial != "" && !strings.Contains(strings.ToLower(e.TargetSerial), strings.ToLower(f.Serial)) &&
 		!strings.Contains(strings.ToLower(e.MasterSerial), strings.ToLower(f.Serial)):

@@ -301,7 +301,7 @@ function upload(ev) {
 
 function filterQuery() {
   const q = new URLSearchParams();
-  for (const [k, id] of [["from", "f-from"], ["to", "f-to"], ["result", "f-result"], ["serial", "f-serial"], ["port", "f-port"]]) {
+  for (const [k, id] of [["from", "f-from"], ["to", "f-to"], ["result", "f-result"], ["serial", "f-serial"], ["port", "f-port"], ["lot", "f-lot"]]) {
     const v = $(id).value.trim();
     if (v) q.set(k, v);
   }
@@ -322,10 +322,10 @@ async function loadRecord(ev) {
   const rows = r.data.entries.map((e) => {
     const cls = e.result === "PASS" ? "pass" : e.result === "FAIL" ? "fail" : "aborted";
     return el("tr", {}, el("td", { text: e.seq }), el("td", { text: new Date(e.time).toLocaleString() }), el("td", { text: e.label || e.port }),
-      el("td", { text: e.target_model }), el("td", { text: e.target_serial }), el("td", { class: cls, text: e.result + (e.problem ? " ⚠" : "") }),
+      el("td", { text: e.lot || "" }), el("td", { text: e.target_model }), el("td", { text: e.target_serial }), el("td", { class: cls, text: e.result + (e.problem ? " ⚠" : "") }),
       el("td", { text: e.reason || e.problem || "" }), el("td", { text: e.mbps ? e.mbps.toFixed(1) : "" }));
   });
-  if (rows.length === 0) rows.push(el("tr", {}, el("td", { colspan: 8, text: "No entries." })));
+  if (rows.length === 0) rows.push(el("tr", {}, el("td", { colspan: 9, text: "No entries." })));
   $("record-table").tBodies[0].replaceChildren(...rows);
 }
 
