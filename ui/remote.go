@@ -22,7 +22,9 @@ type Request interface {
 // The requests.
 type (
 	// StartRequest starts a copy, copy+verify or verify job from the
-	// master (the drive in the master port, or the deployed image) onto
+	// master (the drive in the master port, or the deployed image), or in
+	// Files mode a files job (CopyFiles: the chosen set, else the master's
+	// files), onto
 	// Targets (every ready target when empty). Confirm must be set when
 	// the job would overwrite a target that holds data: the panel asks
 	// for a held OK then.
@@ -224,10 +226,20 @@ func (m *Model) remoteStart(r StartRequest) (*Answer, []Command) {
 	if why := m.busyReason(); why != "" {
 		return refused(RefusedBusy, "%s", why), nil
 	}
+	// The copy mode in Setup says which jobs the panel's start gives: a
+	// request of the other kind is refused, not run from what Setup does
+	// not say (a disk copy's image, a file set's master).
 	switch r.Mode {
 	case CopyVerify, CopyOnly, VerifyOnly:
+		if m.set.Files {
+			return refused(RefusedInvalid, "the copy mode is Files: ask for files, or set Copy mode: Disk in Setup"), nil
+		}
+	case CopyFiles:
+		if !m.set.Files {
+			return refused(RefusedInvalid, "the copy mode is Disk: ask for copy+verify, copy or verify, or set Copy mode: Files in Setup"), nil
+		}
 	default:
-		return refused(RefusedInvalid, "mode %d is not copy+verify, copy or verify", int(r.Mode)), nil
+		return refused(RefusedInvalid, "mode %d is not copy+verify, copy, verify or files", int(r.Mode)), nil
 	}
 	if !m.masterPresent() {
 		return refused(RefusedInvalid, "no master: insert it in port %s or deploy an image", m.label(m.cfg.MasterPort)), nil

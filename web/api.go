@@ -194,7 +194,7 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 
 // jobRequest is POST /api/jobs's body.
 type jobRequest struct {
-	Mode        string `json:"mode"` // copy+verify, copy, verify or erase
+	Mode        string `json:"mode"` // copy+verify, copy, verify, files or erase
 	Targets     []int  `json:"targets"`
 	Confirm     bool   `json:"confirm"`
 	EraseMode   string `json:"erase_mode"`
@@ -222,7 +222,7 @@ func decodeJob(data []byte) (ui.Request, error) {
 	if len(j.PIN) > 16 {
 		return nil, errors.New("pin: too long")
 	}
-	mode := map[string]ui.Mode{"copy+verify": ui.CopyVerify, "copy": ui.CopyOnly, "verify": ui.VerifyOnly}
+	mode := map[string]ui.Mode{"copy+verify": ui.CopyVerify, "copy": ui.CopyOnly, "verify": ui.VerifyOnly, "files": ui.CopyFiles}
 	switch m, ok := mode[j.Mode]; {
 	case ok:
 		if j.EraseMode != "" || j.EraseVerify {
@@ -235,7 +235,7 @@ func decodeJob(data []byte) (ui.Request, error) {
 		}
 		return ui.EraseRequest{Mode: j.EraseMode, Verify: j.EraseVerify, Targets: j.Targets, Confirm: j.Confirm, PIN: j.PIN}, nil
 	}
-	return nil, fmt.Errorf("mode %q: give copy+verify, copy, verify or erase", j.Mode)
+	return nil, fmt.Errorf("mode %q: give copy+verify, copy, verify, files or erase", j.Mode)
 }
 
 func (s *Server) startJob(w http.ResponseWriter, r *http.Request) {
