@@ -65,6 +65,14 @@ type (
 	DeployRequest struct{ Image string }
 	// DeleteImageRequest deletes an image of the library.
 	DeleteImageRequest struct{ Name string }
+	// LotRequest starts the lot Name with Goal drives to pass (0: no
+	// count), or with End ends the running lot. The front end checks the
+	// name and the count; the appliance checks them again.
+	LotRequest struct {
+		Name string
+		Goal int
+		End  bool
+	}
 )
 
 func (StartRequest) event()       {}
@@ -75,6 +83,7 @@ func (CheckRequest) event()       {}
 func (SettingsRequest) event()    {}
 func (DeployRequest) event()      {}
 func (DeleteImageRequest) event() {}
+func (LotRequest) event()         {}
 
 func (StartRequest) request()       {}
 func (EraseRequest) request()       {}
@@ -84,6 +93,7 @@ func (CheckRequest) request()       {}
 func (SettingsRequest) request()    {}
 func (DeployRequest) request()      {}
 func (DeleteImageRequest) request() {}
+func (LotRequest) request()         {}
 
 // Why a request was refused, for a front end to act on.
 const (
@@ -143,6 +153,8 @@ func (m *Model) request(r Request) []Command {
 		ans = m.remoteDeploy(r.Image)
 	case DeleteImageRequest:
 		ans, cmds = m.remoteDelete(r.Name)
+	case LotRequest:
+		ans, cmds = m.remoteLot(r)
 	}
 	m.answer = ans
 	if ans.OK() {
@@ -165,6 +177,24 @@ func (m *Model) busyReason() string {
 		return "a job a power loss interrupted waits to be resumed or discarded on the panel"
 	}
 	return ""
+}
+
+// remoteLot starts or ends a lot, as the Lot menu does: never under a
+// running job.
+func (m *Model) remoteLot(r LotRequest) (*Answer, []Command) {
+	if why := m.busyReason(); why != "" {
+		return refused(RefusedBusy, "%s: the lot cannot change under it", why), nil
+	}
+	if r.End {
+		if m.lot.Name == "" {
+			return refused(RefusedInvalid, "no lot is running"), nil
+		}
+		return &Answer{Text: "lot " + m.lot.Name + " ended"}, []Command{EndLot{}}
+	}
+	if r.Name == "" || r.Goal < 0 {
+		return refused(RefusedInvalid, "a lot needs a name and a count of 0 (none) or more"), nil
+	}
+	return &Answer{Text: "lot " + r.Name + " started"}, []Command{StartLot{Name: r.Name, Goal: r.Goal}}
 }
 
 // pickTargets checks the ports a request names against the ready

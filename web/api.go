@@ -39,6 +39,9 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/record", s.browseRecord)
 	m.HandleFunc("GET /api/record.csv", s.recordCSV)
 	m.HandleFunc("GET /api/record.json", s.recordJSON)
+	m.HandleFunc("POST /api/lot", s.startLot)
+	m.HandleFunc("DELETE /api/lot", s.endLot)
+	m.HandleFunc("GET /api/lots/{name}/{format}", s.lotReport)
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "", "no API call %s %s", r.Method, r.URL.Path)
 	})

@@ -56,6 +56,14 @@ func TestBrowser(t *testing.T) {
 		chromedp.WithPollingTimeout(10*time.Second)))
 	require.NoError(t, err, "the page shows the eight ports and the seven targets")
 
+	require.NoError(t, chromedp.Do(bctx,
+		chromedp.SetValue(chromedp.ID("lot-name"), "A17"),
+		chromedp.SetValue(chromedp.ID("lot-goal"), "7"),
+		chromedp.Click(chromedp.ID("lot-start"))), "start a lot")
+	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.getElementById('lot-line').textContent === 'Lot A17: 0/7 passed, 0 failed'`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	require.NoError(t, err, "the lot's counter shows")
+
 	require.NoError(t, chromedp.Do(bctx, chromedp.Click(chromedp.ID("start"))), "start")
 	answer, err := chromedp.Run(bctx, chromedp.Poll[string](`document.getElementById('answer').textContent`, chromedp.WithPollingTimeout(10*time.Second)))
 	require.NoError(t, err)
@@ -90,6 +98,14 @@ func TestBrowser(t *testing.T) {
 	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.querySelectorAll('#record-table tbody td.pass').length === 7`,
 		chromedp.WithPollingTimeout(10*time.Second)))
 	assert.NoError(t, err, "the record's table on the page follows the finished job")
+	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.getElementById('lot-line').textContent === 'Lot A17: 7/7 passed, 0 failed · done'`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	assert.NoError(t, err, "the lot's count is reached")
+	report, err := chromedp.Run(bctx, chromedp.Evaluate[string](
+		`fetch(document.getElementById('lot-csv').href).then(r => r.text())`, chromedp.EvalAwaitPromise))
+	require.NoError(t, err, "download the lot's report")
+	assert.Contains(t, report, "lot,A17\n")
+	assert.Contains(t, report, "pass,7\n")
 	t.Logf("log in to 7 PASS and the CSV: %v", time.Since(start).Round(100*time.Millisecond))
 
 	artifacts := filepath.Join("..", "dist", "test-artifacts")

@@ -24,6 +24,8 @@ type statusJSON struct {
 	Images    imagesJSON   `json:"images"`
 	Settings  settingsJSON `json:"settings"`
 	Summary   summaryJSON  `json:"summary"`
+	Lot       lotJSON      `json:"lot"`
+	Lamps     lampsJSON    `json:"lamps"` // the stack light
 }
 
 type driveJSON struct {
@@ -33,6 +35,7 @@ type driveJSON struct {
 	SizeStr string `json:"size_text"`
 	HasData bool   `json:"has_data"`
 	Problem string `json:"problem,omitempty"`
+	Done    string `json:"done_in_lot,omitempty"` // where it already passed in the running lot
 }
 
 type resultJSON struct {
@@ -151,7 +154,7 @@ func (s *Server) statusOf(v *ui.View) statusJSON {
 	for _, p := range v.Ports {
 		pj := portJSON{Number: p.Number, Label: p.Label, Master: p.Master, Working: p.Working, LED: p.LED.String()}
 		if d := p.Drive; d != nil {
-			pj.Drive = &driveJSON{Model: d.Model, Serial: d.Serial, Size: d.Size, SizeStr: ui.FormatBytes(d.Size), HasData: d.HasData, Problem: d.Problem}
+			pj.Drive = &driveJSON{Model: d.Model, Serial: d.Serial, Size: d.Size, SizeStr: ui.FormatBytes(d.Size), HasData: d.HasData, Problem: d.Problem, Done: d.Done}
 			st.Summary.Drives++
 		}
 		if p.Working {
@@ -191,5 +194,7 @@ func (s *Server) statusOf(v *ui.View) statusJSON {
 	}
 	st.Images.Free = v.Free
 	st.Settings = settingsOf(v.Settings)
+	st.Lot = lotOf(v)
+	st.Lamps = lampsJSON{Green: v.Lamps.Green, Amber: v.Lamps.Amber, Red: v.Lamps.Red}
 	return st
 }

@@ -112,12 +112,56 @@ function render(s) {
   $("abort").disabled = !(s.job || s.line);
   $("pin-row").hidden = !s.pin_lock;
   $("s-pin-row").hidden = !s.pin_lock;
+  renderLot(s);
   renderTargets(s);
   renderPorts(s);
   renderImages(s);
   renderUpload(s.upload);
   if (!settingsFilled) fillSettings(s.settings);
   if (prev && prev.job && !s.job) loadRecord(); // a job ended: it is in the record now
+}
+
+function renderLot(s) {
+  const l = s.lot;
+  let text = "No lot is running.";
+  if (l.name) {
+    text = `Lot ${l.name}: ${l.pass}` + (l.goal ? `/${l.goal}` : "") + ` passed, ${l.fail} failed` + (l.done ? " · done" : "");
+  }
+  $("lot-line").textContent = text;
+  $("lot-line").className = "lot-line" + (l.done ? " done" : "");
+  const lamp = (on, c) => el("span", { class: "lamp lamp-" + c + (on ? " on" : ""), title: c + (on ? " on" : " off") });
+  $("lamps").replaceChildren(lamp(s.lamps.green, "green"), lamp(s.lamps.amber, "amber"), lamp(s.lamps.red, "red"));
+  const shown = l.name || l.recent[0] || "";
+  $("lot-reports").hidden = !shown;
+  if (shown) {
+    const base = "/api/lots/" + encodeURIComponent(shown) + "/report.";
+    $("lot-pdf").href = base + "pdf";
+    $("lot-csv").href = base + "csv";
+    $("lot-pdf").textContent = `Report of ${shown} (PDF)`;
+  }
+  $("lot-end").disabled = !l.name || !!(s.job || s.line);
+  $("lot-start").disabled = !!(s.job || s.line);
+  const name = $("lot-name");
+  if (!name.value && document.activeElement !== name) name.value = l.next || "";
+  const list = $("lot-recent");
+  const key = l.recent.join("\n");
+  if (list.dataset.key !== key) {
+    list.dataset.key = key;
+    list.replaceChildren(...l.recent.map((r) => el("option", { value: r })));
+  }
+}
+
+async function startLot(ev) {
+  ev.preventDefault();
+  const r = await api("POST", "/api/lot", { name: $("lot-name").value.trim(), goal: Number($("lot-goal").value) || 0 });
+  say($("lot-answer"), r.ok ? r.data.text : "Not started: " + r.data.error, r.ok);
+  if (r.ok) $("lot-name").value = "";
+}
+
+async function endLot() {
+  if (!last || !last.lot.name || !window.confirm(`End lot ${last.lot.name}?`)) return;
+  const r = await api("DELETE", "/api/lot");
+  say($("lot-answer"), r.ok ? r.data.text : r.data.error, r.ok);
 }
 
 function renderTargets(s) {
@@ -131,7 +175,8 @@ function renderTargets(s) {
   box.replaceChildren(...ports.map((p) => {
     const cb = el("input", { type: "checkbox", value: p.number, disabled: !!p.drive.problem });
     cb.checked = !p.drive.problem && (fresh || was.has(String(p.number)) || !box.querySelector(`input[value="${p.number}"]`));
-    return el("label", {}, cb, ` ${p.label}` + (p.drive.has_data ? " (data)" : "") + (p.drive.problem ? ` (${p.drive.problem})` : ""));
+    return el("label", {}, cb, ` ${p.label}` + (p.drive.has_data ? " (data)" : "") + (p.drive.problem ? ` (${p.drive.problem})` : "") +
+      (p.drive.done_in_lot ? " (done in the lot)" : ""));
   }));
   if (ports.length === 0) box.append(el("span", { class: "muted", text: "no targets in the ports" }));
 }
@@ -141,7 +186,7 @@ function portCard(p, s) {
   card.append(el("div", { class: "head" }, el("span", { class: "led led-" + p.led, title: "LED: " + p.led }),
     "Port " + p.label, p.master ? el("span", { class: "tag", text: s.image ? "master port" : "master" }) : null));
   const d = p.drive;
-  card.append(el("div", { class: "drive", text: d ? `${d.model || "(no name)"} · ${d.size_text} · S/N ${d.serial || "-"}` + (d.has_data ? " · holds data" : "") + (d.problem ? ` · ${d.problem}` : "") : "empty" }));
+  card.append(el("div", { class: "drive", text: d ? `${d.model || "(no name)"} · ${d.size_text} · S/N ${d.serial || "-"}` + (d.has_data ? " · holds data" : "") + (d.problem ? ` · ${d.problem}` : "") + (d.done_in_lot ? ` · ${d.done_in_lot}` : "") : "empty" }));
   if (p.working) {
     const pr = el("progress", { max: 100, value: p.percent, "aria-label": "progress of port " + p.label });
     card.append(el("div", { class: "phase", text: p.phase + " " + p.percent + "%" }), pr,
@@ -391,6 +436,8 @@ async function boot() {
   $("upload-form").addEventListener("submit", upload);
   $("record-form").addEventListener("submit", loadRecord);
   $("setup-form").addEventListener("submit", saveSettings);
+  $("lot-form").addEventListener("submit", startLot);
+  $("lot-end").addEventListener("click", endLot);
   $("mode").addEventListener("change", () => { $("erase-options").hidden = $("mode").value !== "erase"; });
   tabs();
   const r = await api("GET", "/api/session");
