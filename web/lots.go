@@ -90,8 +90,10 @@ func (s *Server) lotReport(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "invalid", "%v", err)
 		return
 	}
-	if format != "report.pdf" && format != "report.csv" {
-		fail(w, http.StatusNotFound, "invalid", "%s: a lot's report is report.pdf or report.csv", format)
+	switch format {
+	case "report.pdf", "report.csv", "certificates.pdf", "certificates.json":
+	default:
+		fail(w, http.StatusNotFound, "invalid", "%s: a lot has report.pdf, report.csv, certificates.pdf and certificates.json", format)
 		return
 	}
 	p := s.o.App.RecordPath()
@@ -110,21 +112,43 @@ func (s *Server) lotReport(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusConflict, "failed", "the record does not verify (%v): a report would vouch for entries no one can trust", rep.Err())
 		return
 	}
+	meta := report.Meta{Firmware: s.o.Version, ApplianceID: s.o.App.ID(), Generated: time.Now()}
+	var out bytes.Buffer
+	ctype := "application/pdf"
+	if format == "certificates.pdf" || format == "certificates.json" {
+		// An erase certificate for every erased drive of the lot.
+		certs, err := report.Certificates(rep.Entries, name, meta)
+		if err != nil {
+			fail(w, http.StatusNotFound, "invalid", "%v", err)
+			return
+		}
+		if format == "certificates.json" {
+			ctype = "application/json; charset=utf-8"
+			err = report.WriteCertificatesJSON(&out, certs)
+		} else {
+			err = report.WriteCertificatesPDF(&out, certs, meta)
+		}
+		s.sendLotFile(w, name, format, ctype, out.Bytes(), err)
+		return
+	}
 	entries, err := report.LotEntries(rep.Entries, name)
 	if err != nil {
 		fail(w, http.StatusNotFound, "invalid", "%v", err)
 		return
 	}
-	b := report.Batch{Lot: name, Entries: entries, Head: report.HeadOf(rep),
-		Meta: report.Meta{Firmware: s.o.Version, ApplianceID: s.o.App.ID(), Generated: time.Now()}}
-	var out bytes.Buffer
-	ctype := "application/pdf"
+	b := report.Batch{Lot: name, Entries: entries, Head: report.HeadOf(rep), Meta: meta}
 	if format == "report.csv" {
 		ctype = "text/csv; charset=utf-8"
 		err = report.WriteBatchCSV(&out, b)
 	} else {
 		err = report.WriteBatchPDF(&out, b)
 	}
+	s.sendLotFile(w, name, format, ctype, out.Bytes(), err)
+}
+
+// sendLotFile sends a lot's report or certificates, or why it could not
+// be made.
+func (s *Server) sendLotFile(w http.ResponseWriter, name, format, ctype string, data []byte, err error) {
 	if err != nil {
 		fail(w, http.StatusInternalServerError, "failed", "the report of lot %s: %v", name, err)
 		return
@@ -132,5 +156,5 @@ func (s *Server) lotReport(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": "lot-" + name + "-" + format}))
 	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(out.Bytes())
+	_, _ = w.Write(data)
 }

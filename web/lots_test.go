@@ -78,5 +78,23 @@ func TestLotFromTheWeb(t *testing.T) {
 		lot = jsonOf(t, op.do("GET", "/api/status", nil))["lot"].(map[string]any)
 		assert.Equal(t, "", lot["name"])
 		assert.Equal(t, []any{"A17"}, lot["recent"])
+		w = op.do("GET", "/api/lots/A17/certificates.json", nil)
+		assert.Equal(t, http.StatusNotFound, w.Code)
+		assert.Contains(t, jsonOf(t, w)["error"], "no drive of it was erased")
+
+		// Returned drives wiped for a lot: a certificate each, named
+		// honestly (an overwrite read back is Clear, never Purge).
+		require.Equal(t, http.StatusAccepted, op.do("POST", "/api/lot", map[string]any{"name": "RETURNS-1"}).Code)
+		synctest.Wait()
+		w = op.do("POST", "/api/jobs", map[string]any{"mode": "erase", "erase_mode": "zeros", "erase_verify": true, "confirm": true})
+		require.Equal(t, http.StatusAccepted, w.Code, w.Body.String())
+		p.waitLCD("PASS", 60*time.Second, synctest.Wait)
+		certs := op.do("GET", "/api/lots/RETURNS-1/certificates.json", nil)
+		require.Equal(t, http.StatusOK, certs.Code, certs.Body.String())
+		assert.Equal(t, 2, strings.Count(certs.Body.String(), `"level": "Clear"`), certs.Body.String())
+		assert.NotContains(t, certs.Body.String(), "Purge\"")
+		pdf = op.do("GET", "/api/lots/RETURNS-1/certificates.pdf", nil)
+		require.Equal(t, http.StatusOK, pdf.Code)
+		assert.True(t, strings.HasPrefix(pdf.Body.String(), "%PDF-"))
 	})
 }

@@ -137,6 +137,7 @@ function renderLot(s) {
     const base = "/api/lots/" + encodeURIComponent(shown) + "/report.";
     $("lot-pdf").href = base + "pdf";
     $("lot-csv").href = base + "csv";
+    $("lot-certs").href = "/api/lots/" + encodeURIComponent(shown) + "/certificates.pdf";
     $("lot-pdf").textContent = `Report of ${shown} (PDF)`;
   }
   $("lot-end").disabled = !l.name || !!(s.job || s.line);
