@@ -327,6 +327,18 @@ func runJobViaAPI(t *testing.T, ctx context.Context, r *rig, pulled *drive) (map
 			}
 			assert.Equal(t, "FAIL", res.Result, "port %d: pulled mid-copy", d.port.Number)
 			assert.NotEmpty(t, res.Reason, "port %d: a failure says why", d.port.Number)
+		case d.size > r.master.size:
+			// A larger target gets the master's GPT moved to its own end:
+			// the headers differ by design; between them it is the master,
+			// and the moved table must check.
+			if assert.Equal(t, "PASS", res.Result, "port %d: %s", d.port.Number, res.Reason) {
+				const head, tail = 34 * 512, 33 * 512
+				assert.Equal(t, sha256Range(t, r.master.usb.File, head, r.master.size-tail), sha256Range(t, d.usb.File, head, r.master.size-tail),
+					"port %d: the target holds the master between its GPTs", d.port.Number)
+				out, err := exec.Command("sgdisk", "-v", d.usb.File).CombinedOutput()
+				assert.NoError(t, err, "port %d: sgdisk -v: %s", d.port.Number, out)
+				assert.Contains(t, string(out), "No problems found", "port %d: the moved GPT checks", d.port.Number)
+			}
 		default:
 			if assert.Equal(t, "PASS", res.Result, "port %d: %s", d.port.Number, res.Reason) {
 				assert.Equal(t, want, sha256Prefix(t, d.usb.File, r.master.size), "port %d: the target holds the master", d.port.Number)
@@ -438,6 +450,19 @@ func sha256Prefix(t *testing.T, file string, n int64) string {
 	got, err := io.Copy(h, io.LimitReader(f, n))
 	require.NoError(t, err)
 	require.Equal(t, n, got, "%s is shorter than %d bytes", file, n)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// sha256Range hashes the bytes [from, to) of a file.
+func sha256Range(t *testing.T, file string, from, to int64) string {
+	t.Helper()
+	f, err := os.Open(file)
+	require.NoError(t, err)
+	defer f.Close()
+	h := sha256.New()
+	got, err := io.Copy(h, io.NewSectionReader(f, from, to-from))
+	require.NoError(t, err)
+	require.Equal(t, to-from, got, "%s is shorter than %d bytes", file, to)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
