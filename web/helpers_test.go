@@ -41,6 +41,7 @@ type panelOptions struct {
 	maxUpload    int64
 	metricsToken string
 	noLibrary    bool
+	state        bool // keep the appliance's state (its fleet ID) in the test's folder
 	opts         func(o *web.Options)
 }
 
@@ -79,6 +80,9 @@ func startPanel(t testing.TB, o panelOptions) *panel {
 	paths := appliance.Paths{Record: filepath.Join(dir, "jobs.log"), Library: filepath.Join(dir, "images")}
 	if o.noLibrary {
 		paths.Library = ""
+	}
+	if o.state {
+		paths.State = dir
 	}
 	app, err := appliance.New(appliance.Config{Board: b, Settings: ui.DefaultSettings(), Version: "test", Passwords: store},
 		scenario.Hardware(rig), paths, slog.New(slog.DiscardHandler))

@@ -16,7 +16,7 @@ import (
 // the lot ends; bad lots are refused with the field's reason.
 func TestLotFromTheWeb(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := startPanel(t, panelOptions{setup: twoTargets(t)})
+		p := startPanel(t, panelOptions{setup: twoTargets(t), state: true})
 		p.settle()
 		op := p.client("192.0.2.20:1000")
 		require.Equal(t, http.StatusOK, op.login(operatorPassword).Code)
@@ -34,6 +34,11 @@ func TestLotFromTheWeb(t *testing.T) {
 			assert.Equal(t, http.StatusBadRequest, w.Code)
 			assert.Contains(t, jsonOf(t, w)["error"], tc.want)
 		}
+		box := jsonOf(t, op.do("GET", "/api/status", nil))["box"].(map[string]any)
+		assert.Equal(t, p.app.ID(), box["id"], "the box's fleet ID")
+		assert.NotEmpty(t, box["id"])
+		assert.Equal(t, "", box["sync"], "the record is not replicated")
+
 		w := op.do("DELETE", "/api/lot", nil)
 		assert.Equal(t, http.StatusUnprocessableEntity, w.Code)
 		assert.Equal(t, "no lot is running", jsonOf(t, w)["error"])

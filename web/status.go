@@ -26,6 +26,14 @@ type statusJSON struct {
 	Summary   summaryJSON  `json:"summary"`
 	Lot       lotJSON      `json:"lot"`
 	Lamps     lampsJSON    `json:"lamps"` // the stack light
+	Box       boxJSON      `json:"box"`
+}
+
+// boxJSON is the appliance itself: its ID in the fleet and how its
+// record's replication stands ("Sync: 12 behind"; "" when off).
+type boxJSON struct {
+	ID   string `json:"id"`
+	Sync string `json:"sync"`
 }
 
 type driveJSON struct {
@@ -195,6 +203,7 @@ func (s *Server) statusOf(v *ui.View) statusJSON {
 	st.Images.Free = v.Free
 	st.Settings = settingsOf(v.Settings)
 	st.Lot = lotOf(v)
+	st.Box = boxJSON{ID: v.Box.ID, Sync: v.Box.Sync}
 	st.Lamps = lampsJSON{Green: v.Lamps.Green, Amber: v.Lamps.Amber, Red: v.Lamps.Red}
 	return st
 }

@@ -112,6 +112,7 @@ function render(s) {
   $("abort").disabled = !(s.job || s.line);
   $("pin-row").hidden = !s.pin_lock;
   $("s-pin-row").hidden = !s.pin_lock;
+  $("box").textContent = [s.box.id && "Box " + s.box.id, s.box.sync].filter(Boolean).join(" · ");
   renderLot(s);
   renderTargets(s);
   renderPorts(s);
