@@ -12,7 +12,6 @@ import (
 	"sync"
 
 	"github.com/clonebay/clonebay/engine"
-	"github.com/clonebay/clonebay/engine/disk"
 	"github.com/clonebay/clonebay/engine/fatfs"
 )
 
@@ -33,21 +32,7 @@ type Source struct {
 // fs.FS whose files are io.ReaderAt. NTFS and ext4 sticks are read by
 // OpenForeign.
 func OpenVolume(r io.ReaderAt, size int64, sectorSize int) (*fatfs.Volume, error) {
-	if sectorSize < 512 {
-		sectorSize = 512
-	}
-	var parts []disk.Extent
-	if g, err := disk.ReadGPT(r, size, sectorSize); err == nil {
-		for _, p := range g.Partitions {
-			parts = append(parts, disk.Extent{Off: int64(p.FirstLBA) * int64(sectorSize), Len: int64(p.LastLBA-p.FirstLBA+1) * int64(sectorSize)})
-		}
-	} else if m, err := disk.ReadMBR(r, size, sectorSize); err == nil {
-		for _, p := range m.Partitions {
-			if !p.IsExtended() && p.Type != 0xee {
-				parts = append(parts, disk.Extent{Off: p.Start, Len: p.Size})
-			}
-		}
-	}
+	parts := partitions(r, size, sectorSize)
 	var first error
 	for _, p := range parts {
 		v, err := fatfs.Open(r, p.Off, p.Len)
