@@ -18,6 +18,7 @@ require (
 	github.com/klauspost/compress v1.18.5
 	github.com/op/go-logging v0.0.0-20160315200505-970db520ece7
 	github.com/ulikunitz/xz v0.5.15
+	github.com/zeebo/xxh3 v1.1.0
 	golang.org/x/sync v0.22.0
 	golang.org/x/sys v0.49.0
 	golang.org/x/term v0.37.0
@@ -31,5 +32,6 @@ require (
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jkeiser/iter v0.0.0-20200628201005-c8aa0ae784d1 // indirect
 	github.com/jonboulle/clockwork v0.4.0 // indirect
+	github.com/klauspost/cpuid/v2 v2.2.10 // indirect
 	golang.org/x/text v0.41.0 // indirect
 )
