@@ -20,6 +20,8 @@ type port struct {
 	own    []byte // private chunk buffer: catching up, the head chunk, verify
 	res    PortResult
 	start  time.Time
+	// settled: the port's PASS has been shown.
+	settled bool
 
 	patches []Patch // bytes this target gets instead of the master's
 	outside []Patch // the parts of patches outside the plan: written on their own
@@ -227,6 +229,7 @@ func (p *port) copy() PortResult {
 		}
 		return false, nil
 	}
+	behind := startSyncBehind(dev, r.opts.SyncEvery)
 	written, fail := p.walk(PhaseCopying, skip, func(_ int, c chunk, out []byte) *PortResult {
 		if c.off == 0 || !p.needsWrite(dev, out, c.off) {
 			return nil // the head goes last, below
@@ -236,8 +239,12 @@ func (p *port) copy() PortResult {
 			return &res
 		}
 		p.res.Written += int64(c.n)
+		behind.wrote(int64(c.n))
 		return nil
 	})
+	if err := behind.stop(); err != nil && fail == nil {
+		return p.fail(PhaseSyncing, CauseSync, -1, fmt.Errorf("sync: %w", err))
+	}
 	if fail != nil {
 		return *fail
 	}
@@ -270,6 +277,62 @@ func (p *port) copy() PortResult {
 		p.res.MBps = float64(written) / d.Seconds() / 1e6
 	}
 	return p.pass()
+}
+
+// syncBehind flushes a target's writes to its media while the copy goes
+// on: every few tens of MiB written, a Sync starts on a goroutine of its
+// own (one at a time). The Sync before the head and the one at the end
+// then find little left to flush, instead of the whole copy standing in
+// line for them.
+type syncBehind struct {
+	dev   Target
+	every int64
+	since int64
+	kick  chan struct{}
+	done  chan struct{}
+	err   error // the first background Sync's failure; read after done
+}
+
+func startSyncBehind(dev Target, every int64) *syncBehind {
+	s := &syncBehind{dev: dev, every: every}
+	if every <= 0 {
+		return s
+	}
+	s.kick, s.done = make(chan struct{}, 1), make(chan struct{})
+	go func() {
+		defer close(s.done)
+		for range s.kick {
+			if err := dev.Sync(); err != nil && s.err == nil {
+				s.err = err
+			}
+		}
+	}()
+	return s
+}
+
+// wrote notes n bytes written and starts a Sync when enough are pending
+// and none runs.
+func (s *syncBehind) wrote(n int64) {
+	if s.kick == nil {
+		return
+	}
+	if s.since += n; s.since >= s.every {
+		select {
+		case s.kick <- struct{}{}:
+			s.since = 0
+		default: // one is running: the next write tries again
+		}
+	}
+}
+
+// stop waits for a running Sync and returns the first that failed.
+func (s *syncBehind) stop() error {
+	if s.kick == nil {
+		return nil
+	}
+	close(s.kick)
+	<-s.done
+	return s.err
 }
 
 // discarder is a target that can discard (TRIM) a range.

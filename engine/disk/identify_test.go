@@ -23,8 +23,8 @@ func TestIdentify(t *testing.T) {
 	fatNoBootSignature := make([]byte, 2048)
 	copy(fatNoBootSignature[82:], "FAT32   ")
 	for name, head := range map[string][]byte{
-		"zeros":                      make([]byte, 4096),
-		"short":                      []byte("NTF"),
+		"zeros":                       make([]byte, 4096),
+		"short":                       []byte("NTF"),
 		"FAT name, no boot signature": fatNoBootSignature,
 	} {
 		t.Run(name, func(t *testing.T) { assert.Empty(t, disk.Identify(head)) })
