@@ -3,8 +3,6 @@ package fileset
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,6 +15,8 @@ import (
 	"sync"
 	"time"
 	"unsafe"
+
+	"github.com/zeebo/xxh3"
 
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/engine/fatfs"
@@ -123,6 +123,10 @@ type group struct {
 	plan  engine.Plan
 	meta  []engine.Extent // the plan's parts that are not file data
 	files []placed        // in manifest order
+	sums  *streamSums     // each file's XXH3-128 as the group's reader read it
+	// check, for the one group that checks the set against its manifest,
+	// takes every file's SHA-256 beside the job.
+	check *streamSums
 }
 
 // sectorSizer is a drive that knows its logical sector size.
@@ -234,6 +238,12 @@ func Run(ctx context.Context, src Source, targets []engine.PortTarget, o Options
 		built = append(built, g)
 	}
 
+	// One group checks the set against its manifest; every group's
+	// targets are compared with what its own reader read, which must
+	// then be what the checked group read.
+	if len(built) > 0 {
+		built[0].check = newSHASums(built[0].src.files)
+	}
 	var wg sync.WaitGroup
 	var bufMu sync.Mutex
 	for _, g := range built {
@@ -245,6 +255,28 @@ func Run(ctx context.Context, src Source, targets []engine.PortTarget, o Options
 		})
 	}
 	wg.Wait()
+	if len(built) > 0 {
+		checked := built[0]
+		setErr := checked.check.against(m)
+		for _, g := range built {
+			err := setErr
+			if err == nil && g != checked {
+				err = g.sums.same(checked.sums)
+			}
+			if err == nil {
+				continue
+			}
+			for _, i := range g.idx {
+				if p := &res.Ports[i]; p.Status == engine.Pass {
+					p.Status, p.Phase, p.Cause, p.Offset = engine.Fail, engine.PhaseDone, engine.CauseMaster, -1
+					p.Reason = fmt.Sprintf("port %d: %v", p.Port, err)
+					if o.Engine.OnProgress != nil {
+						o.Engine.OnProgress(engine.Progress{Port: p.Port, Label: p.Label, Phase: engine.PhaseDone, Ended: true})
+					}
+				}
+			}
+		}
+	}
 	for i := range res.Ports {
 		if res.Ports[i].Status == engine.Pass {
 			res.Ports[i].Files, res.Ports[i].Bytes = m.Files, m.Bytes
@@ -438,6 +470,16 @@ func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options,
 			user(p)
 		}
 	}
+	// The record keeps the manifest's sum, not the engine's SHA-256. The
+	// reader's bytes of every file get their XXH3-128 on the way (the
+	// verify compares each target's files with them), and the checking
+	// group's files their SHA-256, beside the job.
+	eo.NoSHA256 = true
+	g.sums = newFastSums(g.src.files)
+	eo.OnRead = g.sums.add
+	if g.check != nil {
+		eo.OnContent = g.check.add
+	}
 	job := engine.Job{Source: g.src, Targets: ts, Mode: engine.Copy, Area: fixedArea{g.plan}, Options: eo}
 	run, err := engine.Start(ctx, job)
 	if err != nil {
@@ -542,7 +584,11 @@ func (g *group) verify(ctx context.Context, t engine.PortTarget, eo engine.Optio
 	if err := sameTree(vol, m); err != nil {
 		return fail(engine.CauseMismatch, -1, fmt.Errorf("verify: %w", err))
 	}
-	h := sha256.New()
+	// Every file is read back from the media through the target's own
+	// file system (its FAT chains), in large requests, and compared with
+	// the XXH3-128 of the bytes the reader gave the engine for it.
+	media := newMediaReader(dev, got)
+	h := xxh3.New()
 	for _, e := range m.Entries {
 		if e.Dir {
 			continue
@@ -553,24 +599,23 @@ func (g *group) verify(ctx context.Context, t engine.PortTarget, eo engine.Optio
 		}
 		h.Reset()
 		for _, x := range ex {
-			for off := x.Off; off < x.End(); off += 1 << 20 {
+			for off := x.Off; off < x.End(); {
 				if err := ctx.Err(); err != nil {
 					return fail(engine.CauseAborted, -1, err)
 				}
-				n := min(1<<20, x.End()-off)
-				rn := (n + sector - 1) / sector * sector // whole sectors, for direct I/O
-				if err := readFull(dev, got[:rn], off); err != nil {
+				p, err := media.at(off, min(mediaPiece, x.End()-off))
+				if err != nil {
 					return fail(engine.CauseRead, off, fmt.Errorf("verify: %s: %w", e.Path, err))
 				}
-				h.Write(got[:n])
-				v.verified += n
+				h.Write(p)
+				off += int64(len(p))
+				v.verified += int64(len(p))
 				rep.report(v.verified)
 			}
 		}
-		if sum := hex.EncodeToString(h.Sum(nil)); sum != e.SHA256 {
+		if sum, ok := g.sums.of(e.Path); !ok || h.Sum128() != sum {
 			off, at := g.locate(dev, ex, got, want)
-			return fail(engine.CauseMismatch, off, fmt.Errorf("verify: file %s differs from the set (SHA-256 %s…, the set's %s…), first at byte %d of the file, %d of the drive",
-				e.Path, sum[:12], e.SHA256[:12], at, off))
+			return fail(engine.CauseMismatch, off, fmt.Errorf("verify: file %s differs from the set, first at byte %d of the file, %d of the drive", e.Path, at, off))
 		}
 	}
 	return v
