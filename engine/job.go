@@ -82,8 +82,9 @@ type Options struct {
 	WindowChunks int // chunks the reader reads ahead of the slowest consumer; 16
 	// WindowMax is how many chunks the window may stretch to while a
 	// target waits for the next one, so a consumer a little behind keeps
-	// its place instead of reading the master itself; 32 (twice
-	// WindowChunks) when 0.
+	// its place instead of reading the master itself; 1.5 times
+	// WindowChunks (24) when 0. With the ports' own buffers it bounds a
+	// job's memory: 24 + 16 chunks of 1 MiB at 1 -> 16.
 	WindowMax    int
 	WriteRetries int           // extra attempts after a failed write; 2
 	RetryDelay   time.Duration // pause before a retry; 200 ms
@@ -183,7 +184,7 @@ func (o Options) withDefaults() Options {
 		o.WindowChunks = DefaultWindowChunks
 	}
 	if o.WindowMax == 0 {
-		o.WindowMax = 2 * o.WindowChunks
+		o.WindowMax = o.WindowChunks + o.WindowChunks/2
 	}
 	o.WindowMax = max(o.WindowMax, o.WindowChunks)
 	if o.WriteRetries == 0 {

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/zeebo/xxh3"
 )
 
 // port runs one target of a job on its own goroutine.
@@ -25,9 +27,19 @@ type port struct {
 
 	patches []Patch // bytes this target gets instead of the master's
 	outside []Patch // the parts of patches outside the plan: written on their own
-	patched []byte  // buffer for a chunk with a patch laid over it
 	resume  int     // chunks [1, resume) already hold the master's bytes
-	old     []byte  // delta: the target's chunk as it was
+	scratch []byte  // a piece of a chunk: delta's compare, a patched chunk's verify
+}
+
+// scratchSize is the piece a port compares at a time where it needs a
+// second buffer: a fraction of a chunk, so 16 ports stay in budget.
+const scratchSize = 256 << 10
+
+func (p *port) piece() []byte {
+	if p.scratch == nil {
+		p.scratch = p.r.alloc(min(scratchSize, p.r.opts.ChunkSize))
+	}
+	return p.scratch
 }
 
 // needsWrite reports whether the target must get data at off: always,
@@ -36,13 +48,14 @@ func (p *port) needsWrite(dev Target, data []byte, off int64) bool {
 	if !p.r.opts.Delta {
 		return true
 	}
-	if p.old == nil {
-		p.old = p.r.alloc(p.r.opts.ChunkSize)
+	buf := p.piece()
+	for at := 0; at < len(data); at += len(buf) {
+		n := min(len(buf), len(data)-at)
+		if readFull(dev, buf[:n], off+int64(at)) != nil || !bytes.Equal(buf[:n], data[at:at+n]) {
+			return true // different, or unreadable there: write it
+		}
 	}
-	if readFull(dev, p.old[:len(data)], off) != nil {
-		return true // unreadable there: write it
-	}
-	return !bytes.Equal(p.old[:len(data)], data)
+	return false
 }
 
 func (r *Running) newPort(t PortTarget) *port {
@@ -139,8 +152,9 @@ func outsidePlan(pt Patch, extents []Extent) []Patch {
 	return out
 }
 
-// overlay returns the chunk at off as this target must hold it: data, or a
-// copy of it with the target's patches laid over.
+// overlay returns the chunk at off as this target must hold it: data, or
+// data with the target's patches laid over, in the port's own buffer
+// (copied there first unless data already is that buffer).
 func (p *port) overlay(data []byte, off int64) []byte {
 	end := off + int64(len(data))
 	var out []byte
@@ -150,11 +164,10 @@ func (p *port) overlay(data []byte, off int64) []byte {
 			continue
 		}
 		if out == nil {
-			if p.patched == nil {
-				p.patched = p.r.alloc(p.r.opts.ChunkSize)
+			out = p.buf()[:len(data)]
+			if &out[0] != &data[0] {
+				copy(out, data)
 			}
-			out = p.patched[:len(data)]
-			copy(out, data)
 		}
 		copy(out[lo-off:hi-off], pt.Data[lo-pt.Off:hi-pt.Off])
 	}
@@ -162,6 +175,16 @@ func (p *port) overlay(data []byte, off int64) []byte {
 		return data
 	}
 	return out
+}
+
+// patchPiece lays the port's patches over a piece of a chunk read at off.
+func (p *port) patchPiece(b []byte, off int64) {
+	end := off + int64(len(b))
+	for _, pt := range p.patches {
+		if lo, hi := max(off, pt.Off), min(end, pt.Off+int64(len(pt.Data))); lo < hi {
+			copy(b[lo-off:hi-off], pt.Data[lo-pt.Off:hi-pt.Off])
+		}
+	}
 }
 
 // hasPatch reports whether a patch touches [off, off+n).
@@ -418,17 +441,41 @@ func (p *port) verify() PortResult {
 }
 
 // checkPatched compares a chunk that carries patches byte for byte with
-// the master's bytes and the patches laid over them.
+// the master's bytes and the patches laid over them. The master's bytes
+// are read a piece at a time (no second chunk buffer a port) and checked
+// against the reader's chunk hash as they go.
 func (p *port) checkPatched(i int, got []byte) (PortResult, bool) {
-	c := p.r.chunks[i]
-	want := p.r.alloc(c.n)
-	if err := p.r.readChunk(i, want); err != nil {
+	r := p.r
+	c := r.chunks[i]
+	if err := r.win.waitRead(p.ctx, i); err != nil {
 		return p.stopped(PhaseVerifying, err), false
 	}
-	want = p.overlay(want, c.off)
-	if j := firstDiff(got, want); j >= 0 {
-		off := c.off + int64(j)
-		return p.fail(PhaseVerifying, CauseMismatch, off, fmt.Errorf("verify: mismatch at %d", off)), false
+	buf := p.piece()
+	h := xxh3.New()
+	diff := int64(-1)
+	for at := 0; at < c.n; at += len(buf) {
+		b := buf[:min(len(buf), c.n-at)]
+		off := c.off + int64(at)
+		if err := r.readMaster(b, off); err != nil {
+			err = fmt.Errorf("master: %w", err)
+			r.sourceFailed(err)
+			return p.stopped(PhaseVerifying, err), false
+		}
+		h.Write(b)
+		if diff < 0 {
+			p.patchPiece(b, off)
+			if j := firstDiff(got[at:at+len(b)], b); j >= 0 {
+				diff = off + int64(j)
+			}
+		}
+	}
+	if h.Sum128() != r.hashes[i] {
+		err := changed(c)
+		r.sourceFailed(err)
+		return p.stopped(PhaseVerifying, err), false
+	}
+	if diff >= 0 {
+		return p.fail(PhaseVerifying, CauseMismatch, diff, fmt.Errorf("verify: mismatch at %d", diff)), false
 	}
 	return PortResult{}, true
 }

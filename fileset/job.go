@@ -240,43 +240,25 @@ func Run(ctx context.Context, src Source, targets []engine.PortTarget, o Options
 
 	// One group checks the set against its manifest; every group's
 	// targets are compared with what its own reader read, which must
-	// then be what the checked group read.
+	// then be what the checking group's reader read.
+	chk := &setCheck{done: make(chan struct{})}
 	if len(built) > 0 {
 		built[0].check = newSHASums(built[0].src.files)
+		chk.by = built[0]
+	} else {
+		close(chk.done)
 	}
 	var wg sync.WaitGroup
 	var bufMu sync.Mutex
 	for _, g := range built {
 		wg.Go(func() {
-			buf := g.run(ctx, targets, o, len(built), res.Ports)
+			buf := g.run(ctx, targets, o, len(built), res.Ports, chk, m)
 			bufMu.Lock()
 			res.BufferBytes += buf
 			bufMu.Unlock()
 		})
 	}
 	wg.Wait()
-	if len(built) > 0 {
-		checked := built[0]
-		setErr := checked.check.against(m)
-		for _, g := range built {
-			err := setErr
-			if err == nil && g != checked {
-				err = g.sums.same(checked.sums)
-			}
-			if err == nil {
-				continue
-			}
-			for _, i := range g.idx {
-				if p := &res.Ports[i]; p.Status == engine.Pass {
-					p.Status, p.Phase, p.Cause, p.Offset = engine.Fail, engine.PhaseDone, engine.CauseMaster, -1
-					p.Reason = fmt.Sprintf("port %d: %v", p.Port, err)
-					if o.Engine.OnProgress != nil {
-						o.Engine.OnProgress(engine.Progress{Port: p.Port, Label: p.Label, Phase: engine.PhaseDone, Ended: true})
-					}
-				}
-			}
-		}
-	}
 	for i := range res.Ports {
 		if res.Ports[i].Status == engine.Pass {
 			res.Ports[i].Files, res.Ports[i].Bytes = m.Files, m.Bytes
@@ -432,11 +414,12 @@ func (a fixedArea) Plan(engine.Source) (engine.Plan, error) { return a.plan, nil
 
 // run writes the group's targets with the engine and verifies each as
 // soon as the engine is done with it. It returns the buffer bytes taken.
-func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options, groups int, out []PortResult) int64 {
+func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options, groups int, out []PortResult, chk *setCheck, m *Manifest) int64 {
 	eo := o.Engine
 	if eo.WindowChunks == 0 {
-		// The windows of all target sizes share the memory one job has.
-		eo.WindowChunks = max(4, engine.DefaultWindowChunks/groups)
+		// The windows of all target sizes share the memory one job has,
+		// and each target's verify takes a chunk's worth of it too.
+		eo.WindowChunks = max(4, engine.DefaultWindowChunks/2/groups)
 	}
 	byPort := map[int]int{}
 	var ts []engine.PortTarget
@@ -456,7 +439,7 @@ func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options,
 		ch := make(chan verdict, 1)
 		verified[port] = ch
 		t := targets[byPort[port]]
-		verifying.Go(func() { ch <- g.verify(ctx, t, o.Engine) })
+		verifying.Go(func() { ch <- g.verify(ctx, t, o.Engine, chk) })
 	}
 	user := o.Engine.OnProgress
 	eo.OnProgress = func(p engine.Progress) {
@@ -482,6 +465,9 @@ func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options,
 	}
 	job := engine.Job{Source: g.src, Targets: ts, Mode: engine.Copy, Area: fixedArea{g.plan}, Options: eo}
 	run, err := engine.Start(ctx, job)
+	if err != nil && chk.by == g {
+		chk.finish(fmt.Errorf("the set was not checked against its manifest: %w", err))
+	}
 	if err != nil {
 		for _, i := range g.idx {
 			t := targets[i]
@@ -491,6 +477,9 @@ func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options,
 		return 0
 	}
 	er := run.Wait()
+	if chk.by == g {
+		chk.finish(g.check.against(m)) // the SHA-256 beside the job is done
+	}
 	for _, pr := range er.Ports {
 		if pr.Status == engine.Pass {
 			startVerify(pr.Port) // in case its last progress went unseen
@@ -527,7 +516,7 @@ type verdict struct {
 // tables and the file system's structures byte for byte, the file system
 // checked (engine/fatfs), the tree against the manifest, and every file's
 // SHA-256.
-func (g *group) verify(ctx context.Context, t engine.PortTarget, eo engine.Options) (v verdict) {
+func (g *group) verify(ctx context.Context, t engine.PortTarget, eo engine.Options, chk *setCheck) (v verdict) {
 	start := time.Now()
 	dev := t.Dev
 	var total int64
@@ -551,13 +540,16 @@ func (g *group) verify(ctx context.Context, t engine.PortTarget, eo engine.Optio
 	if err := dev.DropCaches(); err != nil {
 		return fail(engine.CauseRead, -1, fmt.Errorf("drop caches: %w", err))
 	}
-	got, want := alignedBuf(1<<20), make([]byte, 1<<20)
+	// One buffer a target: the structures are compared half against half,
+	// the files read back through all of it.
+	buf := alignedBuf(verifyBuf)
+	got, want := buf[:verifyBuf/2], buf[verifyBuf/2:]
 	for _, e := range g.meta {
-		for off := e.Off; off < e.End(); off += 1 << 20 {
+		for off := e.Off; off < e.End(); off += verifyBuf / 2 {
 			if err := ctx.Err(); err != nil {
 				return fail(engine.CauseAborted, -1, err)
 			}
-			n := min(1<<20, e.End()-off)
+			n := min(verifyBuf/2, e.End()-off)
 			if err := readFull(dev, got[:n], off); err != nil {
 				return fail(engine.CauseRead, off, fmt.Errorf("verify: %w", err))
 			}
@@ -587,7 +579,7 @@ func (g *group) verify(ctx context.Context, t engine.PortTarget, eo engine.Optio
 	// Every file is read back from the media through the target's own
 	// file system (its FAT chains), in large requests, and compared with
 	// the XXH3-128 of the bytes the reader gave the engine for it.
-	media := newMediaReader(dev, got)
+	media := newMediaReader(dev, buf)
 	h := xxh3.New()
 	for _, e := range m.Entries {
 		if e.Dir {
@@ -618,8 +610,38 @@ func (g *group) verify(ctx context.Context, t engine.PortTarget, eo engine.Optio
 			return fail(engine.CauseMismatch, off, fmt.Errorf("verify: file %s differs from the set, first at byte %d of the file, %d of the drive", e.Path, at, off))
 		}
 	}
+	// PASS only once the set is known to be its manifest's.
+	select {
+	case <-chk.done:
+	case <-ctx.Done():
+		return fail(engine.CauseAborted, -1, ctx.Err())
+	}
+	if chk.err != nil {
+		return fail(engine.CauseMaster, -1, chk.err)
+	}
+	if chk.by != g {
+		if err := g.sums.same(chk.by.sums); err != nil {
+			return fail(engine.CauseMaster, -1, err)
+		}
+	}
 	return v
 }
+
+// setCheck is the job's one check of the set against its manifest, by
+// the group whose reader's bytes it hashed.
+type setCheck struct {
+	by   *group
+	done chan struct{}
+	err  error // read after done
+}
+
+func (c *setCheck) finish(err error) {
+	c.err = err
+	close(c.done)
+}
+
+// verifyBuf is the buffer a target's verify reads its media with.
+const verifyBuf = 1 << 20
 
 // manifest is the set the group copies.
 func (g *group) manifest() *Manifest { return g.src.manifest }
@@ -640,8 +662,8 @@ func (g *group) what(off int64) string {
 func (g *group) locate(dev engine.Checked, ex []fatfs.Extent, got, want []byte) (int64, int64) {
 	var at int64
 	for _, x := range ex {
-		for off := x.Off; off < x.End(); off += 1 << 20 {
-			n := min(1<<20, x.End()-off)
+		for off := x.Off; off < x.End(); off += int64(len(want)) {
+			n := min(int64(len(want)), x.End()-off)
 			rn := (n + sector - 1) / sector * sector
 			if readFull(dev, got[:rn], off) != nil || readFull(g.src, want[:n], off) != nil {
 				return off, at

@@ -428,6 +428,7 @@ func (l *Library) Check(ctx context.Context, name string, progress Progress) (er
 			sha.Write(d[lo-start : hi-start])
 			return nil
 		})
+		im.fr.release(d)
 		if progress != nil {
 			progress(end, m.Size)
 		}
