@@ -82,9 +82,10 @@ type Options struct {
 	WindowChunks int // chunks the reader reads ahead of the slowest consumer; 16
 	// WindowMax is how many chunks the window may stretch to while a
 	// target waits for the next one, so a consumer a little behind keeps
-	// its place instead of reading the master itself; 1.5 times
-	// WindowChunks (24) when 0. With the ports' own buffers it bounds a
-	// job's memory: 24 + 16 chunks of 1 MiB at 1 -> 16.
+	// its place instead of reading the master itself. When 0, the
+	// stretch takes what the targets' own buffers leave of a job's
+	// budget of 40 chunks, between 1.5 and 2 times WindowChunks: 32 at
+	// 1 -> 8, 24 at 1 -> 16.
 	WindowMax    int
 	WriteRetries int           // extra attempts after a failed write; 2
 	RetryDelay   time.Duration // pause before a retry; 200 ms
@@ -157,6 +158,11 @@ const (
 	RecheckFull
 )
 
+// jobChunks is the chunk buffers a job may hold, window and targets
+// together, before the window stops stretching: with 1 MiB chunks, what
+// keeps 16 targets within the appliance's 64 MiB.
+const jobChunks = 40
+
 // recheckSample is how many chunks RecheckSample reads again.
 const recheckSample = 8
 
@@ -182,9 +188,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.WindowChunks == 0 {
 		o.WindowChunks = DefaultWindowChunks
-	}
-	if o.WindowMax == 0 {
-		o.WindowMax = o.WindowChunks + o.WindowChunks/2
 	}
 	o.WindowMax = max(o.WindowMax, o.WindowChunks)
 	if o.WriteRetries == 0 {
@@ -296,6 +299,10 @@ func Start(ctx context.Context, j Job) (*Running, error) {
 		done:   make(chan struct{}),
 	}
 	r.hashes = make([]chunkSum, len(r.chunks))
+	if j.Options.WindowMax == 0 {
+		opts.WindowMax = max(opts.WindowChunks*3/2, min(2*opts.WindowChunks, jobChunks-len(j.Targets)))
+	}
+	r.opts = opts
 	r.win = newWindow(opts.WindowChunks, opts.WindowMax, opts.ChunkSize, r.alloc)
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	go r.run()
@@ -562,6 +569,7 @@ func (r *Running) read(ctx context.Context) {
 		r.win.publish(i, b)
 		yield()
 	}
+	r.win.finish()
 }
 
 // readMaster reads master bytes under the bad-sector policy: a read that

@@ -210,12 +210,22 @@ func (p *port) run() PortResult {
 		}
 	}
 	// A PASS is reported done once the job has read the master again.
+	if p.own != nil {
+		p.r.win.giveBack(p.own) // for a port still verifying
+		p.own = nil
+	}
 	return res
 }
 
+// buf is the port's own chunk buffer: for catching up, the head, a
+// patched chunk, the verify. Once the master has been read, it is one the
+// window no longer needs, so 16 ports verifying take no more memory than
+// the window had.
 func (p *port) buf() []byte {
 	if p.own == nil {
-		p.own = p.r.alloc(p.r.opts.ChunkSize)
+		if p.own = p.r.win.borrow(); p.own == nil {
+			p.own = p.r.alloc(p.r.opts.ChunkSize)
+		}
 	}
 	return p.own
 }
@@ -253,9 +263,13 @@ func (p *port) copy() PortResult {
 		return false, nil
 	}
 	behind := startSyncBehind(dev, r.opts.SyncEvery)
-	written, fail := p.walk(PhaseCopying, skip, func(_ int, c chunk, out []byte) *PortResult {
-		if c.off == 0 || !p.needsWrite(dev, out, c.off) {
+	written, fail := p.walk(PhaseCopying, skip, func(_ int, c chunk, data []byte) *PortResult {
+		if c.off == 0 {
 			return nil // the head goes last, below
+		}
+		out := p.overlay(data, c.off)
+		if !p.needsWrite(dev, out, c.off) {
+			return nil
 		}
 		if err := p.write(dev, out, c.off); err != nil {
 			res := p.failWrite(err)
@@ -529,7 +543,8 @@ func (p *port) compare() PortResult {
 		return p.fail(PhaseVerifying, CauseRead, -1, fmt.Errorf("drop caches: %w", err))
 	}
 	got := r.alloc(r.opts.ChunkSize)
-	verified, fail := p.walk(PhaseVerifying, nil, func(_ int, c chunk, want []byte) *PortResult {
+	verified, fail := p.walk(PhaseVerifying, nil, func(_ int, c chunk, data []byte) *PortResult {
+		want := p.overlay(data, c.off)
 		if err := readFull(dev, got[:c.n], c.off); err != nil {
 			res := p.fail(PhaseVerifying, CauseRead, offsetOf(err, c.off), fmt.Errorf("verify: %w", err))
 			return &res
@@ -552,8 +567,8 @@ func (p *port) compare() PortResult {
 }
 
 // walk feeds the plan's chunks to fn in order, each as the master's bytes
-// with the port's patches laid over, read once for every port through the
-// shared window, and reports the port's progress in phase. A chunk skip
+// (fn lays the port's patches over them), read once for every port
+// through the shared window, and reports the port's progress in phase. A chunk skip
 // says to pass over is not fetched (a resumed copy's chunks already on
 // the media) but counts as done. It stops at the first failure of skip,
 // fn or the window, and returns the bytes done.
@@ -583,7 +598,7 @@ func (p *port) walk(phase Phase, skip func(i int, c chunk) (bool, *PortResult), 
 			res := p.stopped(phase, err)
 			return done, &res
 		}
-		fail := fn(i, c, p.overlay(data, c.off))
+		fail := fn(i, c, data)
 		r.win.release(cur, b, i+1)
 		if fail != nil {
 			return done, fail

@@ -29,6 +29,7 @@ type window struct {
 	alloc     func(n int) []byte
 	lo, hi    int
 	err       error           // the reader's failure, sticky
+	read      bool            // the reader has read every chunk
 	cursors   map[*cursor]int // next chunk each attached consumer needs
 	changed   chan struct{}   // closed and replaced on every change
 }
@@ -173,6 +174,49 @@ func (w *window) waitRead(ctx context.Context, idx int) error {
 		}
 	}
 	return nil
+}
+
+// finish notes that the reader has read every chunk: from now on the
+// window's buffers that no consumer needs can serve as the ports' own.
+func (w *window) finish() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.read = true
+}
+
+// borrow returns a chunk buffer the window no longer needs, or nil: only
+// once the reader is done (before that the reader would only allocate
+// another), from the pool or the oldest chunk no consumer still needs.
+func (w *window) borrow() []byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.read {
+		return nil
+	}
+	for len(w.pool) == 0 && w.lo < w.hi {
+		for _, next := range w.cursors {
+			if next == w.lo {
+				return nil // the oldest is still needed
+			}
+		}
+		w.evictLo()
+	}
+	n := len(w.pool)
+	if n == 0 {
+		return nil
+	}
+	b := w.pool[n-1]
+	w.pool = w.pool[:n-1]
+	return b.data
+}
+
+// giveBack puts a port's own buffer in the pool when the port is done.
+func (w *window) giveBack(p []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if cap(p) >= w.chunkSize {
+		w.pool = append(w.pool, &buffer{data: p[:w.chunkSize]})
+	}
 }
 
 // fail records the reader's failure; consumers waiting for chunks it did
