@@ -11,15 +11,16 @@ NFPM      := $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.44.0
 DEB_VERSION ?= $(shell git describe --tags --always 2>/dev/null | sed 's/^v//; s/^\([^0-9]\)/0.0~\1/' || echo 0.0)
 
 # Debian packages the tests use (libudev-dev for the go-udev backend's
-# own tests; the firmware itself is pure Go; postgresql for the fleet
-# replication's tests, which start a private server).
-TEST_DEBS := gcc libc6-dev libudev-dev udev util-linux e2fsprogs dosfstools mtools tmux fdisk gdisk exfatprogs exfat-fuse fuse3 ntfs-3g grub-rescue-pc qemu-system-x86 bmap-tools zstd xz-utils gzip postgresql
+# own tests, the firmware itself being pure Go; postgresql for the fleet
+# replication's tests, which start a private server; poppler-utils'
+# pdftotext reads the PDF reports back).
+TEST_DEBS := gcc libc6-dev libudev-dev udev util-linux e2fsprogs dosfstools mtools tmux fdisk gdisk exfatprogs exfat-fuse fuse3 ntfs-3g grub-rescue-pc qemu-system-x86 bmap-tools zstd xz-utils gzip postgresql poppler-utils
 
 # Checking the cross builds: qemu-user runs them; file and lintian look at
 # them. The builds themselves need Go alone.
 CROSS_DEBS := qemu-user-static file lintian
 
-.PHONY: all build sim test deps vet lint bench portable fuzz clean cross cross-deps firmware-arm64 firmware-armv7 deb ship-test
+.PHONY: all build sim test deps vet lint bench portable fuzz clean cross cross-deps firmware-arm64 firmware-armv7 deb deb-amd64 ship-test system-test
 
 all: build
 
@@ -88,6 +89,26 @@ deb: build cross
 # verified.
 ship-test: cross-deps deb
 	@scripts/ship-test.sh
+
+# The amd64 package alone, built reproducibly (the build date and the
+# files' times are the commit's): the same tree makes the same bytes, so
+# the system test's cached machine is used again.
+COMMIT_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+COMMIT_DATE  := $(shell date -u -d @$(COMMIT_EPOCH) +%Y-%m-%dT%H:%M:%SZ)
+
+deb-amd64:
+	@$(MAKE) --no-print-directory build DATE=$(COMMIT_DATE)
+	@mkdir -p dist/stage
+	@rm -f dist/clonebay_*_amd64.deb
+	cp $(BIN) dist/stage/clonebay
+	ARCH=amd64 VERSION=$(DEB_VERSION) SOURCE_DATE_EPOCH=$(COMMIT_EPOCH) $(NFPM) package --config packaging/nfpm.yaml --packager deb --target dist/
+
+# The appliance as shipped, in a virtual machine: the amd64 package
+# installed by apt on a Debian 12 system with systemd and udev, booted in
+# QEMU, drives hot-plugged into an emulated USB hub (needs root; see
+# scripts/system-test.sh).
+system-test: deb-amd64
+	@scripts/system-test.sh
 
 lint: vet
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...

@@ -14,6 +14,7 @@ require (
 	github.com/d2r2/go-i2c v0.0.0-20191123181816-73a8a799d6bc
 	github.com/d2r2/go-logger v0.0.0-20210606094344-60e9d1233e22
 	github.com/jackc/pgx/v5 v5.12.0
+	github.com/go-pdf/fpdf v0.9.0
 	github.com/jochenvg/go-udev v0.0.0-20240801134859-b65ed646224b
 	github.com/klauspost/compress v1.18.5
 	github.com/op/go-logging v0.0.0-20160315200505-970db520ece7

@@ -14,10 +14,12 @@ import (
 
 	"github.com/clonebay/clonebay/board"
 	"github.com/clonebay/clonebay/engine"
+	"github.com/clonebay/clonebay/fileset"
 	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/images"
 	"github.com/clonebay/clonebay/internal/fsys"
 	"github.com/clonebay/clonebay/record"
+	"github.com/clonebay/clonebay/record/fleet"
 	"github.com/clonebay/clonebay/ui"
 )
 
@@ -46,6 +48,7 @@ type Paths struct {
 	Record   string // the production record
 	Journal  string // the running job's checkpoints, to resume after a power loss
 	Library  string // the image library's folder
+	State    string // the appliance's ID and the replication's cursor
 }
 
 // Config is how the appliance starts.
@@ -53,6 +56,9 @@ type Config struct {
 	Board    *board.Board
 	Settings ui.Settings // the factory settings over the operator's (see LoadSettings)
 	Version  string      // the firmware version the panel shows
+	// Fleet is where the record is replicated and which catalog the
+	// image library follows (both need Paths.State).
+	Fleet Fleet
 	// Notice is shown once the panel is up (a damaged settings file).
 	Notice *ui.Notice
 	// Files holds the state files; nil is the machine's own file system.
@@ -89,9 +95,16 @@ type Appliance struct {
 	pendingResume *journal
 	shuttingDown  bool
 	lib           *images.Library
+	sets          *fileset.Library
 	job           *runningJob
 	line          *lineRun
 	stopCheck     context.CancelFunc // the check of an image a job or line waits for
+
+	fleet       Fleet
+	id          string            // the appliance's ID; set before the loop starts, never changed
+	box         ui.BoxInfo        // the loop's copy of the ID and the replication's status
+	repl        *fleet.Replicator // nil when the record is not replicated
+	imagesInUse imageUse          // the images jobs read, which a catalog sync leaves alone
 
 	events chan event // from the loop's tasks, and from front ends
 	tasks  *errgroup.Group
@@ -135,6 +148,7 @@ func New(cfg Config, hw Hardware, paths Paths, log *slog.Logger) (*Appliance, er
 		model:   ui.New(uc, cfg.Settings),
 		ports:   newPortMap(b, hw.IsSystem, log),
 		jobOpts: cfg.JobOptions,
+		fleet:   cfg.Fleet,
 		observe: cfg.Observe,
 		notice:  cfg.Notice,
 		drives:  map[int]hal.DriveInfo{},
@@ -180,6 +194,7 @@ func (a *Appliance) Run(ctx context.Context) error {
 		g.Go(func() error { return quiet(a.hw.Buttons.Run(gctx, buttonEvents)) })
 	}
 	g.Go(func() error { a.buzz(gctx); return nil })
+	a.startFleet(gctx, g)
 	g.Go(func() error { return a.loop(gctx, taskCtx, driveEvents, buttonEvents) })
 	err := g.Wait()
 	stopTasks()
@@ -211,6 +226,9 @@ func (a *Appliance) loop(ctx, taskCtx context.Context, drives <-chan hal.DriveEv
 	first = append(first, a.openJobLog()...)
 	first = append(first, a.openImageLibrary()...)
 	a.loadJournal()
+	if a.box != (ui.BoxInfo{}) {
+		first = append(first, a.box)
+	}
 	if a.notice != nil {
 		first = append(first, *a.notice)
 	}
@@ -268,6 +286,12 @@ func (a *Appliance) dispatch(ctx context.Context, evs ...ui.Event) {
 func (a *Appliance) command(ctx context.Context, cmd ui.Command) []ui.Event {
 	switch c := cmd.(type) {
 	case ui.StartJob:
+		if a.job != nil || a.line != nil {
+			return one(ui.JobRefused{Reason: "a job is running"})
+		}
+		if c.Mode == ui.CopyFiles {
+			return one(a.startFiles(ctx, c))
+		}
 		if c.Image != "" && a.lib != nil && !a.lib.CheckedToday(c.Image) {
 			a.checkImageThen(ctx, c.Image, c)
 			return nil
@@ -287,6 +311,8 @@ func (a *Appliance) command(ctx context.Context, cmd ui.Command) []ui.Event {
 		return one(a.importImage(ctx, c))
 	case ui.DeleteImage:
 		return a.deleteImage(c)
+	case ui.ImportSet:
+		return one(a.importSet(ctx, c))
 	case ui.ResumeJob:
 		return one(a.resumeJob(ctx))
 	case ui.DiscardResume:
@@ -333,7 +359,8 @@ func (a *Appliance) saveSettings(ctx context.Context, s ui.Settings) []ui.Event 
 	a.settings = s
 	var out []ui.Event
 	if a.paths.Settings != "" {
-		if err := fsys.WriteFileAtomic(a.files, a.paths.Settings, MarshalSettings(s), 0o600); err != nil {
+		data := MarshalSettings(Settings{Panel: s, Fleet: stateFleet(a.files, a.paths.Settings)})
+		if err := fsys.WriteFileAtomic(a.files, a.paths.Settings, data, 0o600); err != nil {
 			a.log.Error("settings not saved", "file", a.paths.Settings, "err", err)
 			out = append(out, ui.Notice{Title: "Not saved", Text: "The settings could not be saved: " + err.Error()})
 		} else {

@@ -34,7 +34,7 @@ func TestStateSurvivesAPowerCut(t *testing.T) {
 		got, problem, err := LoadSettings(disk.Cut(nil), "", "/var/lib/clonebay/settings.yaml")
 		require.NoError(t, err)
 		require.Empty(t, problem)
-		assert.Equal(t, 6, got.AutoStart)
+		assert.Equal(t, 6, got.Panel.AutoStart)
 	})
 	t.Run("a checkpoint", func(t *testing.T) {
 		disk := fsystest.NewDisk()

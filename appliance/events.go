@@ -73,6 +73,15 @@ func (a *Appliance) loopEvent(ctx context.Context, e event) []ui.Event {
 		return a.imageChecked(ctx, e)
 	case checkpoint:
 		a.checkpoint(e)
+	case filesFinished:
+		return a.filesDone(e)
+	case setsChanged:
+		return one(a.setList())
+	case lineFilesReady:
+		return one(a.lineFilesStarted(e))
+	case boxInfo:
+		a.box = e.info
+		return one(e.info)
 	}
 	return nil
 }

@@ -62,10 +62,13 @@ func (a *Appliance) driveEvent(ctx context.Context, ev hal.DriveEvent) []ui.Even
 		return one(ui.DriveOut{Port: d.Port})
 	}
 	a.drives[d.Port] = d
+	// Probe before planning: both open the drive, and a block device
+	// opens exclusively, so the plan's open must not overlap the probe's.
+	in := ui.DriveIn{Drive: a.probe(d)}
 	if d.Port == a.b.MasterPort {
 		a.planMaster(ctx)
 	}
-	return one(ui.DriveIn{Drive: a.probe(d)})
+	return one(in)
 }
 
 // probe reads a new drive's identity and whether it holds data.
@@ -281,7 +284,8 @@ func (a *Appliance) startJob(ctx context.Context, c ui.StartJob, resume map[int]
 			a.log.Error("job: image", "name", c.Image, "err", err)
 			return ui.JobRefused{Reason: err.Error()}
 		}
-		src, area, j.meta.image, j.closers = im, im.Area(), im.Manifest(), []io.Closer{im}
+		a.imagesInUse.hold(c.Image)
+		src, area, j.meta.image, j.closers = im, im.Area(), im.Manifest(), []io.Closer{im, releaser{&a.imagesInUse, c.Image}}
 	} else {
 		m, d, err := a.openMaster(c.Master)
 		if err != nil {
@@ -404,9 +408,23 @@ func (a *Appliance) abortAndWait(ctx context.Context) {
 	a.shuttingDown = true
 	a.job.cancel()
 	for a.job != nil {
-		e := <-a.events
-		if f, ok := e.(jobFinished); ok {
-			a.dispatch(ctx, a.jobDone(f.res)...)
+		switch e := (<-a.events).(type) {
+		case jobFinished:
+			a.dispatch(ctx, a.jobDone(e.res)...)
+		case filesFinished:
+			a.dispatch(ctx, a.filesDone(e)...)
 		}
 	}
+}
+
+// releaser lets a catalog sync have an image again once a job is done
+// with it.
+type releaser struct {
+	use  *imageUse
+	name string
+}
+
+func (r releaser) Close() error {
+	r.use.release(r.name)
+	return nil
 }

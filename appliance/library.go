@@ -13,6 +13,7 @@ import (
 
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/fatstick"
+	"github.com/clonebay/clonebay/fileset"
 	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/images"
 	"github.com/clonebay/clonebay/ui"
@@ -30,7 +31,12 @@ func (a *Appliance) openImageLibrary() []ui.Event {
 		return one(ui.Notice{Title: "Images", Text: "The image library cannot be opened: " + err.Error()})
 	}
 	a.lib = lib
-	return one(a.imageList())
+	out := []ui.Event{a.imageList()}
+	if a.sets, err = fileset.OpenLibrary(a.paths.Library); err != nil {
+		a.log.Error("file sets", "dir", a.paths.Library, "err", err)
+		return append(out, ui.Notice{Title: "File sets", Text: "The file sets cannot be opened: " + err.Error()})
+	}
+	return append(out, a.setList())
 }
 
 // imageList lists the library for the panel.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/clonebay/clonebay/internal/fsys"
 	"github.com/clonebay/clonebay/record"
-	"github.com/clonebay/clonebay/ui"
 )
 
 // TestPowerLoss kills a process at random points while it appends to the
@@ -59,9 +58,9 @@ func TestPowerLoss(t *testing.T) {
 		kept = got
 
 		if data, err := os.ReadFile(setPath); err == nil {
-			s, err := ParseSettings(data, ui.DefaultSettings(), setPath)
+			s, err := ParseSettings(data, DefaultSettings(), setPath)
 			require.NoError(t, err, "run %d: the settings file is whole", run)
-			require.GreaterOrEqual(t, s.AutoStart, 0)
+			require.GreaterOrEqual(t, s.Panel.AutoStart, 0)
 		}
 		entries, err := os.ReadDir(dir)
 		require.NoError(t, err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/fatstick"
+	"github.com/clonebay/clonebay/fileset"
 	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/images"
 	"github.com/clonebay/clonebay/record"
@@ -20,6 +21,7 @@ type jobMeta struct {
 	id      string
 	master  hal.DriveInfo
 	image   *images.Manifest // the master is this image, not a drive
+	files   *filesMeta       // a files job
 	targets map[int]hal.DriveInfo
 }
 
@@ -69,6 +71,8 @@ func logResults(entries []record.Entry) []ui.JobResult {
 				mode = ui.VerifyOnly
 			case "erase":
 				mode = ui.EraseDrives
+			case fileset.Mode:
+				mode = ui.CopyFiles
 			}
 			out = append(out, ui.JobResult{Mode: mode, Bytes: e.Bytes})
 			i = len(out) - 1
@@ -110,12 +114,20 @@ func (a *Appliance) openJobLog() []ui.Event {
 // writeRecord appends a finished job to the production record; what it
 // returns tells the panel when that failed.
 func (a *Appliance) writeRecord(m jobMeta, res *engine.Result) []ui.Event {
-	if a.jobLog == nil {
+	return a.writeEntries(recordEntries(m, res, time.Now()))
+}
+
+// writeEntries appends one job's entries to the production record.
+func (a *Appliance) writeEntries(entries []record.Entry) []ui.Event {
+	if a.jobLog == nil || len(entries) == 0 {
 		return nil
 	}
-	if err := a.jobLog.Append(recordEntries(m, res, time.Now())...); err != nil {
+	if err := a.jobLog.Append(entries...); err != nil {
 		a.log.Error("job log: not written", "err", err)
 		return one(ui.Notice{Title: "Job log", Text: "The job was not recorded: " + err.Error()})
+	}
+	if a.repl != nil {
+		a.repl.Notify()
 	}
 	return nil
 }

@@ -10,18 +10,43 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clonebay/clonebay/internal/fsys"
+	"github.com/clonebay/clonebay/sim"
 	"github.com/clonebay/clonebay/ui"
 )
 
 func TestSettingsRoundTrip(t *testing.T) {
-	s := ui.Settings{Verify: false, AutoStart: 5, Buzzer: false, KeyClick: true, Backlight: 30 * time.Second, Area: "smart", Clean: true}
-	got, err := ParseSettings(MarshalSettings(s), ui.DefaultSettings(), "x")
+	s := Settings{Panel: ui.Settings{Verify: false, AutoStart: 5, Buzzer: false, KeyClick: true, Backlight: 30 * time.Second,
+		Area: "smart", Clean: true, Files: true}, Fleet: Fleet{CatalogEvery: time.Hour}}
+	got, err := ParseSettings(MarshalSettings(s), DefaultSettings(), "x")
 	require.NoError(t, err)
 	assert.Equal(t, s, got)
-	s.Backlight = 0
-	got, err = ParseSettings(MarshalSettings(s), ui.DefaultSettings(), "x")
+	s.Panel.Backlight = 0
+	s.Fleet = Fleet{Replicate: "postgres://box:secret@db.example/clonebay", Catalog: "https://images.example/catalog.json", CatalogEvery: 15 * time.Minute}
+	got, err = ParseSettings(MarshalSettings(s), DefaultSettings(), "x")
 	require.NoError(t, err)
-	assert.Equal(t, s, got, "never")
+	assert.Equal(t, s, got, "never, and the fleet's keys")
+}
+
+// TestSavingSetupKeepsTheFleetKeys: the operator's Setup rewrites the
+// settings file, keeping the fleet's keys an admin put there, mode 0600
+// (a replicate URL holds a password).
+func TestSavingSetupKeepsTheFleetKeys(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "settings.yaml")
+	require.NoError(t, os.WriteFile(state, []byte("replicate: postgres://box:secret@db.example/clonebay\nbuzzer: false\n"), 0o600))
+	a, err := New(Config{Board: sim8(t), Settings: ui.DefaultSettings()}, rigHardware(sim.NewRig(sim8(t))), Paths{Settings: state}, nil)
+	require.NoError(t, err)
+	set := ui.DefaultSettings()
+	set.AutoStart = 4
+	a.saveSettings(t.Context(), set)
+	got, problem, err := LoadSettings(fsys.OS, "", state)
+	require.NoError(t, err)
+	require.Empty(t, problem)
+	assert.Equal(t, 4, got.Panel.AutoStart)
+	assert.Equal(t, "postgres://box:secret@db.example/clonebay", got.Fleet.Replicate)
+	st, err := os.Stat(state)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
 }
 
 func TestSettingsErrorsNameTheField(t *testing.T) {
@@ -32,14 +57,18 @@ func TestSettingsErrorsNameTheField(t *testing.T) {
 		{"verify: maybe", "s.yaml: yaml: unmarshal errors"},
 		{"colour: blue", "field colour not found"},
 		{"verify: [", "s.yaml: yaml:"},
+		{"copy_mode: tape", `s.yaml: copy_mode: "tape" is not disk or files`},
+		{"replicate: mysql://db", "s.yaml: replicate: give a postgres:// URL"},
+		{"catalog: ftp://x", "s.yaml: catalog: give an http:// or https:// URL"},
+		{"catalog_every: 1s", `s.yaml: catalog_every: "1s" is not a duration from 1m to 168h`},
 	} {
-		_, err := ParseSettings([]byte(tc.text), ui.DefaultSettings(), "s.yaml")
+		_, err := ParseSettings([]byte(tc.text), DefaultSettings(), "s.yaml")
 		assert.ErrorContains(t, err, tc.want, tc.text)
 	}
-	got, err := ParseSettings([]byte("buzzer: false\n"), ui.DefaultSettings(), "s.yaml")
+	got, err := ParseSettings([]byte("buzzer: false\n"), DefaultSettings(), "s.yaml")
 	require.NoError(t, err)
-	want := ui.DefaultSettings()
-	want.Buzzer = false
+	want := DefaultSettings()
+	want.Panel.Buzzer = false
 	assert.Equal(t, want, got, "what the file leaves out keeps its default")
 }
 
@@ -52,10 +81,10 @@ func TestLoadSettings(t *testing.T) {
 	s, problem, err := LoadSettings(fsys.OS, defaults, state)
 	require.NoError(t, err)
 	assert.Empty(t, problem, "no saved settings yet is no problem")
-	assert.Equal(t, "used", s.Area, "the factory defaults apply")
+	assert.Equal(t, "used", s.Panel.Area, "the factory defaults apply")
 
 	saved := s
-	saved.AutoStart = 3
+	saved.Panel.AutoStart = 3
 	require.NoError(t, fsys.WriteFileAtomic(fsys.OS, state, MarshalSettings(saved), 0o644))
 	s, problem, err = LoadSettings(fsys.OS, defaults, state)
 	require.NoError(t, err)
@@ -66,7 +95,7 @@ func TestLoadSettings(t *testing.T) {
 	s, problem, err = LoadSettings(fsys.OS, defaults, state)
 	require.NoError(t, err)
 	assert.Contains(t, problem, "Settings file damaged")
-	assert.Equal(t, "used", s.Area, "the defaults are used")
+	assert.Equal(t, "used", s.Panel.Area, "the defaults are used")
 	data, err := os.ReadFile(state)
 	require.NoError(t, err)
 	assert.Equal(t, "auto_start: lots\n", string(data), "the damaged file is left as it was")
@@ -91,13 +120,22 @@ func TestSettingsBoundMinWriteSpeed(t *testing.T) {
 		{"min_write_mbps: -1", "min_write_mbps: -1 is not"},
 	} {
 		t.Run(tc.text, func(t *testing.T) {
-			got, err := ParseSettings([]byte(tc.text), ui.DefaultSettings(), "s.yaml")
+			got, err := ParseSettings([]byte(tc.text), DefaultSettings(), "s.yaml")
 			if tc.want != "" {
 				assert.ErrorContains(t, err, tc.want)
 				return
 			}
 			require.NoError(t, err)
-			assert.GreaterOrEqual(t, got.MinWriteMBps, 0.0)
+			assert.GreaterOrEqual(t, got.Panel.MinWriteMBps, 0.0)
 		})
 	}
+}
+
+// TestShippedSettingsParse: the factory settings the package installs
+// are valid and say what the defaults say.
+func TestShippedSettingsParse(t *testing.T) {
+	got, problem, err := LoadSettings(fsys.OS, "../packaging/settings.yaml", "")
+	require.NoError(t, err)
+	require.Empty(t, problem)
+	assert.Equal(t, DefaultSettings(), got)
 }

@@ -38,6 +38,34 @@ type Board struct {
 	Buttons Buttons `yaml:"buttons"`
 	Buzzer  *Pin    `yaml:"buzzer,omitempty"`
 	LCD     *LCD    `yaml:"lcd,omitempty"`
+
+	// Scanner is a USB barcode scanner for lot names; none when nil.
+	Scanner *Scanner `yaml:"scanner,omitempty"`
+	// StackLight is a signal tower over the line; none when nil.
+	StackLight *StackLight `yaml:"stack_light,omitempty"`
+}
+
+// Scanner is a USB barcode scanner: a keyboard whose keys the appliance
+// takes for itself.
+type Scanner struct {
+	// Device is its input event device, best named by its stable link:
+	// /dev/input/by-id/usb-...-event-kbd.
+	Device string `yaml:"device"`
+	// Layout is the keyboard layout the scanner types in: one of
+	// ScannerLayouts; "us" when empty.
+	Layout string `yaml:"layout,omitempty"`
+}
+
+// ScannerLayouts are the keyboard layouts a scanner may type in.
+var ScannerLayouts = []string{"us", "de"}
+
+// StackLight names the GPIO outputs of a signal tower's lamps: green
+// while the line runs, amber when a lot is done or the line waits, red
+// when a port failed. A tower may lack a lamp, not all of them.
+type StackLight struct {
+	Green *Pin `yaml:"green,omitempty"`
+	Amber *Pin `yaml:"amber,omitempty"`
+	Red   *Pin `yaml:"red,omitempty"`
 }
 
 // Port is one front-panel drive port.
@@ -85,6 +113,7 @@ const (
 	minI2CAddr  = 0x03
 	maxI2CAddr  = 0x77
 	maxMatchLen = 128 // an ID_PATH is about 60
+	maxDevice   = 255 // a by-id link is about 80
 )
 
 // FieldError says which field of a board is wrong and why.
@@ -211,6 +240,27 @@ func (b *Board) Validate() error {
 		if !(l.Cols == 16 && l.Rows == 2) && !(l.Cols == 20 && l.Rows == 4) {
 			bad("lcd", "%dx%d is not a supported geometry (16x2 or 20x4)", l.Cols, l.Rows)
 		}
+	}
+	if sc := b.Scanner; sc != nil {
+		switch d := sc.Device; {
+		case d == "":
+			bad("scanner.device", "is empty")
+		case len(d) > maxDevice || !isASCII(d) || strings.ContainsAny(d, " \t"):
+			bad("scanner.device", "%q is not a device path (up to %d printable characters, no spaces)", d, maxDevice)
+		case !strings.HasPrefix(d, "/dev/input/") || path.Clean(d) != d:
+			bad("scanner.device", "%q is not an input device under /dev/input/ (such as /dev/input/by-id/usb-...-event-kbd)", d)
+		}
+		if sc.Layout != "" && !slices.Contains(ScannerLayouts, sc.Layout) {
+			bad("scanner.layout", "%q is not one of %s", sc.Layout, strings.Join(ScannerLayouts, ", "))
+		}
+	}
+	if l := b.StackLight; l != nil {
+		if l.Green == nil && l.Amber == nil && l.Red == nil {
+			bad("stack_light", "names no lamp (green, amber, red)")
+		}
+		usePin("stack_light.green", l.Green)
+		usePin("stack_light.amber", l.Amber)
+		usePin("stack_light.red", l.Red)
 	}
 	return errors.Join(errs...)
 }

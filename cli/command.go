@@ -20,7 +20,8 @@ import (
 type Env struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
-	IsTerminal     bool // Stderr is a terminal: progress is redrawn in place
+	IsTerminal     bool   // Stderr is a terminal: progress is redrawn in place
+	Version        string // the firmware's version, for reports and certificates
 }
 
 // Command is a subcommand.
@@ -39,6 +40,7 @@ func Commands() map[string]Command {
 		"log":    {"verify, show, export or push the production record", cmdLog},
 		"image":  {"the image library: list, show, capture, import, pull, verify, rm", cmdImage},
 		"files":  {"copy a file set onto targets of any sizes, each formatted fresh and verified file by file", cmdFiles},
+		"report": {"batch reports of a lot or a date range, erase certificates", cmdReport},
 	}
 }
 

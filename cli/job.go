@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/clonebay/clonebay/engine"
+	"github.com/clonebay/clonebay/jobrecord"
 )
 
 // multiFlag collects a repeatable string flag.
@@ -31,6 +32,7 @@ type jobFlags struct {
 	clean   bool
 	delta   bool
 	create  bool
+	rec     recordFlags // copy only
 }
 
 func (f *jobFlags) register(fs *flag.FlagSet) {
@@ -117,13 +119,17 @@ func cliArea(s string) (engine.Area, error) {
 }
 
 func cmdCopy(ctx context.Context, env *Env, args []string) error {
-	fs := NewFlags(env, "copy", "--from SRC --to DST [--to DST...] [--no-verify] [--create]")
+	fs := NewFlags(env, "copy", "--from SRC --to DST [--to DST...] [--no-verify] [--create] [--record FILE [--lot NAME]]")
 	var jf jobFlags
 	jf.register(fs)
 	noVerify := fs.Bool("no-verify", false, "skip reading the targets back")
 	fs.BoolVar(&jf.delta, "delta", false, "re-sync targets that hold an older copy: write only the chunks that differ")
 	fs.BoolVar(&jf.create, "create", false, "make a --to image file that does not exist yet, as large as the copy area (never under /dev)")
+	jf.rec.register(fs)
 	if err := ParseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := jf.rec.check(); err != nil {
 		return err
 	}
 	mode := engine.CopyVerify
@@ -179,6 +185,11 @@ func runCLIJob(ctx context.Context, env *Env, jf jobFlags, mode engine.Mode) err
 		return err
 	}
 	defer drives.close()
+	rec, err := openCLIRecord(jf.rec, driveReaders(drives.master, drives.targets)...)
+	if err != nil {
+		return err
+	}
+	defer rec.close()
 
 	prog := newProgressView(env, drives.names)
 	job := engine.Job{
@@ -199,6 +210,7 @@ func runCLIJob(ctx context.Context, env *Env, jf jobFlags, mode engine.Mode) err
 	for i, t := range drives.targets {
 		job.Targets = append(job.Targets, engine.PortTarget{Port: i + 1, Label: jf.to[i], Dev: t})
 	}
+	started := time.Now()
 	run, err := engine.Start(ctx, job)
 	if err != nil {
 		return err
@@ -210,6 +222,11 @@ func runCLIJob(ctx context.Context, env *Env, jf jobFlags, mode engine.Mode) err
 	printResult(env.Stdout, jf.from, res)
 	for _, n := range run.Plan().Notes {
 		fmt.Fprintf(env.Stdout, "area: %s\n", n)
+	}
+	meta := jobrecord.Job{ID: cliJobID(started), Started: started, Ended: time.Now(), Targets: cliTargets(drives.targets)}
+	cliMaster(&meta, drives.master)
+	if _, err := rec.append(meta, res); err != nil {
+		return err
 	}
 	switch {
 	case res.Err != nil:
@@ -330,13 +347,23 @@ func (v *progressView) draw() {
 }
 
 func cmdErase(ctx context.Context, env *Env, args []string) error {
-	fs := NewFlags(env, "erase", "--mode MODE --to DST [--to DST...] [--verify] --yes")
+	fs := NewFlags(env, "erase", "--mode MODE --to DST [--to DST...] [--verify] --yes [--record FILE [--lot NAME] [--certificate DIR]]")
 	var to multiFlag
 	fs.Var(&to, "to", "a drive or image file to wipe (repeat for each)")
 	modeName := fs.String("mode", "quick", "quick, zeros, random, dod, discard or secure-discard")
 	verify := fs.Bool("verify", false, "read the last pass back from the media")
 	yes := fs.Bool("yes", false, "confirm: everything on the drives is lost")
+	var rf recordFlags
+	rf.register(fs)
+	certDir := fs.String("certificate", "", "write each drive's erase certificate (PDF and JSON) into this folder; needs --record")
+	appliance := fs.String("appliance", hostname(), "the appliance's name on the certificates")
 	if err := ParseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := rf.check(); err != nil {
+		return err
+	}
+	if err := checkCertificateDir(*certDir, rf); err != nil {
 		return err
 	}
 	mode, err := engine.ParseEraseMode(*modeName)
@@ -354,18 +381,34 @@ func cmdErase(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer drives.close()
+	rec, err := openCLIRecord(rf, driveReaders(nil, drives.targets)...)
+	if err != nil {
+		return err
+	}
+	defer rec.close()
 	prog := newProgressView(env, to)
 	job := engine.EraseJob{Mode: mode, Verify: *verify, Options: engine.Options{OnProgress: prog.update}}
 	for i, t := range drives.targets {
 		job.Targets = append(job.Targets, engine.PortTarget{Port: i + 1, Label: to[i], Dev: t})
 	}
 	stop := prog.start(ctx)
+	started := time.Now()
 	res, err := job.Run(ctx)
 	stop()
 	if err != nil {
 		return err
 	}
 	printResult(env.Stdout, "(none)", res)
+	meta := jobrecord.Job{ID: cliJobID(started), Started: started, Ended: time.Now(), Targets: cliTargets(drives.targets)}
+	entries, err := rec.append(meta, res)
+	if err != nil {
+		return err
+	}
+	if *certDir != "" {
+		if err := writeEraseCertificates(env, *certDir, entries, *appliance); err != nil {
+			return err
+		}
+	}
 	if !res.OK() {
 		return fmt.Errorf("%d of %d drives did not pass", len(res.Ports)-res.Count(engine.Pass), len(res.Ports))
 	}

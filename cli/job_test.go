@@ -20,11 +20,14 @@ import (
 	"github.com/clonebay/clonebay/internal/testenv"
 )
 
+// version is the firmware version the tests' command lines say they are.
+const version = "test-1.0"
+
 // runCLI runs a command line and returns its exit code and output.
 func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	env := &Env{Stdin: bytes.NewReader(nil), Stdout: &stdout, Stderr: &stderr}
+	env := &Env{Stdin: bytes.NewReader(nil), Stdout: &stdout, Stderr: &stderr, Version: version}
 	code := Main(context.Background(), env, Commands(), args)
 	return code, stdout.String(), stderr.String()
 }

@@ -124,6 +124,9 @@ func (l *Library) exists(name string) error {
 	return nil
 }
 
+// Has reports whether the library holds a set of that name.
+func (l *Library) Has(name string) bool { return l.exists(name) == nil }
+
 // Remove deletes a set; a power loss halfway leaves no half set.
 func (l *Library) Remove(name string) error {
 	if err := l.exists(name); err != nil {

@@ -40,6 +40,11 @@ func probeHardware(w io.Writer, b *board.Board) {
 		add("port "+p.Label+" green LED", p.GreenLED)
 		add("port "+p.Label+" red LED", p.RedLED)
 	}
+	if l := b.StackLight; l != nil {
+		add("stack light green", l.Green)
+		add("stack light amber", l.Amber)
+		add("stack light red", l.Red)
+	}
 	if len(pins) > 0 {
 		if _, err := host.Init(); err != nil {
 			fmt.Fprintf(w, "gpio: no GPIO driver on this machine (%v)\n", err)
@@ -72,6 +77,9 @@ func probeHardware(w io.Writer, b *board.Board) {
 				fmt.Fprintf(w, "lcd: found at %s address 0x%02x (%dx%d)\n", dev, l.Address, l.Cols, l.Rows)
 			}
 		}
+	}
+	if sc := b.Scanner; sc != nil {
+		fmt.Fprintln(w, probeScanner(sc))
 	}
 	drives, err := scanDrives()
 	if err != nil {

@@ -40,7 +40,7 @@ func main() {
 	// SIGHUP (a closed terminal or SSH session) stops the appliance as
 	// cleanly as SIGTERM: a master is never left write-blocked.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	env := &cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, IsTerminal: cli.IsTerminal(os.Stderr)}
+	env := &cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, IsTerminal: cli.IsTerminal(os.Stderr), Version: version}
 	code := cli.Main(ctx, env, commands(), os.Args[1:])
 	stop()
 	os.Exit(code)

@@ -36,6 +36,7 @@ func cmdRun(ctx context.Context, env *cli.Env, args []string) error {
 	recordFile := fs.String("record", "/var/lib/clonebay/jobs.log", "the production record: every job and drive")
 	journalFile := fs.String("journal", "/var/lib/clonebay/job.journal", "the running job's checkpoints, to resume it after a power loss")
 	libraryDir := fs.String("images", "", "the image library folder (default: the board's, else "+cli.DefaultLibrary+")")
+	stateDir := fs.String("state", "/var/lib/clonebay", "the appliance's own state: its ID in the fleet, the replication's cursor")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -62,13 +63,13 @@ func cmdRun(ctx context.Context, env *cli.Env, args []string) error {
 		return err
 	}
 	log.Info("clonebay starting", "version", version, "board", b.Name, "settings", *settingsFile)
-	cfg := appliance.Config{Board: b, Settings: set, Version: version}
+	cfg := appliance.Config{Board: b, Settings: set.Panel, Fleet: set.Fleet, Version: version}
 	if problem != "" {
 		log.Error("settings", "problem", problem)
 		cfg.Notice = &ui.Notice{Title: "Settings", Text: problem}
 	}
 	app, err := appliance.New(cfg, hw, appliance.Paths{Settings: *settingsFile, Record: *recordFile, Journal: *journalFile,
-		Library: cmp.Or(*libraryDir, b.Images, cli.DefaultLibrary)}, log)
+		Library: cmp.Or(*libraryDir, b.Images, cli.DefaultLibrary), State: *stateDir}, log)
 	if err != nil {
 		return err
 	}

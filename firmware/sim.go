@@ -12,10 +12,10 @@ import (
 	"github.com/clonebay/clonebay/appliance"
 	"github.com/clonebay/clonebay/board"
 	"github.com/clonebay/clonebay/cli"
+	"github.com/clonebay/clonebay/internal/fsys"
 	"github.com/clonebay/clonebay/sim"
 	"github.com/clonebay/clonebay/sim/scenario"
 	"github.com/clonebay/clonebay/sim/terminal"
-	"github.com/clonebay/clonebay/ui"
 )
 
 func cmdSim(ctx context.Context, env *cli.Env, args []string) error {
@@ -26,6 +26,8 @@ func cmdSim(ctx context.Context, env *cli.Env, args []string) error {
 	recordFile := fs.String("record", "", "keep the production record (job log) in this file; a scenario's goes to a temporary file without it")
 	libraryDir := fs.String("images", simLibrary(), "the simulated appliance's image library folder (a scenario's is a new, empty one unless given)")
 	slack := fs.Float64("slack", 1, "with --script: make every deadline this many times as long (an emulator runs slower)")
+	settingsFile := fs.String("settings", "", "a settings file (Setup's choices, and the fleet's: replicate, catalog); Setup saves to it")
+	stateDir := fs.String("state", "", "the simulated appliance's own state folder: its ID, the replication's cursor (needed to replicate)")
 	if err := cli.ParseFlags(fs, args); err != nil {
 		return err
 	}
@@ -49,6 +51,15 @@ func cmdSim(ctx context.Context, env *cli.Env, args []string) error {
 		logOut = f
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	set := appliance.DefaultSettings()
+	if *settingsFile != "" {
+		var problem string
+		if set, problem, err = appliance.LoadSettings(fsys.OS, "", *settingsFile); err != nil {
+			return err
+		} else if problem != "" {
+			return fmt.Errorf("--settings: %s", problem)
+		}
+	}
 
 	if *scriptFile != "" {
 		f, err := os.Open(*scriptFile)
@@ -60,7 +71,8 @@ func cmdSim(ctx context.Context, env *cli.Env, args []string) error {
 		if err != nil {
 			return &cli.ExitError{Code: 2, Err: err}
 		}
-		opts := scenario.Options{Record: *recordFile, Slack: *slack, Version: version}
+		opts := scenario.Options{Record: *recordFile, Slack: *slack, Version: version, Settings: set,
+			SettingsFile: *settingsFile, State: *stateDir}
 		fs.Visit(func(f *flag.Flag) {
 			if f.Name == "images" {
 				opts.Images = *libraryDir // given: a scenario may start from a library
@@ -77,8 +89,8 @@ func cmdSim(ctx context.Context, env *cli.Env, args []string) error {
 	if err := rig.DefaultSession(); err != nil {
 		return err
 	}
-	app, err := appliance.New(appliance.Config{Board: b, Settings: ui.DefaultSettings(), Version: version},
-		scenario.Hardware(rig), appliance.Paths{Record: *recordFile, Library: *libraryDir}, log)
+	app, err := appliance.New(appliance.Config{Board: b, Settings: set.Panel, Fleet: set.Fleet, Version: version},
+		scenario.Hardware(rig), appliance.Paths{Record: *recordFile, Library: *libraryDir, Settings: *settingsFile, State: *stateDir}, log)
 	if err != nil {
 		return err
 	}

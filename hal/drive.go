@@ -30,7 +30,11 @@ type DriveInfo struct {
 	Vendor string
 	Model  string
 	Serial string
-	Bus    Bus
+	// CID is an SD or MMC card's card identification register (32 hex
+	// digits) where the kernel shows it (/sys/block/mmcblkN/device/cid):
+	// it names one card, where the 32-bit serial alone may not.
+	CID string
+	Bus Bus
 
 	Size               int64 // bytes; 0 means no media (an empty card reader)
 	LogicalSectorSize  int   // bytes, the unit of addressing
@@ -190,4 +194,15 @@ func GuessBus(sysPath, name string) Bus {
 		return BusSATA
 	}
 	return Bus("other")
+}
+
+// CardID returns an SD or MMC card's CID as the kernel shows it (16 bytes
+// in hex), lower-cased; anything else is not a CID and reads as "".
+// Backends that read sysfs share it.
+func CardID(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if len(s) != 32 || strings.Trim(s, "0123456789abcdef") != "" {
+		return ""
+	}
+	return s
 }

@@ -39,11 +39,15 @@ type Range struct {
 // Entry is one port's outcome in one job.
 type Entry struct {
 	Seq  int64     `json:"seq"`
-	Time time.Time `json:"time"`
-	Job  string    `json:"job"`
-	Mode string    `json:"mode"`
+	Time time.Time `json:"time"` // when the job ended
+	// Started is when the job started; entries of older firmware lack it.
+	Started time.Time `json:"started,omitzero"`
+	Job     string    `json:"job"`
+	// Lot names the production order the job was run for (empty: none).
+	Lot  string `json:"lot,omitempty"`
+	Mode string `json:"mode"`
 
-	MasterKind   string `json:"master_kind"` // "drive" or "image"
+	MasterKind   string `json:"master_kind"` // "drive", "image" (of the library) or "file"; "" for an erase
 	MasterName   string `json:"master_name"` // image name or drive model
 	MasterSerial string `json:"master_serial,omitempty"`
 	MasterSize   int64  `json:"master_size"`
@@ -55,7 +59,10 @@ type Entry struct {
 	Label        string `json:"label"`
 	TargetModel  string `json:"target_model"`
 	TargetSerial string `json:"target_serial"`
-	TargetSize   int64  `json:"target_size"`
+	// TargetCID is an SD or MMC card's card identification register, as
+	// the kernel shows it: unique where the 32-bit card serial may not be.
+	TargetCID  string `json:"target_cid,omitempty"`
+	TargetSize int64  `json:"target_size"`
 
 	Result    string  `json:"result"` // PASS, FAIL or ABORTED
 	Reason    string  `json:"reason,omitempty"`
@@ -416,8 +423,8 @@ func (l *Log) Close() error { return l.f.Close() }
 func (l *Log) Path() string { return l.path }
 
 // csvHeader names the CSV columns.
-var csvHeader = []string{"seq", "time", "job", "mode", "master_kind", "master_name", "master_serial", "master_size",
-	"master_sha256", "area", "bytes", "port", "label", "target_model", "target_serial", "target_size", "result",
+var csvHeader = []string{"seq", "time", "job", "lot", "mode", "master_kind", "master_name", "master_serial", "master_size",
+	"master_sha256", "area", "bytes", "port", "label", "target_model", "target_serial", "target_cid", "target_size", "result",
 	"reason", "written", "verified", "mbps", "sha256", "bad_ranges", "sum", "problem"}
 
 // WriteCSV writes entries as CSV with a header row; the last column says
@@ -436,9 +443,9 @@ func WriteCSV(w io.Writer, entries []Entry) error {
 			}
 			bad += fmt.Sprintf("%d+%d", r.Off, r.Len)
 		}
-		if err := cw.Write([]string{i64(e.Seq), e.Time.UTC().Format(time.RFC3339), e.Job, e.Mode, e.MasterKind, e.MasterName,
+		if err := cw.Write([]string{i64(e.Seq), e.Time.UTC().Format(time.RFC3339), e.Job, e.Lot, e.Mode, e.MasterKind, e.MasterName,
 			e.MasterSerial, i64(e.MasterSize), e.MasterSHA256, e.Area, i64(e.Bytes), strconv.Itoa(e.Port), e.Label,
-			e.TargetModel, e.TargetSerial, i64(e.TargetSize), e.Result, e.Reason, i64(e.Written), i64(e.Verified),
+			e.TargetModel, e.TargetSerial, e.TargetCID, i64(e.TargetSize), e.Result, e.Reason, i64(e.Written), i64(e.Verified),
 			strconv.FormatFloat(e.MBps, 'f', 1, 64), e.SHA256, bad, e.Sum, e.Problem}); err != nil {
 			return err
 		}

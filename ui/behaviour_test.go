@@ -185,7 +185,7 @@ func TestSetupSavesEveryChange(t *testing.T) {
 	assert.Equal(t, 30*time.Minute, last.Backlight, "5 min steps on to 30 min")
 	assert.Equal(t, last, m.Settings())
 
-	feed(m, press(hal.Down), press(hal.Down), press(hal.OK))
+	feed(m, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK)) // past Copy mode and PIN lock
 	assert.Equal(t, "Restore defaults?", line(m, 0))
 	cmds := feed(m, press(hal.OK))
 	assert.Contains(t, cmds, ui.Command(ui.SaveSettings{Settings: ui.DefaultSettings()}))
@@ -360,4 +360,30 @@ func TestLineEndsWhenTheMasterLeaves(t *testing.T) {
 	assert.Empty(t, feed(m, ui.DriveOut{Port: 1}), "asked once")
 	feed(m, ui.LineDone{Result: ui.PortResult{Port: 2, Abort: true}}, ui.LineStopped{})
 	assert.Equal(t, []string{"Line ended", "The master was", "removed. 0 passed, 0", "failed this session."}, m.Frame().Lines)
+}
+
+// TestFilesMode: picking a file set turns Files mode on and is saved; a
+// job then copies the set (no master drive needed), and production-line
+// mode takes the master port as a target too, as with an image.
+func TestFilesMode(t *testing.T) {
+	m := newModel(ui.DefaultSettings())
+	sets := ui.SetsLoaded{Sets: []ui.SetInfo{{Name: "course-2026", Files: 312, Bytes: 1.2e9}}}
+	cmds := feed(m, sets, blank(2), blank(3), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK),
+		press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK), press(hal.Down), press(hal.OK))
+	require.Contains(t, cmds, ui.Command(ui.SaveSettings{Settings: m.Settings()}))
+	assert.True(t, m.Settings().Files, "picking a set turns Files mode on")
+	assert.Equal(t, "Files: course-2026", line(m, 1))
+
+	got := starts(feed(m, press(hal.OK), press(hal.OK)))
+	require.Len(t, got, 1)
+	assert.Equal(t, ui.StartJob{Mode: ui.CopyFiles, Master: 1, Set: "course-2026", Targets: []int{2, 3}}, got[0])
+	feed(m, ui.JobDone{Result: ui.JobResult{Mode: ui.CopyFiles, Ports: []ui.PortResult{{Port: 2, Pass: true}, {Port: 3, Pass: true}}}}, press(hal.OK))
+
+	t.Run("line mode", func(t *testing.T) {
+		cmds := feed(m, press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK), press(hal.OK))
+		require.Contains(t, cmds, ui.Command(ui.StartLine{Mode: ui.CopyFiles, Master: 1, Set: "course-2026"}))
+		cmds = feed(m, ui.LineStarted{Bytes: 1.2e9}, blank(1))
+		assert.Contains(t, cmds, ui.Command(ui.LineTarget{Port: 1}), "with a set, the master port takes targets")
+		assert.NotContains(t, feed(m, ui.DriveOut{Port: 1}), ui.Command(ui.StopLine{}), "no master drive to lose")
+	})
 }

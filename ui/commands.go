@@ -13,6 +13,7 @@ type (
 		Mode    Mode
 		Master  int
 		Image   string // copy from this image of the library instead of Master
+		Set     string // with CopyFiles: this file set; "" is the files on Master
 		Targets []int
 		Area    string
 	}
@@ -53,12 +54,16 @@ type (
 	ImportImage struct{ File ImportFile }
 	// DeleteImage asks firmware to delete an image.
 	DeleteImage struct{ Name string }
+	// ImportSet asks firmware to store the files of the stick in Port as a
+	// file set.
+	ImportSet struct{ Port int }
 	// StartLine asks firmware to start production-line mode from the
 	// master drive in Master, or from Image when set.
 	StartLine struct {
 		Mode   Mode
 		Master int
 		Image  string
+		Set    string // with CopyFiles, as in StartJob
 		Area   string
 	}
 	// LineTarget asks firmware to copy the master onto the drive in Port.
@@ -81,6 +86,7 @@ func (CaptureImage) command()  {}
 func (FindImports) command()   {}
 func (ImportImage) command()   {}
 func (DeleteImage) command()   {}
+func (ImportSet) command()     {}
 func (StartLine) command()     {}
 func (LineTarget) command()    {}
 func (StopLine) command()      {}

@@ -73,6 +73,12 @@ type (
 	}
 	// ImportFiles answers FindImports.
 	ImportFiles struct{ Files []ImportFile }
+	// SetsLoaded carries the library's file sets.
+	SetsLoaded struct{ Sets []SetInfo }
+	// BoxInfo is the appliance's own: its ID in the fleet and how the
+	// replication of its record stands ("Sync: 12 behind"; "" when the
+	// record is not replicated).
+	BoxInfo struct{ ID, Sync string }
 	// Busy is the progress of a capture, import or image check.
 	Busy struct {
 		What        string
@@ -105,6 +111,8 @@ func (Notice) event()       {}
 func (PlanInfo) event()     {}
 func (ImagesLoaded) event() {}
 func (ImportFiles) event()  {}
+func (SetsLoaded) event()   {}
+func (BoxInfo) event()      {}
 func (Busy) event()         {}
 func (BusyDone) event()     {}
 func (LineStarted) event()  {}

@@ -13,13 +13,15 @@ import (
 // import files on sticks, and the wait for a capture or import.
 
 // The Image menu.
-var imageItems = []string{"Deploy", "Capture", "Import", "Info", "Delete", "Use drive"}
+var imageItems = []string{"Deploy", "Capture", "Import", "Info", "File sets", "Import files", "Delete", "Use drive"}
 
 const (
 	imgDeploy = iota
 	imgCapture
 	imgImport
 	imgInfo
+	imgSets
+	imgImportSet
 	imgDelete
 	imgUseDrive
 )
@@ -65,8 +67,78 @@ func (s *imageMenuScreen) choose(m *Model) (screen, []Command) {
 	case imgUseDrive:
 		m.image = ""
 		return &idleScreen{}, nil
+	case imgSets:
+		return &setPickScreen{}, nil
+	case imgImportSet:
+		port, ok := m.stickPort()
+		if !ok {
+			return message("Import files", "Insert a stick with the files in a port other than "+m.label(m.cfg.MasterPort)+"."), nil
+		}
+		m.busy = &Busy{What: "Importing files"}
+		return &busyScreen{}, []Command{ImportSet{Port: port}}
 	}
 	return s, nil
+}
+
+// stickPort is the port of the one stick to import files from: a drive
+// with media in any port but the master's.
+func (m *Model) stickPort() (int, bool) {
+	for _, p := range m.cfg.Ports {
+		if d, ok := m.drives[p.Number]; ok && p.Number != m.cfg.MasterPort && d.Size > 0 {
+			return p.Number, true
+		}
+	}
+	return 0, false
+}
+
+// setPickScreen picks what Files mode copies: the files on the master
+// drive, or a file set of the library. Choosing one turns Files mode on.
+type setPickScreen struct{ list }
+
+func (*setPickScreen) name() string { return "set-pick" }
+
+// setChoices are the picker's rows: the master's files, then the sets.
+func (m *Model) setChoices() []string {
+	out := []string{"Master's files"}
+	for _, s := range m.sets {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+func (s *setPickScreen) update(m *Model, ev Event) (screen, []Command) {
+	if _, ok := ev.(SetsLoaded); ok {
+		s.at = min(s.at, len(m.sets))
+		return s, nil
+	}
+	b, ok := pressed(ev)
+	if !ok {
+		return s, nil
+	}
+	switch s.key(b.Button, len(m.sets)+1) {
+	case listBack:
+		return imageMenuAt(imgSets), nil
+	case listChose:
+		name := ""
+		if s.at > 0 {
+			set := m.sets[s.at-1]
+			if set.Err != "" {
+				return message("Damaged", set.Name+": "+set.Err), nil
+			}
+			name = set.Name
+		}
+		m.fileSet = name
+		if m.set.Files {
+			return &idleScreen{}, nil
+		}
+		m.set.Files = true
+		return &idleScreen{}, []Command{SaveSettings{Settings: m.set}}
+	}
+	return s, nil
+}
+
+func (s *setPickScreen) lines(m *Model, c, r int) []string {
+	return s.render(c, r, m.setChoices(), false)
 }
 
 func (s *imageMenuScreen) lines(m *Model, c, r int) []string {

@@ -42,6 +42,20 @@ func (*idleScreen) lines(m *Model, c, r int) []string {
 	}
 	mode := map[bool]string{true: "Copy+Verify", false: "Copy"}[m.set.Verify]
 	master := "none"
+	if m.set.Files {
+		from := "master's"
+		if m.fileSet != "" {
+			from = m.fileSet
+		} else if !m.masterPresent() {
+			from = "none"
+		}
+		if r >= 4 {
+			return []string{both("Clonebay", "Files", c),
+				fit("Files: "+from, c), fit(fmt.Sprintf("Targets: %d (%s)", len(targets), size(total)), c), "OK:start Down:menu"}
+		}
+		head := fmt.Sprintf("T:%d ", len(targets))
+		return []string{head + fit(from, c-len(head)), "OK:start v:menu"}
+	}
 	if m.image != "" {
 		if r >= 4 {
 			return []string{both("Clonebay", mode, c),
@@ -133,6 +147,9 @@ func (s *confirmScreen) lines(m *Model, c, r int) []string {
 // "Smart 2.1/64GB" on a narrow display.
 func (m *Model) areaLine(c int) string {
 	name := areaNames[m.set.Area]
+	if m.set.Files {
+		return m.filesLine(c)
+	}
 	if m.image != "" {
 		for _, im := range m.images {
 			if im.Name == m.image {
@@ -162,6 +179,25 @@ func (m *Model) areaLine(c int) string {
 		return long
 	}
 	return fmt.Sprintf("%s %s/%s", name, part, whole)
+}
+
+// filesLine says what a Files job copies: "Files: 312 in 1.2GB".
+func (m *Model) filesLine(c int) string {
+	if m.fileSet == "" {
+		if c >= 20 {
+			return "Files on the master"
+		}
+		return "Master's files"
+	}
+	for _, s := range m.sets {
+		if s.Name == m.fileSet {
+			if long := fmt.Sprintf("Files: %d in %s", s.Files, size(s.Bytes)); len(long) <= c {
+				return long
+			}
+			return fit(fmt.Sprintf("%d in %s", s.Files, size(s.Bytes)), c)
+		}
+	}
+	return fit("Set "+m.fileSet, c)
 }
 
 // jobScreen shows the running job: an overview page, then a page per

@@ -49,11 +49,11 @@ func (m *Model) lineFill() []Command {
 }
 
 // lineTargets are the ports line mode copies onto: the ready targets,
-// and the master port when the master is an image (unless its drive was
-// there when the line started).
+// and the master port when the master is an image or a file set (unless
+// its drive was there when the line started).
 func (m *Model) lineTargets() []int {
 	ports := m.readyTargets()
-	if m.image == "" || m.line.keep {
+	if !m.fromLibrary() || m.line.keep {
 		return ports
 	}
 	if d, ok := m.drives[m.cfg.MasterPort]; ok && d.Size > 0 && d.Problem == "" {
@@ -105,7 +105,8 @@ func (s *lineConfirmScreen) update(m *Model, ev Event) (screen, []Command) {
 		for _, p := range m.readyTargets() {
 			delete(m.outcome, p)
 		}
-		return &lineScreen{}, []Command{StartLine{Mode: m.line.mode, Master: m.cfg.MasterPort, Image: m.image, Area: m.set.Area}}
+		start := m.startJob(m.line.mode, nil)
+		return &lineScreen{}, []Command{StartLine{Mode: start.Mode, Master: start.Master, Image: start.Image, Set: start.Set, Area: start.Area}}
 	case hal.Back:
 		return &idleScreen{}, nil
 	}
@@ -121,9 +122,15 @@ func (*lineConfirmScreen) lines(m *Model, c, r int) []string {
 		[]string{fit("Line "+m.masterName(), c), "OK:start Back:no"})
 }
 
-// masterName says what a job copies from: the image, or the master drive.
+// masterName says what a job copies from: the image, the file set, or the
+// master drive.
 func (m *Model) masterName() string {
-	if m.image != "" {
+	switch {
+	case m.set.Files && m.fileSet != "":
+		return "set " + m.fileSet
+	case m.set.Files:
+		return "files on master"
+	case m.image != "":
 		return "img " + m.image
 	}
 	d := m.drives[m.cfg.MasterPort]
@@ -162,7 +169,7 @@ func (*lineScreen) lines(m *Model, c, r int) []string {
 	}
 	var cells []string
 	for _, p := range m.cfg.Ports {
-		if p.Number == m.cfg.MasterPort && m.image == "" {
+		if p.Number == m.cfg.MasterPort && !m.fromLibrary() {
 			continue
 		}
 		cells = append(cells, m.lineCell(p.Number, r >= 4))

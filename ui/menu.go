@@ -161,6 +161,7 @@ const (
 	setBuzzer
 	setKeyClick
 	setBacklight
+	setCopyMode
 	setPIN
 	setRestore
 	setVersion
@@ -193,6 +194,8 @@ func (s *setupScreen) update(m *Model, ev Event) (screen, []Command) {
 
 func (s *setupScreen) choose(m *Model) (screen, []Command) {
 	switch s.at {
+	case setCopyMode:
+		m.set.Files = !m.set.Files
 	case setArea:
 		areas := []string{"whole", "used", "smart"}
 		m.set.Area = areas[(slices.Index(areas, m.set.Area)+1)%len(areas)]
@@ -255,6 +258,7 @@ func (s *setupScreen) lines(m *Model, c, r int) []string {
 		"Buzzer: " + onOff[m.set.Buzzer],
 		"Key click: " + onOff[m.set.KeyClick],
 		"Light off: " + bl,
+		"Copy mode: " + map[bool]string{false: "Disk", true: "Files"}[m.set.Files],
 		"PIN lock: " + onOff[m.set.PIN != ""],
 		"Reset defaults",
 		fit("Version "+m.cfg.Version, c-1),
@@ -395,19 +399,47 @@ func (s *infoScreen) update(m *Model, ev Event) (screen, []Command) {
 		return s, nil
 	}
 	ports := m.occupied()
-	switch s.key(b.Button, len(ports)) {
+	switch s.key(b.Button, len(ports)+m.boxPages()) {
 	case listBack:
 		return menuAt(menuInfo), nil
 	case listChose:
-		if len(ports) > 0 && m.job == nil {
-			return &checkScreen{port: ports[s.at%len(ports)]}, nil
+		if s.at < len(ports) && m.job == nil {
+			return &checkScreen{port: ports[s.at]}, nil
 		}
 	}
 	return s, nil
 }
 
+// boxPages is 1 when Drive info ends with a page on the appliance itself
+// (its ID and its record's replication), 0 when there is nothing to say.
+func (m *Model) boxPages() int {
+	if m.box == (BoxInfo{}) {
+		return 0
+	}
+	return 1
+}
+
+// boxLines is Drive info's page on the appliance itself.
+func (m *Model) boxLines(c, r, page, pages int) []string {
+	id, sync := m.box.ID, m.box.Sync
+	if id == "" {
+		id = "-"
+	}
+	if sync == "" {
+		sync = "Sync: off"
+	}
+	if r >= 4 {
+		return []string{both("This box", fmt.Sprintf("%d/%d", page, pages), c), "ID " + fit(id, c-3), fit(sync, c), fit("Version "+m.cfg.Version, c)}
+	}
+	return []string{"ID " + fit(id, c-3), fit(sync, c)}
+}
+
 func (s *infoScreen) lines(m *Model, c, r int) []string {
 	ports := m.occupied()
+	pages := len(ports) + m.boxPages()
+	if s.at >= len(ports) && m.boxPages() == 1 {
+		return m.boxLines(c, r, s.at+1, pages)
+	}
 	if len(ports) == 0 {
 		return pick(r, []string{"Drive info", "No drives", "", "Back: return"}, []string{"No drives", "Back: return"})
 	}
@@ -432,7 +464,7 @@ func (s *infoScreen) lines(m *Model, c, r int) []string {
 		} else if d.HasData {
 			status += " has data"
 		}
-		return []string{both("Port "+m.label(d.Port)+role, fmt.Sprintf("%d/%d", i+1, len(ports)), c),
+		return []string{both("Port "+m.label(d.Port)+role, fmt.Sprintf("%d/%d", i+1, pages), c),
 			fit(name, c), fit("S/N "+serial, c), fit(status, c)}
 	}
 	return []string{fit("P"+m.label(d.Port)+" "+name, c), fit(size(d.Size)+" "+serial, c)}

@@ -37,6 +37,10 @@ type Model struct {
 	free   int64       // its free space
 	image  string      // the image jobs copy from; "" is the master drive
 	busy   *Busy       // a capture, import or image check under way
+
+	sets    []SetInfo // the file sets beside the images
+	fileSet string    // the set Files mode copies; "" is the files on the master drive
+	box     BoxInfo   // the appliance's own: its ID, its record's replication
 }
 
 // jobState is the running job.
@@ -139,6 +143,14 @@ func (m *Model) Update(ev Event) []Command {
 			m.image = "" // deleted or damaged: back to the master drive
 		}
 		return m.route(ev) // the image screens follow the library
+	case BoxInfo:
+		m.box = ev
+	case SetsLoaded:
+		m.sets = ev.Sets
+		if m.fileSet != "" && !slices.ContainsFunc(m.sets, func(s SetInfo) bool { return s.Name == m.fileSet && s.Err == "" }) {
+			m.fileSet = "" // deleted or damaged: back to the master's files
+		}
+		return m.route(ev)
 	case ImportFiles:
 		if len(ev.Files) == 0 {
 			m.screen = message("Import", "No image file (.img .iso .gz .xz .zst) on a FAT stick in a port.")
@@ -211,7 +223,7 @@ func (m *Model) driveOut(ev DriveOut) []Command {
 	delete(m.lastJob, ev.Port)
 	if m.line != nil && ev.Port == m.cfg.MasterPort {
 		m.line.keep = false
-		if m.image == "" && !m.line.stopping {
+		if !m.fromLibrary() && !m.line.stopping {
 			// The master drive left: nothing more can be copied from it.
 			m.line.stopping, m.line.why = true, "The master was removed. "
 			return []Command{StopLine{}}
@@ -233,6 +245,9 @@ func (m *Model) trimLog() {
 }
 
 func (m *Model) defaultMode() Mode {
+	if m.set.Files {
+		return CopyFiles // always verified, file by file
+	}
 	if m.set.Verify {
 		return CopyVerify
 	}
@@ -251,7 +266,16 @@ func (m *Model) start(from screen, mode Mode) (screen, []Command) {
 		delete(m.outcome, p)
 	}
 	delete(m.outcome, m.cfg.MasterPort)
-	return &jobScreen{}, []Command{StartJob{Mode: mode, Master: m.cfg.MasterPort, Image: m.image, Targets: targets, Area: m.set.Area}}
+	return &jobScreen{}, []Command{m.startJob(mode, targets)}
+}
+
+// startJob is the command that starts a job of mode on targets, from
+// what the panel copies from.
+func (m *Model) startJob(mode Mode, targets []int) StartJob {
+	if mode == CopyFiles {
+		return StartJob{Mode: mode, Master: m.cfg.MasterPort, Set: m.fileSet, Targets: targets}
+	}
+	return StartJob{Mode: mode, Master: m.cfg.MasterPort, Image: m.image, Targets: targets, Area: m.set.Area}
 }
 
 // startErase asks for an erase of every drive but the master's.
@@ -310,8 +334,19 @@ func (m *Model) jobDone(r JobResult) []Command {
 	return []Command{Beep{Pattern: hal.BeepJobDone}}
 }
 
+// fromLibrary reports whether jobs copy from the library (an image, or a
+// file set in Files mode) rather than from the drive in the master port.
+func (m *Model) fromLibrary() bool {
+	if m.set.Files {
+		return m.fileSet != ""
+	}
+	return m.image != ""
+}
+
+// masterPresent reports whether a job has what it copies from: an image,
+// a file set, or a drive in the master port.
 func (m *Model) masterPresent() bool {
-	if m.image != "" {
+	if m.fromLibrary() {
 		return true
 	}
 	d, ok := m.drives[m.cfg.MasterPort]
@@ -401,7 +436,7 @@ func (m *Model) working(port int) bool {
 	if m.job != nil && (port == m.cfg.MasterPort || slices.Contains(m.job.targets, port)) {
 		return true
 	}
-	return m.line != nil && (m.line.running[port] || port == m.cfg.MasterPort && m.image == "")
+	return m.line != nil && (m.line.running[port] || port == m.cfg.MasterPort && !m.fromLibrary())
 }
 
 // Frame renders the panel.

@@ -80,7 +80,11 @@ var (
 		{Name: "ubuntu-24.04", Size: 6.4e9, Bytes: 6.4e9, Stored: 2.6e9, Created: time.Date(2026, 10, 20, 9, 0, 0, 0, time.Local), SHA256: "03ab77c1e9d0aa42", Area: "whole image"},
 	}}
 	toImage = seq(press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK))
-	toLine  = seq(press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))
+	sets    = ui.SetsLoaded{Sets: []ui.SetInfo{{Name: "course-2026", Files: 312, Bytes: 1.2e9}, {Name: "promo-sticks", Files: 14, Bytes: 3.9e9}}}
+	// Files mode copying the set course-2026 (Image, File sets, its row).
+	toFiles = seq(sets, toImage, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK),
+		press(hal.Down), press(hal.OK))
+	toLine = seq(press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))
 	// Line mode with eight ports: 2 passed, 3 copying, 4 failed, 5 verifying.
 	lineRunning = seq(withMas, toLine, press(hal.OK), ui.LineStarted{Bytes: 8e9, Area: "whole media"},
 		blank(5), progress(2, ui.Copying, 4e9), progress(3, ui.Copying, 2e9), progress(4, ui.Copying, 1e9), progress(5, ui.Verifying, 6e9),
@@ -156,6 +160,13 @@ var screens = []struct {
 	{"line-stop", seq(lineRunning, press(hal.Back))},
 	{"line-ended", seq(lineRunning, press(hal.Back), press(hal.OK), ui.LineStopped{})},
 	{"refused", seq(withMas, press(hal.OK), press(hal.OK), ui.JobRefused{Reason: "port 3: the target is the master itself"})},
+	{"info-box", seq(withMas, ui.BoxInfo{ID: "7f3a9c2e41d05b88", Sync: "Sync: 12 behind"}, press(hal.Down), press(hal.Down), press(hal.Down),
+		press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK), press(hal.Up))},
+	{"set-pick", seq(withMas, sets, toImage, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK), press(hal.Down))},
+	{"idle-files", seq(blank(2), blank(3), toFiles)},
+	{"confirm-files", seq(blank(2), used(3), toFiles, press(hal.OK))},
+	{"confirm-files-master", seq(withMas, sets, toImage, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK),
+		press(hal.OK), press(hal.OK))},
 }
 
 // TestGoldenFrames renders every screen in both geometries and compares

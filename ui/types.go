@@ -34,6 +34,9 @@ type Settings struct {
 	PIN          string        // four digits that lock Setup and Erase; "" is no lock
 	Qualify      bool          // check every target stores what its size says before a copy
 	MinWriteMBps float64       // with Qualify: reject targets that write slower; 0 is no floor
+	// Files is the copy mode: a file set onto every target, each
+	// partitioned and formatted fresh (else the master, sector by sector).
+	Files bool
 }
 
 // DefaultSettings are the factory settings.
@@ -60,6 +63,7 @@ const (
 	CopyOnly
 	VerifyOnly
 	EraseDrives
+	CopyFiles // a file set onto targets of any sizes, each formatted fresh and verified file by file
 )
 
 func (m Mode) String() string {
@@ -70,6 +74,8 @@ func (m Mode) String() string {
 		return "Verify"
 	case EraseDrives:
 		return "Erase"
+	case CopyFiles:
+		return "Files"
 	}
 	return "Copy+Verify"
 }
@@ -160,6 +166,14 @@ type ImageInfo struct {
 	SHA256  string
 	Area    string
 	Err     string // why it cannot be read (listed so it can be deleted)
+}
+
+// SetInfo is a file set of the library as the panel lists it.
+type SetInfo struct {
+	Name  string
+	Files int
+	Bytes int64
+	Err   string // why it cannot be read (listed so it can be deleted)
 }
 
 // ImportFile is an image file found on a USB stick in a port.

@@ -19,6 +19,7 @@ type View struct {
 	Line      *LineView  // production-line mode; nil when it is off
 	Image     string     // the image jobs copy from; "" is the master drive
 	Busy      *Busy      // a capture, import or image check under way; nil when none
+	Box       BoxInfo    // the appliance's ID and its record's replication
 }
 
 // PortView is one port: its drive, its progress in the running job or
@@ -62,7 +63,7 @@ type LineView struct {
 
 // View returns a snapshot of the panel.
 func (m *Model) View() View {
-	v := View{Screen: m.screen.name(), Lines: m.lines(), Backlight: m.backlight, Image: m.image}
+	v := View{Screen: m.screen.name(), Lines: m.lines(), Backlight: m.backlight, Image: m.image, Box: m.box}
 	for _, p := range m.cfg.Ports {
 		pv := PortView{Number: p.Number, Label: p.Label, Master: p.Number == m.cfg.MasterPort,
 			Working: m.working(p.Number), LED: m.led(p.Number)}

@@ -29,6 +29,7 @@ var screenNames = map[string]string{
 	"setup": "setup", "setup-page2": "setup", "restore": "restore", "pin-entry": "pin",
 	"erase": "erase", "erase-confirm": "erase-confirm",
 	"image-menu": "image", "image-pick": "image-pick", "image-info": "image-info", "image-info-page2": "image-info",
+	"info-box": "info", "set-pick": "set-pick", "idle-files": "idle", "confirm-files": "confirm", "confirm-files-master": "confirm",
 	"image-delete": "image-delete", "image-capturing": "busy", "image-imports": "imports",
 	"line-confirm": "line-confirm", "line-running": "line", "line-stop": "line-stop",
 	"line-ended": "message", "refused": "message",

@@ -172,6 +172,7 @@ func (d *Drive) probe(node string) error {
 	d.info.Vendor = readSys(sys, "device/vendor")
 	d.info.Model = readSys(sys, "device/model")
 	d.info.Serial = readSys(sys, "device/serial")
+	d.info.CID = hal.CardID(readSys(sys, "device/cid"))
 	if real, err := filepath.EvalSymlinks(sys); err == nil {
 		d.info.Path = strings.TrimPrefix(real, "/sys")
 	}

@@ -270,3 +270,40 @@ func (b *Buzzer) Play(ctx context.Context, pattern []hal.Beep) error {
 		return nil
 	})
 }
+
+// StackLight is a signal tower's lamps on GPIO outputs; a zero OutPin is
+// a lamp the tower lacks.
+type StackLight struct {
+	mu                sync.Mutex
+	green, amber, red OutPin
+}
+
+var _ hal.StackLight = (*StackLight)(nil)
+
+// NewStackLight drives the lamps' pins, all lamps off to start with.
+func NewStackLight(green, amber, red OutPin) (*StackLight, error) {
+	l := &StackLight{green: green, amber: amber, red: red}
+	if err := l.Set(hal.Lamps{}); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// Set lights exactly the given lamps. A lamp the tower lacks is left out.
+func (l *StackLight) Set(lamps hal.Lamps) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, x := range []struct {
+		name string
+		p    OutPin
+		on   bool
+	}{{"green", l.green, lamps.Green}, {"amber", l.amber, lamps.Amber}, {"red", l.red, lamps.Red}} {
+		if x.p.Out == nil {
+			continue
+		}
+		if err := x.p.set(x.on); err != nil {
+			return fmt.Errorf("stack light %s: %w", x.name, err)
+		}
+	}
+	return nil
+}

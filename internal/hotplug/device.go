@@ -52,6 +52,7 @@ func (s Sysfs) Read(devPath string, prop func(key string) string) Device {
 		Vendor:             firstOf(prop("ID_VENDOR"), attr("device/vendor")),
 		Model:              strings.ReplaceAll(firstOf(prop("ID_MODEL"), attr("device/model")), "_", " "),
 		Serial:             firstOf(prop("ID_SERIAL_SHORT"), s.parentSerial(dir)),
+		CID:                hal.CardID(attr("device/cid")),
 		Bus:                hal.GuessBus(dir, name),
 		Size:               atoi(attr("size")) * 512,
 		LogicalSectorSize:  int(max(512, atoi(attr("queue/logical_block_size")))),

@@ -117,3 +117,46 @@ func TestReadSerialOnlyFromDevices(t *testing.T) {
 	other := fs.Read("/devices/platform/other/block/mmcblk1", func(string) string { return "" })
 	assert.Empty(t, other.Info.Serial)
 }
+
+func TestReadCardID(t *testing.T) {
+	const (
+		card = "/devices/platform/emmc2bus/fe340000.mmc/mmc_host/mmc0/mmc0:aaaa"
+		disk = card + "/block/mmcblk0"
+	)
+	for _, tc := range []struct {
+		name string
+		cid  string // the card's cid attribute; "-" for none
+		want string
+	}{
+		{"an SD card", "035344534c3038478062b1c57b013d00\n", "035344534c3038478062b1c57b013d00"},
+		{"upper case is the same card", "035344534C3038478062B1C57B013D00\n", "035344534c3038478062b1c57b013d00"},
+		{"too short is no CID", "0353445\n", ""},
+		{"not hex is no CID", "zz5344534c3038478062b1c57b013d00\n", ""},
+		{"no cid attribute", "-", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			files := map[string]string{
+				card + "/uevent": "MMC_TYPE=SD\n",
+				card + "/serial": "0x7b013d00\n",
+				disk + "/uevent": "DEVNAME=mmcblk0\nDEVTYPE=disk\n",
+				disk + "/size":   "62333952\n",
+			}
+			if tc.cid != "-" {
+				files[card+"/cid"] = tc.cid
+			}
+			fs := sysTree(t, files)
+			// sysfs links the disk's device folder to the card.
+			require.NoError(t, os.Symlink(filepath.Join(string(fs), card), filepath.Join(string(fs), disk, "device")))
+			d := fs.Read(disk, func(string) string { return "" })
+			assert.Equal(t, tc.want, d.Info.CID)
+			assert.Equal(t, "0x7b013d00", d.Info.Serial, "the card's serial is read as before")
+			assert.Equal(t, hal.BusSD, d.Info.Bus)
+		})
+	}
+
+	t.Run("a USB stick has no CID", func(t *testing.T) {
+		fs := sysTree(t, stickFiles)
+		require.NoError(t, os.Symlink(filepath.Join(string(fs), scsiDev), filepath.Join(string(fs), stickAt, "device")))
+		assert.Empty(t, fs.Read(stickAt, func(string) string { return "" }).Info.CID)
+	})
+}

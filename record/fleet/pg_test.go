@@ -70,7 +70,9 @@ func (b *box) job(t testing.TB, n int) {
 		if p == 3 {
 			res, reason = "FAIL", fmt.Sprintf("port %d: verify: mismatch at %d", p, 4096*b.jobs)
 		}
-		es = append(es, record.Entry{Time: time.Date(2026, 11, 22, 10, b.jobs%60, p, 0, time.UTC), Job: fmt.Sprintf("job-%d", b.jobs),
+		// The appliance stamps entries to the nanosecond; the server keeps
+		// microseconds.
+		es = append(es, record.Entry{Time: time.Date(2026, 11, 22, 10, b.jobs%60, p, 123456789, time.UTC), Job: fmt.Sprintf("job-%d", b.jobs),
 			Mode: "copy+verify", MasterKind: "image", MasterName: "ubuntu-24.04", MasterSize: 8e9, MasterSHA256: "ab12cd",
 			Area: "whole image", Bytes: 8e9, Port: p, Label: fmt.Sprint(p), TargetModel: "Kingston DT",
 			TargetSerial: fmt.Sprintf("SN-%s-%d-%d", b.id[:6], b.jobs, p), TargetSize: 16e9, Result: res, Reason: reason,

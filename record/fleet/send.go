@@ -33,9 +33,11 @@ type row struct {
 	line, entry                      string
 }
 
-// rowOf makes the server's row of an entry and its line as stored.
+// rowOf makes the server's row of an entry and its line as stored. The
+// server keeps times to the microsecond (the entry's line keeps the
+// nanoseconds, and the sum covers them).
 func rowOf(e record.Entry, line []byte) row {
-	return row{seq: e.Seq, sum: e.Sum, prev: e.Prev, time: e.Time, job: text(e.Job), mode: text(e.Mode), lot: text(lotOf(line)),
+	return row{seq: e.Seq, sum: e.Sum, prev: e.Prev, time: e.Time.Truncate(time.Microsecond), job: text(e.Job), mode: text(e.Mode), lot: text(lotOf(line)),
 		masterKind: text(e.MasterKind), masterName: text(e.MasterName), masterSHA256: text(e.MasterSHA256),
 		port: int32(e.Port), label: text(e.Label), targetModel: text(e.TargetModel), targetSerial: text(e.TargetSerial),
 		targetSize: e.TargetSize, result: text(e.Result), reason: text(e.Reason), bytes: e.Bytes,

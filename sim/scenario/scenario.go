@@ -31,6 +31,7 @@ import (
 	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/internal/fsys"
 	"github.com/clonebay/clonebay/record"
+	"github.com/clonebay/clonebay/record/fleet"
 	"github.com/clonebay/clonebay/sim"
 	"github.com/clonebay/clonebay/ui"
 )
@@ -39,7 +40,7 @@ import (
 // line, optionally "at T" (time since the start), and expectations that
 // must hold, at once or "within D":
 //
-//	setting auto-start 7           (Setup values before the start)
+//	setting auto-start 7           (Setup values before the start; copy-mode disk|files)
 //	session default                (the default master and targets)
 //	insert 3 size=64MB write=40 read=90 fault=corrupt@1MB
 //	insert 1 master
@@ -55,6 +56,7 @@ import (
 //	expect result pass=6 fail=1       (the last job)
 //	expect line pass=18 fail=2        (line-mode results shown on the panel)
 //	expect record pass=18 fail=2      (results in the production record)
+//	expect sync up-to-date within 60s (the record is on the fleet's server)
 //
 // Each run has its own empty image library and production record, unless
 // sim --images or --record name them. Times are 0 to 1h, ports 1 to 64,
@@ -236,6 +238,7 @@ func parseStep(n int, line string) (step, error) {
 type scriptRun struct {
 	s     *Script
 	rig   *sim.Rig
+	app   *appliance.Appliance
 	out   io.Writer
 	start time.Time
 	slack float64 // deadlines are this many times as long as written
@@ -257,6 +260,13 @@ type Options struct {
 	Record, Images string
 	Slack          float64
 	Version        string
+	// Settings are the appliance's settings before the script's own
+	// (DefaultSettings when zero); SettingsFile is where Setup saves them
+	// ("" keeps them in memory); State is the appliance's own state
+	// folder (its ID and the replication's cursor; "" none).
+	Settings     appliance.Settings
+	SettingsFile string
+	State        string
 }
 
 // Hardware is the appliance's hardware made of a simulated rig.
@@ -268,7 +278,10 @@ func Hardware(r *sim.Rig) appliance.Hardware {
 // expectation did not hold or the script is bad.
 func Run(ctx context.Context, b *board.Board, s *Script, out io.Writer, log *slog.Logger, opts Options) error {
 	rig := sim.NewRig(b)
-	set := ui.DefaultSettings()
+	if opts.Settings == (appliance.Settings{}) {
+		opts.Settings = appliance.DefaultSettings()
+	}
+	set := opts.Settings.Panel
 	for _, st := range s.settings {
 		if err := applySetting(&set, st.args[0], st.args[1]); err != nil {
 			return fmt.Errorf("%s:%d: %w", s.name, st.line, err)
@@ -281,7 +294,7 @@ func Run(ctx context.Context, b *board.Board, s *Script, out io.Writer, log *slo
 	}
 	defer os.RemoveAll(dir)
 	paths := appliance.Paths{Library: cmp.Or(opts.Images, filepath.Join(dir, "images")),
-		Record: cmp.Or(opts.Record, filepath.Join(dir, "jobs.log"))}
+		Record: cmp.Or(opts.Record, filepath.Join(dir, "jobs.log")), Settings: opts.SettingsFile, State: opts.State}
 	run := &scriptRun{s: s, rig: rig, out: out, slack: max(1, opts.Slack), known: map[int]bool{}, line: map[string]int{}, record: map[string]int{}}
 	observe := func(ev ui.Event, _ ui.Frame) {
 		run.mu.Lock()
@@ -314,11 +327,12 @@ func Run(ctx context.Context, b *board.Board, s *Script, out io.Writer, log *slo
 			run.results = append(run.results, ev.Result)
 		}
 	}
-	app, err := appliance.New(appliance.Config{Board: b, Settings: set, Version: opts.Version, Observe: observe},
+	app, err := appliance.New(appliance.Config{Board: b, Settings: set, Fleet: opts.Settings.Fleet, Version: opts.Version, Observe: observe},
 		Hardware(rig), paths, log)
 	if err != nil {
 		return err
 	}
+	run.app = app
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- app.Run(ctx) }()
@@ -365,8 +379,13 @@ func applySetting(set *ui.Settings, key, val string) error {
 		set.Area = val
 	case "clean":
 		set.Clean, err = onOff()
+	case "copy-mode":
+		if val != "disk" && val != "files" {
+			return fmt.Errorf("setting copy-mode: %q is not disk or files", val)
+		}
+		set.Files = val == "files"
 	default:
-		return fmt.Errorf("unknown setting %q (auto-start, verify, buzzer, key-click, area, clean)", key)
+		return fmt.Errorf("unknown setting %q (auto-start, verify, buzzer, key-click, area, clean, copy-mode)", key)
 	}
 	return err
 }
@@ -680,8 +699,19 @@ func (r *scriptRun) condition(st step) (func() (bool, string), string, error) {
 			}
 			return true, ""
 		}, fmt.Sprintf("the %s totals %s", map[string]string{"line": "line's", "record": "production record's"}[a[0]], strings.Join(a[1:], " ")), nil
+	case "sync":
+		if len(a) < 2 || a[1] != "up-to-date" {
+			return nil, "", fmt.Errorf("expect sync up-to-date")
+		}
+		return func() (bool, string) {
+			st, ok := r.app.Replication()
+			if !ok {
+				return false, "the record is not replicated (give sim --settings with replicate: and --state)"
+			}
+			return st.State == fleet.StateSynced && st.Behind == 0, "it is " + st.Line()
+		}, "the production record to be on the fleet's server", nil
 	}
-	return nil, "", fmt.Errorf("expect %q: lcd, led, beep, result, line or record", a[0])
+	return nil, "", fmt.Errorf("expect %q: lcd, led, beep, result, line, record or sync", a[0])
 }
 
 // parseCounts reads the pass=N fail=N aborted=N of "expect KIND ...".

@@ -13,7 +13,6 @@ import (
 	"github.com/clonebay/clonebay/appliance"
 	"github.com/clonebay/clonebay/internal/fsys"
 	"github.com/clonebay/clonebay/record"
-	"github.com/clonebay/clonebay/ui"
 )
 
 func main() {
@@ -34,8 +33,8 @@ func main() {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(4)
 		}
-		s := ui.DefaultSettings()
-		s.AutoStart = i % 8
+		s := appliance.DefaultSettings()
+		s.Panel.AutoStart = i % 8
 		if err := fsys.WriteFileAtomic(fsys.OS, filepath.Join(dir, "settings.yaml"), appliance.MarshalSettings(s), 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(5)
