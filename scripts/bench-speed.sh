@@ -225,7 +225,26 @@ throttle_race() { # throttle_race WHERE DIR: 3 fast targets alone, then with a t
 		echo "bench-speed: no blkio or io cgroup controller; the throttled race is skipped" >&2
 		return
 	fi
+	# The same race for the floor: three fast dd writes alone, then beside
+	# a throttled fourth. On one disk the fourth's writes take bandwidth
+	# the others need whoever issues them; the floor's ratio shows how
+	# much of clonebay's is that.
+	ddrace() { # ddrace alone|mixed: seconds until the three fast writes end
+		local start sp= pids=() el t
+		drop; start=$(now)
+		if [ "$1" = mixed ]; then
+			sh -c 'echo $$ >"$0/cgroup.procs"; exec dd if="$1" of="$2" bs=4M oflag=direct status=none' "$cgdir" "$m" "$slow" &
+			sp=$!
+		fi
+		for t in "${ts[@]:0:3}"; do dd if="$m" of="$t" bs=4M oflag=direct status=none & pids+=($!); done
+		wait "${pids[@]}"
+		el=$(since "$start")
+		[ -z "$sp" ] || wait "$sp"
+		echo "$el"
+	}
+	local dd_alone=() dd_mixed=()
 	for b in $(seq 1 "$runs"); do
+		dd_alone+=("$(ddrace alone)"); dd_mixed+=("$(ddrace mixed)")
 		for what in alone mixed; do
 			[ $((b % 2)) -eq 0 ] && what=$([ "$what" = alone ] && echo mixed || echo alone)
 			if [ "$what" = alone ]; then
@@ -242,6 +261,8 @@ throttle_race() { # throttle_race WHERE DIR: 3 fast targets alone, then with a t
 	a=$(printf '%s\n' "${alone[@]}" | median); x=$(printf '%s\n' "${mixed[@]}" | median)
 	printf '1->4, %d MiB, one target throttled to %d MB/s, %s (median of %d): the three fast targets %.2fs, alone %.2fs: %.3fx (goal <= 1.05)\n' \
 		"$tm" "$((bps / 1000000))" "$where" "$runs" "$x" "$a" "$(ratio "$x" "$a")"
+	a=$(printf '%s\n' "${dd_alone[@]}" | median); x=$(printf '%s\n' "${dd_mixed[@]}" | median)
+	printf '  the floor in the same race: three dd writes %.2fs beside the throttled one, alone %.2fs: %.3fx\n' "$x" "$a" "$(ratio "$x" "$a")"
 	rmdir "$cgdir"; cg=
 }
 if on 3; then
