@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -28,10 +29,12 @@ import (
 type Hardware struct {
 	Watcher hal.DriveWatcher
 	Opener  hal.DriveOpener
-	Buttons hal.Buttons // nil: no buttons
-	Display hal.Display // nil: no LCD
-	LEDs    hal.LEDs    // nil: no LEDs
-	Buzzer  hal.Buzzer  // nil: no buzzer
+	Buttons hal.Buttons    // nil: no buttons
+	Display hal.Display    // nil: no LCD
+	LEDs    hal.LEDs       // nil: no LEDs
+	Buzzer  hal.Buzzer     // nil: no buzzer
+	Scanner hal.CodeReader // nil: no barcode scanner
+	Light   hal.StackLight // nil: no stack light
 	// Runners are goroutines the backends need (the LCD writer, the LED
 	// blinker); they outlive the loop, so the shutdown frame still
 	// reaches the panel.
@@ -61,6 +64,10 @@ type Config struct {
 	Fleet Fleet
 	// Notice is shown once the panel is up (a damaged settings file).
 	Notice *ui.Notice
+	// Lot, when set, is the lot the appliance starts (with LotGoal drives
+	// to pass; 0 is no count) in place of the one it ran before.
+	Lot     string
+	LotGoal int
 	// Files holds the state files; nil is the machine's own file system.
 	Files fsys.FS
 	// JobOptions are the engine's options for every job (chunk sizes);
@@ -88,9 +95,16 @@ type Appliance struct {
 	start    time.Time
 
 	drives map[int]hal.DriveInfo // the drives on the panel, by port
+	shown  map[int]ui.Drive      // what the panel was told of them
+
+	version   string  // the firmware's, for reports
+	lot       lotRun  // the running lot
+	givenLot  *lotRun // the lot the configuration starts
+	lastLamps *hal.Lamps
 
 	notice        *ui.Notice
 	jobLog        *record.Log
+	recordLock    *os.File // held on the record's file while the appliance runs
 	journal       *journal
 	pendingResume *journal
 	shuttingDown  bool
@@ -152,9 +166,17 @@ func New(cfg Config, hw Hardware, paths Paths, log *slog.Logger) (*Appliance, er
 		observe: cfg.Observe,
 		notice:  cfg.Notice,
 		drives:  map[int]hal.DriveInfo{},
-		events:  make(chan event, 256),
-		beeps:   make(chan []hal.Beep, 8),
-		subs:    map[chan ui.View]struct{}{},
+		shown:   map[int]ui.Drive{},
+		version: cfg.Version,
+		givenLot: func() *lotRun {
+			if cfg.Lot == "" {
+				return nil
+			}
+			return &lotRun{Name: cfg.Lot, Goal: cfg.LotGoal}
+		}(),
+		events: make(chan event, 256),
+		beeps:  make(chan []hal.Beep, 8),
+		subs:   map[chan ui.View]struct{}{},
 	}, nil
 }
 
@@ -194,6 +216,9 @@ func (a *Appliance) Run(ctx context.Context) error {
 		g.Go(func() error { return quiet(a.hw.Buttons.Run(gctx, buttonEvents)) })
 	}
 	g.Go(func() error { a.buzz(gctx); return nil })
+	if a.hw.Scanner != nil {
+		g.Go(func() error { return a.readScanner(gctx) })
+	}
 	a.startFleet(gctx, g)
 	g.Go(func() error { return a.loop(gctx, taskCtx, driveEvents, buttonEvents) })
 	err := g.Wait()
@@ -224,6 +249,7 @@ func (a *Appliance) loop(ctx, taskCtx context.Context, drives <-chan hal.DriveEv
 	defer tick.Stop()
 	var first []ui.Event
 	first = append(first, a.openJobLog()...)
+	first = append(first, a.openLot(a.givenLot)...)
 	first = append(first, a.openImageLibrary()...)
 	a.loadJournal()
 	if a.box != (ui.BoxInfo{}) {
@@ -243,6 +269,9 @@ func (a *Appliance) loop(ctx, taskCtx context.Context, drives <-chan hal.DriveEv
 			a.stopLineAndWait(taskCtx)
 			if a.jobLog != nil {
 				_ = a.jobLog.Close()
+			}
+			if a.recordLock != nil {
+				_ = a.recordLock.Close()
 			}
 			return nil
 		case <-tick.C:
@@ -339,6 +368,10 @@ func (a *Appliance) command(ctx context.Context, cmd ui.Command) []ui.Event {
 		}
 	case ui.SaveSettings:
 		return a.saveSettings(ctx, c.Settings)
+	case ui.StartLot:
+		return a.startLot(c)
+	case ui.EndLot:
+		return a.endLot()
 	default:
 		a.log.Error("the panel gave a command the appliance does not know", "command", fmt.Sprintf("%T", cmd))
 	}
@@ -404,6 +437,7 @@ func (a *Appliance) show() {
 		}
 		a.lastLEDs = f.LEDs
 	}
+	a.showLamps(a.model.Lamps())
 	a.publish()
 }
 
@@ -430,6 +464,9 @@ func (a *Appliance) shutdown() {
 		for p := 1; p <= a.hw.LEDs.Ports(); p++ {
 			_ = a.hw.LEDs.SetLED(p, hal.LEDOff)
 		}
+	}
+	if a.hw.Light != nil {
+		_ = a.hw.Light.Set(hal.Lamps{})
 	}
 	if a.hw.Display != nil {
 		_ = a.hw.Display.Show([]string{"Clonebay", "Shut down"})

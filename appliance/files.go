@@ -98,7 +98,7 @@ func (a *Appliance) startFiles(ctx context.Context, c ui.StartJob) ui.Event {
 	if a.sets == nil {
 		return ui.JobRefused{Reason: "no file set library"}
 	}
-	j := &runningJob{done: make(chan struct{}), meta: jobMeta{id: newJobID(), targets: map[int]hal.DriveInfo{},
+	j := &runningJob{done: make(chan struct{}), meta: jobMeta{lot: a.lot.Name, started: time.Now(), id: newJobID(), targets: map[int]hal.DriveInfo{},
 		files: &filesMeta{set: c.Set}}}
 	var master hal.Master
 	if c.Set == "" {
@@ -210,7 +210,10 @@ func (a *Appliance) filesDone(e filesFinished) []ui.Event {
 // its file system, label, the set's files and the SHA-256 of its listing.
 func filesEntries(e filesFinished, ports []int, when time.Time) []record.Entry {
 	m := e.meta
-	base := record.Entry{Time: when.UTC(), Job: m.id, Mode: fileset.Mode, Area: "files"}
+	base := record.Entry{Time: when.UTC(), Job: m.id, Lot: m.lot, Mode: fileset.Mode, Area: "files"}
+	if !m.started.IsZero() {
+		base.Started = m.started.UTC()
+	}
 	switch {
 	case m.files != nil && m.files.set != "":
 		base.MasterKind, base.MasterName = "set", m.files.set
@@ -222,7 +225,7 @@ func filesEntries(e filesFinished, ports []int, when time.Time) []record.Entry {
 		en := base
 		t := m.targets[port]
 		en.Port, en.Label = port, t.Label
-		en.TargetModel, en.TargetSerial, en.TargetSize = strings.TrimSpace(t.Vendor+" "+t.Model), t.Serial, t.Size
+		en.TargetModel, en.TargetSerial, en.TargetCID, en.TargetSize = strings.TrimSpace(t.Vendor+" "+t.Model), t.Serial, t.CID, t.Size
 		return en
 	}
 	var out []record.Entry

@@ -40,7 +40,8 @@ func sim8(t *testing.T) *board.Board {
 
 // rigHardware is the appliance's hardware made of a rig.
 func rigHardware(r *sim.Rig) Hardware {
-	return Hardware{Watcher: r.Bay, Opener: r.Bay, Buttons: r.Buttons, Display: r.LCD, LEDs: r.LEDs, Buzzer: r.Buzzer}
+	return Hardware{Watcher: r.Bay, Opener: r.Bay, Buttons: r.Buttons, Display: r.LCD, LEDs: r.LEDs, Buzzer: r.Buzzer,
+		Scanner: r.Scanner, Light: r.Light}
 }
 
 // startRig fills a rig with setup and runs an appliance on it. Call it

@@ -53,6 +53,7 @@ func (a *Appliance) driveEvent(ctx context.Context, ev hal.DriveEvent) []ui.Even
 	d := ev.Drive
 	if ev.Kind == hal.DriveRemoved || (ev.Kind == hal.MediaChanged && d.Size == 0 && !d.Removable) {
 		delete(a.drives, d.Port)
+		delete(a.shown, d.Port)
 		a.log.Info("drive removed", "port", d.Label, "node", d.Node)
 		if a.job != nil {
 			// The engine sees the removal as I/O errors on that drive; the
@@ -64,7 +65,8 @@ func (a *Appliance) driveEvent(ctx context.Context, ev hal.DriveEvent) []ui.Even
 	a.drives[d.Port] = d
 	// Probe before planning: both open the drive, and a block device
 	// opens exclusively, so the plan's open must not overlap the probe's.
-	in := ui.DriveIn{Drive: a.probe(d)}
+	in := ui.DriveIn{Drive: a.markDone(d, a.probe(d))}
+	a.shown[d.Port] = in.Drive
 	if d.Port == a.b.MasterPort {
 		a.planMaster(ctx)
 	}
@@ -171,7 +173,7 @@ func (a *Appliance) startErase(ctx context.Context, c ui.StartErase) ui.Event {
 	if err != nil {
 		return ui.JobRefused{Reason: err.Error()}
 	}
-	j := &runningJob{done: make(chan struct{}), meta: jobMeta{id: newJobID(), targets: map[int]hal.DriveInfo{}}}
+	j := &runningJob{done: make(chan struct{}), meta: jobMeta{lot: a.lot.Name, started: time.Now(), id: newJobID(), targets: map[int]hal.DriveInfo{}}}
 	job := engine.EraseJob{Mode: mode, Verify: c.Verify, Options: a.jobOpts}
 	job.Options.OnProgress = a.onProgress
 	for _, port := range c.Targets {
@@ -272,7 +274,7 @@ func (a *Appliance) startJob(ctx context.Context, c ui.StartJob, resume map[int]
 	if a.line != nil {
 		return ui.JobRefused{Reason: "line mode is running"}
 	}
-	j := &runningJob{done: make(chan struct{}), meta: jobMeta{id: newJobID(), targets: map[int]hal.DriveInfo{}}}
+	j := &runningJob{done: make(chan struct{}), meta: jobMeta{lot: a.lot.Name, started: time.Now(), id: newJobID(), targets: map[int]hal.DriveInfo{}}}
 	var src engine.Source
 	area := areaFor(c.Area)
 	if c.Image != "" {

@@ -116,7 +116,7 @@ func (a *Appliance) lineTarget(ctx context.Context, port int) ui.Event {
 		return fail("cannot open", err.Error(), false)
 	}
 	l.seq++
-	meta := jobMeta{id: fmt.Sprintf("line-%s-%d", newJobID(), l.seq), master: l.master,
+	meta := jobMeta{lot: a.lot.Name, started: time.Now(), id: fmt.Sprintf("line-%s-%d", newJobID(), l.seq), master: l.master,
 		targets: map[int]hal.DriveInfo{port: d}}
 	if l.image != nil {
 		meta.image = l.image.Manifest()
@@ -280,7 +280,7 @@ func (a *Appliance) lineFilesTarget(ctx context.Context, port int, d hal.DriveIn
 		return ui.LineDone{Result: ui.PortResult{Port: port, Cause: "cannot open", Reason: err.Error()}}
 	}
 	l.seq++
-	meta := jobMeta{id: fmt.Sprintf("line-%s-%d", newJobID(), l.seq), master: l.master, files: &filesMeta{set: l.set},
+	meta := jobMeta{lot: a.lot.Name, started: time.Now(), id: fmt.Sprintf("line-%s-%d", newJobID(), l.seq), master: l.master, files: &filesMeta{set: l.set},
 		targets: map[int]hal.DriveInfo{port: d}}
 	pctx, cancel := context.WithCancel(ctx)
 	l.ports[port] = cancel

@@ -1,9 +1,12 @@
 package appliance
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"strings"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/clonebay/clonebay/engine"
@@ -11,14 +14,20 @@ import (
 	"github.com/clonebay/clonebay/fileset"
 	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/images"
+	"github.com/clonebay/clonebay/internal/filelock"
+	"github.com/clonebay/clonebay/internal/fsys"
+	"github.com/clonebay/clonebay/jobrecord"
 	"github.com/clonebay/clonebay/record"
+	"github.com/clonebay/clonebay/report"
 	"github.com/clonebay/clonebay/ui"
 )
 
 // jobMeta is what the record needs of a job that the result lacks: who
-// the master and the targets were.
+// the master and the targets were, when it started, and for which lot.
 type jobMeta struct {
 	id      string
+	lot     string
+	started time.Time
 	master  hal.DriveInfo
 	image   *images.Manifest // the master is this image, not a drive
 	files   *filesMeta       // a files job
@@ -27,32 +36,11 @@ type jobMeta struct {
 
 // recordEntries turns a job's result into production-record entries.
 func recordEntries(m jobMeta, res *engine.Result, when time.Time) []record.Entry {
-	var out []record.Entry
-	for _, p := range res.Ports {
-		t := m.targets[p.Port]
-		kind := "drive"
-		if res.Mode == engine.Erase {
-			kind = ""
-		}
-		e := record.Entry{
-			Time: when.UTC(), Job: m.id, Mode: res.Mode.String(),
-			MasterKind: kind, MasterName: strings.TrimSpace(m.master.Vendor + " " + m.master.Model),
-			MasterSerial: m.master.Serial, MasterSize: m.master.Size, MasterSHA256: res.SHA256,
-			Area: res.Area, Bytes: res.Bytes,
-			Port: p.Port, Label: p.Label, TargetModel: strings.TrimSpace(t.Vendor + " " + t.Model),
-			TargetSerial: t.Serial, TargetSize: t.Size,
-			Result: p.Status.String(), Reason: p.Reason, Written: p.Written, Verified: p.Verified,
-			MBps: p.MBps, SHA256: p.SHA256,
-		}
-		for _, r := range res.BadRanges {
-			e.BadRanges = append(e.BadRanges, record.Range{Off: r.Off, Len: r.Len})
-		}
-		if m.image != nil {
-			e.MasterKind, e.MasterName, e.MasterSerial, e.MasterSize = "image", m.image.Name, "", m.image.Size
-		}
-		out = append(out, e)
+	j := jobrecord.Job{ID: m.id, Lot: m.lot, Started: m.started, Ended: when, Master: m.master, Targets: m.targets}
+	if m.image != nil {
+		j.MasterKind, j.Image, j.ImageSize = jobrecord.MasterImage, m.image.Name, m.image.Size
 	}
-	return out
+	return jobrecord.Entries(j, res)
 }
 
 // logResults groups record entries into the panel's job results, newest
@@ -92,6 +80,14 @@ func (a *Appliance) openJobLog() []ui.Event {
 	if a.paths.Record == "" {
 		return nil
 	}
+	if a.files == fsys.OS {
+		lock, err := lockRecord(a.paths.Record)
+		if err != nil {
+			a.log.Error("job log", "err", err)
+			return one(ui.Notice{Title: "Job log", Text: "Jobs are not recorded: " + shortReason(err)})
+		}
+		a.recordLock = lock
+	}
 	l, rep, err := record.Open(a.files, a.paths.Record)
 	if l == nil {
 		a.log.Error("job log", "err", err)
@@ -109,6 +105,27 @@ func (a *Appliance) openJobLog() []ui.Event {
 		out = append(out, ui.Notice{Title: "Job log damaged", Text: "The job log does not verify; see the log. New jobs are still recorded."})
 	}
 	return out
+}
+
+// lockRecord locks the production record's file for the appliance's
+// life, as a command-line job locks it for its own: two writers never
+// chain entries onto one record at once.
+func lockRecord(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("record %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("record %s: %w", path, err)
+	}
+	if err := filelock.Lock(f, true); err != nil {
+		f.Close()
+		if errors.Is(err, filelock.ErrLocked) {
+			return nil, fmt.Errorf("record %s: another program is writing to it: a command-line job holds it", path)
+		}
+		return nil, fmt.Errorf("record %s: %w", path, err)
+	}
+	return f, nil
 }
 
 // writeRecord appends a finished job to the production record; what it
@@ -129,6 +146,9 @@ func (a *Appliance) writeEntries(entries []record.Entry) []ui.Event {
 	if a.repl != nil {
 		a.repl.Notify()
 	}
+	if a.lot.Name != "" {
+		return one(a.lotState()) // the counter moves; the count may be reached
+	}
 	return nil
 }
 
@@ -147,12 +167,21 @@ func (a *Appliance) exportLog(ctx context.Context) ui.Event {
 		if err != nil {
 			continue
 		}
-		n, err := fatstick.Export(ctx, d.Node, off, a.jobLog.Entries(), time.Now())
+		entries := a.jobLog.Entries()
+		reports, err := a.lotReports(entries)
+		if err != nil {
+			a.log.Error("export: the lot's report", "lot", a.lot.Name, "err", err)
+			return ui.Notice{Title: "Export failed", Text: "The lot's report: " + err.Error()}
+		}
+		n, err := fatstick.Export(ctx, d.Node, off, entries, time.Now(), reports...)
 		if err != nil {
 			a.log.Error("export", "port", port.Label, "err", err)
 			return ui.Notice{Title: "Export failed", Text: fmt.Sprintf("Port %s: %v", port.Label, err)}
 		}
-		a.log.Info("job log exported", "port", port.Label, "entries", n)
+		a.log.Info("job log exported", "port", port.Label, "entries", n, "lot reports", len(reports))
+		if len(reports) > 0 {
+			return ui.Notice{Title: "Exported", Text: fmt.Sprintf("%d entries and lot %s's report to port %s.", n, a.lot.Name, port.Label)}
+		}
 		return ui.Notice{Title: "Exported", Text: fmt.Sprintf("%d entries to the stick in port %s.", n, port.Label)}
 	}
 	return ui.Notice{Title: "Export", Text: "No USB stick with a FAT file system is in a port."}
@@ -166,4 +195,31 @@ func (a *Appliance) findFAT(d hal.DriveInfo) (int64, error) {
 	}
 	defer r.Close()
 	return fatstick.Find(r, d.Size, d.LogicalSectorSize)
+}
+
+// lotReports are the running lot's batch report, as PDF and CSV, for the
+// export; none when no lot runs or the record holds none of it yet.
+func (a *Appliance) lotReports(entries []record.Entry) ([]fatstick.File, error) {
+	if a.lot.Name == "" {
+		return nil, nil
+	}
+	mine, err := report.LotEntries(entries, a.lot.Name)
+	if errors.Is(err, report.ErrNoEntries) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	b := report.Batch{Lot: a.lot.Name, Entries: mine, Meta: report.Meta{Firmware: a.version, ApplianceID: a.id, Generated: time.Now()}}
+	if n := len(entries); n > 0 {
+		b.Head = report.Head{Count: int64(n), Sum: entries[n-1].Sum}
+	}
+	var pdf, csv bytes.Buffer
+	if err := report.WriteBatchPDF(&pdf, b); err != nil {
+		return nil, err
+	}
+	if err := report.WriteBatchCSV(&csv, b); err != nil {
+		return nil, err
+	}
+	base := "lot-" + a.lot.Name
+	return []fatstick.File{{Name: base + ".pdf", Data: pdf.Bytes()}, {Name: base + ".csv", Data: csv.Bytes()}}, nil
 }

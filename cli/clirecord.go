@@ -122,8 +122,17 @@ func (r *cliRecord) append(j jobrecord.Job, res *engine.Result) ([]record.Entry,
 	if r == nil {
 		return nil, nil
 	}
-	j.Lot = r.lot
-	entries := jobrecord.Entries(j, res)
+	return r.appendEntries(jobrecord.Entries(j, res))
+}
+
+// appendEntries records one job's entries, for the lot.
+func (r *cliRecord) appendEntries(entries []record.Entry) ([]record.Entry, error) {
+	if r == nil || len(entries) == 0 {
+		return nil, nil
+	}
+	for i := range entries {
+		entries[i].Lot = r.lot
+	}
 	if err := r.log.Append(entries...); err != nil {
 		return nil, fmt.Errorf("the job ran but was not recorded: %w", err)
 	}

@@ -14,13 +14,15 @@ import (
 
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/fileset"
+	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/hal/blockdev"
+	"github.com/clonebay/clonebay/record"
 )
 
 // cmdFiles copies a file set onto targets of any sizes: each is
 // partitioned and formatted fresh and verified file by file.
 func cmdFiles(ctx context.Context, env *Env, args []string) error {
-	fs := NewFlags(env, "files", "--from DIR|set:NAME|DEVICE --to DST [--to DST...] [--fs auto|fat32|exfat] [--label NAME] [--table mbr|gpt] --yes")
+	fs := NewFlags(env, "files", "--from DIR|set:NAME|DEVICE --to DST [--to DST...] [--fs auto|fat32|exfat] [--label NAME] [--table mbr|gpt] --yes [--record FILE [--lot NAME]]")
 	from := fs.String("from", "", "the files: a folder, set:NAME from the library, or a drive or image file whose FAT or exFAT volume is copied")
 	var to multiFlag
 	fs.Var(&to, "to", "a target drive or image file (repeat for each target); everything on it is lost")
@@ -29,7 +31,12 @@ func cmdFiles(ctx context.Context, env *Env, args []string) error {
 	table := fs.String("table", fileset.MBR, "the partition table: mbr or gpt")
 	yes := fs.Bool("yes", false, "confirm: everything on the targets is lost")
 	lib := libraryFlag(fs)
+	var rf recordFlags
+	rf.register(fs)
 	if err := Parse(fs, args); err != nil {
+		return err
+	}
+	if err := rf.check(); err != nil {
 		return err
 	}
 	switch {
@@ -58,6 +65,11 @@ func cmdFiles(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer drives.close()
+	rec, err := openCLIRecord(rf, driveReaders(nil, drives.targets)...)
+	if err != nil {
+		return err
+	}
+	defer rec.close()
 
 	m := src.Manifest
 	fmt.Fprintf(env.Stdout, "%s: %d files in %d folders, %s; largest %s (%s)\n", *from, m.Files, m.Folders,
@@ -70,16 +82,42 @@ func cmdFiles(ctx context.Context, env *Env, args []string) error {
 		targets = append(targets, engine.PortTarget{Port: i + 1, Label: to[i], Dev: t})
 	}
 	stop := prog.start(ctx)
+	started := time.Now()
 	res, err := fileset.Run(ctx, src, targets, opts)
 	stop()
 	if err != nil {
 		return err
 	}
 	printFilesResult(env.Stdout, res)
+	entries := filesEntries(cliJobID(started), started, time.Now(), *from, cliTargets(drives.targets), res)
+	if _, err := rec.appendEntries(entries); err != nil {
+		return err
+	}
 	if !res.OK() {
 		return fmt.Errorf("%d of %d targets did not pass", len(res.Ports)-res.Count(engine.Pass), len(res.Ports))
 	}
 	return nil
+}
+
+// filesEntries are a files job's record entries: the set (or the folder
+// or drive the files came from) as the master, and per target its file
+// system, label, the set's files and the SHA-256 of its listing.
+func filesEntries(id string, started, ended time.Time, from string, targets map[int]hal.DriveInfo, res *fileset.Result) []record.Entry {
+	base := record.Entry{Time: ended.UTC(), Started: started.UTC(), Job: id, Mode: fileset.Mode, Area: "files",
+		MasterKind: "files", MasterName: from}
+	if name, ok := strings.CutPrefix(from, "set:"); ok {
+		base.MasterKind, base.MasterName = "set", name
+	}
+	var out []record.Entry
+	for _, p := range res.Ports {
+		e, t, r := base, targets[p.Port], res.Record(p)
+		e.Port, e.Label = p.Port, p.Label
+		e.TargetModel, e.TargetSerial, e.TargetCID, e.TargetSize = strings.TrimSpace(t.Vendor+" "+t.Model), t.Serial, t.CID, t.Size
+		e.Result, e.Reason, e.Written, e.Verified, e.MBps = p.Status.String(), p.Reason, p.Written, p.Verified, p.MBps
+		e.Bytes, e.FileSystem, e.VolumeLabel, e.Files, e.FilesSHA256 = r.Bytes, r.FileSystem, r.Label, r.Files, r.FilesSHA256
+		out = append(out, e)
+	}
+	return out
 }
 
 // filesSource opens what --from names: a stored set (checked against its

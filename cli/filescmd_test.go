@@ -13,6 +13,8 @@ import (
 
 	"github.com/clonebay/clonebay/engine/fatfs"
 	"github.com/clonebay/clonebay/fileset"
+	"github.com/clonebay/clonebay/internal/fsys"
+	"github.com/clonebay/clonebay/record"
 )
 
 func sparse(t *testing.T, dir, name string, size int64) string {
@@ -35,6 +37,7 @@ func TestFilesCommands(t *testing.T) {
 	lib := filepath.Join(dir, "images")
 	good := sparse(t, dir, "good.img", 64<<20)
 	small := sparse(t, dir, "small.img", 10<<20)
+	jobs := filepath.Join(dir, "jobs.log")
 
 	for _, tc := range []struct {
 		name string
@@ -50,6 +53,9 @@ func TestFilesCommands(t *testing.T) {
 		{"a file system not made", []string{"files", "--from", "set:promo", "--to", good, "--fs", "ntfs", "--yes", "--library", lib}, 2, `--fs "ntfs"`},
 		{"a set that is not there", []string{"files", "--from", "set:nope", "--to", good, "--yes", "--library", lib}, 1, "no such file set"},
 		{"one target passes, one is too small", []string{"files", "--from", "set:promo", "--to", good, "--to", small, "--yes", "--library", lib}, 1, "1 of 2 targets did not pass"},
+		{"a lot needs a record", []string{"files", "--from", "set:promo", "--to", good, "--yes", "--library", lib, "--lot", "A17"}, 2, "--lot A17 needs --record FILE"},
+		{"recorded for a lot", []string{"files", "--from", "set:promo", "--to", good, "--to", small, "--yes", "--library", lib,
+			"--record", jobs, "--lot", "A17"}, 1, "1 of 2 targets did not pass"},
 		{"straight from the folder", []string{"files", "--from", src, "--to", good, "--label", "promo", "--yes", "--library", lib}, 0, "1 passed, 0 failed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -57,6 +63,20 @@ func TestFilesCommands(t *testing.T) {
 			assert.Equal(t, tc.code, code, "%s%s", out, errOut)
 			assert.Contains(t, out+errOut, tc.out)
 		})
+	}
+
+	rep, err := record.Read(fsys.OS, jobs)
+	require.NoError(t, err)
+	require.Len(t, rep.Entries, 2, "one entry a target")
+	for i, want := range []struct{ result, fs string }{{"PASS", "FAT32"}, {"FAIL", ""}} {
+		e := rep.Entries[i]
+		assert.Equal(t, "A17", e.Lot)
+		assert.Equal(t, "files", e.Mode)
+		assert.Equal(t, "set", e.MasterKind)
+		assert.Equal(t, "promo", e.MasterName)
+		assert.Equal(t, want.result, e.Result)
+		assert.Equal(t, want.fs, e.FileSystem)
+		assert.Equal(t, 2, e.Files)
 	}
 
 	f, err := os.Open(good)

@@ -53,7 +53,7 @@ var ErrFull = errors.New("the stick is full")
 // Export writes clonebay-log-DATE.csv and .json into the root of the
 // FAT file system at off on the device (or image file) at node, with
 // mtools: no mount, so nothing else sees a half-written stick.
-func Export(ctx context.Context, node string, off int64, entries []record.Entry, now time.Time) (int, error) {
+func Export(ctx context.Context, node string, off int64, entries []record.Entry, now time.Time, extra ...File) (int, error) {
 	if _, err := exec.LookPath("mcopy"); err != nil {
 		return 0, errors.New("mtools is not installed")
 	}
@@ -70,25 +70,29 @@ func Export(ctx context.Context, node string, off int64, entries []record.Entry,
 	if err := record.WriteJSON(&jsonBuf, entries); err != nil {
 		return 0, err
 	}
-	for _, f := range []struct {
-		name string
-		data []byte
-	}{{base + ".csv", csvBuf.Bytes()}, {base + ".json", jsonBuf.Bytes()}} {
-		src := filepath.Join(dir, f.name)
-		if err := os.WriteFile(src, f.data, 0o644); err != nil {
+	files := append([]File{{base + ".csv", csvBuf.Bytes()}, {base + ".json", jsonBuf.Bytes()}}, extra...)
+	for _, f := range files {
+		src := filepath.Join(dir, f.Name)
+		if err := os.WriteFile(src, f.Data, 0o644); err != nil {
 			return 0, err
 		}
 		img := fmt.Sprintf("%s@@%d", node, off)
-		out, err := exec.CommandContext(ctx, "mcopy", "-o", "-i", img, src, "::"+f.name).CombinedOutput()
+		out, err := exec.CommandContext(ctx, "mcopy", "-o", "-i", img, src, "::"+f.Name).CombinedOutput()
 		if err != nil {
 			msg := strings.TrimSpace(string(out))
 			if strings.Contains(strings.ToLower(msg), "disk full") || strings.Contains(strings.ToLower(msg), "no free") {
 				return 0, ErrFull
 			}
-			return 0, fmt.Errorf("writing %s: %s", f.name, msg)
+			return 0, fmt.Errorf("writing %s: %s", f.Name, msg)
 		}
 	}
 	return len(entries), nil
+}
+
+// File is a further file Export writes beside the record: a report.
+type File struct {
+	Name string // a plain FAT file name, no folder
+	Data []byte
 }
 
 // The stick is read with mtools, without mounting it.

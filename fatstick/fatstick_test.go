@@ -92,9 +92,12 @@ func TestExport(t *testing.T) {
 		{Job: "j1", Port: 3, Result: "FAIL", Reason: "port 3: write at 4096: input/output error"}}
 	s := stick(t, dir, "stick.img", 8<<20)
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	n, err := fatstick.Export(context.Background(), s, 0, entries, now)
+	n, err := fatstick.Export(context.Background(), s, 0, entries, now, fatstick.File{Name: "lot-Order 17.csv", Data: []byte("lot,Order 17\n")})
 	require.NoError(t, err)
 	assert.Equal(t, 2, n)
+	names, err := fatstick.List(context.Background(), s, 0)
+	require.NoError(t, err)
+	assert.Contains(t, names, "/lot-Order 17.csv", "a report goes beside the record, under its long name")
 	got := filepath.Join(dir, "back.csv")
 	out, err := exec.Command("mcopy", "-i", s, "::clonebay-log-20261122-120000.csv", got).CombinedOutput()
 	require.NoError(t, err, "%s", out)

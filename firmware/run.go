@@ -36,12 +36,17 @@ func cmdRun(ctx context.Context, env *cli.Env, args []string) error {
 	recordFile := fs.String("record", "/var/lib/clonebay/jobs.log", "the production record: every job and drive")
 	journalFile := fs.String("journal", "/var/lib/clonebay/job.journal", "the running job's checkpoints, to resume it after a power loss")
 	libraryDir := fs.String("images", "", "the image library folder (default: the board's, else "+cli.DefaultLibrary+")")
-	stateDir := fs.String("state", "/var/lib/clonebay", "the appliance's own state: its ID in the fleet, the replication's cursor")
+	stateDir := fs.String("state", "/var/lib/clonebay", "the appliance's own state: its ID in the fleet, the replication's cursor, the running lot")
+	lot := fs.String("lot", "", "start this lot (production order); every record entry carries it (default: the lot that ran last)")
+	count := fs.Int("count", 0, "with --lot: the drives that must pass before the lot is done (0: no count)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if *boardName == "" {
 		return cli.UsageError("--board is required (see 'clonebay boards')")
+	}
+	if err := checkLotFlags(*lot, *count); err != nil {
+		return err
 	}
 	b, err := board.Load(*boardName)
 	if err != nil {
@@ -53,6 +58,13 @@ func cmdRun(ctx context.Context, env *cli.Env, args []string) error {
 		return err
 	}
 	defer unlock()
+	// A firmware killed mid-job leaves its master read-only in the kernel;
+	// the ledger it kept gives the drive its own state back.
+	if restored, err := blockdev.RestoreStale(); err != nil {
+		log.Error("write-blocks of a killed job not restored", "err", err)
+	} else if len(restored) > 0 {
+		log.Warn("write-blocks of a killed job restored", "drives", restored)
+	}
 	hw, closeHW, err := buildHardware(b, log)
 	if err != nil {
 		return err
@@ -63,7 +75,7 @@ func cmdRun(ctx context.Context, env *cli.Env, args []string) error {
 		return err
 	}
 	log.Info("clonebay starting", "version", version, "board", b.Name, "settings", *settingsFile)
-	cfg := appliance.Config{Board: b, Settings: set.Panel, Fleet: set.Fleet, Version: version}
+	cfg := appliance.Config{Board: b, Settings: set.Panel, Fleet: set.Fleet, Version: version, Lot: *lot, LotGoal: *count}
 	if problem != "" {
 		log.Error("settings", "problem", problem)
 		cfg.Notice = &ui.Notice{Title: "Settings", Text: problem}
@@ -118,7 +130,15 @@ func buildHardware(b *board.Board, log *slog.Logger) (appliance.Hardware, func()
 		}
 	}
 
-	gpioOK := b.Buttons != (board.Buttons{}) || b.Buzzer != nil || anyLED(b)
+	if sc := b.Scanner; sc != nil {
+		if r, err := openScanner(sc); err != nil {
+			log.Warn("no barcode scanner: lots are started from the menu", "err", err)
+		} else {
+			hw.Scanner = r
+			closers = append(closers, r.Close)
+		}
+	}
+	gpioOK := b.Buttons != (board.Buttons{}) || b.Buzzer != nil || anyLED(b) || b.StackLight != nil
 	if gpioOK {
 		if _, err := host.Init(); err != nil {
 			log.Warn("no GPIO on this machine: no buttons, LEDs or buzzer", "err", err)
@@ -140,6 +160,9 @@ func buildHardware(b *board.Board, log *slog.Logger) (appliance.Hardware, func()
 				}
 			}
 		}
+		if l := b.StackLight; l != nil {
+			hw.Light = buildStackLight(l, log)
+		}
 	}
 	if b.LCD != nil {
 		geo := hal.Geometry{Cols: b.LCD.Cols, Rows: b.LCD.Rows}
@@ -153,6 +176,24 @@ func buildHardware(b *board.Board, log *slog.Logger) (appliance.Hardware, func()
 		}
 	}
 	return hw, closeAll, nil
+}
+
+// buildStackLight drives the board's tower light; a lamp whose pin is
+// missing is left dark.
+func buildStackLight(l *board.StackLight, log *slog.Logger) hal.StackLight {
+	pin := func(p *board.Pin, what string) halgpio.OutPin {
+		if p == nil {
+			return halgpio.OutPin{}
+		}
+		out, _ := outPin(*p, what, log)
+		return out
+	}
+	light, err := halgpio.NewStackLight(pin(l.Green, "stack light green"), pin(l.Amber, "stack light amber"), pin(l.Red, "stack light red"))
+	if err != nil {
+		log.Warn("stack light left out", "err", err)
+		return nil
+	}
+	return light
 }
 
 func anyLED(b *board.Board) bool {

@@ -23,12 +23,17 @@ func cmdSim(ctx context.Context, env *cli.Env, args []string) error {
 	boardName := fs.String("board", board.Default, "the board to simulate: a built-in name or a YAML file")
 	scriptFile := fs.String("script", "", "run a scenario script without a terminal; exit 0 only when every expectation holds")
 	logFile := fs.String("log", "", "write the firmware's log to this file (default: stderr with --script, nowhere otherwise)")
-	recordFile := fs.String("record", "", "keep the production record (job log) in this file; a scenario's goes to a temporary file without it")
+	recordFile := fs.String("record", "", "keep the production record (job log) in this file (default: beside the image library; a scenario's goes to a temporary file)")
 	libraryDir := fs.String("images", simLibrary(), "the simulated appliance's image library folder (a scenario's is a new, empty one unless given)")
 	slack := fs.Float64("slack", 1, "with --script: make every deadline this many times as long (an emulator runs slower)")
 	settingsFile := fs.String("settings", "", "a settings file (Setup's choices, and the fleet's: replicate, catalog); Setup saves to it")
-	stateDir := fs.String("state", "", "the simulated appliance's own state folder: its ID, the replication's cursor (needed to replicate)")
+	stateDir := fs.String("state", "", "the simulated appliance's own state folder: its ID, the replication's cursor (needed to replicate), the running lot")
+	lot := fs.String("lot", "", "start this lot (production order); every record entry carries it")
+	count := fs.Int("count", 0, "with --lot: the drives that must pass before the lot is done (0: no count)")
 	if err := cli.ParseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkLotFlags(*lot, *count); err != nil {
 		return err
 	}
 	if *slack < 1 || *slack > 100 {
@@ -89,7 +94,10 @@ func cmdSim(ctx context.Context, env *cli.Env, args []string) error {
 	if err := rig.DefaultSession(); err != nil {
 		return err
 	}
-	app, err := appliance.New(appliance.Config{Board: b, Settings: set.Panel, Fleet: set.Fleet, Version: version},
+	if *recordFile == "" {
+		*recordFile = filepath.Join(filepath.Dir(*libraryDir), "jobs.log")
+	}
+	app, err := appliance.New(appliance.Config{Board: b, Settings: set.Panel, Fleet: set.Fleet, Version: version, Lot: *lot, LotGoal: *count},
 		scenario.Hardware(rig), appliance.Paths{Record: *recordFile, Library: *libraryDir, Settings: *settingsFile, State: *stateDir}, log)
 	if err != nil {
 		return err

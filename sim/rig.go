@@ -22,6 +22,8 @@ type Rig struct {
 	LCD     *LCD
 	LEDs    *LEDs
 	Buzzer  *Buzzer
+	Scanner *Scanner
+	Light   *StackLight
 
 	mu     sync.Mutex
 	serial int
@@ -37,6 +39,8 @@ func NewRig(b *board.Board) *Rig {
 		LCD:     NewLCD(hal.Geometry{Cols: cols, Rows: rows}),
 		LEDs:    NewLEDs(b.MaxPort()),
 		Buzzer:  NewBuzzer(),
+		Scanner: NewScanner(),
+		Light:   NewStackLight(),
 	}
 	for _, p := range b.Ports {
 		r.Bay.SetLabel(p.Number, p.Label)
@@ -74,8 +78,14 @@ type Stick struct {
 	ReadMBps, WriteMBps float64
 	Faults              []Fault
 	Model               string
-	Files               []File // a FAT32 stick holding these files
+	// Serial is the drive's serial number: "" gives a new one, NoSerial
+	// none (a cheap stick that reports nothing).
+	Serial string
+	Files  []File // a FAT32 stick holding these files
 }
+
+// NoSerial is a Stick's Serial for a drive that reports none.
+const NoSerial = "-"
 
 // DefaultTarget is a USB stick of the default session.
 func DefaultTarget() Stick {
@@ -88,6 +98,13 @@ func (r *Rig) Insert(port int, s Stick) (*Drive, error) {
 	r.serial++
 	serial := fmt.Sprintf("SIM%05d", r.serial)
 	r.mu.Unlock()
+	switch s.Serial {
+	case "":
+	case NoSerial:
+		serial = ""
+	default:
+		serial = s.Serial
+	}
 	spec := DriveSpec{Size: s.Size, ReadMBps: s.ReadMBps, WriteMBps: s.WriteMBps, Vendor: "Clonebay",
 		Model: s.Model, Serial: serial}
 	if s.Master {

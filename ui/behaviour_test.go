@@ -47,7 +47,7 @@ func beeps(cmds []ui.Command) [][]hal.Beep {
 
 func line(m *ui.Model, i int) string { return m.Frame().Lines[i] }
 
-var menuNames = []string{"Copy", "Verify only", "Copy no verify", "Erase", "Image", "Drive info", "Job log", "Line mode", "Setup"}
+var menuNames = []string{"Copy", "Verify only", "Copy no verify", "Erase", "Image", "Drive info", "Job log", "Line mode", "Lot", "Setup"}
 
 func TestMenuTreeWalk(t *testing.T) {
 	m := newModel(ui.DefaultSettings())
@@ -64,6 +64,7 @@ func TestMenuTreeWalk(t *testing.T) {
 		{"Port M master", "info"},
 		{"Job log", "log"},
 		{"Line mode", "line"},
+		{">New", "lot"},
 		{">Area: Whole", "setup"},
 	} {
 		feed(m, press(hal.Down)) // idle -> menu at item 1
@@ -267,7 +268,7 @@ func TestPINLocksSetupAndErase(t *testing.T) {
 	enter(1, 2, 3, 4)
 	assert.Equal(t, ">Area: Whole", line(m, 0), "the right PIN opens Setup")
 	feed(m, press(hal.Back))
-	feed(m, press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))
+	feed(m, press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))
 	assert.Equal(t, ">Mode: Quick", line(m, 0), "Erase stays open while the panel is unlocked")
 }
 
@@ -304,7 +305,7 @@ func eraseCmds(cmds []ui.Command) []ui.StartErase {
 func TestLineMode(t *testing.T) {
 	m := newModel(ui.DefaultSettings())
 	feed(m, master, blank(2))
-	cmds := feed(m, press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK), press(hal.OK))
+	cmds := feed(m, press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK), press(hal.OK))
 	var start []ui.StartLine
 	for _, c := range cmds {
 		if s, ok := c.(ui.StartLine); ok {
@@ -354,7 +355,7 @@ func TestLineMode(t *testing.T) {
 func TestLineEndsWhenTheMasterLeaves(t *testing.T) {
 	m := newModel(ui.DefaultSettings())
 	feed(m, master, blank(2))
-	feed(m, press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK), press(hal.OK), ui.LineStarted{Bytes: 8e9})
+	feed(m, press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK), press(hal.OK), ui.LineStarted{Bytes: 8e9})
 	cmds := feed(m, ui.DriveOut{Port: 1})
 	assert.Contains(t, cmds, ui.Command(ui.StopLine{}))
 	assert.Empty(t, feed(m, ui.DriveOut{Port: 1}), "asked once")
@@ -380,7 +381,7 @@ func TestFilesMode(t *testing.T) {
 	feed(m, ui.JobDone{Result: ui.JobResult{Mode: ui.CopyFiles, Ports: []ui.PortResult{{Port: 2, Pass: true}, {Port: 3, Pass: true}}}}, press(hal.OK))
 
 	t.Run("line mode", func(t *testing.T) {
-		cmds := feed(m, press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK), press(hal.OK))
+		cmds := feed(m, press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK), press(hal.OK))
 		require.Contains(t, cmds, ui.Command(ui.StartLine{Mode: ui.CopyFiles, Master: 1, Set: "course-2026"}))
 		cmds = feed(m, ui.LineStarted{Bytes: 1.2e9}, blank(1))
 		assert.Contains(t, cmds, ui.Command(ui.LineTarget{Port: 1}), "with a set, the master port takes targets")

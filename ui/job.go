@@ -34,7 +34,17 @@ func (s *idleScreen) update(m *Model, ev Event) (screen, []Command) {
 	return s, nil
 }
 
-func (*idleScreen) lines(m *Model, c, r int) []string {
+// lines shows the running lot's counter in place of the title (on two
+// rows, of the key help).
+func (s *idleScreen) lines(m *Model, c, r int) []string {
+	out := s.panel(m, c, r)
+	if m.lot.Name != "" && len(out) >= 2 {
+		out[map[bool]int{true: 0, false: 1}[r >= 4]] = m.lotLine(c)
+	}
+	return out
+}
+
+func (*idleScreen) panel(m *Model, c, r int) []string {
 	targets := m.readyTargets()
 	var total int64
 	for _, p := range targets {

@@ -36,7 +36,10 @@ func (m *Model) lineFill() []Command {
 	}
 	var cmds []Command
 	for _, p := range m.lineTargets() {
-		if l.running[p] {
+		if m.lot.Goal > 0 && m.lot.Pass+len(l.running) >= m.lot.Goal {
+			break // enough are passed or under way for the lot's count
+		}
+		if l.running[p] || m.held(p) {
 			continue
 		}
 		if _, done := m.outcome[p]; done {
@@ -166,6 +169,8 @@ func (*lineScreen) lines(m *Model, c, r int) []string {
 		head = "Line starting"
 	case l.stopping:
 		head = fmt.Sprintf("Ending P:%d F:%d", l.passed, l.failed)
+	case m.lot.Name != "":
+		head = m.lotHead(c)
 	}
 	var cells []string
 	for _, p := range m.cfg.Ports {
@@ -201,6 +206,8 @@ func (m *Model) lineCell(port int, wide bool) string {
 		status, short = "FAIL", "x"
 	case present && d.Problem != "":
 		status, short = "?", "?"
+	case present && m.held(port):
+		status, short = "DONE", "d"
 	}
 	if !wide {
 		return short

@@ -13,7 +13,7 @@ import (
 // Erase.
 
 // The main menu, in the order operators of duplicators know it.
-var menuItems = []string{"Copy", "Verify only", "Copy no verify", "Erase", "Image", "Drive info", "Job log", "Line mode", "Setup"}
+var menuItems = []string{"Copy", "Verify only", "Copy no verify", "Erase", "Image", "Drive info", "Job log", "Line mode", "Lot", "Setup"}
 
 const (
 	menuCopy = iota
@@ -24,6 +24,7 @@ const (
 	menuInfo
 	menuLog
 	menuLine
+	menuLot
 	menuSetup
 )
 
@@ -59,6 +60,8 @@ func (s *menuScreen) update(m *Model, ev Event) (screen, []Command) {
 			return &imageMenuScreen{}, nil
 		case menuLine:
 			return &lineConfirmScreen{}, nil
+		case menuLot:
+			return &lotScreen{}, nil
 		case menuInfo:
 			return &infoScreen{}, nil
 		case menuLog:
@@ -459,9 +462,14 @@ func (s *infoScreen) lines(m *Model, c, r int) []string {
 	}
 	if r >= 4 {
 		status := size(d.Size)
-		if d.Problem != "" {
+		switch {
+		case d.Problem != "":
 			status += " " + d.Problem
-		} else if d.HasData {
+		case d.Done != "":
+			status += " done in lot"
+		case d.Serial == "" && m.lot.Name != "" && d.Port != m.cfg.MasterPort:
+			status += " unchecked" // no serial: the lot cannot tell a repeat
+		case d.HasData:
 			status += " has data"
 		}
 		return []string{both("Port "+m.label(d.Port)+role, fmt.Sprintf("%d/%d", i+1, pages), c),

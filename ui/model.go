@@ -41,6 +41,9 @@ type Model struct {
 	sets    []SetInfo // the file sets beside the images
 	fileSet string    // the set Files mode copies; "" is the files on the master drive
 	box     BoxInfo   // the appliance's own: its ID, its record's replication
+
+	lot  LotState     // the running lot, as the appliance counts it
+	redo map[int]bool // ports whose already-done drive the operator confirmed
 }
 
 // jobState is the running job.
@@ -72,7 +75,7 @@ func portOutcome(p PortResult) outcome {
 // New makes the panel model, on the idle screen.
 func New(cfg Config, set Settings) *Model {
 	return &Model{cfg: cfg, set: set, screen: &idleScreen{}, drives: map[int]Drive{}, outcome: map[int]outcome{},
-		lastJob: map[int]bool{}, backlight: true}
+		lastJob: map[int]bool{}, redo: map[int]bool{}, backlight: true}
 }
 
 // Settings returns the current settings.
@@ -98,12 +101,18 @@ func (m *Model) Update(ev Event) []Command {
 	case DriveIn:
 		m.drives[ev.Drive.Port] = ev.Drive
 		delete(m.outcome, ev.Drive.Port)
+		delete(m.redo, ev.Drive.Port)
+		m.askRedo(ev.Drive)
 		if m.line != nil {
 			return m.lineFill()
 		}
 		return m.autoStart()
 	case DriveOut:
 		return m.driveOut(ev)
+	case LotState:
+		return m.lotChanged(ev)
+	case Scanned:
+		return m.scanned(ev)
 	case PlanInfo:
 		m.plan = &ev
 	case ResumeOffer:
@@ -175,7 +184,11 @@ func (m *Model) Update(ev Event) []Command {
 	case LineStopped:
 		if l := m.line; l != nil {
 			m.line = nil
-			m.screen = message("Line ended", fmt.Sprintf("%s%d passed, %d failed this session.", l.why, l.passed, l.failed))
+			title := "Line ended"
+			if m.lotDone() {
+				title = "Lot done"
+			}
+			m.screen = message(title, fmt.Sprintf("%s%d passed, %d failed this session.", l.why, l.passed, l.failed))
 		}
 	}
 	return nil
@@ -220,6 +233,7 @@ func (m *Model) driveOut(ev DriveOut) []Command {
 	}
 	delete(m.drives, ev.Port)
 	delete(m.outcome, ev.Port)
+	delete(m.redo, ev.Port)
 	delete(m.lastJob, ev.Port)
 	if m.line != nil && ev.Port == m.cfg.MasterPort {
 		m.line.keep = false
@@ -257,7 +271,10 @@ func (m *Model) defaultMode() Mode {
 // start asks for a job on every ready target and shows its progress; it
 // stays on from when there is no master or no target.
 func (m *Model) start(from screen, mode Mode) (screen, []Command) {
-	targets := m.readyTargets()
+	if m.lotDone() && mode != VerifyOnly {
+		return message("Lot done", fmt.Sprintf("Lot %s has its %d. Start a new lot from the menu.", m.lot.Name, m.lot.Goal)), nil
+	}
+	targets := m.notHeld(m.readyTargets())
 	if !m.masterPresent() || len(targets) == 0 {
 		return from, nil
 	}
@@ -297,8 +314,8 @@ func (m *Model) autoStart() []Command {
 		return nil
 	}
 	mode := m.defaultMode()
-	targets := m.readyTargets()
-	if len(targets) < m.set.AutoStart || m.targetsHoldData(mode) {
+	targets := m.notHeld(m.readyTargets())
+	if len(targets) < m.set.AutoStart || m.targetsHoldData(mode) || m.lotDone() {
 		return nil
 	}
 	for _, p := range targets {
@@ -420,6 +437,12 @@ func (m *Model) led(port int) hal.LEDState {
 	}
 	if m.working(port) {
 		return hal.LEDGreenBlink
+	}
+	if m.lotDone() && !m.Running() {
+		return hal.LEDOff // the lot is done: nothing more to insert
+	}
+	if m.held(port) {
+		return hal.LEDRedBlink // already done: see the panel
 	}
 	if o, ok := m.outcome[port]; ok {
 		return o.led

@@ -84,7 +84,7 @@ var (
 	// Files mode copying the set course-2026 (Image, File sets, its row).
 	toFiles = seq(sets, toImage, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK),
 		press(hal.Down), press(hal.OK))
-	toLine = seq(press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))
+	toLine = seq(press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))
 	// Line mode with eight ports: 2 passed, 3 copying, 4 failed, 5 verifying.
 	lineRunning = seq(withMas, toLine, press(hal.OK), ui.LineStarted{Bytes: 8e9, Area: "whole media"},
 		blank(5), progress(2, ui.Copying, 4e9), progress(3, ui.Copying, 2e9), progress(4, ui.Copying, 1e9), progress(5, ui.Verifying, 6e9),
@@ -130,10 +130,10 @@ var screens = []struct {
 	{"check-drive", seq(withMas, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK), press(hal.Down), press(hal.OK), press(hal.Down))},
 	{"resume-offer", seq(withMas, ui.ResumeOffer{Mode: ui.CopyVerify, Targets: 3})},
 	{"info-empty", seq(press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK))},
-	{"log-empty", seq(press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))},
+	{"log-empty", seq(press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))},
 	{"log", seq(running, ui.JobDone{Result: ui.JobResult{Mode: ui.CopyVerify, Bytes: 8e9, Duration: 9 * time.Minute,
 		Ports: []ui.PortResult{{Port: 2, Pass: true}, {Port: 3, Cause: "mismatch"}, {Port: 4, Pass: true}}}},
-		press(hal.Back), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))},
+		press(hal.Back), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK))},
 	{"setup", seq(press(hal.Up), press(hal.Up), press(hal.OK))},
 	{"setup-page2", seq(press(hal.Up), press(hal.Up), press(hal.OK), press(hal.Up))},
 	{"restore", seq(press(hal.Up), press(hal.Up), press(hal.OK), press(hal.Up), press(hal.Up), press(hal.OK))},

@@ -134,8 +134,8 @@ func TestCursorsAreBornWithTheirScreen(t *testing.T) {
 	assert.Equal(t, ">Mode: Quick", line(m, 0), "Erase opened again starts over")
 
 	m = newModel(ui.DefaultSettings())
-	feed(m, withMas, press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK)) // Drive info
-	feed(m, press(hal.Down), press(hal.Down))                                                                  // port 3
+	feed(m, withMas, press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.OK)) // Drive info
+	feed(m, press(hal.Down), press(hal.Down))                                                                                 // port 3
 	feed(m, press(hal.OK), press(hal.Back))
 	assert.Contains(t, line(m, 0), "Port 3", "Back from the checks returns to the same drive")
 	feed(m, ui.DriveOut{Port: 2}, press(hal.OK), press(hal.Back))

@@ -52,6 +52,10 @@ type Drive struct {
 	Size    int64
 	HasData bool   // holds a partition table or a file system
 	Problem string // why it cannot be a target (read-only, no media), or ""
+	// Done says where the drive already passed in the running lot ("" when
+	// it did not, or the record cannot tell): it is not written again
+	// unless the operator confirms.
+	Done string
 }
 
 // Mode is what a job does.

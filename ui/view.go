@@ -20,6 +20,11 @@ type View struct {
 	Image     string     // the image jobs copy from; "" is the master drive
 	Busy      *Busy      // a capture, import or image check under way; nil when none
 	Box       BoxInfo    // the appliance's ID and its record's replication
+	// Lot is the running lot and its count (Name "" is none); LotDone
+	// says its count is reached.
+	Lot     LotState
+	LotDone bool
+	Lamps   hal.Lamps // the stack light
 }
 
 // PortView is one port: its drive, its progress in the running job or
@@ -63,7 +68,9 @@ type LineView struct {
 
 // View returns a snapshot of the panel.
 func (m *Model) View() View {
-	v := View{Screen: m.screen.name(), Lines: m.lines(), Backlight: m.backlight, Image: m.image, Box: m.box}
+	v := View{Screen: m.screen.name(), Lines: m.lines(), Backlight: m.backlight, Image: m.image, Box: m.box,
+		Lot: m.lot, LotDone: m.lotDone(), Lamps: m.Lamps()}
+	v.Lot.Recent = slices.Clone(m.lot.Recent)
 	for _, p := range m.cfg.Ports {
 		pv := PortView{Number: p.Number, Label: p.Label, Master: p.Number == m.cfg.MasterPort,
 			Working: m.working(p.Number), LED: m.led(p.Number)}

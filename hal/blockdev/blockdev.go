@@ -29,7 +29,8 @@ type Drive struct {
 
 	mu     sync.Mutex
 	closed bool
-	roWas  *bool // BLKRO before WriteBlock, to restore
+	roWas  *bool  // BLKRO before WriteBlock, to restore
+	roDev  string // the write-block's ledger entry (see ledger.go)
 }
 
 var (
@@ -379,16 +380,15 @@ func (d *Drive) WriteBlock() error {
 	if d.roWas != nil {
 		return nil
 	}
-	fd := int(d.f.Fd())
-	was, err := unix.IoctlGetInt(fd, unix.BLKROGET)
+	wasRO, dev, err := noteBlock(d.f, d.info.Node)
 	if err != nil {
-		return fmt.Errorf("write-block %s: %w", d.info.Node, os.NewSyscallError("BLKROGET", err))
-	}
-	if err := setRO(fd, 1); err != nil {
 		return fmt.Errorf("write-block %s: %w", d.info.Node, err)
 	}
-	wasRO := was != 0
-	d.roWas = &wasRO
+	if err := setRO(int(d.f.Fd()), 1); err != nil {
+		_ = forgetBlock(dev) // nothing was changed
+		return fmt.Errorf("write-block %s: %w", d.info.Node, err)
+	}
+	d.roWas, d.roDev = &wasRO, dev
 	return nil
 }
 
@@ -411,7 +411,7 @@ func (d *Drive) unblockLocked() error {
 		return fmt.Errorf("restore write access %s: %w", d.info.Node, err)
 	}
 	d.roWas = nil
-	return nil
+	return forgetBlock(d.roDev)
 }
 
 func setRO(fd, v int) error {

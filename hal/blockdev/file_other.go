@@ -226,3 +226,7 @@ func (d *Drive) IsSystemDisk(map[string]bool) bool { return false }
 func SystemCheck() (func(node string) bool, error) {
 	return func(string) bool { return true }, nil
 }
+
+// RestoreStale has nothing to do where there is no BLKRO: a master is
+// only ever opened read-only.
+func RestoreStale() ([]string, error) { return nil, nil }

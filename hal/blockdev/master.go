@@ -12,6 +12,11 @@ var _ hal.Master = (*Drive)(nil)
 // until it is closed. It fails, closing the drive, when the block cannot
 // be put in place (writing BLKROSET needs root).
 func OpenMaster(node string) (*Drive, error) {
+	// A job killed before it could restore a master leaves the master
+	// read-only; give every such device its state back first.
+	if _, err := RestoreStale(); err != nil {
+		return nil, fmt.Errorf("master %s: %w", node, err)
+	}
 	d, err := OpenRead(node)
 	if err != nil {
 		return nil, err

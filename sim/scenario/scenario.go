@@ -184,6 +184,10 @@ func checkStep(st step) error {
 		}
 	case "wait":
 		_, err = scriptDuration("wait", a[0])
+	case "scan":
+		if st.text == "" {
+			err = fmt.Errorf(`scan needs the code in quotes: scan "A17"`)
+		}
 	case "expect":
 		_, err = expectation(st)
 	}
@@ -223,10 +227,10 @@ func parseStep(n int, line string) (step, error) {
 		return st, fmt.Errorf("no step")
 	}
 	st.verb, st.args, st.text = f[0], f[1:], text
-	need := map[string]int{"insert": 1, "remove": 1, "fault": 2, "press": 1, "hold": 2, "wait": 1, "expect": 2, "session": 1, "setting": 2}
+	need := map[string]int{"insert": 1, "remove": 1, "fault": 2, "press": 1, "hold": 2, "wait": 1, "expect": 2, "session": 1, "setting": 2, "scan": 0}
 	want, ok := need[st.verb]
 	if !ok {
-		return st, fmt.Errorf("unknown step %q (insert, remove, fault, press, hold, wait, expect, session, setting)", st.verb)
+		return st, fmt.Errorf("unknown step %q (insert, remove, fault, press, hold, wait, expect, session, setting, scan)", st.verb)
 	}
 	if len(st.args) < want {
 		return st, fmt.Errorf("%s needs %d arguments", st.verb, want)
@@ -271,7 +275,8 @@ type Options struct {
 
 // Hardware is the appliance's hardware made of a simulated rig.
 func Hardware(r *sim.Rig) appliance.Hardware {
-	return appliance.Hardware{Watcher: r.Bay, Opener: r.Bay, Buttons: r.Buttons, Display: r.LCD, LEDs: r.LEDs, Buzzer: r.Buzzer}
+	return appliance.Hardware{Watcher: r.Bay, Opener: r.Bay, Buttons: r.Buttons, Display: r.LCD, LEDs: r.LEDs, Buzzer: r.Buzzer,
+		Scanner: r.Scanner, Light: r.Light}
 }
 
 // Run runs a scenario and reports on out; it returns an error when an
@@ -479,6 +484,9 @@ func (r *scriptRun) step(ctx context.Context, st step) error {
 		}
 		_, err = r.rig.Bay.Remove(port)
 		return err
+	case "scan":
+		r.rig.Scanner.Scan(st.text)
+		return nil
 	case "fault":
 		port, err := scriptPort("fault", a[0])
 		if err != nil {
@@ -551,6 +559,11 @@ func parseDriveArgs(args []string) (sim.Stick, error) {
 			s.WriteMBps, err = parseSpeed(v)
 		case "model":
 			s.Model = v
+		case "serial":
+			s.Serial = v
+			if v == "" || len(v) > 64 {
+				err = fmt.Errorf("give a serial of 1..64 characters, or - for none")
+			}
 		case "fault":
 			var f sim.Fault
 			f, err = sim.ParseFault(v)
@@ -560,7 +573,7 @@ func parseDriveArgs(args []string) (sim.Stick, error) {
 			f, err = sim.ImageFile(v)
 			s.Files = append(s.Files, f)
 		default:
-			return s, fmt.Errorf("insert: unknown %q (size, read, write, model, fault, image)", k)
+			return s, fmt.Errorf("insert: unknown %q (size, read, write, model, serial, fault, image)", k)
 		}
 		if err != nil {
 			return s, fmt.Errorf("insert %s: %w", arg, err)
@@ -699,6 +712,15 @@ func (r *scriptRun) condition(st step) (func() (bool, string), string, error) {
 			}
 			return true, ""
 		}, fmt.Sprintf("the %s totals %s", map[string]string{"line": "line's", "record": "production record's"}[a[0]], strings.Join(a[1:], " ")), nil
+	case "lamps":
+		if len(a) < 2 || len(a[1]) != 3 || strings.Trim(a[1], "GAR-") != "" {
+			return nil, "", fmt.Errorf("expect lamps GAR: G green, A amber, R red, - for a lamp off (G-R)")
+		}
+		want := a[1]
+		return func() (bool, string) {
+			got := r.rig.Light.Lamps().String()
+			return got == want, "they are " + got
+		}, "the stack light to show " + want, nil
 	case "sync":
 		if len(a) < 2 || a[1] != "up-to-date" {
 			return nil, "", fmt.Errorf("expect sync up-to-date")
@@ -711,7 +733,7 @@ func (r *scriptRun) condition(st step) (func() (bool, string), string, error) {
 			return st.State == fleet.StateSynced && st.Behind == 0, "it is " + st.Line()
 		}, "the production record to be on the fleet's server", nil
 	}
-	return nil, "", fmt.Errorf("expect %q: lcd, led, beep, result, line, record or sync", a[0])
+	return nil, "", fmt.Errorf("expect %q: lcd, led, lamps, beep, result, line, record or sync", a[0])
 }
 
 // parseCounts reads the pass=N fail=N aborted=N of "expect KIND ...".

@@ -3,6 +3,7 @@ package scenario
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -14,6 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clonebay/clonebay/board"
+	"github.com/clonebay/clonebay/internal/fsys"
+	"github.com/clonebay/clonebay/record"
+	"github.com/clonebay/clonebay/report"
 )
 
 // TestScenarios runs every scenario script in scenarios/ against the
@@ -36,9 +40,13 @@ func TestScenarios(t *testing.T) {
 				b, err := board.Builtin("sim8")
 				require.NoError(t, err)
 				var out, logs bytes.Buffer
-				err = Run(context.Background(), b, s, &out, slog.New(slog.NewTextHandler(&logs, nil)), Options{})
+				jobs := filepath.Join(t.TempDir(), "jobs.log")
+				err = Run(context.Background(), b, s, &out, slog.New(slog.NewTextHandler(&logs, nil)), Options{Record: jobs})
 				assert.NoError(t, err, "%s\nlog:\n%s", out.String(), logs.String())
 				assert.NotRegexp(t, `(?m)^FAIL `, out.String())
+				if check, ok := recordChecks[filepath.Base(file)]; ok {
+					check(t, jobs)
+				}
 			})
 		})
 	}
@@ -118,4 +126,33 @@ func TestFailedExpectationFailsTheRun(t *testing.T) {
 		assert.ErrorContains(t, err, "1 expectations did not hold")
 		assert.Contains(t, out.String(), `FAIL x.scn:1: expected the LCD to show "Job done"; the LCD shows:`)
 	})
+}
+
+// recordChecks look into the production record a scenario left.
+var recordChecks = map[string]func(t *testing.T, jobs string){
+	// The lot's report agrees with the counter the scenario saw: 12 PASS
+	// and 2 FAIL rows, and the stick that came back was not written again.
+	"lot.scn": func(t *testing.T, jobs string) {
+		rep, err := record.Read(fsys.OS, jobs)
+		require.NoError(t, err)
+		entries, err := report.LotEntries(rep.Entries, "A17")
+		require.NoError(t, err)
+		var csvText bytes.Buffer
+		require.NoError(t, report.WriteBatchCSV(&csvText, report.Batch{Lot: "A17", Entries: entries, Head: report.HeadOf(rep)}))
+		got := map[string]int{}
+		written := map[string]int{}
+		cr := csv.NewReader(bytes.NewReader(csvText.Bytes()))
+		cr.FieldsPerRecord = -1
+		rows, err := cr.ReadAll()
+		require.NoError(t, err)
+		for _, f := range rows {
+			if len(f) == 14 && f[0] != "seq" {
+				got[f[9]]++
+				written[f[6]]++
+			}
+		}
+		assert.Equal(t, map[string]int{"PASS": 12, "FAIL": 2}, got, csvText.String())
+		assert.Equal(t, 1, written["S0003"], "the stick that came back was written once")
+		assert.Contains(t, csvText.String(), "pass,12\n")
+	},
 }

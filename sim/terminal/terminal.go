@@ -30,12 +30,13 @@ type termPanel struct {
 	out     io.Writer
 	mu      sync.Mutex
 	pending rune   // a fault key waiting for its port digit
+	scans   int    // barcodes scanned, to number the next one
 	status  string // the last thing a key did
 	quit    context.CancelFunc
 }
 
 const keyHelp = "Keys: arrows=Up/Down  Enter=OK  Backspace/Esc=Back  o=hold OK 2.5s  1-9=insert/remove a drive\n" +
-	"      c+N=corrupt port N  w+N=write error  r+N=pull mid-copy  q=quit"
+	"      c+N=corrupt port N  w+N=write error  r+N=pull mid-copy  b=scan a lot's barcode  q=quit"
 
 // Run runs the appliance (run) with the terminal panel until q, Ctrl-C or
 // ctx ends. The terminal is restored on every way out, panics too.
@@ -125,6 +126,12 @@ func (p *termPanel) key(k []byte) {
 		b.Push(hal.OK, hal.Press)
 		time.AfterFunc(2500*time.Millisecond, func() { b.Push(hal.OK, hal.Release) })
 		p.status = "holding OK for 2.5 s"
+		return
+	case "b":
+		p.scans++
+		code := fmt.Sprintf("WO-%04d", p.scans)
+		p.rig.Scanner.Scan(code)
+		p.status = "scanned the barcode " + code
 		return
 	case "c", "w", "r":
 		p.pending = rune(s[0])
@@ -216,6 +223,7 @@ func (p *termPanel) draw(full bool) {
 		fmt.Fprintf(&leds, "%s:%s  ", port.Label, ledGlyph(p.rig.LEDs.LED(port.Number), blinkOn))
 	}
 	line("LEDs " + leds.String())
+	line("Stack light " + lampGlyphs(p.rig.Light.Lamps()))
 	line("")
 	for _, port := range p.rig.Board.Ports {
 		d := p.rig.Bay.Drive(port.Number)
@@ -240,6 +248,17 @@ func (p *termPanel) draw(full bool) {
 	line("> " + p.status)
 	sb.WriteString("\x1b[J")
 	io.WriteString(p.out, sb.String())
+}
+
+// lampGlyphs draws the stack light: green, amber and red, lit or dark.
+func lampGlyphs(l hal.Lamps) string {
+	lamp := func(on bool, color string) string {
+		if on {
+			return "\x1b[1;" + color + "m●\x1b[0m"
+		}
+		return "\x1b[2m○\x1b[0m"
+	}
+	return lamp(l.Green, "32") + " " + lamp(l.Amber, "33") + " " + lamp(l.Red, "31")
 }
 
 func ledGlyph(s hal.LEDState, on bool) string {
