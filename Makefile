@@ -13,8 +13,9 @@ DEB_VERSION ?= $(shell git describe --tags --always 2>/dev/null | sed 's/^v//; s
 # Debian packages the tests use (libudev-dev for the go-udev backend's
 # own tests, the firmware itself being pure Go; postgresql for the fleet
 # replication's tests, which start a private server; poppler-utils'
-# pdftotext reads the PDF reports back).
-TEST_DEBS := gcc libc6-dev libudev-dev udev util-linux e2fsprogs dosfstools mtools tmux fdisk gdisk exfatprogs exfat-fuse fuse3 ntfs-3g grub-rescue-pc qemu-system-x86 bmap-tools zstd xz-utils gzip postgresql poppler-utils
+# pdftotext reads the PDF reports back; chromium for the web panel's
+# browser test).
+TEST_DEBS := gcc libc6-dev libudev-dev udev util-linux e2fsprogs dosfstools mtools tmux fdisk gdisk exfatprogs exfat-fuse fuse3 ntfs-3g grub-rescue-pc qemu-system-x86 bmap-tools zstd xz-utils gzip postgresql poppler-utils chromium
 
 # Checking the cross builds: qemu-user runs them; file and lintian look at
 # them. The builds themselves need Go alone.

@@ -3,12 +3,14 @@ package appliance
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -19,6 +21,7 @@ import (
 	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/images"
 	"github.com/clonebay/clonebay/internal/fsys"
+	"github.com/clonebay/clonebay/internal/passwords"
 	"github.com/clonebay/clonebay/record"
 	"github.com/clonebay/clonebay/record/fleet"
 	"github.com/clonebay/clonebay/ui"
@@ -73,6 +76,9 @@ type Config struct {
 	// JobOptions are the engine's options for every job (chunk sizes);
 	// the appliance fills in the rest.
 	JobOptions engine.Options
+	// Passwords keeps the Setup PIN's hash (and the web panel's
+	// passwords); nil keeps the PIN in memory only.
+	Passwords *passwords.Store
 	// Observe, when set, is called on the loop's goroutine after every
 	// event the panel took, with the frame shown after it (tests, the
 	// latency benchmark). It must not block.
@@ -124,12 +130,26 @@ type Appliance struct {
 	tasks  *errgroup.Group
 	beeps  chan []hal.Beep
 
+	changed  bool      // an event other than progress or a tick since the last view published
+	lastPub  time.Time // when the last view was published
 	lastShow []string
 	lastLEDs []hal.LEDState
 	lastBL   *bool
 
-	subsMu sync.Mutex
-	subs   map[chan ui.View]struct{}
+	pins *passwords.Store // the Setup PIN's hash; the web password set on the panel
+
+	stopped chan struct{} // closed when the loop has ended
+
+	subsMu   sync.Mutex
+	subs     map[chan ui.View]struct{}
+	lastView *ui.View         // the view last published, for a new subscriber
+	finished []func(Finished) // OnFinished's functions
+
+	// shared is what front ends read from their own goroutines.
+	shared struct {
+		lib    atomic.Pointer[images.Library]
+		record atomic.Pointer[record.Log]
+	}
 }
 
 // New makes an appliance. It fails on a configuration it cannot run.
@@ -147,19 +167,36 @@ func New(cfg Config, hw Hardware, paths Paths, log *slog.Logger) (*Appliance, er
 		log = slog.New(slog.DiscardHandler)
 	}
 	b := cfg.Board
+	pins := cfg.Passwords
+	if pins == nil {
+		pins = passwords.Memory(passwords.DefaultCost)
+	}
+	lock := passwords.Lock{Cost: pins.Cost}
+	set := cfg.Settings
+	if set.PIN != "" && !passwords.IsHash(set.PIN) {
+		// A PIN given as it was typed (the simulator, tests): the panel
+		// keeps only its hash.
+		h, err := lock.Hash(set.PIN)
+		if err != nil {
+			return nil, fmt.Errorf("appliance: %w", err)
+		}
+		set.PIN = h
+	}
 	cols, rows := b.Geometry()
 	if hw.Display != nil {
 		g := hw.Display.Geometry()
 		cols, rows = g.Cols, g.Rows
 	}
-	uc := ui.Config{Geometry: hal.Geometry{Cols: cols, Rows: rows}, MasterPort: b.MasterPort, Version: cfg.Version}
+	uc := ui.Config{Geometry: hal.Geometry{Cols: cols, Rows: rows}, MasterPort: b.MasterPort, Version: cfg.Version, PINLock: lock}
 	for _, p := range b.Ports {
 		uc.Ports = append(uc.Ports, ui.Port{Number: p.Number, Label: p.Label})
 	}
 	return &Appliance{
-		b: b, hw: hw, paths: paths, log: log, settings: cfg.Settings,
+		b: b, hw: hw, paths: paths, log: log, settings: set,
 		files:   cmp.Or[fsys.FS](cfg.Files, fsys.OS),
-		model:   ui.New(uc, cfg.Settings),
+		model:   ui.New(uc, set),
+		pins:    pins,
+		stopped: make(chan struct{}),
 		ports:   newPortMap(b, hw.IsSystem, log),
 		jobOpts: cfg.JobOptions,
 		fleet:   cfg.Fleet,
@@ -220,7 +257,10 @@ func (a *Appliance) Run(ctx context.Context) error {
 		g.Go(func() error { return a.readScanner(gctx) })
 	}
 	a.startFleet(gctx, g)
-	g.Go(func() error { return a.loop(gctx, taskCtx, driveEvents, buttonEvents) })
+	g.Go(func() error {
+		defer close(a.stopped)
+		return a.loop(gctx, taskCtx, driveEvents, buttonEvents)
+	})
 	err := g.Wait()
 	stopTasks()
 	err = errors.Join(err, tasks.Wait())
@@ -281,6 +321,10 @@ func (a *Appliance) loop(ctx, taskCtx context.Context, drives <-chan hal.DriveEv
 		case d := <-drives:
 			a.dispatch(taskCtx, a.driveEvent(taskCtx, d)...)
 		case e := <-a.events:
+			if fe, ok := e.(frontEndEvent); ok {
+				a.frontEnd(taskCtx, fe)
+				continue
+			}
 			a.dispatch(taskCtx, a.loopEvent(taskCtx, e)...)
 		}
 	}
@@ -298,6 +342,11 @@ func (a *Appliance) dispatch(ctx context.Context, evs ...ui.Event) {
 		evs = evs[1:]
 		if ev == nil {
 			continue
+		}
+		switch ev.(type) {
+		case ui.Progress, ui.Tick:
+		default:
+			a.changed = true // front ends hear of it at once
 		}
 		for _, cmd := range a.model.Update(ev) {
 			evs = append(evs, a.command(ctx, cmd)...)
@@ -353,6 +402,8 @@ func (a *Appliance) command(ctx context.Context, cmd ui.Command) []ui.Event {
 		return one(a.startErase(ctx, c))
 	case ui.ExportLog:
 		return one(a.exportLog(ctx))
+	case ui.NewWebPassword:
+		return one(a.newWebPassword())
 	case ui.AbortJob:
 		if a.stopCheck != nil {
 			a.stopCheck()
@@ -361,6 +412,8 @@ func (a *Appliance) command(ctx context.Context, cmd ui.Command) []ui.Event {
 			a.log.Info("job: abort asked on the panel")
 			a.job.cancel()
 		}
+	case ui.AbortPort:
+		a.abortPort(c.Port)
 	case ui.Beep:
 		select {
 		case a.beeps <- c.Pattern:
@@ -389,8 +442,19 @@ func one(ev ui.Event) []ui.Event {
 // saveSettings keeps the operator's Setup choices.
 func (a *Appliance) saveSettings(ctx context.Context, s ui.Settings) []ui.Event {
 	replan := s.Area != a.settings.Area
-	a.settings = s
 	var out []ui.Event
+	if s.PIN != a.settings.PIN {
+		// The PIN's hash goes to the passwords file, never to the settings.
+		if err := a.pins.SetPIN(s.PIN); err != nil {
+			a.log.Error("PIN not saved", "err", err)
+			out = append(out, ui.Notice{Title: "Not saved", Text: "The PIN could not be saved: " + err.Error()})
+		} else {
+			a.log.Info("PIN changed", "lock", s.PIN != "")
+		}
+	}
+	a.settings = s
+	logged := s
+	logged.PIN = map[bool]string{true: "set", false: ""}[s.PIN != ""]
 	if a.paths.Settings != "" {
 		data := MarshalSettings(Settings{Panel: s, Fleet: stateFleet(a.files, a.paths.Settings)})
 		if err := fsys.WriteFileAtomic(a.files, a.paths.Settings, data, 0o600); err != nil {
@@ -403,7 +467,7 @@ func (a *Appliance) saveSettings(ctx context.Context, s ui.Settings) []ui.Event 
 	if replan {
 		a.planMaster(ctx)
 	}
-	a.log.Info("settings changed", "settings", fmt.Sprintf("%+v", s))
+	a.log.Info("settings changed", "settings", fmt.Sprintf("%+v", logged))
 	return out
 }
 
@@ -472,4 +536,26 @@ func (a *Appliance) shutdown() {
 		_ = a.hw.Display.Show([]string{"Clonebay", "Shut down"})
 	}
 	a.log.Info("shut down")
+}
+
+// passwordAlphabet leaves out letters and digits that read alike on an
+// LCD.
+const passwordAlphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+
+// newWebPassword makes a new operator password for the web panel, keeps
+// its hash and shows it on the panel once (Setup > Web password).
+func (a *Appliance) newWebPassword() ui.Event {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		return ui.Notice{Title: "Web password", Text: "Not changed: " + err.Error()}
+	}
+	for i := range b {
+		b[i] = passwordAlphabet[int(b[i])%len(passwordAlphabet)]
+	}
+	if err := a.pins.Set(passwords.Operator, string(b)); err != nil {
+		a.log.Error("web password not changed", "err", err)
+		return ui.Notice{Title: "Web password", Text: "Not changed: " + err.Error()}
+	}
+	a.log.Info("web panel: a new operator password was made on the panel") // never the password itself
+	return ui.Notice{Title: "Web password", Text: string(b)}
 }

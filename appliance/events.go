@@ -38,8 +38,11 @@ type (
 	// on its media.
 	checkpoint struct{ port, n int }
 	// frontEndEvent is an operator's request from a front end other than
-	// the panel's buttons.
-	frontEndEvent struct{ ev ui.Event }
+	// the panel's buttons; answer, when set, hears what became of it.
+	frontEndEvent struct {
+		ev     ui.Event
+		answer chan<- ui.Answer
+	}
 )
 
 func (panelEvent) loopEvent()    {}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/clonebay/clonebay/engine"
+	"github.com/clonebay/clonebay/engine/fatfs"
 	"github.com/clonebay/clonebay/fileset"
 	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/record"
@@ -275,8 +277,20 @@ func (a *Appliance) importSet(ctx context.Context, c ui.ImportSet) ui.Event {
 				return err
 			}
 			defer r.Close()
-			vol, err := fileset.OpenVolume(r, d.Size, d.LogicalSectorSize)
-			if err != nil {
+			var vol fs.FS
+			fat, err := fileset.OpenVolume(r, d.Size, d.LogicalSectorSize)
+			switch {
+			case err == nil:
+				vol = fat
+			case errors.Is(err, fatfs.ErrNotFAT):
+				// NTFS or ext4: read through that file system's tools.
+				f, err := fileset.OpenForeign(ctx, d.Node, r, d.Size, d.LogicalSectorSize, sets.Dir)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				vol = f
+			default:
 				return err
 			}
 			origin := strings.Join(strings.Fields(fmt.Sprintf("port %s, %s %s %s", d.Label, d.Vendor, d.Model, d.Serial)), " ")

@@ -15,12 +15,13 @@ import (
 
 // runningJob is the job the panel started.
 type runningJob struct {
-	meta    jobMeta
-	cancel  context.CancelFunc
-	drives  []hal.DriveReader
-	closers []io.Closer     // an image master
-	prefail []ui.PortResult // targets that could not even be opened
-	done    chan struct{}   // closed once the job's drives are closed
+	meta       jobMeta
+	cancel     context.CancelFunc
+	cancelPort func(port int) bool // nil: the job stops only as a whole (an erase)
+	drives     []hal.DriveReader
+	closers    []io.Closer     // an image master
+	prefail    []ui.PortResult // targets that could not even be opened
+	done       chan struct{}   // closed once the job's drives are closed
 }
 
 // close syncs every target (an aborted copy still leaves what it wrote
@@ -351,7 +352,7 @@ func (a *Appliance) startJob(ctx context.Context, c ui.StartJob, resume map[int]
 		a.log.Error("job refused", "err", err)
 		return ui.JobRefused{Reason: strings.TrimPrefix(err.Error(), "job refused: ")}
 	}
-	j.cancel = run.Cancel
+	j.cancel, j.cancelPort = run.Cancel, run.CancelPort
 	a.job = j
 	if job.Options.OnCheckpoint != nil {
 		a.journal = &journal{Job: j.meta.id, Mode: mode.String(), Area: c.Area, Chunks: run.Chunks(),
@@ -396,9 +397,37 @@ func (a *Appliance) jobDone(e *engine.Result) []ui.Event {
 		a.dropJournal()
 	}
 	slices.SortFunc(r.Ports, func(x, y ui.PortResult) int { return x.Port - y.Port })
+	a.tellFinished(finishedOf(e))
 	a.log.Info("job done", "passed", r.Passed(), "ports", len(r.Ports), "sha256", e.SHA256,
 		"duration", e.Duration.Round(time.Millisecond), "master_error", r.MasterError)
 	return append([]ui.Event{ui.JobDone{Result: r}}, out...)
+}
+
+// abortPort aborts one port of the running job or line.
+func (a *Appliance) abortPort(port int) {
+	switch {
+	case a.job != nil && a.job.cancelPort != nil:
+		if a.job.cancelPort(port) {
+			a.log.Info("job: abort of one port asked", "port", port)
+		} else {
+			a.log.Info("job: abort of a port that is not running", "port", port)
+		}
+	case a.line != nil && a.line.ports[port] != nil:
+		a.log.Info("line: abort of one port asked", "port", port)
+		a.line.ports[port]()
+	default:
+		a.log.Info("abort of a port that is not working", "port", port)
+	}
+}
+
+// finishedOf is a result as OnFinished's functions get it.
+func finishedOf(e *engine.Result) Finished {
+	f := Finished{Mode: e.Mode.String(), Duration: e.Duration}
+	for _, p := range e.Ports {
+		f.Ports = append(f.Ports, FinishedPort{Port: p.Port, Label: p.Label, Result: p.Status.String(), Cause: string(p.Cause),
+			Written: p.Written, Verified: p.Verified, MBps: p.MBps})
+	}
+	return f
 }
 
 // abortAndWait ends a running job and records it, on shutdown.

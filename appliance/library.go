@@ -31,6 +31,7 @@ func (a *Appliance) openImageLibrary() []ui.Event {
 		return one(ui.Notice{Title: "Images", Text: "The image library cannot be opened: " + err.Error()})
 	}
 	a.lib = lib
+	a.shared.lib.Store(lib)
 	out := []ui.Event{a.imageList()}
 	if a.sets, err = fileset.OpenLibrary(a.paths.Library); err != nil {
 		a.log.Error("file sets", "dir", a.paths.Library, "err", err)
@@ -127,12 +128,12 @@ func (a *Appliance) deleteImage(c ui.DeleteImage) []ui.Event {
 		return one(noLibrary)
 	}
 	if a.line != nil && a.line.image != nil && a.line.image.Name() == c.Name {
-		return one(ui.BusyDone{Title: "Not deleted", Text: c.Name + " is the master of the running line."})
+		return one(ui.BusyDone{Title: "Not deleted", Text: c.Name + " is the master of the running line.", Failed: true})
 	}
 	done := ui.BusyDone{Title: "Deleted", Text: c.Name + " is gone."}
 	if err := a.lib.Remove(c.Name); err != nil {
 		a.log.Error("image delete", "name", c.Name, "err", err)
-		done = ui.BusyDone{Title: "Not deleted", Text: err.Error()}
+		done = ui.BusyDone{Title: "Not deleted", Text: err.Error(), Failed: true}
 	} else {
 		a.log.Info("image deleted", "name", c.Name)
 	}

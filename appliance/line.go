@@ -161,6 +161,7 @@ func (a *Appliance) linePortEnded(e linePortDone) []ui.Event {
 		a.log.Info("line: target done", "port", p.Label, "result", p.Status.String(), "reason", p.Reason,
 			"written", p.Written, "verified", p.Verified, "mbps", fmt.Sprintf("%.1f", p.MBps), "sha256", p.SHA256)
 	}
+	a.tellFinished(finishedOf(e.res))
 	out := []ui.Event{ui.LineDone{Result: r}}
 	if l != nil && l.stopping && len(l.ports) == 0 {
 		out = append(out, a.endLine())

@@ -94,6 +94,7 @@ func (a *Appliance) openJobLog() []ui.Event {
 		return one(ui.Notice{Title: "Job log", Text: "The job log cannot be opened: " + err.Error()})
 	}
 	a.jobLog = l
+	a.shared.record.Store(l)
 	out := []ui.Event{ui.LogLoaded{Results: logResults(l.Entries())}}
 	for _, n := range rep.Notes {
 		a.log.Warn("job log: repaired on start", "file", a.paths.Record, "found", n)

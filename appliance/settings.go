@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -12,28 +13,37 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/clonebay/clonebay/internal/fsys"
+	"github.com/clonebay/clonebay/internal/passwords"
 	"github.com/clonebay/clonebay/ui"
 )
 
 // settingsFile is the on-disk form of the Setup choices.
 type settingsFile struct {
-	Verify    *bool    `yaml:"verify,omitempty"`
-	AutoStart *int     `yaml:"auto_start,omitempty"`
-	Buzzer    *bool    `yaml:"buzzer,omitempty"`
-	KeyClick  *bool    `yaml:"key_click,omitempty"`
-	Backlight *string  `yaml:"backlight,omitempty"`
-	Area      *string  `yaml:"area,omitempty"`
-	Clean     *bool    `yaml:"clean,omitempty"`
-	ZeroFill  *bool    `yaml:"zero_fill_bad_sectors,omitempty"`
-	PIN       *string  `yaml:"pin,omitempty"`
-	Qualify   *bool    `yaml:"check_targets,omitempty"`
-	MinMBps   *float64 `yaml:"min_write_mbps,omitempty"`
-	CopyMode  *string  `yaml:"copy_mode,omitempty"`
+	Verify    *bool   `yaml:"verify,omitempty"`
+	AutoStart *int    `yaml:"auto_start,omitempty"`
+	Buzzer    *bool   `yaml:"buzzer,omitempty"`
+	KeyClick  *bool   `yaml:"key_click,omitempty"`
+	Backlight *string `yaml:"backlight,omitempty"`
+	Area      *string `yaml:"area,omitempty"`
+	Clean     *bool   `yaml:"clean,omitempty"`
+	ZeroFill  *bool   `yaml:"zero_fill_bad_sectors,omitempty"`
+	// PIN is read from files older firmware wrote (SecurePIN moves it
+	// into the passwords file as a hash) and never written.
+	PIN      *string  `yaml:"pin,omitempty"`
+	Qualify  *bool    `yaml:"check_targets,omitempty"`
+	MinMBps  *float64 `yaml:"min_write_mbps,omitempty"`
+	CopyMode *string  `yaml:"copy_mode,omitempty"`
 
 	// The fleet's keys: set by whoever runs the fleet, never on the panel.
 	Replicate    *string `yaml:"replicate,omitempty"`
 	Catalog      *string `yaml:"catalog,omitempty"`
 	CatalogEvery *string `yaml:"catalog_every,omitempty"`
+
+	// The network (the factory settings file's; LoadNetwork).
+	HTTP         *string `yaml:"http,omitempty"`
+	TLSCert      *string `yaml:"tls_cert,omitempty"`
+	TLSKey       *string `yaml:"tls_key,omitempty"`
+	MetricsToken *string `yaml:"metrics_token,omitempty"`
 }
 
 // Fleet is what the settings say of the fleet beyond this box. The file
@@ -179,8 +189,8 @@ func (f settingsFile) panel(base ui.Settings, source string) (ui.Settings, error
 	return s, nil
 }
 
-// MarshalSettings writes every Setup choice out, and the fleet's keys
-// that are set.
+// MarshalSettings writes every Setup choice out but the PIN, which is
+// kept hashed in the passwords file, and the fleet's keys that are set.
 func MarshalSettings(set Settings) []byte {
 	s := set.Panel
 	bl := "never"
@@ -189,7 +199,7 @@ func MarshalSettings(set Settings) []byte {
 	}
 	mode := map[bool]string{false: "disk", true: "files"}[s.Files]
 	f := settingsFile{Verify: &s.Verify, AutoStart: &s.AutoStart, Buzzer: &s.Buzzer, KeyClick: &s.KeyClick,
-		Backlight: &bl, Area: &s.Area, Clean: &s.Clean, ZeroFill: &s.ZeroFill, PIN: &s.PIN,
+		Backlight: &bl, Area: &s.Area, Clean: &s.Clean, ZeroFill: &s.ZeroFill,
 		Qualify: &s.Qualify, MinMBps: &s.MinWriteMBps, CopyMode: &mode}
 	if fl := set.Fleet; fl.Replicate != "" || fl.Catalog != "" {
 		every := fl.CatalogEvery.String()
@@ -250,4 +260,134 @@ func stateFleet(files fsys.FS, state string) Fleet {
 		return Fleet{}
 	}
 	return s.Fleet
+}
+
+// SecurePIN gives settings (as LoadSettings read them) the Setup PIN as
+// the passwords store keeps it: a hash. A PIN older firmware kept in
+// plain text in the operator's settings file is moved into the store
+// (hashed) and the file is written again without it; a PIN in the
+// factory settings is hashed into the store until the operator has
+// chosen one (or none) on the panel.
+func SecurePIN(files fsys.FS, state string, store *passwords.Store, set Settings) (Settings, error) {
+	s := &set.Panel
+	hash, chosen, err := store.PIN()
+	if err != nil {
+		return set, err
+	}
+	plain, inState, err := statePIN(files, state)
+	if err != nil {
+		return set, err
+	}
+	switch {
+	case inState:
+		h := ""
+		if plain != "" {
+			if h, err = (passwords.Lock{Cost: store.Cost}).Hash(plain); err != nil {
+				return set, err
+			}
+		}
+		if err := store.SetPIN(h); err != nil {
+			return set, err
+		}
+		s.PIN = h
+		if err := fsys.WriteFileAtomic(files, state, MarshalSettings(Settings{Panel: *s, Fleet: stateFleet(files, state)}), 0o600); err != nil {
+			return set, fmt.Errorf("settings %s: writing it without the plain PIN: %w", state, err)
+		}
+	case !chosen && s.PIN != "":
+		h, err := (passwords.Lock{Cost: store.Cost}).Hash(s.PIN)
+		if err != nil {
+			return set, err
+		}
+		s.PIN = h // the factory PIN; the store records it once chosen on the panel
+	default:
+		s.PIN = hash
+	}
+	return set, nil
+}
+
+// statePIN finds a PIN written in plain text in the operator's settings
+// file. A damaged or missing file holds none (LoadSettings reports it).
+func statePIN(files fsys.FS, state string) (pin string, found bool, err error) {
+	if state == "" {
+		return "", false, nil
+	}
+	data, err := files.ReadFile(state)
+	if err != nil {
+		return "", false, nil
+	}
+	var f settingsFile
+	if yaml.Unmarshal(data, &f) != nil || f.PIN == nil {
+		return "", false, nil
+	}
+	if _, err := ParseSettings(data, DefaultSettings(), state); err != nil {
+		return "", false, nil // damaged: left as it is, defaults in use
+	}
+	return *f.PIN, true, nil
+}
+
+// Network is where and how the web panel is served. It is set in the
+// factory settings file (/etc/clonebay/settings.yaml), which Setup never
+// writes.
+type Network struct {
+	HTTP         string // the address to serve on; "" is off
+	TLSCert      string // with TLSKey: serve HTTPS only
+	TLSKey       string
+	MetricsToken string // the bearer token /metrics asks for; "" none
+}
+
+// DefaultHTTP is where the web panel is served unless the settings say.
+const DefaultHTTP = ":8080"
+
+// LoadNetwork reads the network settings from the factory settings file
+// (optional). Errors name the file and the field.
+func LoadNetwork(files fsys.FS, defaults string) (Network, error) {
+	if defaults == "" {
+		return Network{HTTP: DefaultHTTP}, nil
+	}
+	data, err := files.ReadFile(defaults)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return Network{HTTP: DefaultHTTP}, nil
+	case err != nil:
+		return Network{}, fmt.Errorf("settings defaults: %w", err)
+	}
+	return ParseNetwork(data, defaults)
+}
+
+// ParseNetwork reads the network settings of a settings file.
+func ParseNetwork(data []byte, source string) (Network, error) {
+	n := Network{HTTP: DefaultHTTP}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var f settingsFile
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return n, fmt.Errorf("%s: %w", source, err)
+	}
+	if f.HTTP != nil {
+		n.HTTP = strings.TrimSpace(*f.HTTP)
+		if n.HTTP == "off" {
+			n.HTTP = ""
+		}
+		if n.HTTP != "" {
+			if _, port, err := net.SplitHostPort(n.HTTP); err != nil || port == "" {
+				return n, fmt.Errorf("%s: http: %q is not an address such as :8080 or 127.0.0.1:8080 (or off)", source, *f.HTTP)
+			}
+		}
+	}
+	if f.TLSCert != nil {
+		n.TLSCert = *f.TLSCert
+	}
+	if f.TLSKey != nil {
+		n.TLSKey = *f.TLSKey
+	}
+	if (n.TLSCert == "") != (n.TLSKey == "") {
+		return n, fmt.Errorf("%s: tls_cert and tls_key go together: give both or neither", source)
+	}
+	if f.MetricsToken != nil {
+		n.MetricsToken = *f.MetricsToken
+		if t := n.MetricsToken; t != "" && (len(t) < 16 || strings.ContainsAny(t, " \t\r\n")) {
+			return n, fmt.Errorf("%s: metrics_token: give at least 16 characters without spaces", source)
+		}
+	}
+	return n, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clonebay/clonebay/internal/fsys"
+	"github.com/clonebay/clonebay/internal/passwords"
 	"github.com/clonebay/clonebay/sim"
 	"github.com/clonebay/clonebay/ui"
 )
@@ -138,4 +139,73 @@ func TestShippedSettingsParse(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, problem)
 	assert.Equal(t, DefaultSettings(), got)
+}
+
+func TestPlainPINMovesToThePasswordsFile(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		defaults string
+		state    string
+		pin      string // the PIN that must open the lock; "" no lock
+	}{
+		{"a plain PIN in the operator's settings", "", "area: used\npin: \"2468\"\n", "2468"},
+		{"a plain PIN beside the fleet's keys", "", "replicate: postgres://box:secret@db.example/clonebay\npin: \"2468\"\n", "2468"},
+		{"no PIN, as older firmware wrote it", "", "area: used\npin: \"\"\n", ""},
+		{"a factory PIN", "pin: \"1357\"\n", "area: used\n", "1357"},
+		{"the operator's choice beats the factory's", "pin: \"1357\"\n", "pin: \"\"\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			defaults, state := filepath.Join(dir, "defaults.yaml"), filepath.Join(dir, "settings.yaml")
+			require.NoError(t, os.WriteFile(defaults, []byte(tc.defaults), 0o644))
+			require.NoError(t, os.WriteFile(state, []byte(tc.state), 0o644))
+			store, err := passwords.Open(fsys.OS, filepath.Join(dir, "passwords"))
+			require.NoError(t, err)
+			store.Cost = 4
+
+			loaded, problem, err := LoadSettings(fsys.OS, defaults, state)
+			require.NoError(t, err)
+			require.Empty(t, problem)
+			secured, err := SecurePIN(fsys.OS, state, store, loaded)
+			require.NoError(t, err)
+			s := secured.Panel
+			assert.Equal(t, loaded.Fleet, stateFleetOf(t, state), "the fleet's keys stay in the file")
+
+			lock := passwords.Lock{}
+			if tc.pin == "" {
+				assert.Empty(t, s.PIN)
+			} else {
+				assert.True(t, passwords.IsHash(s.PIN), "the model gets the hash")
+				assert.True(t, lock.Match(s.PIN, tc.pin))
+			}
+			data, err := os.ReadFile(state)
+			require.NoError(t, err)
+			assert.NotContains(t, string(data), "pin", "the settings file holds no PIN any more")
+			if tc.pin != "" {
+				raw, err := os.ReadFile(filepath.Join(dir, "passwords"))
+				if err == nil {
+					assert.NotContains(t, string(raw), tc.pin)
+				}
+			}
+
+			// The next start finds the PIN where it moved to.
+			again, _, err := LoadSettings(fsys.OS, defaults, state)
+			require.NoError(t, err)
+			again, err = SecurePIN(fsys.OS, state, store, again)
+			require.NoError(t, err)
+			assert.Equal(t, tc.pin != "", again.Panel.PIN != "")
+			if tc.pin != "" {
+				assert.True(t, lock.Match(again.Panel.PIN, tc.pin))
+			}
+		})
+	}
+	assert.NotContains(t, string(MarshalSettings(Settings{Panel: ui.Settings{PIN: "1234", Area: "whole"}})), "1234", "settings are never written with a PIN")
+}
+
+func stateFleetOf(t *testing.T, state string) Fleet {
+	t.Helper()
+	s, problem, err := LoadSettings(fsys.OS, "", state)
+	require.NoError(t, err)
+	require.Empty(t, problem)
+	return s.Fleet
 }

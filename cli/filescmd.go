@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/clonebay/clonebay/engine"
+	"github.com/clonebay/clonebay/engine/fatfs"
 	"github.com/clonebay/clonebay/fileset"
 	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/hal/blockdev"
@@ -158,6 +159,17 @@ func filesSource(ctx context.Context, env *Env, sets *fileset.Library, from stri
 		var m *fileset.Manifest
 		if m, err = fileset.Hash(ctx, vol, from, hashProgress(env, "hashing "+from)); err == nil {
 			return fileset.Source{Manifest: m, Files: vol, ID: d.ID()}, func() { d.Close() }, nil
+		}
+	} else if errors.Is(err, fatfs.ErrNotFAT) {
+		// An NTFS or ext4 stick: read through its own file system's tools.
+		var f *fileset.Foreign
+		if f, err = fileset.OpenForeign(ctx, from, d, d.Size(), d.SectorSize(), sets.Dir); err == nil {
+			var m *fileset.Manifest
+			if m, err = fileset.Hash(ctx, f, from, hashProgress(env, "hashing "+from)); err == nil {
+				fmt.Fprintf(env.Stderr, "%s: read as %s\n", from, f.Kind)
+				return fileset.Source{Manifest: m, Files: f, ID: d.ID()}, func() { f.Close(); d.Close() }, nil
+			}
+			f.Close()
 		}
 	}
 	d.Close()

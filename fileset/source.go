@@ -30,7 +30,8 @@ type Source struct {
 // OpenVolume finds the FAT or exFAT file system on a stick or a master
 // drive of size bytes: in its first partition that holds one (MBR or
 // GPT), or on the whole drive (a "superfloppy"). The volume is a read-only
-// fs.FS whose files are io.ReaderAt. NTFS and ext4 sticks are not read.
+// fs.FS whose files are io.ReaderAt. NTFS and ext4 sticks are read by
+// OpenForeign.
 func OpenVolume(r io.ReaderAt, size int64, sectorSize int) (*fatfs.Volume, error) {
 	if sectorSize < 512 {
 		sectorSize = 512
@@ -63,7 +64,7 @@ func OpenVolume(r io.ReaderAt, size int64, sectorSize int) (*fatfs.Volume, error
 	if first != nil {
 		return nil, first
 	}
-	return nil, fmt.Errorf("%w: no partition holds FAT12/16/32 or exFAT (NTFS and ext4 are not read)", fatfs.ErrNotFAT)
+	return nil, fmt.Errorf("%w: no partition holds FAT12/16/32 or exFAT", fatfs.ErrNotFAT)
 }
 
 // fileSHA hashes one file of a source.

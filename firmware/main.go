@@ -32,6 +32,7 @@ func commands() map[string]cli.Command {
 	cmds["boards"] = cli.Command{Summary: "list the built-in boards", Run: cmdBoards}
 	cmds["sim"] = cli.Command{Summary: "run the firmware against simulated hardware", Run: cmdSim}
 	cmds["run"] = cli.Command{Summary: "run the appliance on its board's hardware", Run: cmdRun}
+	cmds["passwd"] = cli.Command{Summary: "set the web panel's password (operator or viewer) from standard input", Run: cmdPasswd}
 	cmds["check"] = cli.Command{Summary: "validate a board and report which of its parts this machine has", Run: cmdCheck}
 	return cmds
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 	"periph.io/x/conn/v3/gpio"
@@ -24,7 +25,9 @@ import (
 	halgpio "github.com/clonebay/clonebay/hal/gpio"
 	"github.com/clonebay/clonebay/hal/lcd"
 	"github.com/clonebay/clonebay/internal/fsys"
+	"github.com/clonebay/clonebay/internal/passwords"
 	"github.com/clonebay/clonebay/ui"
+	"github.com/clonebay/clonebay/web"
 )
 
 func cmdRun(ctx context.Context, env *cli.Env, args []string) error {
@@ -36,6 +39,8 @@ func cmdRun(ctx context.Context, env *cli.Env, args []string) error {
 	recordFile := fs.String("record", "/var/lib/clonebay/jobs.log", "the production record: every job and drive")
 	journalFile := fs.String("journal", "/var/lib/clonebay/job.journal", "the running job's checkpoints, to resume it after a power loss")
 	libraryDir := fs.String("images", "", "the image library folder (default: the board's, else "+cli.DefaultLibrary+")")
+	passwordsFile := fs.String("passwords", defaultPasswords, "the web panel's passwords and the Setup PIN, hashed")
+	httpAddr := fs.String("http", "", "serve the web panel here (default: the settings' http, else "+appliance.DefaultHTTP+"; off: none)")
 	stateDir := fs.String("state", "/var/lib/clonebay", "the appliance's own state: its ID in the fleet, the replication's cursor, the running lot")
 	lot := fs.String("lot", "", "start this lot (production order); every record entry carries it (default: the lot that ran last)")
 	count := fs.Int("count", 0, "with --lot: the drives that must pass before the lot is done (0: no count)")
@@ -74,8 +79,25 @@ func cmdRun(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	network, err := appliance.LoadNetwork(fsys.OS, *defaultsFile)
+	if err != nil {
+		return err
+	}
+	if *httpAddr != "" {
+		network.HTTP = strings.TrimSpace(*httpAddr)
+		if network.HTTP == "off" {
+			network.HTTP = ""
+		}
+	}
+	pins, err := passwords.Open(fsys.OS, *passwordsFile)
+	if err != nil {
+		return err
+	}
+	if set, err = appliance.SecurePIN(fsys.OS, *settingsFile, pins, set); err != nil {
+		return err
+	}
 	log.Info("clonebay starting", "version", version, "board", b.Name, "settings", *settingsFile)
-	cfg := appliance.Config{Board: b, Settings: set.Panel, Fleet: set.Fleet, Version: version, Lot: *lot, LotGoal: *count}
+	cfg := appliance.Config{Board: b, Settings: set.Panel, Fleet: set.Fleet, Version: version, Passwords: pins, Lot: *lot, LotGoal: *count}
 	if problem != "" {
 		log.Error("settings", "problem", problem)
 		cfg.Notice = &ui.Notice{Title: "Settings", Text: problem}
@@ -85,7 +107,11 @@ func cmdRun(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return app.Run(ctx)
+	if has, _ := pins.Has(passwords.Operator); !has && network.HTTP != "" {
+		log.Info("web panel: no operator password yet: only /healthz and /metrics are served until one is set (Setup > Web password, or clonebay passwd)")
+	}
+	return withWeb(ctx, app, network.HTTP, web.Options{Passwords: pins, Version: version, MetricsToken: network.MetricsToken,
+		TLSCert: network.TLSCert, TLSKey: network.TLSKey}, log, nil)
 }
 
 // lockOnce takes an exclusive lock on path, so a second appliance process

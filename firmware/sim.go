@@ -9,22 +9,28 @@ import (
 	"os"
 	"path/filepath"
 
+	"golang.org/x/term"
+
 	"github.com/clonebay/clonebay/appliance"
 	"github.com/clonebay/clonebay/board"
 	"github.com/clonebay/clonebay/cli"
 	"github.com/clonebay/clonebay/internal/fsys"
+	"github.com/clonebay/clonebay/internal/passwords"
 	"github.com/clonebay/clonebay/sim"
 	"github.com/clonebay/clonebay/sim/scenario"
 	"github.com/clonebay/clonebay/sim/terminal"
+	"github.com/clonebay/clonebay/web"
 )
 
 func cmdSim(ctx context.Context, env *cli.Env, args []string) error {
-	fs := cli.NewFlags(env, "sim", "[--board NAME|FILE] [--script FILE] [--log FILE]")
+	fs := cli.NewFlags(env, "sim", "[--board NAME|FILE] [--script FILE] [--log FILE] [--http ADDR]")
 	boardName := fs.String("board", board.Default, "the board to simulate: a built-in name or a YAML file")
 	scriptFile := fs.String("script", "", "run a scenario script without a terminal; exit 0 only when every expectation holds")
 	logFile := fs.String("log", "", "write the firmware's log to this file (default: stderr with --script, nowhere otherwise)")
 	recordFile := fs.String("record", "", "keep the production record (job log) in this file (default: beside the image library; a scenario's goes to a temporary file)")
 	libraryDir := fs.String("images", simLibrary(), "the simulated appliance's image library folder (a scenario's is a new, empty one unless given)")
+	httpAddr := fs.String("http", "", "serve the web panel on this address (127.0.0.1:8080); the password is $CLONEBAY_PASSWORD, else a generated one is printed")
+	passwordsFile := fs.String("passwords", "", "keep the web panel's passwords and the PIN in this file (default: in memory)")
 	slack := fs.Float64("slack", 1, "with --script: make every deadline this many times as long (an emulator runs slower)")
 	settingsFile := fs.String("settings", "", "a settings file (Setup's choices, and the fleet's: replicate, catalog); Setup saves to it")
 	stateDir := fs.String("state", "", "the simulated appliance's own state folder: its ID, the replication's cursor (needed to replicate), the running lot")
@@ -87,8 +93,30 @@ func cmdSim(ctx context.Context, env *cli.Env, args []string) error {
 	}
 
 	in, ok := env.Stdin.(*os.File)
-	if !ok || !cli.IsTerminal(in) {
-		return cli.UsageError("sim needs a terminal (or --script FILE)")
+	tty := ok && term.IsTerminal(int(in.Fd())) // /dev/null is a character device, not a terminal
+	if !tty && *httpAddr == "" {
+		return cli.UsageError("sim needs a terminal (or --script FILE, or --http ADDR for the web panel alone)")
+	}
+	pins := passwords.Memory(passwords.DefaultCost)
+	if *passwordsFile != "" {
+		if pins, err = passwords.Open(fsys.OS, *passwordsFile); err != nil {
+			return err
+		}
+	}
+	if *httpAddr != "" {
+		if err := simPassword(env, pins); err != nil {
+			return err
+		}
+		if *recordFile == "" {
+			// The web panel shows the production record: keep one for the
+			// session.
+			dir, err := os.MkdirTemp("", "clonebay-sim-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			*recordFile = filepath.Join(dir, "jobs.log")
+		}
 	}
 	rig := sim.NewRig(b)
 	if err := rig.DefaultSession(); err != nil {
@@ -97,12 +125,38 @@ func cmdSim(ctx context.Context, env *cli.Env, args []string) error {
 	if *recordFile == "" {
 		*recordFile = filepath.Join(filepath.Dir(*libraryDir), "jobs.log")
 	}
-	app, err := appliance.New(appliance.Config{Board: b, Settings: set.Panel, Fleet: set.Fleet, Version: version, Lot: *lot, LotGoal: *count},
+	app, err := appliance.New(appliance.Config{Board: b, Settings: set.Panel, Fleet: set.Fleet, Version: version, Passwords: pins,
+		Lot: *lot, LotGoal: *count},
 		scenario.Hardware(rig), appliance.Paths{Record: *recordFile, Library: *libraryDir, Settings: *settingsFile, State: *stateDir}, log)
 	if err != nil {
 		return err
 	}
-	return terminal.Run(ctx, rig, app.Run, in, env.Stdout)
+	opts := web.Options{Passwords: pins, Version: version}
+	if !tty {
+		// The web panel alone, until SIGINT or SIGTERM.
+		return withWeb(ctx, app, *httpAddr, opts, log, func(url string) {
+			fmt.Fprintf(env.Stdout, "clonebay sim: the web panel is at %s (Ctrl-C ends it)\n", url)
+		})
+	}
+	run := func(ctx context.Context) error { return withWeb(ctx, app, *httpAddr, opts, log, nil) }
+	return terminal.Run(ctx, rig, run, in, env.Stdout)
+}
+
+// simPassword sets the simulator's operator password: $CLONEBAY_PASSWORD,
+// or one it makes up and prints.
+func simPassword(env *cli.Env, pins *passwords.Store) error {
+	if has, err := pins.Has(passwords.Operator); err != nil || has {
+		return err
+	}
+	pw := os.Getenv("CLONEBAY_PASSWORD")
+	if pw == "" {
+		pw = newPassword(12)
+		fmt.Fprintf(env.Stdout, "clonebay sim: the web panel's operator password is %s\n", pw)
+	}
+	if err := pins.Set(passwords.Operator, pw); err != nil {
+		return fmt.Errorf("CLONEBAY_PASSWORD: %w", err)
+	}
+	return nil
 }
 
 // simLibrary is where the simulator keeps its images between runs: the

@@ -215,6 +215,19 @@ func (l *Library) Remove(name string) error {
 	return l.shelf.Remove(name)
 }
 
+// OpenStored opens an image's data file as it is stored (seekable zstd,
+// which the zstd tool also reads), for a download of the image.
+func (l *Library) OpenStored(name string) (*os.File, error) {
+	if err := l.exists(name); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(l.path(name, dataFile))
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", name, err)
+	}
+	return f, nil
+}
+
 // Free is the space left for images, in bytes.
 func (l *Library) Free() (int64, error) { return l.shelf.Free() }
 

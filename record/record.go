@@ -416,6 +416,13 @@ func (l *Log) Entries() []Entry {
 	return append([]Entry(nil), l.entries...)
 }
 
+// Len is how many entries the log holds.
+func (l *Log) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.entries)
+}
+
 // Close closes the log.
 func (l *Log) Close() error { return l.f.Close() }
 

@@ -186,11 +186,22 @@ func TestSetupSavesEveryChange(t *testing.T) {
 	assert.Equal(t, 30*time.Minute, last.Backlight, "5 min steps on to 30 min")
 	assert.Equal(t, last, m.Settings())
 
-	feed(m, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK)) // past Copy mode and PIN lock
+	feed(m, press(hal.Down), press(hal.Down), press(hal.Down), press(hal.Down), press(hal.OK)) // past Copy mode, Web password and PIN lock
 	assert.Equal(t, "Restore defaults?", line(m, 0))
 	cmds := feed(m, press(hal.OK))
 	assert.Contains(t, cmds, ui.Command(ui.SaveSettings{Settings: ui.DefaultSettings()}))
 	assert.Equal(t, ui.DefaultSettings(), m.Settings())
+}
+
+func TestSetupMakesAWebPassword(t *testing.T) {
+	m := newModel(ui.DefaultSettings())
+	feed(m, press(hal.Up), press(hal.Up), press(hal.OK), press(hal.Up), press(hal.Up), press(hal.Up), press(hal.Up)) // Setup > Web password
+	require.Contains(t, m.Frame().Lines, ">Web password", "the cursor on it")
+	cmds := feed(m, press(hal.OK))
+	assert.Contains(t, cmds, ui.Command(ui.NewWebPassword{}))
+	assert.Equal(t, "Web password", line(m, 0))
+	feed(m, ui.Notice{Title: "Web password", Text: "k3mnpq7rstuv"})
+	assert.Equal(t, "k3mnpq7rstuv", line(m, 1), "the new password is shown once, whole")
 }
 
 func TestAutoStart(t *testing.T) {
@@ -387,4 +398,40 @@ func TestFilesMode(t *testing.T) {
 		assert.Contains(t, cmds, ui.Command(ui.LineTarget{Port: 1}), "with a set, the master port takes targets")
 		assert.NotContains(t, feed(m, ui.DriveOut{Port: 1}), ui.Command(ui.StopLine{}), "no master drive to lose")
 	})
+}
+
+// TestRemoteStartFollowsTheCopyMode: a front end gets the kind of job the
+// panel's start gives under Setup's copy mode, and is told so when it
+// asks for the other kind.
+func TestRemoteStartFollowsTheCopyMode(t *testing.T) {
+	disk, files := ui.DefaultSettings(), ui.DefaultSettings()
+	files.Files = true
+	for _, tc := range []struct {
+		name   string
+		set    ui.Settings
+		mode   ui.Mode
+		want   *ui.StartJob // nil: refused
+		reason string
+	}{
+		{"a disk copy in Disk mode", disk, ui.CopyVerify, &ui.StartJob{Mode: ui.CopyVerify, Master: 1, Targets: []int{2, 3}, Area: "whole"}, ""},
+		{"files in Disk mode", disk, ui.CopyFiles, nil, "the copy mode is Disk: ask for copy+verify, copy or verify, or set Copy mode: Files in Setup"},
+		{"files in Files mode", files, ui.CopyFiles, &ui.StartJob{Mode: ui.CopyFiles, Master: 1, Targets: []int{2, 3}}, ""},
+		{"a disk copy in Files mode", files, ui.CopyOnly, nil, "the copy mode is Files: ask for files, or set Copy mode: Disk in Setup"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newModel(tc.set)
+			feed(m, master, blank(2), blank(3))
+			cmds := feed(m, ui.StartRequest{Mode: tc.mode, Confirm: true})
+			ans, ok := m.TakeAnswer()
+			require.True(t, ok)
+			if tc.want == nil {
+				assert.Equal(t, ui.RefusedInvalid, ans.Code)
+				assert.Equal(t, tc.reason, ans.Refused)
+				assert.Empty(t, starts(cmds))
+				return
+			}
+			assert.True(t, ans.OK(), ans.Refused)
+			assert.Equal(t, []ui.StartJob{*tc.want}, starts(cmds))
+		})
+	}
 }

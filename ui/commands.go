@@ -19,10 +19,16 @@ type (
 	}
 	// AbortJob asks firmware to abort the running job.
 	AbortJob struct{}
+	// AbortPort asks firmware to abort one port of the running job or
+	// line; the others go on.
+	AbortPort struct{ Port int }
 	// Beep asks for a beep pattern.
 	Beep struct{ Pattern []hal.Beep }
 	// SaveSettings asks firmware to store the settings.
 	SaveSettings struct{ Settings Settings }
+	// NewWebPassword asks firmware to make a new operator password for
+	// the web panel and show it (a Notice).
+	NewWebPassword struct{}
 	// ExportLog asks firmware to copy the production record to a USB
 	// stick in a port.
 	ExportLog struct{}
@@ -73,20 +79,22 @@ type (
 	StopLine struct{}
 )
 
-func (StartJob) command()      {}
-func (AbortJob) command()      {}
-func (Beep) command()          {}
-func (SaveSettings) command()  {}
-func (ExportLog) command()     {}
-func (CheckDrive) command()    {}
-func (ResumeJob) command()     {}
-func (DiscardResume) command() {}
-func (StartErase) command()    {}
-func (CaptureImage) command()  {}
-func (FindImports) command()   {}
-func (ImportImage) command()   {}
-func (DeleteImage) command()   {}
-func (ImportSet) command()     {}
-func (StartLine) command()     {}
-func (LineTarget) command()    {}
-func (StopLine) command()      {}
+func (StartJob) command()       {}
+func (AbortJob) command()       {}
+func (AbortPort) command()      {}
+func (Beep) command()           {}
+func (SaveSettings) command()   {}
+func (ExportLog) command()      {}
+func (NewWebPassword) command() {}
+func (CheckDrive) command()     {}
+func (ResumeJob) command()      {}
+func (DiscardResume) command()  {}
+func (StartErase) command()     {}
+func (CaptureImage) command()   {}
+func (FindImports) command()    {}
+func (ImportImage) command()    {}
+func (DeleteImage) command()    {}
+func (ImportSet) command()      {}
+func (StartLine) command()      {}
+func (LineTarget) command()     {}
+func (StopLine) command()       {}

@@ -84,8 +84,12 @@ type (
 		What        string
 		Done, Total int64
 	}
-	// BusyDone ends a capture, import or deletion with what to read.
-	BusyDone struct{ Title, Text string }
+	// BusyDone ends a capture, import or deletion with what to read;
+	// Failed says it did not happen.
+	BusyDone struct {
+		Title, Text string
+		Failed      bool
+	}
 	// LineStarted says production-line mode runs: each target gets Bytes.
 	LineStarted struct {
 		Bytes int64

@@ -73,7 +73,8 @@ func (m *Model) lotChanged(ev LotState) []Command {
 		l.stopping, l.why = true, fmt.Sprintf("Lot %s reached its count. ", ev.Name)
 		return append(cmds, StopLine{})
 	}
-	if m.job == nil {
+	if _, idle := m.screen.(*idleScreen); idle {
+		// A job's result stays on show; the idle screen says it after.
 		m.screen = message("Lot done", fmt.Sprintf("Lot %s: %d of %d passed.", ev.Name, ev.Pass, ev.Goal))
 	}
 	return cmds

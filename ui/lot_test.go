@@ -181,3 +181,36 @@ func presses(b hal.Button, n int) []ui.Event {
 	}
 	return out
 }
+
+// TestRemoteStartKeepsTheLot: a front end's start follows the lot as the
+// panel's does: a done lot starts nothing, a drive done in the lot is
+// left out of "every target" and refused by name.
+func TestRemoteStartKeepsTheLot(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		lot     ui.LotState
+		targets []int
+		want    []int // nil: refused
+		reason  string
+	}{
+		{"every target but the done one", ui.LotState{Name: "A17"}, nil, []int{2}, ""},
+		{"the done one by name", ui.LotState{Name: "A17"}, []int{3}, nil, "port 3: already done in lot A17: job j1, port 2; confirm on the panel to write it again, or leave it out"},
+		{"a done lot", ui.LotState{Name: "A17", Goal: 5, Pass: 5}, nil, nil, "lot A17 has its 5: start a new lot"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newModel(ui.DefaultSettings())
+			feed(m, tc.lot, press(hal.Back), master, blank(2), done(3), press(hal.Back))
+			cmds := feed(m, ui.StartRequest{Mode: ui.CopyVerify, Targets: tc.targets, Confirm: true})
+			ans, ok := m.TakeAnswer()
+			require.True(t, ok)
+			if tc.want == nil {
+				assert.Equal(t, tc.reason, ans.Refused)
+				assert.Empty(t, starts(cmds))
+				return
+			}
+			require.True(t, ans.OK(), ans.Refused)
+			require.Len(t, starts(cmds), 1)
+			assert.Equal(t, tc.want, starts(cmds)[0].Targets)
+		})
+	}
+}

@@ -125,10 +125,18 @@ func (s *pinScreen) update(m *Model, ev Event) (screen, []Command) {
 		}
 		entered := fmt.Sprintf("%d%d%d%d", s.digits[0], s.digits[1], s.digits[2], s.digits[3])
 		if s.newPIN {
-			m.set.PIN = entered
+			stored := entered
+			if m.cfg.PINLock != nil {
+				h, err := m.cfg.PINLock.Hash(entered)
+				if err != nil {
+					return message("PIN not set", err.Error()), nil
+				}
+				stored = h
+			}
+			m.set.PIN = stored
 			return setupAt(setPIN), []Command{SaveSettings{Settings: m.set}}
 		}
-		if entered != m.set.PIN {
+		if !m.pinMatches(entered) {
 			return message("Wrong PIN", "Setup and Erase stay locked."), nil
 		}
 		m.unlocked = true
@@ -165,6 +173,7 @@ const (
 	setKeyClick
 	setBacklight
 	setCopyMode
+	setWebPassword
 	setPIN
 	setRestore
 	setVersion
@@ -220,6 +229,10 @@ func (s *setupScreen) choose(m *Model) (screen, []Command) {
 	case setBacklight:
 		i := slices.Index(backlightSteps, m.set.Backlight)
 		m.set.Backlight = backlightSteps[(i+1)%len(backlightSteps)]
+	case setWebPassword:
+		// A password typed with four buttons is no password: the
+		// appliance makes one up and shows it once.
+		return message("Web password", "Making a new one..."), []Command{NewWebPassword{}}
 	case setPIN:
 		if m.set.PIN == "" {
 			return &pinScreen{newPIN: true}, nil
@@ -262,6 +275,7 @@ func (s *setupScreen) lines(m *Model, c, r int) []string {
 		"Key click: " + onOff[m.set.KeyClick],
 		"Light off: " + bl,
 		"Copy mode: " + map[bool]string{false: "Disk", true: "Files"}[m.set.Files],
+		"Web password",
 		"PIN lock: " + onOff[m.set.PIN != ""],
 		"Reset defaults",
 		fit("Version "+m.cfg.Version, c-1),

@@ -42,8 +42,9 @@ type Model struct {
 	fileSet string    // the set Files mode copies; "" is the files on the master drive
 	box     BoxInfo   // the appliance's own: its ID, its record's replication
 
-	lot  LotState     // the running lot, as the appliance counts it
-	redo map[int]bool // ports whose already-done drive the operator confirmed
+	lot    LotState     // the running lot, as the appliance counts it
+	redo   map[int]bool // ports whose already-done drive the operator confirmed
+	answer *Answer      // what became of a front end's latest request, until taken
 }
 
 // jobState is the running job.
@@ -89,6 +90,8 @@ func (m *Model) Running() bool { return m.job != nil || m.line != nil }
 // screen must follow go on to the screen on show.
 func (m *Model) Update(ev Event) []Command {
 	switch ev := ev.(type) {
+	case Request:
+		return m.request(ev)
 	case Tick:
 		m.now = ev.Now
 		cmds := m.route(ev)
@@ -134,6 +137,9 @@ func (m *Model) Update(ev Event) []Command {
 			}
 		}
 	case JobRefused:
+		if m.answer != nil && m.answer.OK() {
+			m.answer = refused(RefusedFailed, "%s", ev.Reason) // the appliance could not start it after all
+		}
 		m.job = nil
 		m.line = nil
 		m.screen = message("Not started", ev.Reason)
@@ -172,6 +178,9 @@ func (m *Model) Update(ev Event) []Command {
 			m.screen = &busyScreen{}
 		}
 	case BusyDone:
+		if ev.Failed && m.answer != nil && m.answer.OK() {
+			m.answer = refused(RefusedFailed, "%s", ev.Text)
+		}
 		m.busy = nil
 		m.screen = message(ev.Title, ev.Text)
 	case LineStarted:
@@ -274,7 +283,11 @@ func (m *Model) start(from screen, mode Mode) (screen, []Command) {
 	if m.lotDone() && mode != VerifyOnly {
 		return message("Lot done", fmt.Sprintf("Lot %s has its %d. Start a new lot from the menu.", m.lot.Name, m.lot.Goal)), nil
 	}
-	targets := m.notHeld(m.readyTargets())
+	return m.startOn(from, mode, m.notHeld(m.readyTargets()))
+}
+
+// startOn asks for a job onto targets and shows its progress.
+func (m *Model) startOn(from screen, mode Mode, targets []int) (screen, []Command) {
 	if !m.masterPresent() || len(targets) == 0 {
 		return from, nil
 	}

@@ -19,6 +19,9 @@ type Config struct {
 	Ports      []Port
 	MasterPort int
 	Version    string
+	// PINLock hashes and checks the Setup PIN; Settings.PIN then holds
+	// the hash. Without one, Settings.PIN is the PIN itself.
+	PINLock PINLock
 }
 
 // Settings are the operator's Setup choices.
@@ -31,7 +34,7 @@ type Settings struct {
 	Area         string        // copy area: "whole", "used" or "smart"
 	Clean        bool          // discard what the area skips, instead of keeping old data
 	ZeroFill     bool          // unreadable master sectors: copy zeros and record them (else abort)
-	PIN          string        // four digits that lock Setup and Erase; "" is no lock
+	PIN          string        // what locks Setup and Erase: the PIN's hash (Config.PINLock), or the PIN; "" is no lock
 	Qualify      bool          // check every target stores what its size says before a copy
 	MinWriteMBps float64       // with Qualify: reject targets that write slower; 0 is no floor
 	// Files is the copy mode: a file set onto every target, each

@@ -20,6 +20,16 @@ type View struct {
 	Image     string     // the image jobs copy from; "" is the master drive
 	Busy      *Busy      // a capture, import or image check under way; nil when none
 	Box       BoxInfo    // the appliance's ID and its record's replication
+	// Message is the message on show (a check's result, a refusal); nil
+	// when the screen is another.
+	Message *Notice
+	// Images is the image library; Free its free space.
+	Images []ImageInfo
+	Free   int64
+	// Settings are the Setup choices, without the PIN; PINLock says a
+	// PIN locks Setup and Erase (and the panel is not unlocked now).
+	Settings Settings
+	PINLock  bool
 	// Lot is the running lot and its count (Name "" is none); LotDone
 	// says its count is reached.
 	Lot     LotState
@@ -101,6 +111,12 @@ func (m *Model) View() View {
 		b := *m.busy
 		v.Busy = &b
 	}
+	if s, ok := m.screen.(*messageScreen); ok {
+		v.Message = &Notice{Title: s.title, Text: s.text}
+	}
+	v.Images, v.Free = slices.Clone(m.images), m.free
+	v.Settings, v.PINLock = m.set, m.set.PIN != "" && !m.unlocked
+	v.Settings.PIN = ""
 	return v
 }
 

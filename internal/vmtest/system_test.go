@@ -3,12 +3,16 @@
 package vmtest_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path"
@@ -22,6 +26,7 @@ import (
 
 	"github.com/clonebay/clonebay/board"
 	"github.com/clonebay/clonebay/internal/vmtest"
+	"github.com/clonebay/clonebay/record"
 )
 
 // The system test: the clonebay package installed on a Debian system that
@@ -197,15 +202,6 @@ func TestApplianceInVM(t *testing.T) {
 	pulled := r.drives[len(r.drives)-1]
 	results, err := runJobViaAPI(t, ctx, r, pulled)
 	switch {
-	case errors.Is(err, errNoWebAPI):
-		r.job = "not yet available"
-		fmt.Println("system-test: job via the web API: not yet available")
-		for _, d := range r.drives {
-			d.state += "; job: not run (no web API yet)"
-		}
-		// The pull the job will make mid-copy, made now on its own: the
-		// appliance must see it.
-		t.Run("a drive pulled from its port is seen", func(t *testing.T) { r.pull(t, ctx, pulled) })
 	case err != nil:
 		r.job = "failed: " + err.Error()
 		t.Errorf("job via the web API: %v", err)
@@ -219,29 +215,255 @@ func TestApplianceInVM(t *testing.T) {
 	}
 }
 
-// errNoWebAPI says the appliance has no web API to start a job with.
-var errNoWebAPI = errors.New("the appliance has no web API yet")
-
 // portResult is one port's result of the job, as the web API reports it.
 type portResult struct {
 	Result string // PASS or FAIL
 	Reason string // why a port failed
 }
 
-// runJobViaAPI is where the job runs: it logs in to the web panel's HTTP
-// API (POST /api/login), starts a copy+verify from the master onto every
-// target (POST /api/jobs), pulls the drive `pulled` (r.pull) once bytes
-// are written on its port (GET /api/status), and returns every port's
-// result, by port number. Then the checks: the small target FAILs before
-// any write and says why; the pulled one FAILs naming the removal; the
-// others PASS and their image files on the host equal the master over the
-// copy area; the production record (/var/lib/clonebay/jobs.log, kept as an
-// artifact) names the right ports, labels and serials.
+// runJobViaAPI is where the job runs: it sets an operator password with
+// clonebay passwd, logs in to the web panel's HTTP API (POST /api/login),
+// starts a copy+verify from the master onto every target (POST
+// /api/jobs), pulls the drive `pulled` (r.pull) once bytes are written on
+// its port (GET /api/status), and returns every port's result, by port
+// number. Then the checks: the small target FAILs before any write; the
+// pulled one FAILs; the others PASS and their image files on the host
+// equal the master over the copy area (the whole master: the package's
+// settings say area: whole); the production record
+// (/var/lib/clonebay/jobs.log, kept as an artifact) names the right ports,
+// labels and serials with the same results.
 //
-// The web panel is not there yet: this says so, and the test ends after
-// the checks that need no job.
+// The machine has no network card: the guest's bash talks HTTP to the
+// appliance on 127.0.0.1 through /dev/tcp, the requests made and the
+// answers read here.
 func runJobViaAPI(t *testing.T, ctx context.Context, r *rig, pulled *drive) (map[int]portResult, error) {
-	return nil, errNoWebAPI
+	const password = "system-test-operator"
+	if _, err := r.m.Agent.Sh(ctx, "printf '%s\\n' "+password+" | clonebay passwd --role operator"); err != nil {
+		return nil, fmt.Errorf("clonebay passwd: %w", err)
+	}
+	c := &apiClient{r: r}
+	var login struct{ Role, CSRF string }
+	if err := c.call(ctx, "POST", "/api/login", map[string]string{"password": password}, http.StatusOK, &login); err != nil {
+		return nil, err
+	}
+	c.csrf = login.CSRF
+	if login.Role != "operator" {
+		return nil, fmt.Errorf("logged in as %q, not operator", login.Role)
+	}
+	var targets []int
+	for _, d := range r.drives[1:] {
+		targets = append(targets, d.port.Number)
+	}
+	var started struct{ Text string }
+	if err := c.call(ctx, "POST", "/api/jobs", map[string]any{"mode": "copy+verify", "targets": targets, "confirm": true},
+		http.StatusAccepted, &started); err != nil {
+		return nil, fmt.Errorf("start: %w", err)
+	}
+	fmt.Printf("system-test: job via the web API: %s\n", started.Text)
+
+	// Follow the job: the API has no push a shell can wait on here, so
+	// the status is read every 200 ms.
+	results := map[int]portResult{}
+	pulledAt := int64(-1)
+	seenJob := false
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var st apiStatus
+		if err := c.call(ctx, "GET", "/api/status", nil, http.StatusOK, &st); err != nil {
+			return nil, err
+		}
+		for _, p := range st.Ports {
+			if p.Result != nil {
+				results[p.Number] = portResult{Result: p.Result.Result, Reason: strings.TrimSpace(p.Result.Cause + ": " + p.Result.Reason)}
+			}
+			if p.Number == pulled.port.Number && pulledAt < 0 && p.Working && p.Phase == "copying" && p.Done > 0 {
+				pulledAt = p.Done
+				fmt.Printf("system-test: port %d pulled with %d of %d bytes written\n", p.Number, p.Done, p.Total)
+				r.pull(t, ctx, pulled)
+			}
+		}
+		// The job's end shows its results at once (a pulled drive's port
+		// may show none once it is empty).
+		seenJob = seenJob || st.Job != nil
+		if st.Job == nil && (seenJob || len(results) >= len(targets)) {
+			break
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return results, fmt.Errorf("the job did not end: %w", ctx.Err())
+		}
+	}
+
+	entries := r.recordEntries(t, ctx)
+	for _, d := range r.drives[1:] {
+		e, ok := entries[d.port.Number]
+		if !assert.True(t, ok, "port %d: no entry in the production record", d.port.Number) {
+			continue
+		}
+		assert.Equal(t, d.port.Label, e.Label, "port %d: the record's label", d.port.Number)
+		assert.Equal(t, d.usb.Serial, e.TargetSerial, "port %d: the record's serial", d.port.Number)
+		assert.Equal(t, r.master.usb.Serial, e.MasterSerial, "port %d: the record's master", d.port.Number)
+		if _, seen := results[d.port.Number]; !seen {
+			// A pulled drive's port may show nothing once it is empty:
+			// the record has its result.
+			results[d.port.Number] = portResult{Result: e.Result, Reason: e.Reason}
+		}
+		assert.Equal(t, results[d.port.Number].Result, e.Result, "port %d: the record says what the API said", d.port.Number)
+	}
+
+	want := sha256Prefix(t, r.master.usb.File, r.master.size)
+	for _, d := range r.drives[1:] {
+		res := results[d.port.Number]
+		switch {
+		case d.size < r.master.size:
+			assert.Equal(t, "FAIL", res.Result, "port %d: smaller than the master", d.port.Number)
+			assert.Zero(t, entries[d.port.Number].Written, "port %d: failed before any write", d.port.Number)
+		case d == pulled:
+			if pulledAt < 0 {
+				t.Errorf("port %d: the job ended before any byte was seen written there, so it was never pulled", d.port.Number)
+				continue
+			}
+			assert.Equal(t, "FAIL", res.Result, "port %d: pulled mid-copy", d.port.Number)
+			assert.NotEmpty(t, res.Reason, "port %d: a failure says why", d.port.Number)
+		case d.size > r.master.size:
+			// A larger target gets the master's GPT moved to its own end:
+			// the headers differ by design; between them it is the master,
+			// and the moved table must check.
+			if assert.Equal(t, "PASS", res.Result, "port %d: %s", d.port.Number, res.Reason) {
+				const head, tail = 34 * 512, 33 * 512
+				assert.Equal(t, sha256Range(t, r.master.usb.File, head, r.master.size-tail), sha256Range(t, d.usb.File, head, r.master.size-tail),
+					"port %d: the target holds the master between its GPTs", d.port.Number)
+				out, err := exec.Command("sgdisk", "-v", d.usb.File).CombinedOutput()
+				assert.NoError(t, err, "port %d: sgdisk -v: %s", d.port.Number, out)
+				assert.Contains(t, string(out), "No problems found", "port %d: the moved GPT checks", d.port.Number)
+			}
+		default:
+			if assert.Equal(t, "PASS", res.Result, "port %d: %s", d.port.Number, res.Reason) {
+				assert.Equal(t, want, sha256Prefix(t, d.usb.File, r.master.size), "port %d: the target holds the master", d.port.Number)
+			}
+		}
+	}
+	return results, nil
+}
+
+// apiClient talks to the appliance's web API from inside the guest.
+type apiClient struct {
+	r      *rig
+	cookie *http.Cookie
+	csrf   string
+}
+
+// apiStatus is what the test reads of GET /api/status.
+type apiStatus struct {
+	Job   *struct{ Mode string } `json:"job"`
+	Ports []struct {
+		Number  int    `json:"number"`
+		Working bool   `json:"working"`
+		Phase   string `json:"phase"`
+		Done    int64  `json:"done"`
+		Total   int64  `json:"total"`
+		Result  *struct {
+			Result, Cause, Reason string
+		} `json:"result"`
+	} `json:"ports"`
+}
+
+// call makes one request of the API on the guest's 127.0.0.1:8080 and
+// decodes the answer, which must have status want, into out.
+func (c *apiClient) call(ctx context.Context, method, target string, body any, want int, out any) error {
+	var rd io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://127.0.0.1:8080"+target, rd)
+	if err != nil {
+		return err
+	}
+	req.Close = true // the answer ends with the connection
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.cookie != nil {
+		req.AddCookie(c.cookie)
+	}
+	if c.csrf != "" {
+		req.Header.Set("X-CSRF-Token", c.csrf)
+	}
+	var raw bytes.Buffer
+	if err := req.Write(&raw); err != nil {
+		return err
+	}
+	script := "exec bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080 && echo " + base64.StdEncoding.EncodeToString(raw.Bytes()) +
+		" | base64 -d >&3 && cat <&3'"
+	res, err := c.r.m.Agent.Sh(ctx, script)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, target, err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(res.Stdout)), req)
+	if err != nil {
+		return fmt.Errorf("%s %s: the answer: %w", method, target, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("%s %s: the answer's body: %w", method, target, err)
+	}
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: %s: %s", method, target, resp.Status, bytes.TrimSpace(data))
+	}
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "clonebay_session" {
+			c.cookie = &http.Cookie{Name: ck.Name, Value: ck.Value}
+		}
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("%s %s: the answer %q: %w", method, target, data, err)
+	}
+	return nil
+}
+
+// recordEntries reads the production record's newest entry for each port.
+func (r *rig) recordEntries(t *testing.T, ctx context.Context) map[int]record.Entry {
+	out := map[int]record.Entry{}
+	for _, line := range strings.Split(strings.TrimSpace(r.sh(t, ctx, "cat /var/lib/clonebay/jobs.log")), "\n") {
+		var e record.Entry
+		if json.Unmarshal([]byte(line), &e) == nil && e.Port != 0 {
+			out[e.Port] = e
+		}
+	}
+	return out
+}
+
+// sha256Prefix is the checksum of a file's first n bytes.
+func sha256Prefix(t *testing.T, file string, n int64) string {
+	t.Helper()
+	f, err := os.Open(file)
+	require.NoError(t, err)
+	defer f.Close()
+	h := sha256.New()
+	got, err := io.Copy(h, io.LimitReader(f, n))
+	require.NoError(t, err)
+	require.Equal(t, n, got, "%s is shorter than %d bytes", file, n)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// sha256Range hashes the bytes [from, to) of a file.
+func sha256Range(t *testing.T, file string, from, to int64) string {
+	t.Helper()
+	f, err := os.Open(file)
+	require.NoError(t, err)
+	defer f.Close()
+	h := sha256.New()
+	got, err := io.Copy(h, io.NewSectionReader(f, from, to-from))
+	require.NoError(t, err)
+	require.Equal(t, to-from, got, "%s is shorter than %d bytes", file, to)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // makeDrives builds the master and the targets' image files on the host.
