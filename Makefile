@@ -117,6 +117,8 @@ lint: vet
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
 	@scripts/bench.sh $(BIN) 256
+	@scripts/bench-speed.sh $(BIN) 512
+	@scripts/bench-files.sh $(BIN) 200 2000
 
 clean:
 	rm -rf bin dist

@@ -251,11 +251,15 @@ func printResult(w io.Writer, from string, res *engine.Result) {
 	for _, p := range res.Ports {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\n", p.Port, p.Label, p.Status,
 			engine.FormatSize(p.Written), engine.FormatSize(p.Verified), p.MBps,
-			p.Duration.Round(100*time.Millisecond), p.Reason)
+			p.Duration.Round(10*time.Millisecond), p.Reason)
 	}
 	tw.Flush()
+	if res.Bytes > 0 {
+		fmt.Fprintf(w, "master read %d bytes, %.2fx the copy area (the re-check included); buffers %s\n",
+			res.MasterRead, float64(res.MasterRead)/float64(res.Bytes), engine.FormatSize(res.BufferBytes))
+	}
 	fmt.Fprintf(w, "%d passed, %d failed, %d aborted in %s\n", res.Count(engine.Pass), res.Count(engine.Fail),
-		res.Count(engine.Aborted), res.Duration.Round(100*time.Millisecond))
+		res.Count(engine.Aborted), res.Duration.Round(10*time.Millisecond))
 }
 
 // progressView draws per-target progress: redrawn in place on a terminal,

@@ -36,16 +36,19 @@ type masterSpec struct {
 	parts []partSpec
 }
 
+// The masters are as small as their file systems allow (FAT32 needs 33
+// MB), with free space after the last partition, so a target smaller
+// than the master still holds the used area.
 var masters = []masterSpec{
-	{"gpt", "gpt", 160, []partSpec{
-		{fs: "fat16", start: 1, size: 32, files: imgtest.SomeFiles(6, 1)},
-		{fs: "ext4", start: 33, size: 48, files: imgtest.SomeFiles(8, 2)},
-		{fs: "ntfs", start: 81, size: 40, files: imgtest.SomeFiles(5, 3)},
+	{"gpt", "gpt", 96, []partSpec{
+		{fs: "fat16", start: 1, size: 16, files: imgtest.SomeFiles(6, 1)},
+		{fs: "ext4", start: 17, size: 24, files: imgtest.SomeFiles(8, 2)},
+		{fs: "ntfs", start: 41, size: 24, files: imgtest.SomeFiles(5, 3)},
 	}},
-	{"mbr", "mbr", 160, []partSpec{
-		{fs: "fat32", start: 1, size: 40, files: imgtest.SomeFiles(6, 4)},
-		{fs: "exfat", start: 41, size: 32, files: imgtest.SomeFiles(6, 5)},
-		{fs: "ext4", start: 74, size: 40, files: imgtest.SomeFiles(6, 6)}, // a logical partition
+	{"mbr", "mbr", 96, []partSpec{
+		{fs: "fat32", start: 1, size: 34, files: imgtest.SomeFiles(6, 4)},
+		{fs: "exfat", start: 35, size: 16, files: imgtest.SomeFiles(6, 5)},
+		{fs: "ext4", start: 52, size: 24, files: imgtest.SomeFiles(6, 6)}, // a logical partition
 	}},
 }
 
@@ -145,12 +148,12 @@ func TestBootableCopies(t *testing.T) {
 				target int64 // MiB
 				fails  bool
 			}{
-				{engine.WholeMedia{}, 200, false},
-				{engine.WholeMedia{}, 130, true},
-				{engine.UsedArea{}, 200, false},
-				{engine.UsedArea{}, 130, false},
-				{engine.Smart{}, 200, false},
-				{engine.Smart{}, 130, false},
+				{engine.WholeMedia{}, 120, false},
+				{engine.WholeMedia{}, 80, true},
+				{engine.UsedArea{}, 120, false},
+				{engine.UsedArea{}, 80, false},
+				{engine.Smart{}, 120, false},
+				{engine.Smart{}, 80, false},
 			} {
 				t.Run(fmt.Sprintf("%s onto %d MiB", tc.area.Name(), tc.target), func(t *testing.T) {
 					clone := filepath.Join(t.TempDir(), "clone.img")

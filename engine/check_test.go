@@ -35,15 +35,15 @@ func TestReadScan(t *testing.T) {
 
 func TestSpeedTest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		old := randomBytes(64*MiB, 40)
-		d := sim.MustDrive(sim.DriveSpec{Size: 64 * MiB, ReadMBps: 90, WriteMBps: 30, Content: old})
+		old := randomBytes(32*MiB, 40) // the 16 MiB test area is half of it
+		d := sim.MustDrive(sim.DriveSpec{Size: 32 * MiB, ReadMBps: 90, WriteMBps: 30, Content: old})
 		h, err := d.Open(true)
 		require.NoError(t, err)
 		r, w, err := engine.SpeedTest(context.Background(), h, 16*MiB)
 		require.NoError(t, err)
 		assert.InDelta(t, 90, r, 1)
 		assert.InDelta(t, 30, w, 1)
-		media, err := d.Media(0, 64*MiB)
+		media, err := d.Media(0, 32*MiB)
 		require.NoError(t, err)
 		assert.True(t, bytes.Equal(old, media), "what was there is put back")
 	})

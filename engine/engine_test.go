@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
@@ -29,11 +30,14 @@ const MiB = 1 << 20
 func randomBytes(n int, seed uint64) []byte {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	p := make([]byte, n)
-	for i := 0; i < n; i += 8 {
-		v := r.Uint64()
-		for j := 0; j < 8 && i+j < n; j++ {
-			p[i+j] = byte(v >> (8 * j))
-		}
+	// Eight bytes a store: under the race detector a byte at a time
+	// costs seconds for the larger drives.
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		binary.LittleEndian.PutUint64(p[i:], r.Uint64())
+	}
+	for v := r.Uint64(); i < n; i, v = i+1, v>>8 {
+		p[i] = byte(v)
 	}
 	return p
 }
@@ -452,7 +456,7 @@ func TestCancel(t *testing.T) {
 // its own; the slow one catches up by reading the master itself.
 func TestSlowTargetDoesNotPaceOthers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		const size = 32 * MiB
+		const size = 16 * MiB
 		content := randomBytes(size, 12)
 		masterSpec := sim.DriveSpec{ReadMBps: 400}
 		fast := sim.DriveSpec{WriteMBps: 100, ReadMBps: 200}
@@ -480,8 +484,8 @@ func TestSlowTargetDoesNotPaceOthers(t *testing.T) {
 			r.assertCopy(p)
 		}
 		chunk := int64(64 << 10)
-		assert.LessOrEqual(t, res.BufferBytes, (engine.DefaultWindowChunks+2*8+1)*chunk,
-			"memory stays within the window plus two chunks a target")
+		assert.LessOrEqual(t, res.BufferBytes, (2*engine.DefaultWindowChunks+2*8+1)*chunk,
+			"memory stays within the window at its stretch plus two chunks a target (its own, one it still writes from)")
 		slowRes, _ := res.Port(9)
 		t.Logf("alone %v, slow target %v", soloTime, slowRes.Duration)
 		assert.Greater(t, slowRes.Duration, 3*soloTime)

@@ -64,8 +64,12 @@ type pattern struct {
 
 func (p pattern) bytes(buf []byte, off int64) {
 	if !p.rnd {
-		for i := range buf {
-			buf[i] = p.fill
+		// Doubling copies: a few calls for a chunk, not one store a byte.
+		if len(buf) > 0 {
+			buf[0] = p.fill
+			for n := 1; n < len(buf); n *= 2 {
+				copy(buf[n:], buf[:n])
+			}
 		}
 		return
 	}

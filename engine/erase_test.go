@@ -12,11 +12,12 @@ import (
 	"github.com/clonebay/clonebay/sim"
 )
 
-// usedDrive is a 4 MiB sim drive full of old data: an MBR + FAT32 disk
-// would need 33 MB, so the old data is a partition table and noise.
+// usedDrive is a sim drive with old data on it: an MBR and a FAT32 file
+// system holding a file, as small as FAT32 allows (33 MB), since every
+// erase mode but quick writes and reads the whole drive.
 func usedDrive(t *testing.T, faults ...sim.Fault) (*sim.Drive, engine.Target) {
 	t.Helper()
-	img, err := sim.FAT32Disk(48<<20, 40<<20, "OLD", []sim.File{{Name: "SECRET.TXT", Data: []byte("customer data")}})
+	img, err := sim.FAT32Disk(34<<20, 33<<20, "OLD", []sim.File{{Name: "SECRET.TXT", Data: []byte("customer data")}})
 	require.NoError(t, err)
 	d := sim.MustDrive(sim.DriveSpec{Size: int64(len(img)), Content: img})
 	for _, f := range faults {

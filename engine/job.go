@@ -78,8 +78,15 @@ type PortTarget struct {
 
 // Options tune a job. Zero values take the defaults.
 type Options struct {
-	ChunkSize    int           // bytes per chunk, a multiple of 4096; 1 MiB
-	WindowChunks int           // chunks the shared window holds; 16
+	ChunkSize    int // bytes per chunk, a multiple of 4096; 1 MiB
+	WindowChunks int // chunks the reader reads ahead of the slowest consumer; 16
+	// WindowMax is how many chunks the window may stretch to while a
+	// target waits for the next one, so a consumer a little behind keeps
+	// its place instead of reading the master itself. When 0, the
+	// stretch takes what the targets' own buffers leave of a job's
+	// budget of 40 chunks, between 1.5 and 2 times WindowChunks: 32 at
+	// 1 -> 8, 24 at 1 -> 16.
+	WindowMax    int
 	WriteRetries int           // extra attempts after a failed write; 2
 	RetryDelay   time.Duration // pause before a retry; 200 ms
 	// ProgressInterval bounds how often each port reports; 250 ms.
@@ -121,6 +128,25 @@ type Options struct {
 	// has. RecheckSample (the default) reads a handful of chunks, the
 	// first and the last always; RecheckFull reads it all.
 	MasterRecheck MasterRecheck
+
+	// SyncEvery is how many bytes a target is written between the Syncs
+	// that flush its writes to the media while the copy goes on; 64 MiB
+	// when 0, none when negative.
+	SyncEvery int64
+
+	// NoSHA256 leaves out the SHA-256 of the content: the caller records
+	// another sum (a file set's manifest). Hash-only jobs always take it.
+	NoSHA256 bool
+	// OnContent, when set, gets the plan's bytes in order, each chunk
+	// once, as the SHA-256 does: beside the job, on a goroutine that never
+	// paces a target (bytes it fell too far behind for are read again and
+	// checked against the reader's chunk hash). p is valid only during the
+	// call. The job's Wait returns after its last call.
+	OnContent func(off int64, p []byte)
+	// OnRead, when set, gets every chunk as the reader reads it, in
+	// order, each once, before any target does: it must be quick (the
+	// reader waits for it), and p is valid only during the call.
+	OnRead func(off int64, p []byte)
 }
 
 // MasterRecheck says how much of the master a job reads again at its end.
@@ -131,6 +157,11 @@ const (
 	RecheckSample MasterRecheck = iota
 	RecheckFull
 )
+
+// jobChunks is the chunk buffers a job may hold, window and targets
+// together, before the window stops stretching: with 1 MiB chunks, what
+// keeps 16 targets within the appliance's 64 MiB.
+const jobChunks = 40
 
 // recheckSample is how many chunks RecheckSample reads again.
 const recheckSample = 8
@@ -148,6 +179,7 @@ const (
 	DefaultWriteRetries     = 2
 	DefaultRetryDelay       = 200 * time.Millisecond
 	DefaultProgressInterval = 250 * time.Millisecond
+	DefaultSyncEvery        = 64 << 20
 )
 
 func (o Options) withDefaults() Options {
@@ -157,6 +189,7 @@ func (o Options) withDefaults() Options {
 	if o.WindowChunks == 0 {
 		o.WindowChunks = DefaultWindowChunks
 	}
+	o.WindowMax = max(o.WindowMax, o.WindowChunks)
 	if o.WriteRetries == 0 {
 		o.WriteRetries = DefaultWriteRetries
 	}
@@ -168,6 +201,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ProgressInterval == 0 {
 		o.ProgressInterval = DefaultProgressInterval
+	}
+	if o.SyncEvery == 0 {
+		o.SyncEvery = DefaultSyncEvery
 	}
 	if o.CheckpointEvery == 0 {
 		o.CheckpointEvery = 16
@@ -210,7 +246,7 @@ type Running struct {
 	opts   Options
 	plan   Plan
 	chunks []chunk
-	hashes []uint64
+	hashes []chunkSum
 	win    *window
 	start  time.Time
 
@@ -262,8 +298,12 @@ func Start(ctx context.Context, j Job) (*Running, error) {
 		ports:  map[int]*port{},
 		done:   make(chan struct{}),
 	}
-	r.hashes = make([]uint64, len(r.chunks))
-	r.win = newWindow(opts.WindowChunks, opts.ChunkSize, r.alloc)
+	r.hashes = make([]chunkSum, len(r.chunks))
+	if j.Options.WindowMax == 0 {
+		opts.WindowMax = max(opts.WindowChunks*3/2, min(2*opts.WindowChunks, jobChunks-len(j.Targets)))
+	}
+	r.opts = opts
+	r.win = newWindow(opts.WindowChunks, opts.WindowMax, opts.ChunkSize, r.alloc)
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	go r.run()
 	return r, nil
@@ -389,11 +429,15 @@ func (r *Running) run() {
 	defer stopReader()
 	var wg sync.WaitGroup
 	wg.Go(func() { r.read(readerCtx) })
-	var sha string
+	// The SHA-256 runs beside the job on the reader's chunks: no port
+	// waits for it, and the Result carries it when the job ends.
+	sha, hashing := r.contentSum()
 	hashed := make(chan struct{})
 	go func() {
 		defer close(hashed)
-		sha = r.hashMaster(readerCtx)
+		if hashing {
+			sha = r.hashMaster(readerCtx)
+		}
 	}()
 
 	var ports sync.WaitGroup
@@ -406,26 +450,23 @@ func (r *Running) run() {
 	if r.job.Mode != HashOnly && !anyPassed(results) {
 		stopReader() // nobody needs the master any more
 	}
-	<-hashed
-	wg.Wait()
+	if r.job.Mode == HashOnly {
+		<-hashed // the hash is what this job is for
+	}
 
 	// Only now is a PASS final: the master is read again (in part, or
 	// all of it), and a change fails every port that passed.
 	if r.sourceErr() == nil && r.ctx.Err() == nil && (anyPassed(results) || r.job.Mode == HashOnly && sha != "") {
 		r.recheck()
 	}
-	serr := r.sourceErr()
-	for i, p := range ready {
-		if p == nil || results[i].Status != Pass {
-			continue
-		}
-		if serr != nil {
-			results[i] = p.fail(PhaseDone, masterCause(serr), offsetOf(serr, -1), serr)
-			continue
-		}
-		p.meter.report(PhaseDone, r.plan.Bytes(), true)
-	}
+	r.settle(ready, results)
+	<-hashed
+	wg.Wait()
+	// A master found changed while the hash was still being taken fails
+	// the ports too: the record must not keep a PASS for it.
+	r.settle(ready, results)
 
+	serr := r.sourceErr()
 	res := &Result{
 		Mode:        r.job.Mode,
 		Area:        r.plan.Area,
@@ -456,6 +497,49 @@ func (r *Running) run() {
 	r.result = res
 }
 
+// settle ends every port that passed: PASS is shown, unless the master
+// failed, which fails them all.
+func (r *Running) settle(ready []*port, results []PortResult) {
+	serr := r.sourceErr()
+	for i, p := range ready {
+		if p == nil || results[i].Status != Pass {
+			continue
+		}
+		if serr != nil {
+			results[i] = p.fail(PhaseDone, masterCause(serr), offsetOf(serr, -1), serr)
+			continue
+		}
+		if !p.settled {
+			p.settled = true
+			p.meter.report(PhaseDone, r.plan.Bytes(), true)
+		}
+	}
+}
+
+// provenSum is a master whose planned content has a SHA-256 proved
+// already: an image checked against its sealed manifest, whose every
+// frame is checked against that manifest again as it is read. A job
+// reports that sum instead of hashing the same bytes once more.
+type provenSum interface {
+	// ProvenSHA256 returns the SHA-256 of the plan's bytes in order, and
+	// false when the plan is not the content it proved.
+	ProvenSHA256(p Plan) (string, bool)
+}
+
+// contentSum returns the job's SHA-256 when it is known without reading
+// the master, and whether the hasher must run.
+func (r *Running) contentSum() (string, bool) {
+	if r.job.Mode == HashOnly {
+		return "", true
+	}
+	if ps, ok := r.job.Source.(provenSum); ok && r.opts.OnContent == nil {
+		if sum, ok := ps.ProvenSHA256(r.plan); ok {
+			return sum, false
+		}
+	}
+	return "", !r.opts.NoSHA256 || r.opts.OnContent != nil
+}
+
 func anyPassed(rs []PortResult) bool {
 	for _, p := range rs {
 		if p.Status == Pass {
@@ -479,9 +563,13 @@ func (r *Running) read(ctx context.Context) {
 			return
 		}
 		r.hashes[i] = chunkHash(b.data[:c.n])
+		if r.opts.OnRead != nil {
+			r.opts.OnRead(c.off, b.data[:c.n])
+		}
 		r.win.publish(i, b)
 		yield()
 	}
+	r.win.finish()
 }
 
 // readMaster reads master bytes under the bad-sector policy: a read that
@@ -586,6 +674,9 @@ func (r *Running) fetch(ctx context.Context, cur *cursor, i int, own func() []by
 // hash the reader took: a master that changes under a job fails it.
 func (r *Running) readChunk(i int, p []byte) error {
 	c := r.chunks[i]
+	if err := r.win.waitRead(r.ctx, i); err != nil {
+		return err
+	}
 	if err := r.readMaster(p[:c.n], c.off); err != nil {
 		err = fmt.Errorf("master: %w", err)
 		r.sourceFailed(err)
@@ -656,6 +747,9 @@ func (r *Running) recheck() {
 		}
 		c := r.chunks[i]
 		p := buf[:c.n]
+		if r.win.waitRead(r.ctx, i) != nil {
+			return // the job ended; its ports say why
+		}
 		r.rechecked += int64(c.n)
 		if err := r.readMaster(p, c.off); err != nil {
 			r.sourceFailed(fmt.Errorf("master: reading it again at the end of the job: %w", err))
@@ -700,7 +794,10 @@ func (c *countedSource) SectorSize() int { return sectorSize(c.Source) }
 // hashMaster takes the SHA-256 of the whole plan, as a consumer of the
 // window like any target, so a slow hash never paces the targets either.
 func (r *Running) hashMaster(ctx context.Context) string {
-	h := newContentHash()
+	var h *contentHash
+	if !r.opts.NoSHA256 || r.job.Mode == HashOnly {
+		h = newContentHash()
+	}
 	m := newMeter(r.opts, 0, "master", r.plan.Bytes())
 	cur := r.win.attach(false)
 	defer r.win.detach(cur)
@@ -716,7 +813,12 @@ func (r *Running) hashMaster(ctx context.Context) string {
 		if err != nil {
 			return ""
 		}
-		h.Write(data)
+		if h != nil {
+			h.Write(data)
+		}
+		if r.opts.OnContent != nil {
+			r.opts.OnContent(r.chunks[i].off, data)
+		}
 		r.win.release(cur, b, i+1)
 		yield()
 		if r.job.Mode == HashOnly {
@@ -725,6 +827,9 @@ func (r *Running) hashMaster(ctx context.Context) string {
 	}
 	if r.job.Mode == HashOnly {
 		m.report(PhaseDone, r.plan.Bytes(), true)
+	}
+	if h == nil {
+		return ""
 	}
 	return h.Sum()
 }

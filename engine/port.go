@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/zeebo/xxh3"
 )
 
 // port runs one target of a job on its own goroutine.
@@ -20,12 +22,24 @@ type port struct {
 	own    []byte // private chunk buffer: catching up, the head chunk, verify
 	res    PortResult
 	start  time.Time
+	// settled: the port's PASS has been shown.
+	settled bool
 
 	patches []Patch // bytes this target gets instead of the master's
 	outside []Patch // the parts of patches outside the plan: written on their own
-	patched []byte  // buffer for a chunk with a patch laid over it
 	resume  int     // chunks [1, resume) already hold the master's bytes
-	old     []byte  // delta: the target's chunk as it was
+	scratch []byte  // a piece of a chunk: delta's compare, a patched chunk's verify
+}
+
+// scratchSize is the piece a port compares at a time where it needs a
+// second buffer: a fraction of a chunk, so 16 ports stay in budget.
+const scratchSize = 256 << 10
+
+func (p *port) piece() []byte {
+	if p.scratch == nil {
+		p.scratch = p.r.alloc(min(scratchSize, p.r.opts.ChunkSize))
+	}
+	return p.scratch
 }
 
 // needsWrite reports whether the target must get data at off: always,
@@ -34,13 +48,14 @@ func (p *port) needsWrite(dev Target, data []byte, off int64) bool {
 	if !p.r.opts.Delta {
 		return true
 	}
-	if p.old == nil {
-		p.old = p.r.alloc(p.r.opts.ChunkSize)
+	buf := p.piece()
+	for at := 0; at < len(data); at += len(buf) {
+		n := min(len(buf), len(data)-at)
+		if readFull(dev, buf[:n], off+int64(at)) != nil || !bytes.Equal(buf[:n], data[at:at+n]) {
+			return true // different, or unreadable there: write it
+		}
 	}
-	if readFull(dev, p.old[:len(data)], off) != nil {
-		return true // unreadable there: write it
-	}
-	return !bytes.Equal(p.old[:len(data)], data)
+	return false
 }
 
 func (r *Running) newPort(t PortTarget) *port {
@@ -137,8 +152,9 @@ func outsidePlan(pt Patch, extents []Extent) []Patch {
 	return out
 }
 
-// overlay returns the chunk at off as this target must hold it: data, or a
-// copy of it with the target's patches laid over.
+// overlay returns the chunk at off as this target must hold it: data, or
+// data with the target's patches laid over, in the port's own buffer
+// (copied there first unless data already is that buffer).
 func (p *port) overlay(data []byte, off int64) []byte {
 	end := off + int64(len(data))
 	var out []byte
@@ -148,11 +164,10 @@ func (p *port) overlay(data []byte, off int64) []byte {
 			continue
 		}
 		if out == nil {
-			if p.patched == nil {
-				p.patched = p.r.alloc(p.r.opts.ChunkSize)
+			out = p.buf()[:len(data)]
+			if &out[0] != &data[0] {
+				copy(out, data)
 			}
-			out = p.patched[:len(data)]
-			copy(out, data)
 		}
 		copy(out[lo-off:hi-off], pt.Data[lo-pt.Off:hi-pt.Off])
 	}
@@ -160,6 +175,16 @@ func (p *port) overlay(data []byte, off int64) []byte {
 		return data
 	}
 	return out
+}
+
+// patchPiece lays the port's patches over a piece of a chunk read at off.
+func (p *port) patchPiece(b []byte, off int64) {
+	end := off + int64(len(b))
+	for _, pt := range p.patches {
+		if lo, hi := max(off, pt.Off), min(end, pt.Off+int64(len(pt.Data))); lo < hi {
+			copy(b[lo-off:hi-off], pt.Data[lo-pt.Off:hi-pt.Off])
+		}
+	}
 }
 
 // hasPatch reports whether a patch touches [off, off+n).
@@ -185,12 +210,22 @@ func (p *port) run() PortResult {
 		}
 	}
 	// A PASS is reported done once the job has read the master again.
+	if p.own != nil {
+		p.r.win.giveBack(p.own) // for a port still verifying
+		p.own = nil
+	}
 	return res
 }
 
+// buf is the port's own chunk buffer: for catching up, the head, a
+// patched chunk, the verify. Once the master has been read, it is one the
+// window no longer needs, so 16 ports verifying take no more memory than
+// the window had.
 func (p *port) buf() []byte {
 	if p.own == nil {
-		p.own = p.r.alloc(p.r.opts.ChunkSize)
+		if p.own = p.r.win.borrow(); p.own == nil {
+			p.own = p.r.alloc(p.r.opts.ChunkSize)
+		}
 	}
 	return p.own
 }
@@ -227,17 +262,26 @@ func (p *port) copy() PortResult {
 		}
 		return false, nil
 	}
-	written, fail := p.walk(PhaseCopying, skip, func(_ int, c chunk, out []byte) *PortResult {
-		if c.off == 0 || !p.needsWrite(dev, out, c.off) {
+	behind := startSyncBehind(dev, r.opts.SyncEvery)
+	written, fail := p.walk(PhaseCopying, skip, func(_ int, c chunk, data []byte) *PortResult {
+		if c.off == 0 {
 			return nil // the head goes last, below
+		}
+		out := p.overlay(data, c.off)
+		if !p.needsWrite(dev, out, c.off) {
+			return nil
 		}
 		if err := p.write(dev, out, c.off); err != nil {
 			res := p.failWrite(err)
 			return &res
 		}
 		p.res.Written += int64(c.n)
+		behind.wrote(int64(c.n))
 		return nil
 	})
+	if err := behind.stop(); err != nil && fail == nil {
+		return p.fail(PhaseSyncing, CauseSync, -1, fmt.Errorf("sync: %w", err))
+	}
 	if fail != nil {
 		return *fail
 	}
@@ -270,6 +314,62 @@ func (p *port) copy() PortResult {
 		p.res.MBps = float64(written) / d.Seconds() / 1e6
 	}
 	return p.pass()
+}
+
+// syncBehind flushes a target's writes to its media while the copy goes
+// on: every few tens of MiB written, a Sync starts on a goroutine of its
+// own (one at a time). The Sync before the head and the one at the end
+// then find little left to flush, instead of the whole copy standing in
+// line for them.
+type syncBehind struct {
+	dev   Target
+	every int64
+	since int64
+	kick  chan struct{}
+	done  chan struct{}
+	err   error // the first background Sync's failure; read after done
+}
+
+func startSyncBehind(dev Target, every int64) *syncBehind {
+	s := &syncBehind{dev: dev, every: every}
+	if every <= 0 {
+		return s
+	}
+	s.kick, s.done = make(chan struct{}, 1), make(chan struct{})
+	go func() {
+		defer close(s.done)
+		for range s.kick {
+			if err := dev.Sync(); err != nil && s.err == nil {
+				s.err = err
+			}
+		}
+	}()
+	return s
+}
+
+// wrote notes n bytes written and starts a Sync when enough are pending
+// and none runs.
+func (s *syncBehind) wrote(n int64) {
+	if s.kick == nil {
+		return
+	}
+	if s.since += n; s.since >= s.every {
+		select {
+		case s.kick <- struct{}{}:
+			s.since = 0
+		default: // one is running: the next write tries again
+		}
+	}
+}
+
+// stop waits for a running Sync and returns the first that failed.
+func (s *syncBehind) stop() error {
+	if s.kick == nil {
+		return nil
+	}
+	close(s.kick)
+	<-s.done
+	return s.err
 }
 
 // discarder is a target that can discard (TRIM) a range.
@@ -355,17 +455,41 @@ func (p *port) verify() PortResult {
 }
 
 // checkPatched compares a chunk that carries patches byte for byte with
-// the master's bytes and the patches laid over them.
+// the master's bytes and the patches laid over them. The master's bytes
+// are read a piece at a time (no second chunk buffer a port) and checked
+// against the reader's chunk hash as they go.
 func (p *port) checkPatched(i int, got []byte) (PortResult, bool) {
-	c := p.r.chunks[i]
-	want := p.r.alloc(c.n)
-	if err := p.r.readChunk(i, want); err != nil {
+	r := p.r
+	c := r.chunks[i]
+	if err := r.win.waitRead(p.ctx, i); err != nil {
 		return p.stopped(PhaseVerifying, err), false
 	}
-	want = p.overlay(want, c.off)
-	if j := firstDiff(got, want); j >= 0 {
-		off := c.off + int64(j)
-		return p.fail(PhaseVerifying, CauseMismatch, off, fmt.Errorf("verify: mismatch at %d", off)), false
+	buf := p.piece()
+	h := xxh3.New()
+	diff := int64(-1)
+	for at := 0; at < c.n; at += len(buf) {
+		b := buf[:min(len(buf), c.n-at)]
+		off := c.off + int64(at)
+		if err := r.readMaster(b, off); err != nil {
+			err = fmt.Errorf("master: %w", err)
+			r.sourceFailed(err)
+			return p.stopped(PhaseVerifying, err), false
+		}
+		h.Write(b)
+		if diff < 0 {
+			p.patchPiece(b, off)
+			if j := firstDiff(got[at:at+len(b)], b); j >= 0 {
+				diff = off + int64(j)
+			}
+		}
+	}
+	if h.Sum128() != r.hashes[i] {
+		err := changed(c)
+		r.sourceFailed(err)
+		return p.stopped(PhaseVerifying, err), false
+	}
+	if diff >= 0 {
+		return p.fail(PhaseVerifying, CauseMismatch, diff, fmt.Errorf("verify: mismatch at %d", diff)), false
 	}
 	return PortResult{}, true
 }
@@ -419,7 +543,8 @@ func (p *port) compare() PortResult {
 		return p.fail(PhaseVerifying, CauseRead, -1, fmt.Errorf("drop caches: %w", err))
 	}
 	got := r.alloc(r.opts.ChunkSize)
-	verified, fail := p.walk(PhaseVerifying, nil, func(_ int, c chunk, want []byte) *PortResult {
+	verified, fail := p.walk(PhaseVerifying, nil, func(_ int, c chunk, data []byte) *PortResult {
+		want := p.overlay(data, c.off)
 		if err := readFull(dev, got[:c.n], c.off); err != nil {
 			res := p.fail(PhaseVerifying, CauseRead, offsetOf(err, c.off), fmt.Errorf("verify: %w", err))
 			return &res
@@ -442,8 +567,8 @@ func (p *port) compare() PortResult {
 }
 
 // walk feeds the plan's chunks to fn in order, each as the master's bytes
-// with the port's patches laid over, read once for every port through the
-// shared window, and reports the port's progress in phase. A chunk skip
+// (fn lays the port's patches over them), read once for every port
+// through the shared window, and reports the port's progress in phase. A chunk skip
 // says to pass over is not fetched (a resumed copy's chunks already on
 // the media) but counts as done. It stops at the first failure of skip,
 // fn or the window, and returns the bytes done.
@@ -473,7 +598,7 @@ func (p *port) walk(phase Phase, skip func(i int, c chunk) (bool, *PortResult), 
 			res := p.stopped(phase, err)
 			return done, &res
 		}
-		fail := fn(i, c, p.overlay(data, c.off))
+		fail := fn(i, c, data)
 		r.win.release(cur, b, i+1)
 		if fail != nil {
 			return done, fail

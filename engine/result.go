@@ -117,8 +117,10 @@ type Result struct {
 	// sectors on the master".
 	BadRanges []Extent
 	// BufferBytes is the memory the job's chunk buffers took. It is
-	// bounded by (window + 2 per target + 1) chunks, whatever the image
-	// size.
+	// bounded by (the window's max + 2 per target + 1) chunks (a target's
+	// own, and one it still writes from after the window let it go) and
+	// a quarter chunk for each target that is patched or re-synced,
+	// whatever the image size.
 	BufferBytes int64
 	// MasterRead is the bytes read from the master: planning, the one
 	// read of the plan, targets catching up, the head written last and

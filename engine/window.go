@@ -8,21 +8,28 @@ import (
 // window is the bounded set of master chunks that the reader shares with
 // every consumer (targets, the SHA-256 hasher). It holds chunks [lo, hi).
 //
-// The reader never waits for a slow consumer: when the window is full and
-// some consumer already wants a chunk that is not read yet, the oldest
-// chunk is evicted even if a slow consumer still needs it. That consumer
-// is then "behind" and reads the master itself until the end; a buffer it
-// is still writing from is kept (an orphan) until it lets go. So memory is
-// bounded by (slots + consumers) chunks, whatever the image size, and a
-// slow target never paces the others.
+// The reader reads ahead up to slots chunks past the slowest consumer.
+// When a target already waits for a chunk past that, the window stretches
+// rather than dropping a chunk a consumer still needs: a target a little
+// behind the leader keeps its place and takes its chunks from memory, so
+// the master is read about once when targets run at similar speeds. Only
+// at max chunks is the oldest one evicted even though a slow consumer
+// still needs it. That consumer is then "behind" and reads the master
+// itself until it catches up with the window again; a buffer it is still
+// writing from is kept (an orphan) until it lets go. The reader never
+// waits for a consumer once a target wants the next chunk, so a slow
+// target never paces the others, and memory is bounded by (max +
+// consumers) chunks, whatever the image size.
 type window struct {
 	mu        sync.Mutex
 	chunkSize int
-	slots     []*buffer
+	slots     []*buffer // a ring of max entries
+	ahead     int       // chunks read ahead while no target waits
 	pool      []*buffer
 	alloc     func(n int) []byte
 	lo, hi    int
 	err       error           // the reader's failure, sticky
+	read      bool            // the reader has read every chunk
 	cursors   map[*cursor]int // next chunk each attached consumer needs
 	changed   chan struct{}   // closed and replaced on every change
 }
@@ -39,11 +46,12 @@ type buffer struct {
 // race ahead of every drive) only keeps up.
 type cursor struct{ pulls bool }
 
-func newWindow(slots, chunkSize int, alloc func(int) []byte) *window {
+func newWindow(slots, limit, chunkSize int, alloc func(int) []byte) *window {
 	return &window{
 		chunkSize: chunkSize,
 		alloc:     alloc,
-		slots:     make([]*buffer, slots),
+		ahead:     slots,
+		slots:     make([]*buffer, max(slots, limit)),
 		cursors:   map[*cursor]int{},
 		changed:   make(chan struct{}),
 	}
@@ -101,12 +109,13 @@ func (w *window) evictLo() {
 }
 
 // reserve returns an empty buffer for chunk idx (== hi) once there is room:
-// a free slot, a chunk nobody needs any more, or a consumer waiting for
-// chunk hi while the window is full.
+// a free slot within the read-ahead, a chunk nobody needs any more, or a
+// target waiting for chunk hi (the window stretches up to its max, then
+// evicts its oldest chunk).
 func (w *window) reserve(ctx context.Context, idx int) (*buffer, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for w.hi-w.lo >= len(w.slots) {
+	for w.hi-w.lo >= w.ahead {
 		needLo, wantHi := false, false
 		for c, next := range w.cursors {
 			if next == w.lo {
@@ -116,13 +125,22 @@ func (w *window) reserve(ctx context.Context, idx int) (*buffer, error) {
 				wantHi = true
 			}
 		}
-		if !needLo || wantHi {
+		switch {
+		case !needLo:
 			w.evictLo()
 			continue
+		case wantHi && w.hi-w.lo < len(w.slots):
+			// A consumer a little behind keeps its place.
+		case wantHi:
+			w.evictLo()
+			continue
+		default:
+			if err := w.wait(ctx); err != nil {
+				return nil, err
+			}
+			continue
 		}
-		if err := w.wait(ctx); err != nil {
-			return nil, err
-		}
+		break
 	}
 	if n := len(w.pool); n > 0 {
 		b := w.pool[n-1]
@@ -140,6 +158,65 @@ func (w *window) publish(idx int, b *buffer) {
 	w.slots[idx%len(w.slots)] = b
 	w.hi = idx + 1
 	w.broadcast()
+}
+
+// waitRead waits until the reader has read chunk idx (so its hash is
+// known), or failed.
+func (w *window) waitRead(ctx context.Context, idx int) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for w.hi <= idx {
+		if w.err != nil {
+			return w.err
+		}
+		if err := w.wait(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finish notes that the reader has read every chunk: from now on the
+// window's buffers that no consumer needs can serve as the ports' own.
+func (w *window) finish() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.read = true
+}
+
+// borrow returns a chunk buffer the window no longer needs, or nil: only
+// once the reader is done (before that the reader would only allocate
+// another), from the pool or the oldest chunk no consumer still needs.
+func (w *window) borrow() []byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.read {
+		return nil
+	}
+	for len(w.pool) == 0 && w.lo < w.hi {
+		for _, next := range w.cursors {
+			if next == w.lo {
+				return nil // the oldest is still needed
+			}
+		}
+		w.evictLo()
+	}
+	n := len(w.pool)
+	if n == 0 {
+		return nil
+	}
+	b := w.pool[n-1]
+	w.pool = w.pool[:n-1]
+	return b.data
+}
+
+// giveBack puts a port's own buffer in the pool when the port is done.
+func (w *window) giveBack(p []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if cap(p) >= w.chunkSize {
+		w.pool = append(w.pool, &buffer{data: p[:w.chunkSize]})
+	}
 }
 
 // fail records the reader's failure; consumers waiting for chunks it did

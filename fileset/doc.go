@@ -10,9 +10,21 @@
 // fan-out writes each target from a source that reads those structures
 // from the file and every file's bytes from the set itself: the window,
 // straggler tolerance and LBA-0-last come from the engine. Each target is
-// then read back past the caches: the structures byte for byte, the file
-// system checked by engine/fatfs, every file against the manifest's
-// SHA-256.
+// then read back past the caches (caches dropped, direct I/O): the
+// structures byte for byte, the file system checked by engine/fatfs, and
+// every file read through the target's own file system.
+//
+// Every file is held to the manifest's SHA-256, with one SHA-256 of the
+// set a job instead of one a target: as the reader of each target size
+// streams the files' bytes into the fan-out it takes each file's XXH3-128
+// of them (the bytes the targets were written from); one size's reader
+// also takes each file's SHA-256 of the same bytes, beside the job, and
+// compares it with the manifest; the other sizes' XXH3-128 must equal
+// that size's, file by file; and a target passes only if each file it
+// reads back has the XXH3-128 of its size's reader. So the files on every
+// target that passes equal bytes whose SHA-256 is the manifest's, barring
+// a 128-bit collision of a drive's corruption with a fast hash (sums.go
+// says more).
 //
 // fileset imports engine, engine/fatfs, engine/disk and internal/fsys;
 // never a backend, ui or firmware.

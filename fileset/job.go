@@ -3,8 +3,6 @@ package fileset
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,6 +15,8 @@ import (
 	"sync"
 	"time"
 	"unsafe"
+
+	"github.com/zeebo/xxh3"
 
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/engine/fatfs"
@@ -123,6 +123,10 @@ type group struct {
 	plan  engine.Plan
 	meta  []engine.Extent // the plan's parts that are not file data
 	files []placed        // in manifest order
+	sums  *streamSums     // each file's XXH3-128 as the group's reader read it
+	// check, for the one group that checks the set against its manifest,
+	// takes every file's SHA-256 beside the job.
+	check *streamSums
 }
 
 // sectorSizer is a drive that knows its logical sector size.
@@ -234,11 +238,21 @@ func Run(ctx context.Context, src Source, targets []engine.PortTarget, o Options
 		built = append(built, g)
 	}
 
+	// One group checks the set against its manifest; every group's
+	// targets are compared with what its own reader read, which must
+	// then be what the checking group's reader read.
+	chk := &setCheck{done: make(chan struct{})}
+	if len(built) > 0 {
+		built[0].check = newSHASums(built[0].src.files)
+		chk.by = built[0]
+	} else {
+		close(chk.done)
+	}
 	var wg sync.WaitGroup
 	var bufMu sync.Mutex
 	for _, g := range built {
 		wg.Go(func() {
-			buf := g.run(ctx, targets, o, len(built), res.Ports)
+			buf := g.run(ctx, targets, o, len(built), res.Ports, chk, m)
 			bufMu.Lock()
 			res.BufferBytes += buf
 			bufMu.Unlock()
@@ -400,11 +414,12 @@ func (a fixedArea) Plan(engine.Source) (engine.Plan, error) { return a.plan, nil
 
 // run writes the group's targets with the engine and verifies each as
 // soon as the engine is done with it. It returns the buffer bytes taken.
-func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options, groups int, out []PortResult) int64 {
+func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options, groups int, out []PortResult, chk *setCheck, m *Manifest) int64 {
 	eo := o.Engine
 	if eo.WindowChunks == 0 {
-		// The windows of all target sizes share the memory one job has.
-		eo.WindowChunks = max(4, engine.DefaultWindowChunks/groups)
+		// The windows of all target sizes share the memory one job has,
+		// and each target's verify takes a chunk's worth of it too.
+		eo.WindowChunks = max(4, engine.DefaultWindowChunks/2/groups)
 	}
 	byPort := map[int]int{}
 	var ts []engine.PortTarget
@@ -424,7 +439,7 @@ func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options,
 		ch := make(chan verdict, 1)
 		verified[port] = ch
 		t := targets[byPort[port]]
-		verifying.Go(func() { ch <- g.verify(ctx, t, o.Engine) })
+		verifying.Go(func() { ch <- g.verify(ctx, t, o.Engine, chk) })
 	}
 	user := o.Engine.OnProgress
 	eo.OnProgress = func(p engine.Progress) {
@@ -438,8 +453,21 @@ func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options,
 			user(p)
 		}
 	}
+	// The record keeps the manifest's sum, not the engine's SHA-256. The
+	// reader's bytes of every file get their XXH3-128 on the way (the
+	// verify compares each target's files with them), and the checking
+	// group's files their SHA-256, beside the job.
+	eo.NoSHA256 = true
+	g.sums = newFastSums(g.src.files)
+	eo.OnRead = g.sums.add
+	if g.check != nil {
+		eo.OnContent = g.check.add
+	}
 	job := engine.Job{Source: g.src, Targets: ts, Mode: engine.Copy, Area: fixedArea{g.plan}, Options: eo}
 	run, err := engine.Start(ctx, job)
+	if err != nil && chk.by == g {
+		chk.finish(fmt.Errorf("the set was not checked against its manifest: %w", err))
+	}
 	if err != nil {
 		for _, i := range g.idx {
 			t := targets[i]
@@ -449,6 +477,9 @@ func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options,
 		return 0
 	}
 	er := run.Wait()
+	if chk.by == g {
+		chk.finish(g.check.against(m)) // the SHA-256 beside the job is done
+	}
 	for _, pr := range er.Ports {
 		if pr.Status == engine.Pass {
 			startVerify(pr.Port) // in case its last progress went unseen
@@ -485,7 +516,7 @@ type verdict struct {
 // tables and the file system's structures byte for byte, the file system
 // checked (engine/fatfs), the tree against the manifest, and every file's
 // SHA-256.
-func (g *group) verify(ctx context.Context, t engine.PortTarget, eo engine.Options) (v verdict) {
+func (g *group) verify(ctx context.Context, t engine.PortTarget, eo engine.Options, chk *setCheck) (v verdict) {
 	start := time.Now()
 	dev := t.Dev
 	var total int64
@@ -509,13 +540,16 @@ func (g *group) verify(ctx context.Context, t engine.PortTarget, eo engine.Optio
 	if err := dev.DropCaches(); err != nil {
 		return fail(engine.CauseRead, -1, fmt.Errorf("drop caches: %w", err))
 	}
-	got, want := alignedBuf(1<<20), make([]byte, 1<<20)
+	// One buffer a target: the structures are compared half against half,
+	// the files read back through all of it.
+	buf := alignedBuf(verifyBuf)
+	got, want := buf[:verifyBuf/2], buf[verifyBuf/2:]
 	for _, e := range g.meta {
-		for off := e.Off; off < e.End(); off += 1 << 20 {
+		for off := e.Off; off < e.End(); off += verifyBuf / 2 {
 			if err := ctx.Err(); err != nil {
 				return fail(engine.CauseAborted, -1, err)
 			}
-			n := min(1<<20, e.End()-off)
+			n := min(verifyBuf/2, e.End()-off)
 			if err := readFull(dev, got[:n], off); err != nil {
 				return fail(engine.CauseRead, off, fmt.Errorf("verify: %w", err))
 			}
@@ -542,7 +576,11 @@ func (g *group) verify(ctx context.Context, t engine.PortTarget, eo engine.Optio
 	if err := sameTree(vol, m); err != nil {
 		return fail(engine.CauseMismatch, -1, fmt.Errorf("verify: %w", err))
 	}
-	h := sha256.New()
+	// Every file is read back from the media through the target's own
+	// file system (its FAT chains), in large requests, and compared with
+	// the XXH3-128 of the bytes the reader gave the engine for it.
+	media := newMediaReader(dev, buf)
+	h := xxh3.New()
 	for _, e := range m.Entries {
 		if e.Dir {
 			continue
@@ -553,28 +591,57 @@ func (g *group) verify(ctx context.Context, t engine.PortTarget, eo engine.Optio
 		}
 		h.Reset()
 		for _, x := range ex {
-			for off := x.Off; off < x.End(); off += 1 << 20 {
+			for off := x.Off; off < x.End(); {
 				if err := ctx.Err(); err != nil {
 					return fail(engine.CauseAborted, -1, err)
 				}
-				n := min(1<<20, x.End()-off)
-				rn := (n + sector - 1) / sector * sector // whole sectors, for direct I/O
-				if err := readFull(dev, got[:rn], off); err != nil {
+				p, err := media.at(off, min(mediaPiece, x.End()-off))
+				if err != nil {
 					return fail(engine.CauseRead, off, fmt.Errorf("verify: %s: %w", e.Path, err))
 				}
-				h.Write(got[:n])
-				v.verified += n
+				h.Write(p)
+				off += int64(len(p))
+				v.verified += int64(len(p))
 				rep.report(v.verified)
 			}
 		}
-		if sum := hex.EncodeToString(h.Sum(nil)); sum != e.SHA256 {
+		if sum, ok := g.sums.of(e.Path); !ok || h.Sum128() != sum {
 			off, at := g.locate(dev, ex, got, want)
-			return fail(engine.CauseMismatch, off, fmt.Errorf("verify: file %s differs from the set (SHA-256 %s…, the set's %s…), first at byte %d of the file, %d of the drive",
-				e.Path, sum[:12], e.SHA256[:12], at, off))
+			return fail(engine.CauseMismatch, off, fmt.Errorf("verify: file %s differs from the set, first at byte %d of the file, %d of the drive", e.Path, at, off))
+		}
+	}
+	// PASS only once the set is known to be its manifest's.
+	select {
+	case <-chk.done:
+	case <-ctx.Done():
+		return fail(engine.CauseAborted, -1, ctx.Err())
+	}
+	if chk.err != nil {
+		return fail(engine.CauseMaster, -1, chk.err)
+	}
+	if chk.by != g {
+		if err := g.sums.same(chk.by.sums); err != nil {
+			return fail(engine.CauseMaster, -1, err)
 		}
 	}
 	return v
 }
+
+// setCheck is the job's one check of the set against its manifest, by
+// the group whose reader's bytes it hashed.
+type setCheck struct {
+	by   *group
+	done chan struct{}
+	err  error // read after done
+}
+
+func (c *setCheck) finish(err error) {
+	c.err = err
+	close(c.done)
+}
+
+// verifyBuf is the buffer a target's verify reads its media with.
+const verifyBuf = 1 << 20
 
 // manifest is the set the group copies.
 func (g *group) manifest() *Manifest { return g.src.manifest }
@@ -595,8 +662,8 @@ func (g *group) what(off int64) string {
 func (g *group) locate(dev engine.Checked, ex []fatfs.Extent, got, want []byte) (int64, int64) {
 	var at int64
 	for _, x := range ex {
-		for off := x.Off; off < x.End(); off += 1 << 20 {
-			n := min(1<<20, x.End()-off)
+		for off := x.Off; off < x.End(); off += int64(len(want)) {
+			n := min(int64(len(want)), x.End()-off)
 			rn := (n + sector - 1) / sector * sector
 			if readFull(dev, got[:rn], off) != nil || readFull(g.src, want[:n], off) != nil {
 				return off, at

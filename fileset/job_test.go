@@ -206,3 +206,28 @@ func TestImportedSetIsCheckedAndDamageIsFound(t *testing.T) {
 	_, err = lib.Info("s1")
 	assert.ErrorIs(t, err, fileset.ErrNotFound)
 }
+
+// The set is checked against its manifest once a job, on the bytes the
+// targets were written from: a file whose bytes are not the manifest's
+// fails every target, naming the file, even though each target holds
+// exactly what it was sent.
+func TestSetThatDoesNotMatchItsManifestFails(t *testing.T) {
+	imgtest.Need(t, "mkfs.fat")
+	src := memSet(t, map[string]string{
+		"a.txt":          strings.Repeat("a", 5000),
+		"folder/big.bin": strings.Repeat("0123456789", 100_000),
+	})
+	// Same size, other bytes: only the SHA-256 can tell.
+	src.Files.(fstest.MapFS)["folder/big.bin"].Data[123_456] = 'x'
+	_, small := simTarget(t, 64<<20)
+	_, large := simTarget(t, 300<<20) // another size: a second volume, read separately
+	res, err := fileset.Run(context.Background(), src, []engine.PortTarget{{Port: 1, Dev: small}, {Port: 2, Dev: large}},
+		fileset.Options{WorkDir: t.TempDir()})
+	require.NoError(t, err)
+	for _, port := range []int{1, 2} {
+		p, ok := res.Port(port)
+		require.True(t, ok)
+		assert.Equal(t, engine.Fail, p.Status, "port %d", port)
+		assert.Contains(t, p.Reason, "the set does not match its manifest: folder/big.bin hashes to")
+	}
+}

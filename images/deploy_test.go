@@ -77,3 +77,25 @@ func TestSlowTargetDoesNotPaceADeploy(t *testing.T) {
 		assert.LessOrEqual(t, decoded, int64(2*frames+8), "each frame is decompressed for the fast group and at most once more for the slow target")
 	})
 }
+
+// A deploy of an image's used area reports the SHA-256 its check proved
+// (the engine does not hash the content again); another plan is not
+// that content.
+func TestDeployReusesTheProvedSum(t *testing.T) {
+	content := bytes.Repeat([]byte("clonebay"), 512<<10)
+	lib, err := images.OpenLibrary(t.TempDir())
+	require.NoError(t, err)
+	m, err := lib.Capture(context.Background(), memSource(content), "proved", images.CaptureOptions{})
+	require.NoError(t, err)
+	im, err := lib.Open("proved")
+	require.NoError(t, err)
+	defer im.Close()
+	plan, err := im.Area().Plan(im)
+	require.NoError(t, err)
+	sum, ok := im.ProvenSHA256(plan)
+	require.True(t, ok)
+	assert.Equal(t, m.SHA256, sum)
+	plan.Extents[0].Len -= 4096
+	_, ok = im.ProvenSHA256(plan)
+	assert.False(t, ok, "a plan that leaves bytes out is not the proved content")
+}

@@ -348,6 +348,30 @@ func (im *Image) Close() error {
 	return im.f.Close()
 }
 
+// ProvenSHA256 is the manifest's SHA-256 when a job copies exactly the
+// image's used ranges: the image was checked against its sealed manifest
+// before it could be deployed, and every frame a deploy reads is checked
+// against the manifest's frame hash as it is decompressed, so the bytes
+// the job copies are the bytes whose SHA-256 the check proved. The engine
+// reports this sum instead of hashing the content again.
+func (im *Image) ProvenSHA256(p engine.Plan) (string, bool) {
+	var used []Range
+	for _, r := range im.m.Used {
+		if r.Len > 0 {
+			used = append(used, r)
+		}
+	}
+	if len(p.Extents) != len(used) {
+		return "", false
+	}
+	for i, e := range p.Extents {
+		if e.Off != used[i].Off || e.Len != used[i].Len {
+			return "", false
+		}
+	}
+	return im.m.SHA256, true
+}
+
 // Area is the copy area an image is deployed with: its used ranges, and
 // its GPT rebuilt for each target.
 func (im *Image) Area() engine.Area { return imageArea{im} }
@@ -417,6 +441,7 @@ func (l *Library) Check(ctx context.Context, name string, progress Progress) (er
 			sha.Write(d[lo-start : hi-start])
 			return nil
 		})
+		im.fr.release(d)
 		if progress != nil {
 			progress(end, m.Size)
 		}

@@ -132,20 +132,28 @@ type frameReader struct {
 	want []uint64
 
 	mu      sync.Mutex
-	cache   []cached
+	cache   []*cached
+	free    [][]byte // decompressed frames' buffers, to decompress into again
+	comp    [][]byte // buffers for compressed frames
 	tick    uint64
 	decoded atomic.Int64 // frames decompressed, cache misses
 }
 
+// cached is a decompressed frame. A frame being copied out is pinned: its
+// buffer is reused only once nobody reads from it.
 type cached struct {
-	i    int
-	data []byte
-	used uint64
+	i       int
+	data    []byte
+	used    uint64
+	refs    int
+	evicted bool
 }
 
-// cacheFrames is how many decompressed frames a reader keeps: enough for
-// the shared window of a job plus a slow target reading behind it.
-const cacheFrames = 24
+// cacheFrames is how many decompressed frames a reader keeps. The job's
+// window holds what the targets share, so the cache serves the frames a
+// read straddles and a target reading behind the window; a deploy's
+// memory stays bounded however many targets it has.
+const cacheFrames = 6
 
 func openFrames(r io.ReaderAt, fileSize int64) (*frameReader, error) {
 	if fileSize < footerSize+8 {
@@ -221,16 +229,17 @@ func (fr *frameReader) frameAt(off int64) int {
 	return sort.Search(len(fr.frames), func(i int) bool { return fr.frames[i].uOff+int64(fr.frames[i].uLen) > off })
 }
 
-// load returns frame i decompressed and checked against its checksum.
-func (fr *frameReader) load(i int) ([]byte, error) {
+// load returns frame i decompressed and checked against its checksum,
+// pinned: the caller unpins it with unpin once it has copied from it.
+func (fr *frameReader) load(i int) (*cached, error) {
 	fr.mu.Lock()
 	fr.tick++
-	for k := range fr.cache {
-		if fr.cache[k].i == i {
-			fr.cache[k].used = fr.tick
-			d := fr.cache[k].data
+	for _, c := range fr.cache {
+		if c.i == i {
+			c.used = fr.tick
+			c.refs++
 			fr.mu.Unlock()
-			return d, nil
+			return c, nil
 		}
 	}
 	fr.mu.Unlock()
@@ -242,9 +251,10 @@ func (fr *frameReader) load(i int) ([]byte, error) {
 	fr.mu.Lock()
 	defer fr.mu.Unlock()
 	fr.tick++
+	c := &cached{i: i, data: d, used: fr.tick, refs: 1}
 	if len(fr.cache) < cacheFrames {
-		fr.cache = append(fr.cache, cached{i, d, fr.tick})
-		return d, nil
+		fr.cache = append(fr.cache, c)
+		return c, nil
 	}
 	old := 0
 	for k := range fr.cache {
@@ -252,19 +262,76 @@ func (fr *frameReader) load(i int) ([]byte, error) {
 			old = k
 		}
 	}
-	fr.cache[old] = cached{i, d, fr.tick}
-	return d, nil
+	if o := fr.cache[old]; o.refs == 0 {
+		fr.recycle(o.data)
+	} else {
+		o.evicted = true // its last reader recycles it
+	}
+	fr.cache[old] = c
+	return c, nil
+}
+
+// unpin lets go of a frame load returned.
+func (fr *frameReader) unpin(c *cached) {
+	fr.mu.Lock()
+	defer fr.mu.Unlock()
+	if c.refs--; c.refs == 0 && c.evicted {
+		fr.recycle(c.data)
+	}
+}
+
+// release gives back the buffer of a frame decode returned, once it is
+// no longer read.
+func (fr *frameReader) release(d []byte) {
+	fr.mu.Lock()
+	defer fr.mu.Unlock()
+	fr.recycle(d)
+}
+
+// recycle keeps a frame's buffer for the next decompression; fr.mu held.
+func (fr *frameReader) recycle(b []byte) {
+	if len(fr.free) < 4 {
+		fr.free = append(fr.free, b[:0])
+	}
+}
+
+// buffers takes a buffer for a decompressed frame and one for a
+// compressed one, reused when there are.
+func (fr *frameReader) buffers() (d, comp []byte) {
+	fr.mu.Lock()
+	defer fr.mu.Unlock()
+	if n := len(fr.free); n > 0 {
+		d, fr.free = fr.free[n-1], fr.free[:n-1]
+	}
+	if n := len(fr.comp); n > 0 {
+		comp, fr.comp = fr.comp[n-1], fr.comp[:n-1]
+	}
+	return d, comp
 }
 
 // decode decompresses frame i without the cache.
 func (fr *frameReader) decode(i int) ([]byte, error) {
 	fr.decoded.Add(1)
 	f := fr.frames[i]
-	comp := make([]byte, f.cLen)
+	d, comp := fr.buffers()
+	if cap(comp) < f.cLen {
+		comp = make([]byte, f.cLen)
+	}
+	comp = comp[:f.cLen]
+	defer func() {
+		fr.mu.Lock()
+		if len(fr.comp) < 4 {
+			fr.comp = append(fr.comp, comp)
+		}
+		fr.mu.Unlock()
+	}()
 	if _, err := fr.r.ReadAt(comp, f.cOff); err != nil {
 		return nil, fmt.Errorf("reading frame %d at byte %d of the data file: %w", i, f.cOff, err)
 	}
-	d, err := fr.dec.DecodeAll(comp, make([]byte, 0, f.uLen))
+	if cap(d) < f.uLen {
+		d = make([]byte, 0, f.uLen)
+	}
+	d, err := fr.dec.DecodeAll(comp, d[:0])
 	if err != nil {
 		return nil, damaged("frame %d (at byte %d of the data file): %v", i, f.cOff, err)
 	}
@@ -293,11 +360,12 @@ func (fr *frameReader) ReadAt(p []byte, off int64) (int, error) {
 			return n, io.EOF
 		}
 		i := fr.frameAt(at)
-		d, err := fr.load(i)
+		c, err := fr.load(i)
 		if err != nil {
 			return n, err
 		}
-		n += copy(p[n:], d[at-fr.frames[i].uOff:])
+		n += copy(p[n:], c.data[at-fr.frames[i].uOff:])
+		fr.unpin(c)
 	}
 	return n, nil
 }

@@ -1,0 +1,154 @@
+package engine_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"testing/synctest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clonebay/clonebay/engine"
+	"github.com/clonebay/clonebay/sim"
+)
+
+// Targets that run at nearly the same speed take their chunks from the
+// window, and the master is read about once: a target that drifts a
+// little behind the leader keeps its place instead of falling out of the
+// window and reading the master for itself.
+func TestNearlyCaughtUpTargetKeepsItsPlace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const size = 16 * MiB
+		r := newRig(t, randomBytes(size, 40), sim.DriveSpec{}) // the master keeps ahead of them all
+		ports := []int{2, 3, 4, 5}
+		for _, p := range ports[:3] {
+			r.add(p, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
+		}
+		// 8% slower: over the copy it drifts about 20 chunks of 64 KiB
+		// behind, more than the 16 the reader reads ahead.
+		r.add(5, sim.DriveSpec{WriteMBps: 92, ReadMBps: 200})
+		res, err := r.job(engine.CopyVerify, ports...).Run(context.Background())
+		require.NoError(t, err)
+		require.True(t, res.OK(), "%+v", res.Ports)
+		for _, p := range ports {
+			r.assertCopy(p)
+		}
+		// The plan once; the head chunk each port writes last and the
+		// re-check read it again.
+		t.Logf("master read %.3fx", float64(res.MasterRead)/size)
+		assert.LessOrEqual(t, float64(res.MasterRead), 1.1*size,
+			"master read %.2fx its size", float64(res.MasterRead)/size)
+	})
+}
+
+// A port shows PASS once its verify and the master's re-check are done:
+// the job's SHA-256 (here with a slow consumer of the content beside it)
+// may end later, and the Result still carries it.
+func TestPortsPassBeforeTheHashEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const size = 4 * MiB
+		content := randomBytes(size, 41)
+		r := newRig(t, content, sim.DriveSpec{})
+		r.add(2, sim.DriveSpec{})
+		r.add(3, sim.DriveSpec{})
+		j := r.job(engine.CopyVerify, 2, 3)
+		var mu sync.Mutex
+		passed := map[int]bool{}
+		released := make(chan struct{})
+		j.Options.OnProgress = func(p engine.Progress) {
+			mu.Lock()
+			defer mu.Unlock()
+			if p.Ended && p.Phase == engine.PhaseDone && !passed[p.Port] {
+				passed[p.Port] = true
+				if len(passed) == 2 {
+					close(released)
+				}
+			}
+		}
+		var seen int64
+		j.Options.OnContent = func(off int64, p []byte) {
+			<-released // holds the hash back until both ports have passed
+			assert.Equal(t, seen, off, "the content comes in order")
+			seen += int64(len(p))
+		}
+		res, err := j.Run(context.Background())
+		require.NoError(t, err)
+		require.True(t, res.OK(), "%+v", res.Ports)
+		assert.Equal(t, int64(size), seen, "every byte went past the hash")
+		assert.Equal(t, sha(content), res.SHA256, "the record still gets the sum")
+		for _, p := range res.Ports {
+			assert.Equal(t, res.SHA256, p.SHA256)
+		}
+	})
+}
+
+// provenMaster is a master whose content's SHA-256 is known (as an
+// image's is after its check).
+type provenMaster struct {
+	*memDev
+	sum string
+}
+
+func (m provenMaster) ProvenSHA256(p engine.Plan) (string, bool) {
+	if len(p.Extents) == 1 && p.Extents[0] == (engine.Extent{Off: 0, Len: m.Size()}) {
+		return m.sum, true
+	}
+	return "", false
+}
+
+// A master that proves its content's SHA-256 is not hashed again: the
+// job reports the proved sum. A plan that is not that content is hashed.
+func TestProvenSumIsReported(t *testing.T) {
+	content := randomBytes(2*MiB, 42)
+	const proved = "0000000000000000000000000000000000000000000000000000000000000001"
+	for _, tc := range []struct {
+		name string
+		area engine.Area
+		want string
+	}{
+		{"the whole content: the proved sum", nil, proved},
+		{"half of it: hashed", engine.Percent{P: 50}, sha(content[:MiB])},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			master := provenMaster{&memDev{id: "master", data: content}, proved}
+			target := &memDev{id: "t", data: make([]byte, len(content))}
+			job := engine.Job{Source: master, Area: tc.area, Targets: []engine.PortTarget{{Port: 2, Dev: target}}}
+			res, err := job.Run(context.Background())
+			require.NoError(t, err)
+			require.True(t, res.OK(), "%+v", res.Ports)
+			assert.Equal(t, tc.want, res.SHA256)
+			assert.Equal(t, tc.want, res.Ports[0].SHA256)
+		})
+	}
+}
+
+// Writes are flushed to a target's media while the copy goes on, not all
+// at the end: the Syncs come every SyncEvery bytes.
+func TestWritesAreSyncedBehindTheCopy(t *testing.T) {
+	const size = 8 * MiB
+	for _, tc := range []struct {
+		name               string
+		every              int64
+		minSyncs, maxSyncs int
+	}{
+		{"none behind: before the head and at the end", -1, 2, 2},
+		{"about one a MiB, and those two", MiB, 6, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := newRig(t, randomBytes(size, 43), sim.DriveSpec{})
+				d := r.add(2, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
+				j := r.job(engine.CopyVerify, 2)
+				j.Options.SyncEvery = tc.every
+				res, err := j.Run(context.Background())
+				require.NoError(t, err)
+				require.True(t, res.OK(), "%+v", res.Ports)
+				r.assertCopy(2)
+				syncs := d.Stats().Syncs
+				assert.GreaterOrEqual(t, syncs, tc.minSyncs)
+				assert.LessOrEqual(t, syncs, tc.maxSyncs)
+			})
+		})
+	}
+}
