@@ -125,8 +125,11 @@ func (s *confirmScreen) update(m *Model, ev Event) (screen, []Command) {
 }
 
 func (s *confirmScreen) lines(m *Model, c, r int) []string {
-	targets := m.readyTargets()
+	targets := m.jobTargets(s.mode)
 	switch {
+	case m.lotDone() && s.mode != VerifyOnly:
+		return pick(r, []string{"Lot done", "Lot " + fit(m.lot.Name, c-4), "Start a new lot", "Back: return"},
+			[]string{"Lot done", "Back: return"})
 	case !m.masterPresent():
 		return pick(r, []string{"No master", fit("Insert it in port "+m.label(m.cfg.MasterPort), c), "", "Back: return"},
 			[]string{"No master", "Back: return"})

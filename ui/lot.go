@@ -49,6 +49,15 @@ func (m *Model) lotDone() bool {
 	return m.lot.Name != "" && m.lot.Goal > 0 && m.lot.Pass >= m.lot.Goal
 }
 
+// lotLeft is how many drives the lot's count still needs; 0 when no lot
+// with a count runs.
+func (m *Model) lotLeft() int {
+	if m.lot.Name == "" || m.lot.Goal == 0 {
+		return 0
+	}
+	return max(0, m.lot.Goal-m.lot.Pass)
+}
+
 // lotChanged takes the appliance's lot. The moment a count is reached the
 // line ends (its running ports are aborted: none is needed), the buzzer
 // gives the final beep and the panel says so.

@@ -131,6 +131,13 @@ func TestAlreadyDoneDriveIsHeldBack(t *testing.T) {
 		require.Len(t, got, 1)
 		assert.Equal(t, []int{2}, got[0].Targets, "the done drive is left out")
 	})
+	t.Run("a job takes no more than the lot needs", func(t *testing.T) {
+		m := newModel(ui.DefaultSettings())
+		feed(m, ui.LotState{Name: "A17", Goal: 12, Pass: 10}, master, blank(2), blank(3), blank(4), blank(5))
+		got := starts(feed(m, press(hal.OK), press(hal.OK)))
+		require.Len(t, got, 1)
+		assert.Equal(t, []int{2, 3}, got[0].Targets, "two more make the twelve")
+	})
 	t.Run("no lot", func(t *testing.T) {
 		m := newModel(ui.DefaultSettings())
 		feed(m, master, ui.DriveIn{Drive: ui.Drive{Port: 2, Size: 8e9}})
@@ -196,6 +203,8 @@ func TestRemoteStartKeepsTheLot(t *testing.T) {
 		{"every target but the done one", ui.LotState{Name: "A17"}, nil, []int{2}, ""},
 		{"the done one by name", ui.LotState{Name: "A17"}, []int{3}, nil, "port 3: already done in lot A17: job j1, port 2; confirm on the panel to write it again, or leave it out"},
 		{"a done lot", ui.LotState{Name: "A17", Goal: 5, Pass: 5}, nil, nil, "lot A17 has its 5: start a new lot"},
+		{"no more than the lot needs", ui.LotState{Name: "A17", Goal: 5, Pass: 4}, nil, []int{2}, ""},
+		{"named past the lot's need", ui.LotState{Name: "A17", Goal: 5, Pass: 4}, []int{2, 3}, nil, "lot A17 needs 1 more: name at most 1 targets"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newModel(ui.DefaultSettings())

@@ -283,7 +283,25 @@ func (m *Model) start(from screen, mode Mode) (screen, []Command) {
 	if m.lotDone() && mode != VerifyOnly {
 		return message("Lot done", fmt.Sprintf("Lot %s has its %d. Start a new lot from the menu.", m.lot.Name, m.lot.Goal)), nil
 	}
-	return m.startOn(from, mode, m.notHeld(m.readyTargets()))
+	return m.startOn(from, mode, m.jobTargets(mode))
+}
+
+// jobTargets are the ports a job of mode started now writes: the ready
+// targets, less the drives already done in the lot, and no more than the
+// lot's count still needs (the others are left as they are).
+func (m *Model) jobTargets(mode Mode) []int {
+	targets := m.readyTargets()
+	if mode == VerifyOnly {
+		return targets
+	}
+	if m.lotDone() {
+		return nil
+	}
+	targets = m.notHeld(targets)
+	if left := m.lotLeft(); left > 0 && len(targets) > left {
+		targets = targets[:left]
+	}
+	return targets
 }
 
 // startOn asks for a job onto targets and shows its progress.
@@ -327,7 +345,7 @@ func (m *Model) autoStart() []Command {
 		return nil
 	}
 	mode := m.defaultMode()
-	targets := m.notHeld(m.readyTargets())
+	targets := m.jobTargets(mode)
 	if len(targets) < m.set.AutoStart || m.targetsHoldData(mode) || m.lotDone() {
 		return nil
 	}
@@ -397,12 +415,12 @@ func (m *Model) readyTargets() []int {
 }
 
 // targetsHoldData reports whether a job of this mode would overwrite data
-// on a ready target.
+// on one of its targets.
 func (m *Model) targetsHoldData(mode Mode) bool {
 	if mode == VerifyOnly {
 		return false
 	}
-	for _, p := range m.readyTargets() {
+	for _, p := range m.jobTargets(mode) {
 		if m.drives[p].HasData {
 			return true
 		}

@@ -287,6 +287,12 @@ func (m *Model) remoteStart(r StartRequest) (*Answer, []Command) {
 			return refused(RefusedInvalid, "every target already passed in lot %s", m.lot.Name), nil
 		}
 	}
+	if left := m.lotLeft(); r.Mode != VerifyOnly && left > 0 && len(targets) > left {
+		if len(r.Targets) > 0 {
+			return refused(RefusedInvalid, "lot %s needs %d more: name at most %d targets", m.lot.Name, left, left), nil
+		}
+		targets = targets[:left]
+	}
 	if r.Mode != VerifyOnly {
 		for _, p := range targets {
 			if m.held(p) {
