@@ -397,7 +397,7 @@ func (m *Model) remoteCheck(r CheckRequest) (*Answer, []Command) {
 	}
 	m.screen = message("Port "+m.label(r.Port), checks[i].doing)
 	return &Answer{Text: checks[i].name + " of port " + m.label(r.Port) + " started"},
-		[]Command{CheckDrive{Port: r.Port, Kind: r.Kind}}
+		[]Command{CheckDrive(r)}
 }
 
 // ValidSettings says what is wrong with settings a front end sends, or
