@@ -22,6 +22,7 @@ import (
 	"github.com/clonebay/clonebay/cli"
 	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/hal/blockdev"
+	"github.com/clonebay/clonebay/hal/evdev"
 	halgpio "github.com/clonebay/clonebay/hal/gpio"
 	"github.com/clonebay/clonebay/hal/lcd"
 	"github.com/clonebay/clonebay/internal/fsys"
@@ -157,12 +158,7 @@ func buildHardware(b *board.Board, log *slog.Logger) (appliance.Hardware, func()
 	}
 
 	if sc := b.Scanner; sc != nil {
-		if r, err := openScanner(sc); err != nil {
-			log.Warn("no barcode scanner: lots are started from the menu", "err", err)
-		} else {
-			hw.Scanner = r
-			closers = append(closers, r.Close)
-		}
+		hw.Scanner = lastingScanner{open: func() (*evdev.Reader, error) { return openScanner(sc) }, log: log}
 	}
 	gpioOK := b.Buttons != (board.Buttons{}) || b.Buzzer != nil || anyLED(b) || b.StackLight != nil
 	if gpioOK {
