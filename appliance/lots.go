@@ -38,12 +38,14 @@ func (a *Appliance) lotFile() string {
 // recentLots is how many recent lots the panel's Lot menu offers.
 const recentLots = 5
 
-// entries is the production record's entries; none without a record.
+// entries is the production record's entries, not copied (the lot's
+// questions are asked after every record append and drive); none without
+// a record.
 func (a *Appliance) entries() []record.Entry {
 	if a.jobLog == nil {
 		return nil
 	}
-	return a.jobLog.Entries()
+	return a.jobLog.Snapshot()
 }
 
 // lotState is the lot and its count as the panel shows them.

@@ -168,7 +168,7 @@ func (a *Appliance) exportLog(ctx context.Context) ui.Event {
 		if err != nil {
 			continue
 		}
-		entries := a.jobLog.Entries()
+		entries := a.jobLog.Snapshot()
 		reports, err := a.lotReports(entries)
 		if err != nil {
 			a.log.Error("export: the lot's report", "lot", a.lot.Name, "err", err)

@@ -416,6 +416,15 @@ func (l *Log) Entries() []Entry {
 	return append([]Entry(nil), l.entries...)
 }
 
+// Snapshot returns the entries so far, oldest first, without copying
+// them: entries are only ever appended, so the slice stays as it is while
+// the log grows. It is for reading; a caller must not change an entry.
+func (l *Log) Snapshot() []Entry {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.entries[:len(l.entries):len(l.entries)]
+}
+
 // Len is how many entries the log holds.
 func (l *Log) Len() int {
 	l.mu.Lock()

@@ -53,6 +53,21 @@ func TestAppendAndReopen(t *testing.T) {
 	assert.Len(t, l2.Entries(), 4)
 }
 
+// TestSnapshotStaysAsTaken: a snapshot is not copied, yet the log's later
+// appends do not change it, nor does appending to it change the log.
+func TestSnapshotStaysAsTaken(t *testing.T) {
+	l := openLog(t, filepath.Join(t.TempDir(), "jobs.log"))
+	require.NoError(t, l.Append(entry(2, "PASS")))
+	snap := l.Snapshot()
+	require.NoError(t, l.Append(entry(3, "FAIL")))
+	assert.Len(t, snap, 1)
+	_ = append(snap, entry(4, "PASS"))
+	got := l.Snapshot()
+	require.Len(t, got, 2)
+	assert.Equal(t, "FAIL", got[1].Result, "the log's own second entry")
+	require.NoError(t, l.Close())
+}
+
 func TestDamageIsDetected(t *testing.T) {
 	for _, tc := range []struct {
 		name string
