@@ -56,19 +56,6 @@ func (a *Appliance) lotState() ui.LotState {
 	return s
 }
 
-// checkLot says what is wrong with a lot to start.
-func checkLot(name string, goal int) error {
-	if err := lots.CheckName(name); err != nil {
-		return err
-	}
-	if goal != 0 {
-		if err := lots.CheckGoal(goal); err != nil {
-			return fmt.Errorf("lot %s: %w", name, err)
-		}
-	}
-	return nil
-}
-
 // openLot takes the lot the appliance starts with: the one given in its
 // configuration, else the one it ran before it stopped.
 func (a *Appliance) openLot(given *lotRun) []ui.Event {
@@ -88,7 +75,7 @@ func (a *Appliance) openLot(given *lotRun) []ui.Event {
 		err = json.Unmarshal(data, &l)
 	}
 	if err == nil && l.Name != "" {
-		err = checkLot(l.Name, l.Goal)
+		err = lots.CheckLot(l.Name, l.Goal)
 	}
 	if err != nil {
 		a.log.Error("lot: the saved lot is damaged; no lot runs", "file", file, "err", err)
@@ -127,7 +114,7 @@ func (a *Appliance) startLot(c ui.StartLot) []ui.Event {
 	case a.jobLog == nil:
 		return refuse("No production record here: lots cannot be counted.")
 	}
-	if err := checkLot(c.Name, c.Goal); err != nil {
+	if err := lots.CheckLot(c.Name, c.Goal); err != nil {
 		a.log.Warn("lot: refused", "err", err)
 		return refuse(shortReason(err))
 	}

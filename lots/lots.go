@@ -103,6 +103,21 @@ func CheckGoal(n int) error {
 	return nil
 }
 
+// CheckLot says what is wrong with a lot to start: its name, and its target
+// count, where 0 is a lot without a count.
+func CheckLot(name string, goal int) error {
+	if err := CheckName(name); err != nil {
+		return err
+	}
+	if goal == 0 {
+		return nil
+	}
+	if err := CheckGoal(goal); err != nil {
+		return fmt.Errorf("lot %s: %w", name, err)
+	}
+	return nil
+}
+
 // counts reports whether an entry counts for its lot: it verifies, and its
 // job made the drive (a verify-only job re-checks drives already counted).
 func counts(e record.Entry) bool {

@@ -127,6 +127,29 @@ func TestCheckGoal(t *testing.T) {
 	}
 }
 
+// TestCheckLot: a lot to start is its name and a count, 0 being none.
+func TestCheckLot(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		goal int
+		want string
+	}{
+		{"A17", 0, ""},
+		{"A17", 12, ""},
+		{"A17", -1, "lot A17: target count -1: not a usable target count: a lot needs at least 1 drive to pass"},
+		{"A17/B", 0, `lot name "A17/B": not a usable lot name: character 4 ('/') is a path separator`},
+	} {
+		t.Run(fmt.Sprintf("%s %d", tc.name, tc.goal), func(t *testing.T) {
+			err := lots.CheckLot(tc.name, tc.goal)
+			if tc.want == "" {
+				assert.NoError(t, err)
+				return
+			}
+			assert.EqualError(t, err, tc.want)
+		})
+	}
+}
+
 // entry is one port's outcome in a lot.
 func entry(job, lot, mode string, port int, serial, result string) record.Entry {
 	return record.Entry{Time: time.Date(2026, 11, 22, 10, 0, port, 0, time.UTC), Job: job, Lot: lot, Mode: mode,

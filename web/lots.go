@@ -54,13 +54,8 @@ func decodeLot(data []byte) (ui.LotRequest, error) {
 	if err := strictJSON(data, &l); err != nil {
 		return ui.LotRequest{}, err
 	}
-	if err := lots.CheckName(l.Name); err != nil {
+	if err := lots.CheckLot(l.Name, l.Goal); err != nil {
 		return ui.LotRequest{}, err
-	}
-	if l.Goal != 0 {
-		if err := lots.CheckGoal(l.Goal); err != nil {
-			return ui.LotRequest{}, err
-		}
 	}
 	return ui.LotRequest{Name: l.Name, Goal: l.Goal}, nil
 }
