@@ -13,6 +13,7 @@ import (
 	"github.com/clonebay/clonebay/engine/fatfs"
 	"github.com/clonebay/clonebay/fileset"
 	"github.com/clonebay/clonebay/hal"
+	"github.com/clonebay/clonebay/jobrecord"
 	"github.com/clonebay/clonebay/record"
 	"github.com/clonebay/clonebay/ui"
 )
@@ -207,49 +208,15 @@ func (a *Appliance) filesDone(e filesFinished) []ui.Event {
 	return append([]ui.Event{ui.JobDone{Result: r}, a.setList()}, out...)
 }
 
-// filesEntries are a files job's production-record entries: mode
-// "files", the set (or the master drive) as the master, and per target
-// its file system, label, the set's files and the SHA-256 of its listing.
+// filesEntries are a files job's production-record entries (see
+// jobrecord.Files): the set, or the master drive, as the master.
 func filesEntries(e filesFinished, ports []int, when time.Time) []record.Entry {
 	m := e.meta
-	base := record.Entry{Time: when.UTC(), Job: m.id, Lot: m.lot, Mode: fileset.Mode, Area: "files"}
-	if !m.started.IsZero() {
-		base.Started = m.started.UTC()
+	j := jobrecord.Job{ID: m.id, Lot: m.lot, Started: m.started, Ended: when, Master: m.master, Targets: m.targets}
+	if m.files != nil && m.files.set != "" {
+		j.MasterKind, j.Image = jobrecord.MasterSet, m.files.set
 	}
-	switch {
-	case m.files != nil && m.files.set != "":
-		base.MasterKind, base.MasterName = "set", m.files.set
-	default:
-		base.MasterKind, base.MasterName = "drive", strings.TrimSpace(m.master.Vendor+" "+m.master.Model)
-		base.MasterSerial, base.MasterSize = m.master.Serial, m.master.Size
-	}
-	target := func(port int) record.Entry {
-		en := base
-		t := m.targets[port]
-		en.Port, en.Label = port, t.Label
-		en.TargetModel, en.TargetSerial, en.TargetCID, en.TargetSize = strings.TrimSpace(t.Vendor+" "+t.Model), t.Serial, t.CID, t.Size
-		return en
-	}
-	var out []record.Entry
-	if e.res == nil {
-		for _, port := range ports {
-			en := target(port)
-			en.Result, en.Reason = "FAIL", e.err.Error()
-			if errors.Is(e.err, context.Canceled) {
-				en.Result = "ABORTED"
-			}
-			out = append(out, en)
-		}
-		return out
-	}
-	for _, p := range e.res.Ports {
-		en := target(p.Port)
-		rec := e.res.Record(p)
-		en.Result, en.Reason, en.Written, en.Verified, en.MBps = p.Status.String(), p.Reason, p.Written, p.Verified, p.MBps
-		en.Bytes, en.FileSystem, en.VolumeLabel, en.Files, en.FilesSHA256 = rec.Bytes, rec.FileSystem, rec.Label, rec.Files, rec.FilesSHA256
-		out = append(out, en)
-	}
-	return out
+	return jobrecord.Files(j, e.res, ports, e.err)
 }
 
 // importSet stores the files of the stick in a port as a new file set,

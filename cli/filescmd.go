@@ -17,7 +17,7 @@ import (
 	"github.com/clonebay/clonebay/fileset"
 	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/hal/blockdev"
-	"github.com/clonebay/clonebay/record"
+	"github.com/clonebay/clonebay/jobrecord"
 )
 
 // cmdFiles copies a file set onto targets of any sizes: each is
@@ -90,35 +90,18 @@ func cmdFiles(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	printFilesResult(env.Stdout, res)
-	entries := filesEntries(cliJobID(started), started, time.Now(), *from, cliTargets(drives.targets), res)
-	if _, err := rec.appendEntries(entries); err != nil {
+	j := jobrecord.Job{ID: cliJobID(started), Started: started, Ended: time.Now(), MasterKind: jobrecord.MasterFiles,
+		Master: hal.DriveInfo{Node: *from}, Targets: cliTargets(drives.targets)}
+	if name, ok := strings.CutPrefix(*from, "set:"); ok {
+		j.MasterKind, j.Image = jobrecord.MasterSet, name
+	}
+	if _, err := rec.appendEntries(jobrecord.Files(j, res, nil, nil)); err != nil {
 		return err
 	}
 	if !res.OK() {
 		return fmt.Errorf("%d of %d targets did not pass", len(res.Ports)-res.Count(engine.Pass), len(res.Ports))
 	}
 	return nil
-}
-
-// filesEntries are a files job's record entries: the set (or the folder
-// or drive the files came from) as the master, and per target its file
-// system, label, the set's files and the SHA-256 of its listing.
-func filesEntries(id string, started, ended time.Time, from string, targets map[int]hal.DriveInfo, res *fileset.Result) []record.Entry {
-	base := record.Entry{Time: ended.UTC(), Started: started.UTC(), Job: id, Mode: fileset.Mode, Area: "files",
-		MasterKind: "files", MasterName: from}
-	if name, ok := strings.CutPrefix(from, "set:"); ok {
-		base.MasterKind, base.MasterName = "set", name
-	}
-	var out []record.Entry
-	for _, p := range res.Ports {
-		e, t, r := base, targets[p.Port], res.Record(p)
-		e.Port, e.Label = p.Port, p.Label
-		e.TargetModel, e.TargetSerial, e.TargetCID, e.TargetSize = strings.TrimSpace(t.Vendor+" "+t.Model), t.Serial, t.CID, t.Size
-		e.Result, e.Reason, e.Written, e.Verified, e.MBps = p.Status.String(), p.Reason, p.Written, p.Verified, p.MBps
-		e.Bytes, e.FileSystem, e.VolumeLabel, e.Files, e.FilesSHA256 = r.Bytes, r.FileSystem, r.Label, r.Files, r.FilesSHA256
-		out = append(out, e)
-	}
-	return out
 }
 
 // filesSource opens what --from names: a stored set (checked against its

@@ -3,8 +3,8 @@
 // (the appliance, the command line), so that an entry means the same
 // whoever wrote it.
 //
-// jobrecord imports engine, hal and record only; never a backend, ui or
-// firmware.
+// jobrecord imports engine, fileset, hal and record only; never a
+// backend, ui or firmware.
 package jobrecord
 
 import (
