@@ -2,14 +2,11 @@ package web
 
 import (
 	"bytes"
-	"errors"
-	"io/fs"
 	"mime"
 	"net/http"
 	"time"
 
 	"github.com/clonebay/clonebay/lots"
-	"github.com/clonebay/clonebay/record"
 	"github.com/clonebay/clonebay/report"
 	"github.com/clonebay/clonebay/ui"
 )
@@ -77,8 +74,9 @@ func (s *Server) endLot(w http.ResponseWriter, r *http.Request) {
 	s.answer(w, r, ui.LotRequest{End: true})
 }
 
-// lotReport sends a lot's batch report: GET /api/lots/{name}/report.pdf
-// or report.csv.
+// lotReport sends a lot's batch report (GET /api/lots/{name}/report.pdf
+// or report.csv) or its erase certificates (certificates.pdf or .json),
+// from a record that verifies.
 func (s *Server) lotReport(w http.ResponseWriter, r *http.Request) {
 	name, format := r.PathValue("name"), r.PathValue("format")
 	if err := lots.CheckName(name); err != nil {
@@ -91,19 +89,11 @@ func (s *Server) lotReport(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "invalid", "%s: a lot has report.pdf, report.csv, certificates.pdf and certificates.json", format)
 		return
 	}
-	p := s.o.App.RecordPath()
-	if p == "" {
-		fail(w, http.StatusNotFound, "invalid", "this appliance keeps no production record")
+	rep, ok := s.loadRecord(w)
+	if !ok {
 		return
 	}
-	rep, err := record.Read(s.o.Files, p)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		rep = &record.Report{Path: p}
-	case err != nil:
-		fail(w, http.StatusInternalServerError, "failed", "%v", err)
-		return
-	case rep.Err() != nil:
+	if rep.Err() != nil {
 		fail(w, http.StatusConflict, "failed", "the record does not verify (%v): a report would vouch for entries no one can trust", rep.Err())
 		return
 	}

@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -101,5 +103,15 @@ func TestLotFromTheWeb(t *testing.T) {
 		pdf = op.do("GET", "/api/lots/RETURNS-1/certificates.pdf", nil)
 		require.Equal(t, http.StatusOK, pdf.Code)
 		assert.True(t, strings.HasPrefix(pdf.Body.String(), "%PDF-"))
+
+		// A record that does not verify vouches for nothing.
+		f, err := os.OpenFile(filepath.Join(p.dir, "jobs.log"), os.O_WRONLY|os.O_APPEND, 0)
+		require.NoError(t, err)
+		_, err = f.WriteString(`{"seq":99,"lot":"A17","result":"PASS","prev":"x","sum":"y"}` + "\n")
+		require.NoError(t, err)
+		require.NoError(t, f.Close())
+		w = op.do("GET", "/api/lots/A17/report.csv", nil)
+		assert.Equal(t, http.StatusConflict, w.Code)
+		assert.Contains(t, jsonOf(t, w)["error"], "the record does not verify")
 	})
 }

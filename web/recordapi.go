@@ -116,6 +116,26 @@ type chainJSON struct {
 	Notes    []string `json:"notes"`
 }
 
+// loadRecord reads and checks the production record (record.Read changes
+// nothing); a record not written yet is an empty one. What went wrong is
+// written to w.
+func (s *Server) loadRecord(w http.ResponseWriter) (*record.Report, bool) {
+	p := s.o.App.RecordPath()
+	if p == "" {
+		fail(w, http.StatusNotFound, "invalid", "this appliance keeps no production record")
+		return nil, false
+	}
+	rep, err := record.Read(s.o.Files, p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return &record.Report{Path: p}, true
+	case err != nil:
+		fail(w, http.StatusInternalServerError, "failed", "%v", err)
+		return nil, false
+	}
+	return rep, true
+}
+
 // readRecord reads and checks the record, and the entries the query
 // picks, oldest first.
 func (s *Server) readRecord(w http.ResponseWriter, r *http.Request) (*record.Report, recordFilter, []record.Entry, bool) {
@@ -124,17 +144,8 @@ func (s *Server) readRecord(w http.ResponseWriter, r *http.Request) (*record.Rep
 		fail(w, http.StatusBadRequest, "invalid", "%v", err)
 		return nil, f, nil, false
 	}
-	p := s.o.App.RecordPath()
-	if p == "" {
-		fail(w, http.StatusNotFound, "invalid", "this appliance keeps no production record")
-		return nil, f, nil, false
-	}
-	rep, err := record.Read(s.o.Files, p)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		rep = &record.Report{Path: p}
-	case err != nil:
-		fail(w, http.StatusInternalServerError, "failed", "%v", err)
+	rep, ok := s.loadRecord(w)
+	if !ok {
 		return nil, f, nil, false
 	}
 	var picked []record.Entry
