@@ -133,26 +133,31 @@ func (m *Model) askRedo(d Drive) {
 // lotLine is the lot's counter for a line of c characters: "Lot A17:
 // 312/500", the name shortened to keep the count.
 func (m *Model) lotLine(c int) string {
-	l := m.lot
-	count := fmt.Sprintf(": %d", l.Pass)
-	if l.Goal > 0 {
-		count = fmt.Sprintf(": %d/%d", l.Pass, l.Goal)
-	}
+	sep := ": "
 	if m.lotDone() {
-		count = fmt.Sprintf(" done %d/%d", l.Pass, l.Goal)
+		sep = " done "
 	}
-	return "Lot " + fit(l.Name, max(1, c-4-len(count))) + count
+	return m.lotNamed(c, "Lot ", sep+m.lotCount())
 }
 
 // lotHead is the line screen's head while a lot runs: the lot, its
 // count and the session's failures.
 func (m *Model) lotHead(c int) string {
-	tail := fmt.Sprintf(" %d", m.lot.Pass)
+	return m.lotNamed(c, "", fmt.Sprintf(" %s F:%d", m.lotCount(), m.line.failed))
+}
+
+// lotCount is the lot's passes, over its count when it has one: "312/500".
+func (m *Model) lotCount() string {
 	if m.lot.Goal > 0 {
-		tail = fmt.Sprintf(" %d/%d", m.lot.Pass, m.lot.Goal)
+		return fmt.Sprintf("%d/%d", m.lot.Pass, m.lot.Goal)
 	}
-	tail += fmt.Sprintf(" F:%d", m.line.failed)
-	return fit(m.lot.Name, max(1, c-len(tail))) + tail
+	return fmt.Sprint(m.lot.Pass)
+}
+
+// lotNamed puts the lot's name between head and tail in c characters,
+// the name shortened so that the tail is always shown.
+func (m *Model) lotNamed(c int, head, tail string) string {
+	return head + fit(m.lot.Name, max(1, c-len(head)-len(tail))) + tail
 }
 
 // Lamps is what the stack light shows: green while a job or the line
