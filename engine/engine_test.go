@@ -710,3 +710,49 @@ func TestMasterChangedDuringTheJob(t *testing.T) {
 		})
 	}
 }
+
+// TestTargetsOwnPatches: each target may get bytes of its own instead of
+// the master's (a file system's size fields, when one build serves
+// targets of several sizes): laid over the chunks they fall in, written
+// on their own where the plan does not reach, verified like the rest;
+// one that would lie outside the target fails it before any write.
+func TestTargetsOwnPatches(t *testing.T) {
+	content := randomBytes(4*MiB, 15)
+	r := newRig(t, content, sim.DriveSpec{})
+	old := bytes.Repeat([]byte{0xee}, 4*MiB)
+	a := r.add(2, sim.DriveSpec{Size: 4 * MiB, Content: old})
+	b := r.add(3, sim.DriveSpec{Size: 4 * MiB, Content: old})
+	c := r.add(4, sim.DriveSpec{Size: 4 * MiB, Content: old})
+	zeros := make([]byte, 4096) // shared by both targets, as a job shares it
+	j := r.job(engine.CopyVerify, 2, 3, 4)
+	j.Area = gapArea{} // copies [0, 1 MiB) and [2, 3 MiB)
+	j.Targets[0].Patches = []engine.Patch{{Off: 0, Data: []byte("port two")}, {Off: 3*MiB + 512, Data: zeros}}
+	j.Targets[1].Patches = []engine.Patch{{Off: 0, Data: []byte("port 3")}, {Off: 2*MiB + 100, Data: []byte("inside")}}
+	j.Targets[2].Patches = []engine.Patch{{Off: 4*MiB - 10, Data: zeros}}
+	res, err := j.Run(context.Background())
+	require.NoError(t, err)
+
+	want := map[int][]byte{2: bytes.Clone(old), 3: bytes.Clone(old)}
+	for _, w := range want {
+		copy(w[:MiB], content[:MiB])
+		copy(w[2*MiB:3*MiB], content[2*MiB:3*MiB])
+	}
+	copy(want[2], "port two")
+	copy(want[2][3*MiB+512:], zeros)
+	copy(want[3], "port 3")
+	copy(want[3][2*MiB+100:], "inside")
+	for port, d := range map[int]*sim.Drive{2: a, 3: b} {
+		pr, ok := res.Port(port)
+		require.True(t, ok)
+		assert.Equal(t, engine.Pass, pr.Status, pr.Reason)
+		media, err := d.Media(0, 4*MiB)
+		require.NoError(t, err)
+		assert.True(t, bytes.Equal(want[port], media), "port %d holds the plan's bytes with its own laid over", port)
+	}
+	pr, ok := res.Port(4)
+	require.True(t, ok)
+	assert.Equal(t, engine.Fail, pr.Status)
+	assert.Equal(t, engine.CauseTooSmall, pr.Cause)
+	assert.Contains(t, pr.Reason, "outside")
+	assert.Zero(t, c.Stats().BytesWritten, "a target whose own bytes do not fit is not written")
+}

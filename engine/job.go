@@ -74,6 +74,12 @@ type PortTarget struct {
 	Port  int
 	Label string
 	Dev   Checked
+	// Patches are bytes this target gets instead of the master's, laid
+	// over the plan's own (a GPT rebuilt for its size): a file system's
+	// size fields when one build serves targets of several sizes. Each
+	// must lie inside the target; a part outside the plan is written on
+	// its own. The Data may be shared between targets and is not changed.
+	Patches []Patch
 }
 
 // Options tune a job. Zero values take the defaults.

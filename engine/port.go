@@ -82,8 +82,14 @@ func (p *port) precheck() (PortResult, bool) {
 		if err != nil {
 			return p.fail(PhaseWaiting, CauseTooSmall, -1, err), false
 		}
-		p.patches = patches
-		for _, pt := range patches {
+		for _, pt := range p.t.Patches {
+			if pt.Off < 0 || pt.Off > have-int64(len(pt.Data)) {
+				return p.fail(PhaseWaiting, CauseTooSmall, -1,
+					fmt.Errorf("the target's own bytes at %d+%d lie outside its %d bytes", pt.Off, len(pt.Data), have)), false
+			}
+		}
+		p.patches = append(patches, p.t.Patches...)
+		for _, pt := range p.patches {
 			p.outside = append(p.outside, outsidePlan(pt, p.r.plan.Extents)...)
 		}
 	}

@@ -2,6 +2,7 @@ package fileset
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -80,6 +81,9 @@ type Result struct {
 	// BufferBytes is the memory the fan-out's chunk buffers took, over
 	// every target size.
 	BufferBytes int64
+	// Builds is how many volumes were built: one serves targets of one
+	// layout, or FAT32 targets of sizes close enough (see share).
+	Builds int
 }
 
 // Record maps a port's outcome onto the record's data duplication fields.
@@ -115,18 +119,30 @@ func (r *Result) Port(n int) (PortResult, bool) {
 	return PortResult{}, false
 }
 
-// group is the targets of one layout: one volume built, one fan-out.
+// group is the targets one volume is built for: one build, one fan-out.
+// Its layout is its largest target's; each member has its own.
 type group struct {
-	lay   Layout
-	idx   []int // into the job's targets
-	src   *diskSource
-	plan  engine.Plan
-	meta  []engine.Extent // the plan's parts that are not file data
-	files []placed        // in manifest order
-	sums  *streamSums     // each file's XXH3-128 as the group's reader read it
+	lay     Layout
+	members []*member
+	src     *diskSource
+	plan    engine.Plan
+	meta    []engine.Extent // the plan's parts that are not file data
+	files   []placed        // in manifest order
+	sums    *streamSums     // each file's XXH3-128 as the group's reader read it
 	// check, for the one group that checks the set against its manifest,
 	// takes every file's SHA-256 beside the job.
 	check *streamSums
+}
+
+// member is one target of a group: its own layout, and the bytes it gets
+// instead of the group's build (its partition table, its volume's size
+// fields, the end of its disk).
+type member struct {
+	idx     int // into the job's targets
+	lay     Layout
+	patches []engine.Patch
+	src     *patchedSource  // the build as this target must hold it
+	meta    []engine.Extent // what its verify compares byte for byte
 }
 
 // sectorSizer is a drive that knows its logical sector size.
@@ -175,8 +191,8 @@ func Run(ctx context.Context, src Source, targets []engine.PortTarget, o Options
 			o.Engine.OnProgress(engine.Progress{Port: t.Port, Label: t.Label, Phase: phase, Ended: true})
 		}
 	}
-	var groups []*group
-	byLayout := map[Layout]*group{}
+	var planned []*member
+	var gap int64 // the most any target keeps between its partition and its end
 	for i, t := range targets {
 		ss := 0
 		if s, ok := t.Dev.(sectorSizer); ok {
@@ -187,15 +203,10 @@ func Run(ctx context.Context, src Source, targets []engine.PortTarget, o Options
 			refuse(i, Layout{}, causeOf(err), engine.PhaseWaiting, err)
 			continue
 		}
-		g := byLayout[lay]
-		if g == nil {
-			g = &group{lay: lay}
-			byLayout[lay] = g
-			groups = append(groups, g)
-		}
-		g.idx = append(g.idx, i)
+		planned = append(planned, &member{idx: i, lay: lay})
+		gap = max(gap, lay.DiskSize-lay.PartEnd())
 	}
-	if len(groups) == 0 {
+	if len(planned) == 0 {
 		res.Duration = time.Since(start)
 		return res, nil
 	}
@@ -209,34 +220,49 @@ func Run(ctx context.Context, src Source, targets []engine.PortTarget, o Options
 		os.RemoveAll(work)
 		return nil, fmt.Errorf("%w: %w", engine.ErrRefused, err)
 	}
+	var all []*group
+	files := &openFiles{fs: src.Files, open: map[string]*openFile{}}
 	defer func() {
-		for _, g := range groups {
+		for _, g := range all {
 			if g.src != nil {
 				g.src.vol.Close()
-				g.src.close()
 			}
 		}
+		files.close()
 		lock.Close()
 		os.RemoveAll(work)
 	}()
 	// The volumes are built side by side: mkfs and the folders of one do
-	// not wait for another's.
-	errs := make([]error, len(groups))
-	var builds sync.WaitGroup
-	for n, g := range groups {
-		builds.Go(func() { errs[n] = g.build(ctx, work, n, src) })
-	}
-	builds.Wait()
+	// not wait for another's. A target that a larger one's build cannot
+	// serve after all (the set reaches past its volume's end) gets a
+	// build of its own in a second round.
+	zeros := make([]byte, gap) // every target's end, read-only
 	var built []*group
-	for n, g := range groups {
-		if errs[n] != nil {
-			for _, i := range g.idx {
-				refuse(i, g.lay, causeOf(errs[n]), engine.PhaseWaiting, errs[n])
-			}
-			continue
+	for round, pending := 0, share(planned); len(pending) > 0; round++ {
+		errs := make([]error, len(pending))
+		left := make([][]*member, len(pending))
+		var builds sync.WaitGroup
+		for n, g := range pending {
+			builds.Go(func() { left[n], errs[n] = g.build(ctx, work, fmt.Sprintf("%d-%d", round, n), src, files, zeros) })
 		}
-		built = append(built, g)
+		builds.Wait()
+		all = append(all, pending...)
+		var next []*group
+		for n, g := range pending {
+			if errs[n] != nil {
+				for _, mb := range g.members {
+					refuse(mb.idx, mb.lay, causeOf(errs[n]), engine.PhaseWaiting, errs[n])
+				}
+				continue
+			}
+			built = append(built, g)
+			for _, mb := range left[n] {
+				next = append(next, &group{lay: mb.lay, members: []*member{mb}})
+			}
+		}
+		pending = next
 	}
+	res.Builds = len(built)
 
 	// One group checks the set against its manifest; every group's
 	// targets are compared with what its own reader read, which must
@@ -281,14 +307,51 @@ func causeOf(err error) engine.Cause {
 	return CauseFormat
 }
 
+// share puts the targets into groups, each served by one build: targets
+// of one layout, and FAT32 targets whose layouts differ only in size when
+// the largest one's FATs take at most 1 % of a smaller one's volume (a
+// build for a target up to about 5 times its size). A smaller target
+// keeps the larger one's FATs, longer than its clusters need, so every
+// byte of the volume after its first sectors is the same on both.
+func share(ms []*member) []*group {
+	sorted := slices.Clone(ms)
+	slices.SortStableFunc(sorted, func(a, b *member) int { return cmp.Compare(b.lay.DiskSize, a.lay.DiskSize) })
+	var groups []*group
+	for _, mb := range sorted {
+		i := slices.IndexFunc(groups, func(g *group) bool { return serves(g.lay, mb.lay) })
+		if i < 0 {
+			groups = append(groups, &group{lay: mb.lay})
+			i = len(groups) - 1
+		}
+		groups[i].members = append(groups[i].members, mb)
+	}
+	return groups
+}
+
+// serves reports whether a build of layout a can serve a target of
+// layout b.
+func serves(a, b Layout) bool {
+	if a == b {
+		return true
+	}
+	if a.FS != fatfs.FAT32 || b.FS != a.FS || b.Table != a.Table || b.ClusterSize != a.ClusterSize ||
+		b.Label != a.Label || b.PartStart != a.PartStart || b.PartSize > a.PartSize {
+		return false
+	}
+	fats := 2 * 4 * (a.PartSize / a.ClusterSize) // two FATs of 4-byte entries
+	return fats*100 <= b.PartSize
+}
+
 // build formats the group's volume in a sparse file, lays the set's
-// folders into it, and makes the plan the engine copies.
-func (g *group) build(ctx context.Context, dir string, n int, src Source) error {
+// folders into it, makes the plan the engine copies, and each member's
+// own bytes. It returns the members the build cannot serve after all
+// (the set reaches past the end of their volume): they need their own.
+func (g *group) build(ctx context.Context, dir, name string, src Source, files *openFiles, zeros []byte) ([]*member, error) {
 	l := g.lay
-	path := filepath.Join(dir, fmt.Sprintf("volume-%d.img", n))
+	path := filepath.Join(dir, "volume-"+name+".img")
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	keep := false
 	defer func() {
@@ -297,10 +360,10 @@ func (g *group) build(ctx context.Context, dir string, n int, src Source) error 
 		}
 	}()
 	if err := f.Truncate(l.PartSize); err != nil {
-		return fmt.Errorf("volume image: %w", err)
+		return nil, fmt.Errorf("volume image: %w", err)
 	}
 	if err := mkfs(ctx, l, path); err != nil {
-		return err
+		return nil, err
 	}
 	m := src.Manifest
 	nodes := make([]fatfs.Node, 0, len(m.Entries))
@@ -310,25 +373,29 @@ func (g *group) build(ctx context.Context, dir string, n int, src Source) error 
 	fl, err := fatfs.Populate(f, l.PartSize, nodes, fatfs.PopulateOptions{PartitionOffset: l.PartStart / sector})
 	switch {
 	case errors.Is(err, fatfs.ErrNoSpace):
-		return fmt.Errorf("%w: the %s target holds a %s %s volume; %v", ErrTooSmall, engine.FormatSize(l.DiskSize), engine.FormatSize(l.PartSize), l.FS,
+		return nil, fmt.Errorf("%w: the %s target holds a %s %s volume; %v", ErrTooSmall, engine.FormatSize(l.DiskSize), engine.FormatSize(l.PartSize), l.FS,
 			strings.TrimPrefix(err.Error(), fatfs.ErrNoSpace.Error()+": "))
 	case errors.Is(err, fatfs.ErrTooLarge):
-		return fmt.Errorf("%w: %w", ErrTooLarge, err)
+		return nil, fmt.Errorf("%w: %w", ErrTooLarge, err)
 	case err != nil:
-		return fmt.Errorf("building the %s volume: %w", l.FS, err)
+		return nil, fmt.Errorf("building the %s volume: %w", l.FS, err)
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("volume image: %w", err)
+		return nil, fmt.Errorf("volume image: %w", err)
 	}
 	head, tail, err := l.tables()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	g.src = &diskSource{lay: l, head: head, tail: tail, vol: f, src: src.Files, manifest: m,
-		id: fmt.Sprintf("files:%s:%d", src.ID, l.DiskSize), open: map[string]*openFile{}}
+	g.src = &diskSource{lay: l, head: head, tail: tail, vol: f, meta: fl.Meta.Len, src: files, manifest: m,
+		id: fmt.Sprintf("files:%s:%d", src.ID, l.DiskSize)}
 	keep = true
 
-	meta := []engine.Extent{{Off: 0, Len: l.PartStart}, {Off: l.PartStart, Len: fl.Meta.Len}, {Off: l.PartEnd(), Len: l.DiskSize - l.PartEnd()}}
+	// The plan is what every member gets alike: the area before the
+	// partition, the volume's structures, the files. Each member's
+	// partition table, the first sectors of a volume smaller than the
+	// build, and the end of its disk after its partition are its own.
+	meta := []engine.Extent{{Off: 0, Len: l.PartStart}, {Off: l.PartStart, Len: fl.Meta.Len}}
 	all := slices.Clone(meta)
 	for _, p := range fl.Files {
 		pl := placed{off: l.PartStart + p.Off, size: p.Size, path: p.Path}
@@ -340,15 +407,59 @@ func (g *group) build(ctx context.Context, dir string, n int, src Source) error 
 	g.src.files = slices.Clone(g.files)
 	slices.SortFunc(g.src.files, func(a, b placed) int { return int(a.off - b.off) })
 	g.meta = merge(meta, l.DiskSize)
+	extents := merge(all, l.DiskSize)
 	g.plan = engine.Plan{
 		Area:       fmt.Sprintf("files onto %s (%s clusters, %s)", l.FS, engine.FormatSize(l.ClusterSize), strings.ToUpper(l.Table)),
-		Extents:    merge(all, l.DiskSize),
-		Need:       l.DiskSize,
+		Extents:    extents,
+		Need:       extents[len(extents)-1].End(),
 		SourceSize: l.DiskSize,
-		Notes: []string{fmt.Sprintf("%s target: %s volume %q from %d MiB, %s (%s), %d files in %s",
-			engine.FormatSize(l.DiskSize), l.FS, l.Label, l.PartStart>>20, engine.FormatSize(l.PartSize), l.Why, m.Files, engine.FormatSize(m.Bytes))},
 	}
-	return g.plan.Check(sector)
+	var left, kept []*member
+	for _, mb := range g.members {
+		err := mb.own(f, l, g, zeros)
+		switch {
+		case errors.Is(err, fatfs.ErrNoSpace) && mb.lay != l: // the leader always fits its own build
+			left = append(left, mb)
+			continue
+		case err != nil:
+			return nil, err
+		}
+		kept = append(kept, mb)
+		ml := mb.lay
+		g.plan.Notes = append(g.plan.Notes, fmt.Sprintf("%s target: %s volume %q from %d MiB, %s (%s), %d files in %s",
+			engine.FormatSize(ml.DiskSize), ml.FS, ml.Label, ml.PartStart>>20, engine.FormatSize(ml.PartSize), ml.Why, m.Files, engine.FormatSize(m.Bytes)))
+	}
+	g.members = kept
+	return left, g.plan.Check(sector)
+}
+
+// own makes a member's own bytes and the view of the build its verify
+// compares with. It fails with fatfs.ErrNoSpace when the build cannot
+// serve it.
+func (mb *member) own(vol *os.File, built Layout, g *group, zeros []byte) error {
+	l := mb.lay
+	head, tail, err := l.tables()
+	if err != nil {
+		return err
+	}
+	mb.patches = []engine.Patch{{Off: 0, Data: head}}
+	if l.PartSize != built.PartSize {
+		first, err := fatfs.Reframe(vol, built.PartSize, l.PartSize)
+		if err != nil {
+			return err
+		}
+		mb.patches = append(mb.patches, engine.Patch{Off: l.PartStart, Data: first})
+	}
+	if end := g.plan.Need; end > l.PartEnd() {
+		return fmt.Errorf("%w: the set reaches %d, the partition ends at %d", fatfs.ErrNoSpace, end, l.PartEnd())
+	}
+	mb.patches = append(mb.patches, engine.Patch{Off: l.PartEnd(), Data: zeros[:l.DiskSize-l.PartEnd()]})
+	if len(tail) > 0 {
+		mb.patches = append(mb.patches, engine.Patch{Off: l.DiskSize - int64(len(tail)), Data: tail})
+	}
+	mb.src = &patchedSource{diskSource: g.src, size: l.DiskSize, patches: mb.patches}
+	mb.meta = merge(append(slices.Clone(g.meta), engine.Extent{Off: l.PartEnd(), Len: l.DiskSize - l.PartEnd()}), l.DiskSize)
+	return nil
 }
 
 // merge aligns extents to 4 KiB (direct I/O) within the disk, sorts them,
@@ -417,15 +528,21 @@ func (a fixedArea) Plan(engine.Source) (engine.Plan, error) { return a.plan, nil
 func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options, groups int, out []PortResult, chk *setCheck, m *Manifest) int64 {
 	eo := o.Engine
 	if eo.WindowChunks == 0 {
-		// The windows of all target sizes share the memory one job has,
-		// and each target's verify takes a chunk's worth of it too.
-		eo.WindowChunks = max(4, engine.DefaultWindowChunks/2/groups)
+		// The builds' windows share the memory one job's window has, and
+		// stretch together as far as one job's does at 1 -> 16 (each
+		// target's verify takes a chunk's worth beside them). A small
+		// window loses targets a few milliseconds behind, which then
+		// read the set themselves.
+		eo.WindowChunks = max(4, engine.DefaultWindowChunks/groups)
+		eo.WindowMax = max(eo.WindowChunks, engine.DefaultWindowChunks*3/2/groups)
 	}
-	byPort := map[int]int{}
+	byPort := map[int]*member{}
 	var ts []engine.PortTarget
-	for _, i := range g.idx {
-		byPort[targets[i].Port] = i
-		ts = append(ts, targets[i])
+	for _, mb := range g.members {
+		t := targets[mb.idx]
+		byPort[t.Port] = mb
+		t.Patches = mb.patches
+		ts = append(ts, t)
 	}
 	var mu sync.Mutex
 	verified := map[int]chan verdict{}
@@ -438,8 +555,8 @@ func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options,
 		}
 		ch := make(chan verdict, 1)
 		verified[port] = ch
-		t := targets[byPort[port]]
-		verifying.Go(func() { ch <- g.verify(ctx, t, o.Engine, chk) })
+		mb := byPort[port]
+		verifying.Go(func() { ch <- g.verify(ctx, mb, targets[mb.idx], o.Engine, chk) })
 	}
 	user := o.Engine.OnProgress
 	eo.OnProgress = func(p engine.Progress) {
@@ -469,10 +586,10 @@ func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options,
 		chk.finish(fmt.Errorf("the set was not checked against its manifest: %w", err))
 	}
 	if err != nil {
-		for _, i := range g.idx {
-			t := targets[i]
-			out[i] = PortResult{PortResult: engine.PortResult{Port: t.Port, Label: t.Label, Status: engine.Fail, Cause: CauseRefused,
-				Offset: -1, Reason: fmt.Sprintf("port %d: %v", t.Port, err)}, Layout: g.lay}
+		for _, mb := range g.members {
+			t := targets[mb.idx]
+			out[mb.idx] = PortResult{PortResult: engine.PortResult{Port: t.Port, Label: t.Label, Status: engine.Fail, Cause: CauseRefused,
+				Offset: -1, Reason: fmt.Sprintf("port %d: %v", t.Port, err)}, Layout: mb.lay}
 		}
 		return 0
 	}
@@ -487,7 +604,7 @@ func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options,
 	}
 	verifying.Wait()
 	for _, pr := range er.Ports {
-		i := byPort[pr.Port]
+		mb := byPort[pr.Port]
 		pr.SHA256 = ""
 		if pr.Status == engine.Pass {
 			v := <-verified[pr.Port]
@@ -498,7 +615,7 @@ func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options,
 				pr.Reason = fmt.Sprintf("port %d: %v", pr.Port, v.err)
 			}
 		}
-		out[i] = PortResult{PortResult: pr, Layout: g.lay}
+		out[mb.idx] = PortResult{PortResult: pr, Layout: mb.lay}
 	}
 	return er.BufferBytes
 }
@@ -516,11 +633,11 @@ type verdict struct {
 // tables and the file system's structures byte for byte, the file system
 // checked (engine/fatfs), the tree against the manifest, and every file's
 // SHA-256.
-func (g *group) verify(ctx context.Context, t engine.PortTarget, eo engine.Options, chk *setCheck) (v verdict) {
+func (g *group) verify(ctx context.Context, mb *member, t engine.PortTarget, eo engine.Options, chk *setCheck) (v verdict) {
 	start := time.Now()
-	dev := t.Dev
+	dev, l := t.Dev, mb.lay
 	var total int64
-	for _, e := range g.meta {
+	for _, e := range mb.meta {
 		total += e.Len
 	}
 	m := g.manifest()
@@ -544,7 +661,7 @@ func (g *group) verify(ctx context.Context, t engine.PortTarget, eo engine.Optio
 	// the files read back through all of it.
 	buf := alignedBuf(verifyBuf)
 	got, want := buf[:verifyBuf/2], buf[verifyBuf/2:]
-	for _, e := range g.meta {
+	for _, e := range mb.meta {
 		for off := e.Off; off < e.End(); off += verifyBuf / 2 {
 			if err := ctx.Err(); err != nil {
 				return fail(engine.CauseAborted, -1, err)
@@ -553,22 +670,22 @@ func (g *group) verify(ctx context.Context, t engine.PortTarget, eo engine.Optio
 			if err := readFull(dev, got[:n], off); err != nil {
 				return fail(engine.CauseRead, off, fmt.Errorf("verify: %w", err))
 			}
-			if err := readFull(g.src, want[:n], off); err != nil {
+			if err := readFull(mb.src, want[:n], off); err != nil {
 				return fail(engine.CauseMaster, -1, fmt.Errorf("verify: %w", err))
 			}
 			if i := firstDiff(got[:n], want[:n]); i >= 0 {
-				return fail(engine.CauseMismatch, off+int64(i), fmt.Errorf("verify: the %s differs at %d", g.what(off+int64(i)), off+int64(i)))
+				return fail(engine.CauseMismatch, off+int64(i), fmt.Errorf("verify: the %s differs at %d", l.what(off+int64(i)), off+int64(i)))
 			}
 			v.verified += n
 			rep.report(v.verified)
 		}
 	}
-	vol, err := fatfs.Open(dev, g.lay.PartStart, g.lay.PartSize)
+	vol, err := fatfs.Open(dev, l.PartStart, l.PartSize)
 	if err != nil {
-		return fail(engine.CauseMismatch, g.lay.PartStart, fmt.Errorf("verify: the target's file system: %w", err))
+		return fail(engine.CauseMismatch, l.PartStart, fmt.Errorf("verify: the target's file system: %w", err))
 	}
-	if vol.Kind() != g.lay.FS || vol.Label() != g.lay.Label {
-		return fail(engine.CauseMismatch, g.lay.PartStart, fmt.Errorf("verify: the target holds %s %q, not %s %q", vol.Kind(), vol.Label(), g.lay.FS, g.lay.Label))
+	if vol.Kind() != l.FS || vol.Label() != l.Label {
+		return fail(engine.CauseMismatch, l.PartStart, fmt.Errorf("verify: the target holds %s %q, not %s %q", vol.Kind(), vol.Label(), l.FS, l.Label))
 	}
 	if err := vol.Check(); err != nil {
 		return fail(engine.CauseMismatch, -1, fmt.Errorf("verify: the target's file system: %w", err))
@@ -606,7 +723,7 @@ func (g *group) verify(ctx context.Context, t engine.PortTarget, eo engine.Optio
 			}
 		}
 		if sum, ok := g.sums.of(e.Path); !ok || h.Sum128() != sum {
-			off, at := g.locate(dev, ex, got, want)
+			off, at := mb.src.locate(dev, ex, got, want)
 			return fail(engine.CauseMismatch, off, fmt.Errorf("verify: file %s differs from the set, first at byte %d of the file, %d of the drive", e.Path, at, off))
 		}
 	}
@@ -647,25 +764,25 @@ const verifyBuf = 1 << 20
 func (g *group) manifest() *Manifest { return g.src.manifest }
 
 // what names the structure at a disk offset.
-func (g *group) what(off int64) string {
+func (l Layout) what(off int64) string {
 	switch {
-	case off < g.lay.PartStart:
+	case off < l.PartStart:
 		return "partition table area"
-	case off >= g.lay.PartEnd():
+	case off >= l.PartEnd():
 		return "area after the partition"
 	}
-	return g.lay.FS.String() + " structures"
+	return l.FS.String() + " structures"
 }
 
 // locate finds a differing file's first wrong byte: its offset on the
 // drive and in the file.
-func (g *group) locate(dev engine.Checked, ex []fatfs.Extent, got, want []byte) (int64, int64) {
+func (s *patchedSource) locate(dev engine.Checked, ex []fatfs.Extent, got, want []byte) (int64, int64) {
 	var at int64
 	for _, x := range ex {
 		for off := x.Off; off < x.End(); off += int64(len(want)) {
 			n := min(int64(len(want)), x.End()-off)
 			rn := (n + sector - 1) / sector * sector
-			if readFull(dev, got[:rn], off) != nil || readFull(g.src, want[:n], off) != nil {
+			if readFull(dev, got[:rn], off) != nil || readFull(s, want[:n], off) != nil {
 				return off, at
 			}
 			if i := firstDiff(got[:n], want[:n]); i >= 0 {

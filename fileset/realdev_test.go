@@ -150,7 +150,7 @@ func readBack(t *testing.T, kind, node string) map[string]string {
 
 func TestFilesOntoLoopDevicesOfMixedSizes(t *testing.T) {
 	looptest.Require(t)
-	imgtest.Need(t, "mkfs.fat", "mkfs.exfat", "fsck.vfat", "fsck.exfat", "mcopy", "mount.exfat-fuse", "fusermount", "blkid")
+	imgtest.Need(t, "mkfs.fat", "mkfs.exfat", "fsck.vfat", "fsck.exfat", "mcopy", "mount.exfat-fuse", "fusermount", "blkid", "sgdisk")
 	src, sums := sourceTree(t)
 	lib, err := fileset.OpenLibrary(t.TempDir())
 	require.NoError(t, err)
@@ -161,13 +161,18 @@ func TestFilesOntoLoopDevicesOfMixedSizes(t *testing.T) {
 	require.NoError(t, err)
 
 	for _, tc := range []struct {
-		name  string
-		opts  fileset.Options
-		sizes []int64
-		want  []string // blkid TYPE per target; "" for a target too small
+		name   string
+		opts   fileset.Options
+		sizes  []int64
+		want   []string // blkid TYPE per target; "" for a target too small
+		builds int      // volumes built
 	}{
-		{"auto, exFAT above 1 GiB, MBR", fileset.Options{ExFATAbove: 1 << 30}, []int64{64 << 20, 300 << 20, 2 << 30, 12 << 20}, []string{"vfat", "vfat", "exfat", ""}},
-		{"exFAT asked for, GPT", fileset.Options{FS: fileset.FSExFAT, Table: fileset.GPT, Label: "Promo Stick"}, []int64{300 << 20, 14 << 20}, []string{"exfat", ""}},
+		{"auto, exFAT above 1 GiB, MBR", fileset.Options{ExFATAbove: 1 << 30}, []int64{64 << 20, 300 << 20, 2 << 30, 12 << 20}, []string{"vfat", "vfat", "exfat", ""}, 3},
+		{"exFAT asked for, GPT", fileset.Options{FS: fileset.FSExFAT, Table: fileset.GPT, Label: "Promo Stick"}, []int64{300 << 20, 14 << 20}, []string{"exfat", ""}, 1},
+		// One FAT32 build serves targets up to about 5 times smaller:
+		// each gets its own partition table, size fields and free count.
+		{"FAT32 of three sizes from one build, MBR", fileset.Options{}, []int64{300 << 20, 1 << 30, 700 << 20}, []string{"vfat", "vfat", "vfat"}, 1},
+		{"FAT32 of three sizes from one build, GPT", fileset.Options{Table: fileset.GPT}, []int64{700 << 20, 300 << 20, 1 << 30}, []string{"vfat", "vfat", "vfat"}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var targets []*target
@@ -182,6 +187,7 @@ func TestFilesOntoLoopDevicesOfMixedSizes(t *testing.T) {
 			opts.WorkDir = lib.Dir
 			res, err := fileset.Run(context.Background(), set.Source(), pts, opts)
 			require.NoError(t, err)
+			assert.Equal(t, tc.builds, res.Builds, "volumes built")
 			for i, tg := range targets {
 				p, ok := res.Port(i + 1)
 				require.True(t, ok)
@@ -201,6 +207,10 @@ func TestFilesOntoLoopDevicesOfMixedSizes(t *testing.T) {
 					wantLabel = tc.opts.Label
 				}
 				assert.Contains(t, blkid, "LABEL="+strings.ReplaceAll(wantLabel, " ", `\ `))
+				if opts.Table == fileset.GPT {
+					out := imgtest.Run(t, "sgdisk", "-v", tg.loop.File)
+					assert.Contains(t, out, "No problems found", "both GPTs fit the target's own size")
+				}
 				got := readBack(t, tc.want[i], node)
 				assert.Equal(t, sums, got, "every file, read back by the real tools")
 				rec := res.Record(p)

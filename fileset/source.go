@@ -82,15 +82,25 @@ type diskSource struct {
 	head     []byte
 	tail     []byte
 	vol      *os.File
+	meta     int64    // the volume's structures: its first bytes
 	files    []placed // sorted by off
-	src      fs.FS
+	src      *openFiles
 	manifest *Manifest
 	id       string
+}
 
+// openFiles keeps the set's files open for a job's builds, which read
+// them in the same order at about the same time: a file is opened once,
+// not once a build (or once a target that reads the set itself).
+type openFiles struct {
+	fs   fs.FS
 	mu   sync.Mutex
 	open map[string]*openFile
 	tick int64
 }
+
+// keepOpen is how many files openFiles keeps open.
+const keepOpen = 64
 
 type openFile struct {
 	f       fs.File
@@ -113,15 +123,32 @@ func (d *diskSource) ReadAt(p []byte, off int64) (int, error) {
 	}
 	n := int(min(int64(len(p)), d.lay.DiskSize-off))
 	q := p[:n]
-	clear(q)
 	end := off + int64(n)
 	over := func(lo, hi int64) (int64, int64, bool) {
 		return max(lo, off), min(hi, end), max(lo, off) < min(hi, end)
 	}
+	// The files' bytes first, zeros between them; then the structures,
+	// which lie where no file does. The volume image is read only where
+	// its structures are: the rest of it is a hole.
+	pos := off
+	i := sort.Search(len(d.files), func(i int) bool { return d.files[i].off+d.files[i].size > off })
+	for ; i < len(d.files) && d.files[i].off < end; i++ {
+		f := d.files[i]
+		lo, hi, ok := over(f.off, f.off+f.size)
+		if !ok {
+			continue
+		}
+		clear(q[pos-off : lo-off])
+		if err := d.src.read(f, q[lo-off:hi-off], lo-f.off); err != nil {
+			return 0, err
+		}
+		pos = hi
+	}
+	clear(q[pos-off:])
 	if lo, hi, ok := over(0, int64(len(d.head))); ok {
 		copy(q[lo-off:hi-off], d.head[lo:hi])
 	}
-	if lo, hi, ok := over(d.lay.PartStart, d.lay.PartEnd()); ok {
+	if lo, hi, ok := over(d.lay.PartStart, d.lay.PartStart+d.meta); ok {
 		if _, err := d.vol.ReadAt(q[lo-off:hi-off], lo-d.lay.PartStart); err != nil && !errors.Is(err, io.EOF) {
 			return 0, fmt.Errorf("volume image: %w", err)
 		}
@@ -130,29 +157,18 @@ func (d *diskSource) ReadAt(p []byte, off int64) (int, error) {
 	if lo, hi, ok := over(tailStart, d.lay.DiskSize); ok {
 		copy(q[lo-off:hi-off], d.tail[lo-tailStart:hi-tailStart])
 	}
-	i := sort.Search(len(d.files), func(i int) bool { return d.files[i].off+d.files[i].size > off })
-	for ; i < len(d.files) && d.files[i].off < end; i++ {
-		f := d.files[i]
-		lo, hi, ok := over(f.off, f.off+f.size)
-		if !ok {
-			continue
-		}
-		if err := d.readFile(f, q[lo-off:hi-off], lo-f.off); err != nil {
-			return 0, err
-		}
-	}
 	if n < len(p) {
 		return n, io.EOF
 	}
 	return n, nil
 }
 
-// readFile reads a set file's bytes, keeping a few files open.
-func (d *diskSource) readFile(f placed, p []byte, at int64) error {
+// read reads a set file's bytes, keeping the files read last open.
+func (d *openFiles) read(f placed, p []byte, at int64) error {
 	d.mu.Lock()
 	o := d.open[f.path]
 	if o == nil {
-		if len(d.open) >= 16 {
+		if len(d.open) >= keepOpen {
 			var old string
 			for k, v := range d.open {
 				if old == "" || v.used < d.open[old].used {
@@ -167,7 +183,7 @@ func (d *diskSource) readFile(f placed, p []byte, at int64) error {
 			}
 			delete(d.open, old)
 		}
-		fl, err := d.src.Open(f.path)
+		fl, err := d.fs.Open(f.path)
 		if err != nil {
 			d.mu.Unlock()
 			return fmt.Errorf("set file %s: %w", f.path, err)
@@ -201,7 +217,7 @@ func (d *diskSource) readFile(f placed, p []byte, at int64) error {
 }
 
 // close closes the open set files.
-func (d *diskSource) close() {
+func (d *openFiles) close() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for k, o := range d.open {
@@ -212,4 +228,34 @@ func (d *diskSource) close() {
 		}
 		delete(d.open, k)
 	}
+}
+
+// patchedSource is a group's build as one member must hold it: the
+// build's bytes with the member's own laid over, up to its own size.
+type patchedSource struct {
+	*diskSource
+	size    int64
+	patches []engine.Patch
+}
+
+func (s *patchedSource) Size() int64 { return s.size }
+
+func (s *patchedSource) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || off >= s.size {
+		return 0, io.EOF
+	}
+	q := p[:min(int64(len(p)), s.size-off)]
+	if _, err := s.diskSource.ReadAt(q, off); err != nil && !errors.Is(err, io.EOF) {
+		return 0, err
+	}
+	end := off + int64(len(q))
+	for _, pt := range s.patches {
+		if lo, hi := max(off, pt.Off), min(end, pt.Off+int64(len(pt.Data))); lo < hi {
+			copy(q[lo-off:hi-off], pt.Data[lo-pt.Off:hi-pt.Off])
+		}
+	}
+	if len(q) < len(p) {
+		return len(q), io.EOF
+	}
+	return len(q), nil
 }

@@ -66,8 +66,8 @@ func (f *gatedFile) Close() error {
 func TestEvictingAFileBeingReadLeavesItOpen(t *testing.T) {
 	g := &gatedFS{MapFS: fstest.MapFS{"slow": {Data: []byte("slow data")}}, gate: make(chan struct{}), reading: make(chan struct{})}
 	var files []placed
-	for i := range 20 {
-		name := fmt.Sprintf("f%02d", i)
+	for i := range keepOpen + 4 {
+		name := fmt.Sprintf("f%03d", i)
 		g.MapFS[name] = &fstest.MapFile{Data: []byte("x")}
 		files = append(files, placed{off: int64(100 + i), size: 1, path: name})
 	}
@@ -75,7 +75,7 @@ func TestEvictingAFileBeingReadLeavesItOpen(t *testing.T) {
 	vol, err := os.Create(filepath.Join(t.TempDir(), "vol"))
 	require.NoError(t, err)
 	defer vol.Close()
-	d := &diskSource{lay: Layout{DiskSize: 4096, PartStart: 4096}, vol: vol, files: files, src: g, open: map[string]*openFile{}}
+	d := &diskSource{lay: Layout{DiskSize: 4096, PartStart: 4096}, vol: vol, files: files, src: &openFiles{fs: g, open: map[string]*openFile{}}}
 
 	done := make(chan error, 1)
 	go func() {
@@ -88,7 +88,7 @@ func TestEvictingAFileBeingReadLeavesItOpen(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the first read never started")
 	}
-	p := make([]byte, 20) // every other file: "slow" leaves the cache
+	p := make([]byte, keepOpen+4) // every other file: "slow" leaves the cache
 	_, err = d.ReadAt(p, 100)
 	require.NoError(t, err)
 	close(g.gate)

@@ -78,11 +78,14 @@ mcopy_all() {
 	local start t
 	fresh; drop; start=$(now)
 	for t in "${targets[@]}"; do
-		(mkfs.vfat -F 32 "$t" >/dev/null && mcopy -s -i "$t" "$work/src"/* ::/ && blockdev --flushbufs "$t") &
+		(mkfs.vfat -F 32 "$t" >/dev/null 2>>"$work/mcopy.err" && mcopy -s -i "$t" "$work/src"/* ::/ 2>>"$work/mcopy.err" && blockdev --flushbufs "$t") &
 	done
 	wait
 	sync
 	echo "$(now) - $start" | bc
+	# mtools' "Could not get geometry" on a loop device is noise
+	grep -v 'Could not get geometry' "$work/mcopy.err" >&2 || true
+	: >"$work/mcopy.err"
 }
 binary() { # the binary copy+verify of a master as large as the set
 	local start

@@ -1,0 +1,94 @@
+package fatfs
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+)
+
+// minFAT32Clusters is the fewest clusters a FAT32 volume may have: with
+// fewer, every reader takes it for FAT16.
+const minFAT32Clusters = 65525
+
+// Reframe returns the first sectors of a FAT32 volume built for a
+// partition of size bytes as a smaller partition of newSize bytes must
+// hold them: the boot sector and its backup with the smaller sector count,
+// FSInfo and its backup with the free clusters the smaller volume has.
+// The FATs keep the length the larger volume gave them (a FAT may be
+// longer than its clusters need; its extra entries stay free), so every
+// byte after these sectors is the same on both volumes: one build serves
+// targets of several sizes. The bytes start at the volume's first byte
+// and end after the last of those sectors. It fails with ErrNoSpace when
+// a cluster in use lies beyond the smaller volume's last, or when the
+// smaller volume would have too few clusters for FAT32.
+func Reframe(img io.ReaderAt, size, newSize int64) ([]byte, error) {
+	v, err := Open(img, 0, size)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case v.kind != FAT32:
+		return nil, fmt.Errorf("%w: only FAT32 is reframed, not %s", ErrNotFresh, v.kind)
+	case v.fsInfo == 0 || v.backupBoot == 0:
+		return nil, damaged("FAT32 boot sector: no FSInfo or backup boot sector")
+	case newSize > size || newSize/v.bps > 0xffffffff:
+		return nil, fmt.Errorf("a %d-byte volume cannot be reframed as %d bytes", size, newSize)
+	}
+	total := newSize / v.bps
+	if total*v.bps <= v.heap {
+		return nil, fmt.Errorf("%w: a %d-byte volume ends before its data area at %d", ErrNoSpace, newSize, v.heap)
+	}
+	count := (total*v.bps - v.heap) / v.cs
+	if count < minFAT32Clusters {
+		return nil, fmt.Errorf("%w: a %d-byte volume with FATs of %d bytes has %d clusters, FAT32 needs %d", ErrNoSpace, newSize, v.fatLen, count, minFAT32Clusters)
+	}
+	// Every cluster in use must lie inside the smaller volume; its free
+	// count is then the larger one's less the clusters it does not have.
+	if c, ok, err := v.usedFrom(uint32(count) + 2); err != nil {
+		return nil, err
+	} else if ok {
+		return nil, fmt.Errorf("%w: cluster %d is in use, a %d-byte volume ends at cluster %d", ErrNoSpace, c, newSize, count+1)
+	}
+	head := make([]byte, max(v.fsInfo, v.backupBoot+v.fsInfo)+v.bps)
+	if err := readAt(img, head, 0); err != nil {
+		return nil, fmt.Errorf("FAT32 boot sectors: %w", err)
+	}
+	for _, at := range []int64{0, v.backupBoot} {
+		binary.LittleEndian.PutUint32(head[at+32:], uint32(total))
+	}
+	for _, at := range []int64{v.fsInfo, v.backupBoot + v.fsInfo} {
+		s := head[at : at+v.bps]
+		if binary.LittleEndian.Uint32(s) != 0x41615252 || binary.LittleEndian.Uint32(s[484:]) != 0x61417272 {
+			return nil, damaged("FSInfo sector at %d: no signature", at)
+		}
+		free := binary.LittleEndian.Uint32(s[488:])
+		if free == 0xffffffff {
+			continue // unknown stays unknown
+		}
+		if free < v.count-uint32(count) {
+			return nil, damaged("FSInfo: %d free clusters of %d, yet none in use lies from cluster %d on", free, v.count, count+2)
+		}
+		binary.LittleEndian.PutUint32(s[488:], free-(v.count-uint32(count)))
+	}
+	return head, nil
+}
+
+// usedFrom returns the first cluster from c on that the first FAT marks
+// in use, if any: the FAT is read in large pieces, most of them free.
+func (v *Volume) usedFrom(c uint32) (uint32, bool, error) {
+	const piece = 256 << 10
+	buf := make([]byte, piece)
+	end := v.entryOff(v.count + 2)
+	for at := v.entryOff(c); at < end; at += piece {
+		b := buf[:min(piece, end-at)]
+		if err := readAt(v.r, b, v.off+v.fatOff+at); err != nil {
+			return 0, false, fmt.Errorf("%s: FAT: %w", v.kind, err)
+		}
+		for i := 0; i+4 <= len(b); i += 4 {
+			if binary.LittleEndian.Uint32(b[i:])&0x0fffffff != 0 {
+				return uint32((at + int64(i)) / 4), true, nil
+			}
+		}
+	}
+	return 0, false, nil
+}

@@ -1,0 +1,53 @@
+package fileset
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestShare: one build serves FAT32 targets whose layouts differ only in
+// size while the largest one's FATs take at most 1 % of a smaller one's
+// volume; other file systems, cluster sizes, tables and labels get
+// builds of their own.
+func TestShare(t *testing.T) {
+	const mib, gib = 1 << 20, 1 << 30
+	m := &Manifest{Name: "promo", Entries: []Entry{{Path: "a.bin", Size: 10 * mib}}}
+	plan := func(size int64, fsName, table string) Layout {
+		l, err := Plan(m, size, 512, fsName, table, "", 0)
+		require.NoError(t, err)
+		return l
+	}
+	for _, tc := range []struct {
+		name string
+		lays []Layout
+		want [][]int // indexes into lays, per build, the largest first
+	}{
+		{"one size", []Layout{plan(gib, "", MBR), plan(gib, "", MBR)}, [][]int{{0, 1}}},
+		{"the bench's eight", []Layout{plan(300*mib, "", MBR), plan(300*mib, "", MBR), plan(512*mib, "", MBR), plan(512*mib, "", MBR),
+			plan(gib, "", MBR), plan(gib, "", MBR), plan(2*gib, "", MBR), plan(4*gib, "", MBR)},
+			[][]int{{7, 6, 4, 5}, {2, 3, 0, 1}}},
+		{"up to about 5 times smaller", []Layout{plan(1400*mib, "", MBR), plan(300*mib, "", MBR), plan(270*mib, "", MBR)}, [][]int{{0, 1}, {2}}},
+		{"another cluster size", []Layout{plan(200*mib, "", MBR), plan(300*mib, "", MBR)}, [][]int{{1}, {0}}},
+		{"another table", []Layout{plan(gib, "", GPT), plan(900*mib, "", MBR)}, [][]int{{0}, {1}}},
+		{"exFAT only by one size", []Layout{plan(gib, FSExFAT, MBR), plan(900*mib, FSExFAT, MBR), plan(gib, FSExFAT, MBR)}, [][]int{{0, 2}, {1}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ms []*member
+			for i, l := range tc.lays {
+				ms = append(ms, &member{idx: i, lay: l})
+			}
+			var got [][]int
+			for _, g := range share(ms) {
+				var idx []int
+				for _, mb := range g.members {
+					idx = append(idx, mb.idx)
+				}
+				got = append(got, idx)
+				assert.Equal(t, g.lay, tc.lays[idx[0]], "a build has its largest target's layout")
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
