@@ -4,24 +4,29 @@
 // partitioned and formatted fresh (FAT32 up to 32 GiB, exFAT above, or
 // the file system asked for), and verified file by file from the media.
 //
-// A job builds the file system's structures once per distinct target size
-// in a sparse file beside the library (mkfs.fat or mkfs.exfat formats it,
-// engine/fatfs lays the folders and FAT chains into it), and the engine's
-// fan-out writes each target from a source that reads those structures
-// from the file and every file's bytes from the set itself: the window,
-// straggler tolerance and LBA-0-last come from the engine. Each target is
+// A job builds the file system's structures in a sparse file beside the
+// library (mkfs.fat or mkfs.exfat formats it, engine/fatfs lays the
+// folders and FAT chains into it), and the engine's fan-out writes each
+// target from a source that reads those structures from the file and
+// every file's bytes from the set itself: the window, straggler tolerance
+// and LBA-0-last come from the engine. One build serves the targets of
+// one layout, and FAT32 targets of sizes up to about 5 times smaller than
+// the largest (its FATs take at most 1 % of theirs): a smaller volume
+// keeps the longer FATs, so all but its first sectors are the same, and
+// each target gets its own partition table, boot sectors and FSInfo
+// (fatfs.Reframe) and disk end as engine patches. Each target is
 // then read back past the caches (caches dropped, direct I/O): the
 // structures byte for byte, the file system checked by engine/fatfs, and
 // every file read through the target's own file system.
 //
 // Every file is held to the manifest's SHA-256, with one SHA-256 of the
-// set a job instead of one a target: as the reader of each target size
+// set a job instead of one a target: as the reader of each build
 // streams the files' bytes into the fan-out it takes each file's XXH3-128
-// of them (the bytes the targets were written from); one size's reader
+// of them (the bytes the targets were written from); one build's reader
 // also takes each file's SHA-256 of the same bytes, beside the job, and
-// compares it with the manifest; the other sizes' XXH3-128 must equal
-// that size's, file by file; and a target passes only if each file it
-// reads back has the XXH3-128 of its size's reader. So the files on every
+// compares it with the manifest; the other builds' XXH3-128 must equal
+// that build's, file by file; and a target passes only if each file it
+// reads back has the XXH3-128 of its build's reader. So the files on every
 // target that passes equal bytes whose SHA-256 is the manifest's, barring
 // a 128-bit collision of a drive's corruption with a fast hash (sums.go
 // says more).
