@@ -528,13 +528,12 @@ func (a fixedArea) Plan(engine.Source) (engine.Plan, error) { return a.plan, nil
 func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options, groups int, out []PortResult, chk *setCheck, m *Manifest) int64 {
 	eo := o.Engine
 	if eo.WindowChunks == 0 {
-		// The builds' windows share the memory one job's window has, and
-		// stretch together as far as one job's does at 1 -> 16 (each
-		// target's verify takes a chunk's worth beside them). A small
-		// window loses targets a few milliseconds behind, which then
-		// read the set themselves.
-		eo.WindowChunks = max(4, engine.DefaultWindowChunks/groups)
-		eo.WindowMax = max(eo.WindowChunks, engine.DefaultWindowChunks*3/2/groups)
+		// A job's chunk memory is about 40 chunks, as a copy's: each
+		// target takes two (its own buffer, its verify's) and the builds'
+		// windows share the rest. A window much smaller loses targets a
+		// few milliseconds behind, which then read the set themselves.
+		eo.WindowMax = min(engine.DefaultWindowChunks*3/2, max(4, (jobChunks-2*len(targets))/groups))
+		eo.WindowChunks = max(4, eo.WindowMax*2/3)
 	}
 	byPort := map[int]*member{}
 	var ts []engine.PortTarget
@@ -619,6 +618,9 @@ func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options,
 	}
 	return er.BufferBytes
 }
+
+// jobChunks is the chunk buffers a job's windows and targets share.
+const jobChunks = 40
 
 // verdict is a target's verification.
 type verdict struct {
