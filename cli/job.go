@@ -215,6 +215,7 @@ func runCLIJob(ctx context.Context, env *Env, jf jobFlags, mode engine.Mode) err
 	if err != nil {
 		return err
 	}
+	defer limitMemory(run.MemoryBudget())()
 	drives.keep = true
 	stop := prog.start(ctx)
 	res := run.Wait()

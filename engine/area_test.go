@@ -193,26 +193,52 @@ func fileDrive(t *testing.T, path string) hal.Drive {
 }
 
 // TestRewrittenGPTIsVerified: the GPT structures a larger target gets are
-// read back too; a target that corrupts its new backup header fails there.
+// read back too. A target that corrupts a byte of a chunk that carries
+// them fails at that byte, inside the rebuilt structures or beside them;
+// one that corrupts nothing passes, with no buffer beyond a chunk a port.
 func TestRewrittenGPTIsVerified(t *testing.T) {
 	imgtest.Need(t, "sgdisk")
 	dir := t.TempDir()
 	master := filepath.Join(dir, "master.img")
 	imgtest.Sparse(t, master, 16<<20)
 	imgtest.Run(t, "sgdisk", "-n", "1:2048:+4M", "-t", "1:8300", master)
-	for _, area := range []engine.Area{engine.WholeMedia{}, engine.UsedArea{}} {
-		t.Run(area.Name(), func(t *testing.T) {
-			d := sim.MustDrive(sim.DriveSpec{Size: 32 << 20})
-			d.Inject(sim.Fault{Kind: sim.Corrupt, Off: 32<<20 - 512 + 20, Len: 1})
+	const size = 32 << 20
+	for _, tc := range []struct {
+		name    string
+		area    engine.Area
+		corrupt int64 // -1: none
+	}{
+		{"whole media, intact", engine.WholeMedia{}, -1},
+		{"used area, intact", engine.UsedArea{}, -1},
+		{"whole media, the new backup header's CRC", engine.WholeMedia{}, size - 512 + 20},
+		{"used area, the new backup header's CRC", engine.UsedArea{}, size - 512 + 20},
+		{"whole media, a primary entry", engine.WholeMedia{}, 1024 + 40},
+		{"whole media, beside the primary table", engine.WholeMedia{}, 64<<10 + 7},
+		{"whole media, beside the master's old backup table", engine.WholeMedia{}, 16<<20 - 64<<10 + 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := sim.MustDrive(sim.DriveSpec{Size: size})
+			if tc.corrupt >= 0 {
+				d.Inject(sim.Fault{Kind: sim.Corrupt, Off: tc.corrupt, Len: 1})
+			}
 			h, err := d.Open(true)
 			require.NoError(t, err)
-			res, err := engine.Job{Source: fileDrive(t, master), Area: area,
+			res, err := engine.Job{Source: fileDrive(t, master), Area: tc.area,
 				Targets: []engine.PortTarget{{Port: 2, Dev: h}}}.Run(context.Background())
 			require.NoError(t, err)
 			pr := res.Ports[0]
+			if tc.corrupt < 0 {
+				require.Equal(t, engine.Pass, pr.Status, pr.Reason)
+				// The window (the master's 16 chunks), the port's own chunk
+				// and the re-check's, and the new backup table outside the
+				// plan read back into a buffer of its size: the patched
+				// chunks are checked in the port's own.
+				assert.LessOrEqual(t, res.BufferBytes, int64(16+1+1)<<20+64<<10)
+				return
+			}
 			require.Equal(t, engine.Fail, pr.Status)
-			require.Equal(t, engine.CauseMismatch, pr.Cause)
-			require.Equal(t, int64(32<<20-512+20), pr.Offset, "the new backup header's CRC byte")
+			assert.Equal(t, engine.CauseMismatch, pr.Cause, pr.Reason)
+			assert.Equal(t, tc.corrupt, pr.Offset, pr.Reason)
 		})
 	}
 }

@@ -89,9 +89,10 @@ type Options struct {
 	// WindowMax is how many chunks the window may stretch to while a
 	// target waits for the next one, so a consumer a little behind keeps
 	// its place instead of reading the master itself. When 0, the
-	// stretch takes what the targets' own buffers leave of a job's
-	// budget of 40 chunks, between 1.5 and 2 times WindowChunks: 32 at
-	// 1 -> 8, 24 at 1 -> 16.
+	// stretch takes what the targets' own buffers and the master's (an
+	// image's frames, see BufferedSource) leave of a job's budget of 40
+	// chunks, between 1.5 and 2 times WindowChunks less the master's:
+	// 32 at 1 -> 8, 24 at 1 -> 16 from a drive, 19 from an image.
 	WindowMax    int
 	WriteRetries int           // extra attempts after a failed write; 2
 	RetryDelay   time.Duration // pause before a retry; 200 ms
@@ -163,6 +164,17 @@ const (
 	RecheckSample MasterRecheck = iota
 	RecheckFull
 )
+
+// BufferedSource is a master that keeps buffers of its own for its reads
+// (an image: decompressed frames, compressed input). The job counts them
+// in its budget: its window stretches that much less.
+type BufferedSource interface {
+	Source
+	// BufferBound is the most its buffers take, whatever is read.
+	BufferBound() int64
+	// BufferBytes is what its buffers took so far.
+	BufferBytes() int64
+}
 
 // jobChunks is the chunk buffers a job may hold, window and targets
 // together, before the window stops stretching: with 1 MiB chunks, what
@@ -306,7 +318,8 @@ func Start(ctx context.Context, j Job) (*Running, error) {
 	}
 	r.hashes = make([]chunkSum, len(r.chunks))
 	if j.Options.WindowMax == 0 {
-		opts.WindowMax = max(opts.WindowChunks*3/2, min(2*opts.WindowChunks, jobChunks-len(j.Targets)))
+		src := r.sourceChunks(opts.ChunkSize)
+		opts.WindowMax = max(opts.WindowChunks, opts.WindowChunks*3/2-src, min(2*opts.WindowChunks, jobChunks-len(j.Targets)-src))
 	}
 	r.opts = opts
 	r.win = newWindow(opts.WindowChunks, opts.WindowMax, opts.ChunkSize, r.alloc)
@@ -349,6 +362,27 @@ func (j Job) check(o Options) error {
 		ids[t.Dev.ID()] = t.Port
 	}
 	return nil
+}
+
+// sourceChunks is how many chunks the master's own buffers come to.
+func (r *Running) sourceChunks(chunkSize int) int {
+	b, ok := r.job.Source.(BufferedSource)
+	if !ok {
+		return 0
+	}
+	return int((b.BufferBound() + int64(chunkSize) - 1) / int64(chunkSize))
+}
+
+// MemoryBudget is what the job's buffers may take: the window at its
+// stretch, a chunk a target, the re-check's, and the master's own. A
+// process running the job can keep its heap close to it (a soft memory
+// limit), since the buffers are made once and reused.
+func (r *Running) MemoryBudget() int64 {
+	n := int64(r.opts.WindowMax+len(r.job.Targets)+1) * int64(r.opts.ChunkSize)
+	if b, ok := r.job.Source.(BufferedSource); ok {
+		n += b.BufferBound()
+	}
+	return n
 }
 
 // alloc makes an aligned I/O buffer and counts it against the job.
@@ -482,7 +516,7 @@ func (r *Running) run() {
 		Ports:       results,
 		Duration:    time.Since(r.start),
 		Err:         serr,
-		BufferBytes: r.bufBytes.Load(),
+		BufferBytes: r.bufBytes.Load() + r.sourceBytes(),
 		MasterRead:  r.master.n.Load(),
 		Rechecked:   r.rechecked,
 	}
@@ -501,6 +535,14 @@ func (r *Running) run() {
 		res.Err = fmt.Errorf("hash: %w", r.ctx.Err())
 	}
 	r.result = res
+}
+
+// sourceBytes is what the master's own buffers took.
+func (r *Running) sourceBytes() int64 {
+	if b, ok := r.job.Source.(BufferedSource); ok {
+		return b.BufferBytes()
+	}
+	return 0
 }
 
 // settle ends every port that passed: PASS is shown, unless the master
@@ -825,7 +867,7 @@ func (r *Running) hashMaster(ctx context.Context) string {
 		if r.opts.OnContent != nil {
 			r.opts.OnContent(r.chunks[i].off, data)
 		}
-		r.win.release(cur, b, i+1)
+		r.win.release(cur, b, i+1, &own)
 		yield()
 		if r.job.Mode == HashOnly {
 			r.reportMaster(m, i)

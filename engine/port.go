@@ -460,16 +460,63 @@ func (p *port) verify() PortResult {
 	return p.pass()
 }
 
-// checkPatched compares a chunk that carries patches byte for byte with
-// the master's bytes and the patches laid over them. The master's bytes
-// are read a piece at a time (no second chunk buffer a port) and checked
-// against the reader's chunk hash as they go.
+// checkPatched checks a chunk that carries patches (every target of a
+// GPT master has two: its partition tables): the patches' bytes must be
+// there, and the master's everywhere else. The patches' ranges are
+// compared with the patches, then filled with the master's bytes of the
+// same ranges (a few sectors), so the whole chunk can be checked against
+// the reader's hash without a second buffer; then the patches' bytes go
+// back. Only when that fails is the master read again in full, to find
+// the first differing byte or a master that changed.
 func (p *port) checkPatched(i int, got []byte) (PortResult, bool) {
 	r := p.r
 	c := r.chunks[i]
 	if err := r.win.waitRead(p.ctx, i); err != nil {
 		return p.stopped(PhaseVerifying, err), false
 	}
+	end := c.off + int64(c.n)
+	type span struct {
+		lo, hi int64
+		pt     Patch
+	}
+	var spans []span
+	quick := true
+	for _, pt := range p.patches {
+		lo, hi := max(c.off, pt.Off), min(end, pt.Off+int64(len(pt.Data)))
+		if lo >= hi {
+			continue
+		}
+		spans = append(spans, span{lo, hi, pt})
+		if !bytes.Equal(got[lo-c.off:hi-c.off], pt.Data[lo-pt.Off:hi-pt.Off]) {
+			quick = false // overlapping patches land here too; the full check sorts them out
+		}
+	}
+	if quick {
+		for _, s := range spans {
+			if err := r.readMaster(got[s.lo-c.off:s.hi-c.off], s.lo); err != nil {
+				err = fmt.Errorf("master: %w", err)
+				r.sourceFailed(err)
+				return p.stopped(PhaseVerifying, err), false
+			}
+		}
+		same := chunkHash(got) == r.hashes[i]
+		for _, s := range spans {
+			copy(got[s.lo-c.off:s.hi-c.off], s.pt.Data[s.lo-s.pt.Off:s.hi-s.pt.Off])
+		}
+		if same {
+			return PortResult{}, true
+		}
+	}
+	return p.checkPatchedFully(i, got)
+}
+
+// checkPatchedFully compares a chunk that carries patches byte for byte
+// with the master's bytes and the patches laid over them. The master's
+// bytes are read a piece at a time (no second chunk buffer a port) and
+// checked against the reader's chunk hash as they go.
+func (p *port) checkPatchedFully(i int, got []byte) (PortResult, bool) {
+	r := p.r
+	c := r.chunks[i]
 	buf := p.piece()
 	h := xxh3.New()
 	diff := int64(-1)
@@ -605,7 +652,7 @@ func (p *port) walk(phase Phase, skip func(i int, c chunk) (bool, *PortResult), 
 			return done, &res
 		}
 		fail := fn(i, c, data)
-		r.win.release(cur, b, i+1)
+		r.win.release(cur, b, i+1, &p.own)
 		if fail != nil {
 			return done, fail
 		}

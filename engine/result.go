@@ -116,10 +116,11 @@ type Result struct {
 	// zeros under the zero-fill policy; the ports still PASS, "with bad
 	// sectors on the master".
 	BadRanges []Extent
-	// BufferBytes is the memory the job's chunk buffers took. It is
-	// bounded by (the window's max + 2 per target + 1) chunks (a target's
-	// own, and one it still writes from after the window let it go) and
-	// a quarter chunk for each target that is patched or re-synced,
+	// BufferBytes is the memory the job's chunk buffers took, and the
+	// master's own (an image's frames). It is bounded by (the window's
+	// max + 2 per target + 1) chunks (a target's own, and one it still
+	// writes from after the window let it go), a quarter chunk for each
+	// target that is patched or re-synced and the master's bound,
 	// whatever the image size.
 	BufferBytes int64
 	// MasterRead is the bytes read from the master: planning, the one

@@ -258,14 +258,23 @@ func (w *window) get(ctx context.Context, c *cursor, idx int) (*buffer, error) {
 }
 
 // release unpins a buffer that get returned and moves c on to chunk next.
-func (w *window) release(c *cursor, b *buffer, next int) {
+// When the window evicted that buffer while c still wrote from it, c is
+// now behind and will read the master into a buffer of its own: when own
+// points to none yet, the evicted buffer becomes it, rather than going to
+// the pool beside the one the consumer would make (an image deploy at
+// 1 -> 16 otherwise ends with a few chunks more than its budget).
+func (w *window) release(c *cursor, b *buffer, next int, own *[]byte) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if b != nil {
 		b.refs--
 		if b.refs == 0 && b.orphan {
 			b.orphan = false
-			w.pool = append(w.pool, b)
+			if own != nil && *own == nil {
+				*own = b.data
+			} else {
+				w.pool = append(w.pool, b)
+			}
 		}
 	}
 	if _, ok := w.cursors[c]; ok {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 	"testing/synctest"
 
@@ -12,6 +14,7 @@ import (
 
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/images"
+	"github.com/clonebay/clonebay/internal/imgtest"
 	"github.com/clonebay/clonebay/sim"
 )
 
@@ -98,4 +101,74 @@ func TestDeployReusesTheProvedSum(t *testing.T) {
 	plan.Extents[0].Len -= 4096
 	_, ok = im.ProvenSHA256(plan)
 	assert.False(t, ok, "a plan that leaves bytes out is not the proved content")
+}
+
+// TestDeployAtSixteenStaysInBudget deploys a GPT image at 1 -> 16 onto
+// larger targets (each gets its partition tables rebuilt), four of them
+// much slower than the rest, so they fall out of the window and read the
+// image themselves. What the engine's chunk buffers and the image's own
+// buffers took stays within the job's memory budget: the window at its
+// stretch, a chunk a target, the re-check's, and the image's bound, which
+// is a couple of frames and not a cache a target. (Before, the image kept
+// up to 14 MiB of frames beside the window, and the engine made a chunk
+// more for every target the window let go and a quarter chunk for every
+// patched target.)
+func TestDeployAtSixteenStaysInBudget(t *testing.T) {
+	imgtest.Need(t, "sgdisk")
+	const size = 16 * MiB
+	master := filepath.Join(t.TempDir(), "master.img")
+	imgtest.Sparse(t, master, size)
+	imgtest.Run(t, "sgdisk", "-n", "1:2048:0", "-t", "1:8300", master)
+	content, err := os.ReadFile(master)
+	require.NoError(t, err)
+	r := rand.New(rand.NewPCG(16, 16))
+	for i := MiB; i < size-MiB; i++ {
+		content[i] = byte(r.IntN(64))
+	}
+	lib, err := images.OpenLibrary(t.TempDir())
+	require.NoError(t, err)
+	_, err = lib.Capture(context.Background(), memSource(content), "sixteen", images.CaptureOptions{})
+	require.NoError(t, err)
+	im, err := lib.Open("sixteen")
+	require.NoError(t, err)
+	defer im.Close()
+
+	synctest.Test(t, func(t *testing.T) {
+		// A window of 4 chunks (8 at its stretch) stands for the default
+		// 16 on an image 16 times larger.
+		job := engine.Job{Source: im, Area: im.Area(), Mode: engine.CopyVerify, Options: engine.Options{WindowChunks: 4}}
+		var drives []*sim.Drive
+		for i := range 16 {
+			spec := sim.DriveSpec{Size: size + MiB, WriteMBps: 200, ReadMBps: 400}
+			if i%4 == 3 {
+				spec.WriteMBps = 40
+			}
+			d, err := sim.NewDrive(spec)
+			require.NoError(t, err)
+			defer d.Close()
+			h, err := d.Open(true)
+			require.NoError(t, err)
+			defer h.Close()
+			drives = append(drives, d)
+			job.Targets = append(job.Targets, engine.PortTarget{Port: i + 1, Dev: h.(engine.Target)})
+		}
+		run, err := engine.Start(context.Background(), job)
+		require.NoError(t, err)
+		res := run.Wait()
+		require.True(t, res.OK(), "%+v", res.Ports)
+		for i, d := range drives {
+			got, err := d.Media(MiB, size-2*MiB)
+			require.NoError(t, err)
+			assert.True(t, bytes.Equal(content[MiB:size-MiB], got), "port %d holds the partition", i+1)
+		}
+
+		budget := run.MemoryBudget()
+		t.Logf("buffers %.1f MiB (the image's %.1f MiB, bound %.1f MiB) of a budget of %.1f MiB; master read %.1fx, %d frames decompressed for %d",
+			float64(res.BufferBytes)/MiB, float64(im.BufferBytes())/MiB, float64(im.BufferBound())/MiB, float64(budget)/MiB,
+			float64(res.MasterRead)/float64(res.Bytes), im.Decoded(), im.Frames())
+		assert.Greater(t, res.MasterRead, 2*res.Bytes, "the slow targets fell out of the window and read the image themselves")
+		assert.LessOrEqual(t, im.BufferBound(), int64(4*MiB+4096), "the image keeps a couple of frames, not a cache a target")
+		assert.LessOrEqual(t, im.BufferBytes(), im.BufferBound())
+		assert.LessOrEqual(t, res.BufferBytes, budget, "engine and image within the job's budget")
+	})
 }

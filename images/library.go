@@ -339,6 +339,17 @@ func (im *Image) ReadAt(p []byte, off int64) (int, error) { return im.fr.ReadAt(
 // image, which the targets of a deploy share.
 func (im *Image) Decoded() int64 { return im.fr.decoded.Load() }
 
+// BufferBound is the most memory the image's own buffers take however it
+// is read (a decompressed frame for reads of part of one, a spare, and a
+// compressed frame per decompression running at once): a job counts it
+// in its budget (engine.BufferedSource).
+func (im *Image) BufferBound() int64 { return im.fr.bufferBound() }
+
+// BufferBytes is the memory the image's buffers took so far.
+func (im *Image) BufferBytes() int64 { return im.fr.bufBytes.Load() }
+
+var _ engine.BufferedSource = (*Image)(nil)
+
 // Frames is how many frames the image holds.
 func (im *Image) Frames() int { return len(im.fr.frames) }
 
@@ -427,12 +438,13 @@ func (l *Library) Check(ctx context.Context, name string, progress Progress) (er
 	m := im.m
 	sha := sha256.New()
 	used := m.Used
-	for i := range im.fr.frames {
+	buf := make([]byte, im.fr.maxU)
+	for i, f := range im.fr.frames {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		d, err := im.fr.decode(i)
-		if err != nil {
+		d := buf[:f.uLen]
+		if err := im.fr.decodeInto(i, d); err != nil {
 			return fmt.Errorf("image %s: %w", name, err)
 		}
 		start := int64(i) * int64(m.FrameSize)
@@ -441,7 +453,6 @@ func (l *Library) Check(ctx context.Context, name string, progress Progress) (er
 			sha.Write(d[lo-start : hi-start])
 			return nil
 		})
-		im.fr.release(d)
 		if progress != nil {
 			progress(end, m.Size)
 		}

@@ -116,9 +116,14 @@ type frame struct {
 	sum        uint32
 }
 
-// frameReader reads a seekable zstd file at any offset. It keeps the
-// last few decompressed frames, so the targets of a deploy reading the
-// same region share the work; it is safe for concurrent use.
+// frameReader reads a seekable zstd file at any offset; it is safe for
+// concurrent use. A read that covers whole frames (a deploy's chunks:
+// frames and chunks are both 1 MiB and aligned) decompresses them straight
+// into the caller's buffer, so the job's window is the only copy of what
+// the targets share and a target behind it decompresses into its own
+// chunk buffer: no frame buffer, no garbage. Only reads of part of a frame
+// (the plan's edges, a partition table, a patched chunk checked a piece at
+// a time) go through a small cache of decompressed frames.
 type frameReader struct {
 	r      io.ReaderAt
 	frames []frame
@@ -130,30 +135,37 @@ type frameReader struct {
 	// want are the manifest's XXH64 of each frame, checked as each frame
 	// is decompressed; nil before the manifest is known.
 	want []uint64
+	// maxU and maxC are the largest frame, decompressed and compressed.
+	maxU, maxC int
 
-	mu      sync.Mutex
-	cache   []*cached
-	free    [][]byte // decompressed frames' buffers, to decompress into again
-	comp    [][]byte // buffers for compressed frames
-	tick    uint64
-	decoded atomic.Int64 // frames decompressed, cache misses
+	// input holds one buffer for compressed bytes per decoder: a
+	// decompression takes one for its whole run, so no more than
+	// decoders compressed frames are ever in memory.
+	input chan []byte
+
+	// The last frame read in part, and a spare buffer to decompress the
+	// next one into; partial reads take turns (they are few: the plan's
+	// edges, partition tables, a patched chunk checked a piece at a time).
+	mu       sync.Mutex
+	last     int // frame held in cache; -1 when none
+	cache    []byte
+	spare    []byte
+	decoded  atomic.Int64 // frames decompressed
+	bufBytes atomic.Int64 // buffers made, decompressed and compressed
 }
 
-// cached is a decompressed frame. A frame being copied out is pinned: its
-// buffer is reused only once nobody reads from it.
-type cached struct {
-	i       int
-	data    []byte
-	used    uint64
-	refs    int
-	evicted bool
-}
+// cacheFrames is how many decompressed frames a reader keeps for reads of
+// part of a frame: the last one, so small reads close together (a
+// partition table, a patched chunk checked a piece at a time) decompress
+// it once. Whole chunks bypass it: the window holds what the targets
+// share, and a target that fell out of the window reads whole chunks,
+// decompressed into its own buffer, so nothing it reads is read again.
+const cacheFrames = 1
 
-// cacheFrames is how many decompressed frames a reader keeps. The job's
-// window holds what the targets share, so the cache serves the frames a
-// read straddles and a target reading behind the window; a deploy's
-// memory stays bounded however many targets it has.
-const cacheFrames = 6
+// decoders is how many frames are decompressed at once: one for the
+// job's reader, one for the targets behind it. Each holds a compressed
+// frame's buffer and the decoder's tables.
+const decoders = 2
 
 func openFrames(r io.ReaderAt, fileSize int64) (*frameReader, error) {
 	if fileSize < footerSize+8 {
@@ -185,7 +197,7 @@ func openFrames(r io.ReaderAt, fileSize int64) (*frameReader, error) {
 	if binary.LittleEndian.Uint32(table) != skippableMagic || int64(binary.LittleEndian.Uint32(table[4:])) != tableLen {
 		return nil, damaged("the seek table's frame header is wrong (truncated or overwritten)")
 	}
-	fr := &frameReader{r: r, frames: make([]frame, n)}
+	fr := &frameReader{r: r, frames: make([]frame, n), last: -1}
 	var cOff, uOff int64
 	for i := range fr.frames {
 		e := table[8+int64(i)*entrySize:]
@@ -214,11 +226,22 @@ func openFrames(r io.ReaderAt, fileSize int64) (*frameReader, error) {
 		return nil, damaged("the frames take %d bytes but the seek table starts at %d (truncated or padded)", cOff, start)
 	}
 	fr.size = uOff
-	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(256<<20))
+	for _, f := range fr.frames {
+		fr.maxU, fr.maxC = max(fr.maxU, f.uLen), max(fr.maxC, f.cLen)
+	}
+	// DecodeAll never grows a buffer past its capacity: a frame that
+	// decompresses to more than the seek table says fails instead of
+	// spilling into a new allocation (or out of the caller's buffer).
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(decoders), zstd.WithDecoderMaxMemory(256<<20),
+		zstd.WithDecodeAllCapLimit(true))
 	if err != nil {
 		return nil, err
 	}
 	fr.dec = dec
+	fr.input = make(chan []byte, decoders)
+	for range decoders {
+		fr.input <- nil // made on first use, at the largest frame's size
+	}
 	return fr, nil
 }
 
@@ -229,126 +252,84 @@ func (fr *frameReader) frameAt(off int64) int {
 	return sort.Search(len(fr.frames), func(i int) bool { return fr.frames[i].uOff+int64(fr.frames[i].uLen) > off })
 }
 
-// load returns frame i decompressed and checked against its checksum,
-// pinned: the caller unpins it with unpin once it has copied from it.
-func (fr *frameReader) load(i int) (*cached, error) {
+// bufferBound is the most memory the reader's buffers take, whatever is
+// read: the cached frame and its spare, and a compressed frame per
+// decoder.
+func (fr *frameReader) bufferBound() int64 {
+	return int64(cacheFrames+1)*int64(fr.maxU) + int64(decoders)*int64(fr.maxC)
+}
+
+// readPart copies the part of frame i at off into p, from the cached
+// frame or after decompressing it into the spare buffer, which then
+// becomes the cached one.
+func (fr *frameReader) readPart(p []byte, i int, off int64) (int, error) {
 	fr.mu.Lock()
-	fr.tick++
-	for _, c := range fr.cache {
-		if c.i == i {
-			c.used = fr.tick
-			c.refs++
-			fr.mu.Unlock()
-			return c, nil
+	defer fr.mu.Unlock()
+	f := fr.frames[i]
+	if fr.last != i {
+		if fr.spare == nil {
+			fr.spare = make([]byte, fr.maxU)
+			fr.bufBytes.Add(int64(fr.maxU))
 		}
-	}
-	fr.mu.Unlock()
-
-	d, err := fr.decode(i)
-	if err != nil {
-		return nil, err
-	}
-	fr.mu.Lock()
-	defer fr.mu.Unlock()
-	fr.tick++
-	c := &cached{i: i, data: d, used: fr.tick, refs: 1}
-	if len(fr.cache) < cacheFrames {
-		fr.cache = append(fr.cache, c)
-		return c, nil
-	}
-	old := 0
-	for k := range fr.cache {
-		if fr.cache[k].used < fr.cache[old].used {
-			old = k
+		fr.last = -1
+		if err := fr.decodeInto(i, fr.spare[:f.uLen]); err != nil {
+			return 0, err
 		}
+		fr.cache, fr.spare = fr.spare[:f.uLen], fr.cache
+		fr.last = i
 	}
-	if o := fr.cache[old]; o.refs == 0 {
-		fr.recycle(o.data)
-	} else {
-		o.evicted = true // its last reader recycles it
-	}
-	fr.cache[old] = c
-	return c, nil
+	return copy(p, fr.cache[off-f.uOff:]), nil
 }
 
-// unpin lets go of a frame load returned.
-func (fr *frameReader) unpin(c *cached) {
+// copyCached copies frame i into p when it is the cached one.
+func (fr *frameReader) copyCached(p []byte, i int) bool {
 	fr.mu.Lock()
 	defer fr.mu.Unlock()
-	if c.refs--; c.refs == 0 && c.evicted {
-		fr.recycle(c.data)
+	if fr.last != i {
+		return false
 	}
+	copy(p, fr.cache)
+	return true
 }
 
-// release gives back the buffer of a frame decode returned, once it is
-// no longer read.
-func (fr *frameReader) release(d []byte) {
-	fr.mu.Lock()
-	defer fr.mu.Unlock()
-	fr.recycle(d)
-}
-
-// recycle keeps a frame's buffer for the next decompression; fr.mu held.
-func (fr *frameReader) recycle(b []byte) {
-	if len(fr.free) < 4 {
-		fr.free = append(fr.free, b[:0])
-	}
-}
-
-// buffers takes a buffer for a decompressed frame and one for a
-// compressed one, reused when there are.
-func (fr *frameReader) buffers() (d, comp []byte) {
-	fr.mu.Lock()
-	defer fr.mu.Unlock()
-	if n := len(fr.free); n > 0 {
-		d, fr.free = fr.free[n-1], fr.free[:n-1]
-	}
-	if n := len(fr.comp); n > 0 {
-		comp, fr.comp = fr.comp[n-1], fr.comp[:n-1]
-	}
-	return d, comp
-}
-
-// decode decompresses frame i without the cache.
-func (fr *frameReader) decode(i int) ([]byte, error) {
+// decodeInto decompresses frame i into dst, which is exactly the frame's
+// length, and checks it against its checksum and the manifest's hash.
+func (fr *frameReader) decodeInto(i int, dst []byte) error {
 	fr.decoded.Add(1)
 	f := fr.frames[i]
-	d, comp := fr.buffers()
+	comp := <-fr.input
+	defer func() { fr.input <- comp }()
 	if cap(comp) < f.cLen {
-		comp = make([]byte, f.cLen)
+		comp = make([]byte, fr.maxC)
+		fr.bufBytes.Add(int64(fr.maxC))
 	}
 	comp = comp[:f.cLen]
-	defer func() {
-		fr.mu.Lock()
-		if len(fr.comp) < 4 {
-			fr.comp = append(fr.comp, comp)
-		}
-		fr.mu.Unlock()
-	}()
 	if _, err := fr.r.ReadAt(comp, f.cOff); err != nil {
-		return nil, fmt.Errorf("reading frame %d at byte %d of the data file: %w", i, f.cOff, err)
+		return fmt.Errorf("reading frame %d at byte %d of the data file: %w", i, f.cOff, err)
 	}
-	if cap(d) < f.uLen {
-		d = make([]byte, 0, f.uLen)
-	}
-	d, err := fr.dec.DecodeAll(comp, d[:0])
+	d, err := fr.dec.DecodeAll(comp, dst[:0:len(dst)])
 	if err != nil {
-		return nil, damaged("frame %d (at byte %d of the data file): %v", i, f.cOff, err)
+		return damaged("frame %d (at byte %d of the data file): %v", i, f.cOff, err)
 	}
 	if len(d) != f.uLen {
-		return nil, damaged("frame %d holds %d bytes, the seek table says %d", i, len(d), f.uLen)
+		return damaged("frame %d holds %d bytes, the seek table says %d", i, len(d), f.uLen)
 	}
-	sum := xxhash.Sum64(d)
+	if len(d) > 0 && &d[0] != &dst[0] {
+		copy(dst, d) // not expected with the cap limit; correct either way
+	}
+	sum := xxhash.Sum64(dst)
 	if uint32(sum) != f.sum {
-		return nil, damaged("frame %d (at byte %d of the data file) fails its checksum", i, f.cOff)
+		return damaged("frame %d (at byte %d of the data file) fails its checksum", i, f.cOff)
 	}
 	if fr.want != nil && (i >= len(fr.want) || sum != fr.want[i]) {
-		return nil, damaged("frame %d (bytes %d..%d) does not match the manifest's hash", i, f.uOff, f.uOff+int64(f.uLen))
+		return damaged("frame %d (bytes %d..%d) does not match the manifest's hash", i, f.uOff, f.uOff+int64(f.uLen))
 	}
-	return d, nil
+	return nil
 }
 
-// ReadAt reads the uncompressed stream at off.
+// ReadAt reads the uncompressed stream at off. Whole frames are
+// decompressed straight into p (or copied from the cache when it holds
+// them); parts of frames come through the cache.
 func (fr *frameReader) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, fmt.Errorf("read at negative offset %d", off)
@@ -360,12 +341,22 @@ func (fr *frameReader) ReadAt(p []byte, off int64) (int, error) {
 			return n, io.EOF
 		}
 		i := fr.frameAt(at)
-		c, err := fr.load(i)
+		f := fr.frames[i]
+		if at == f.uOff && len(p)-n >= f.uLen {
+			dst := p[n : n+f.uLen]
+			if !fr.copyCached(dst, i) {
+				if err := fr.decodeInto(i, dst); err != nil {
+					return n, err
+				}
+			}
+			n += f.uLen
+			continue
+		}
+		k, err := fr.readPart(p[n:], i, at)
+		n += k
 		if err != nil {
 			return n, err
 		}
-		n += copy(p[n:], c.data[at-fr.frames[i].uOff:])
-		fr.unpin(c)
 	}
 	return n, nil
 }
