@@ -76,8 +76,11 @@ func cmdFiles(ctx context.Context, env *Env, args []string) error {
 	fmt.Fprintf(env.Stdout, "%s: %d files in %d folders, %s; largest %s (%s)\n", *from, m.Files, m.Folders,
 		engine.FormatSize(m.Bytes), m.Largest.Path, engine.FormatSize(m.Largest.Size))
 	prog := newProgressView(env, to)
+	restore := func() {}
+	defer func() { restore() }()
 	opts := fileset.Options{FS: *fsName, Label: *label, Table: *table, WorkDir: sets.Dir,
-		Engine: engine.Options{OnProgress: prog.update}}
+		Engine:   engine.Options{OnProgress: prog.update},
+		OnBudget: func(b int64) { restore = limitMemory(b) }}
 	var targets []engine.PortTarget
 	for i, t := range drives.targets {
 		targets = append(targets, engine.PortTarget{Port: i + 1, Label: to[i], Dev: t})

@@ -51,6 +51,11 @@ type Options struct {
 	// Engine tunes the fan-out (progress, chunk size, qualification).
 	// Its OnProgress also gets the verify phase.
 	Engine engine.Options
+	// OnBudget, when set, is told what the job's buffers may take once
+	// its volumes are built, before any target is written: the builds'
+	// windows, a chunk and a verify buffer a target. The buffers are
+	// made once and reused, so a process can keep its heap near it.
+	OnBudget func(bytes int64)
 }
 
 // PortResult is one target's outcome.
@@ -263,6 +268,9 @@ func Run(ctx context.Context, src Source, targets []engine.PortTarget, o Options
 		pending = next
 	}
 	res.Builds = len(built)
+	if o.OnBudget != nil && len(built) > 0 {
+		o.OnBudget(budget(built, o, len(targets), zeros))
+	}
 
 	// One group checks the set against its manifest; every group's
 	// targets are compared with what its own reader read, which must
@@ -526,15 +534,7 @@ func (a fixedArea) Plan(engine.Source) (engine.Plan, error) { return a.plan, nil
 // run writes the group's targets with the engine and verifies each as
 // soon as the engine is done with it. It returns the buffer bytes taken.
 func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options, groups int, out []PortResult, chk *setCheck, m *Manifest) int64 {
-	eo := o.Engine
-	if eo.WindowChunks == 0 {
-		// A job's chunk memory is about 40 chunks, as a copy's: each
-		// target takes two (its own buffer, its verify's) and the builds'
-		// windows share the rest. A window much smaller loses targets a
-		// few milliseconds behind, which then read the set themselves.
-		eo.WindowMax = min(engine.DefaultWindowChunks*3/2, max(4, (jobChunks-2*len(targets))/groups))
-		eo.WindowChunks = max(4, eo.WindowMax*2/3)
-	}
+	eo := windows(o.Engine, len(targets), groups)
 	byPort := map[int]*member{}
 	var ts []engine.PortTarget
 	for _, mb := range g.members {
@@ -621,6 +621,36 @@ func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options,
 
 // jobChunks is the chunk buffers a job's windows and targets share.
 const jobChunks = 40
+
+// windows sizes each build's window, unless the caller did: a job's
+// chunk memory is about 40 chunks, as a copy's; each target takes two
+// (its own buffer, its verify's) and the builds' windows share the rest.
+// A window much smaller loses targets a few milliseconds behind, which
+// then read the set themselves.
+func windows(eo engine.Options, targets, groups int) engine.Options {
+	if eo.WindowChunks == 0 {
+		eo.WindowMax = min(engine.DefaultWindowChunks*3/2, max(4, (jobChunks-2*targets)/groups))
+		eo.WindowChunks = max(4, eo.WindowMax*2/3)
+	}
+	eo.WindowMax = max(eo.WindowMax, eo.WindowChunks)
+	if eo.ChunkSize == 0 {
+		eo.ChunkSize = engine.DefaultChunkSize
+	}
+	return eo
+}
+
+// budget is what the job's buffers may take: each build's window at its
+// stretch and the master re-check's chunk, a chunk and a verify buffer a
+// target, and the zeros every target's end is written from.
+func budget(built []*group, o Options, targets int, zeros []byte) int64 {
+	n := int64(len(zeros))
+	for _, g := range built {
+		eo := windows(o.Engine, targets, len(built))
+		n += int64(eo.WindowMax+len(g.members)+1) * int64(eo.ChunkSize)
+		n += int64(len(g.members)) * verifyBuf
+	}
+	return n
+}
 
 // verdict is a target's verification.
 type verdict struct {

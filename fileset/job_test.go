@@ -4,6 +4,7 @@ package fileset_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -230,4 +231,33 @@ func TestSetThatDoesNotMatchItsManifestFails(t *testing.T) {
 		assert.Equal(t, engine.Fail, p.Status, "port %d", port)
 		assert.Contains(t, p.Reason, "the set does not match its manifest: folder/big.bin hashes to")
 	}
+}
+
+// TestBudgetHoldsTheBuffers: a job tells its caller what its buffers may
+// take before it writes anything, and they take no more; at 1 -> 16 of
+// two builds the budget leaves room within the appliance's 64 MiB.
+func TestBudgetHoldsTheBuffers(t *testing.T) {
+	imgtest.Need(t, "mkfs.fat")
+	files := map[string]string{}
+	for i := range 40 {
+		files[fmt.Sprintf("f%02d.bin", i)] = strings.Repeat(fmt.Sprint(i), 60_000)
+	}
+	src := memSet(t, files)
+	var targets []engine.PortTarget
+	for i := range 16 {
+		size := int64(300 << 20)
+		if i%2 == 1 {
+			size = 2 << 30 // too far apart to share a build
+		}
+		_, d := simTarget(t, size)
+		targets = append(targets, engine.PortTarget{Port: i + 1, Dev: d})
+	}
+	var budgets []int64
+	res, err := fileset.Run(context.Background(), src, targets, fileset.Options{WorkDir: t.TempDir(), OnBudget: func(b int64) { budgets = append(budgets, b) }})
+	require.NoError(t, err)
+	require.True(t, res.OK())
+	assert.Equal(t, 2, res.Builds)
+	require.Len(t, budgets, 1, "told once")
+	assert.LessOrEqual(t, res.BufferBytes, budgets[0], "the engine's buffers stay within the budget")
+	assert.LessOrEqual(t, budgets[0], int64(54<<20), "room for the process beside them within 64 MiB")
 }
