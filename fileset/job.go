@@ -256,7 +256,13 @@ func Run(ctx context.Context, src Source, targets []engine.PortTarget, o Options
 		for n, g := range pending {
 			if errs[n] != nil {
 				for _, mb := range g.members {
-					refuse(mb.idx, mb.lay, causeOf(errs[n]), engine.PhaseWaiting, errs[n])
+					err := errs[n]
+					if errors.Is(err, ErrTooSmall) && mb.lay.DiskSize != g.lay.DiskSize {
+						// The build's message names its own, larger target.
+						err = fmt.Errorf("%w: the set does not fit the volume of a %s target, larger than this %s one",
+							ErrTooSmall, engine.FormatSize(g.lay.DiskSize), engine.FormatSize(mb.lay.DiskSize))
+					}
+					refuse(mb.idx, mb.lay, causeOf(err), engine.PhaseWaiting, err)
 				}
 				continue
 			}

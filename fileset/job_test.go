@@ -261,3 +261,39 @@ func TestBudgetHoldsTheBuffers(t *testing.T) {
 	assert.LessOrEqual(t, res.BufferBytes, budgets[0], "the engine's buffers stay within the budget")
 	assert.LessOrEqual(t, budgets[0], int64(54<<20), "room for the process beside them within 64 MiB")
 }
+
+// TestTargetTheSharedBuildCannotServe: a set that fits a target's own
+// volume but not the larger FATs of a build shared with a larger target
+// gets a build of its own and passes; a set too large for the smaller
+// target fails it naming both sizes, while the larger one passes.
+func TestTargetTheSharedBuildCannotServe(t *testing.T) {
+	imgtest.Need(t, "mkfs.fat")
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		name   string
+		size   int // of the set's one file
+		builds int
+		small  engine.Status
+	}{
+		{"fits its own volume only", 144*mib + 200<<10, 2, engine.Pass},
+		{"fits neither", 144*mib + 700<<10, 1, engine.Fail},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := memSet(t, map[string]string{"video.mp4": strings.Repeat("v", tc.size)})
+			_, large := simTarget(t, 256*mib) // 2 KiB clusters both: one build could serve both
+			_, small := simTarget(t, 150*mib)
+			res, err := fileset.Run(context.Background(), src, []engine.PortTarget{{Port: 1, Dev: large}, {Port: 2, Dev: small}},
+				fileset.Options{WorkDir: t.TempDir()})
+			require.NoError(t, err)
+			assert.Equal(t, tc.builds, res.Builds)
+			p1, _ := res.Port(1)
+			assert.Equal(t, engine.Pass, p1.Status, p1.Reason)
+			p2, _ := res.Port(2)
+			assert.Equal(t, tc.small, p2.Status, p2.Reason)
+			if tc.small == engine.Fail {
+				assert.Equal(t, engine.CauseTooSmall, p2.Cause)
+				assert.Contains(t, p2.Reason, "the 157.28 MB target holds", "its own size, from its own build")
+			}
+		})
+	}
+}
