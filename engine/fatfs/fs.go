@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -184,7 +185,8 @@ type File struct {
 	n    *node
 	path string
 	pos  int64
-	ext  []Extent // the file's bytes on the device, once known
+	once sync.Once // ReadAt may be called in parallel (io.ReaderAt)
+	ext  []Extent  // the file's bytes on the device, once known
 	err  error
 	kids []fs.DirEntry
 	read bool // kids listed
@@ -211,13 +213,10 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, &fs.PathError{Op: "read", Path: f.path, Err: fs.ErrInvalid}
 	}
-	if f.ext == nil && f.err == nil {
+	f.once.Do(func() {
 		rs, err := f.v.runsOf(f.n)
 		f.ext, f.err = f.v.extents(rs, f.n.size), err
-		if f.ext == nil {
-			f.ext = []Extent{}
-		}
-	}
+	})
 	if f.err != nil {
 		return 0, &fs.PathError{Op: "read", Path: f.path, Err: f.err}
 	}

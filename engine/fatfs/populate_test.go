@@ -5,12 +5,14 @@ package fatfs_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -186,4 +188,28 @@ func readWithTools(t *testing.T, kind, img string) map[string][]byte {
 		return err
 	}))
 	return out
+}
+
+// TestParallelReadAt: a file's ReadAt may be called in parallel, as
+// io.ReaderAt allows: the builds of a file duplication read one set file
+// at the same time.
+func TestParallelReadAt(t *testing.T) {
+	nodes, files := tree(4)
+	img := format(t, "fat32", 40<<20)
+	fill(t, img, nodes, files)
+	f, err := openImage(t, img).Open("Mixed Case Name.pdf")
+	require.NoError(t, err)
+	ra := f.(io.ReaderAt)
+	want := files["Mixed Case Name.pdf"]
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			off := int64(i * 8000)
+			got := make([]byte, 5000)
+			_, err := ra.ReadAt(got, off)
+			assert.NoError(t, err)
+			assert.Equal(t, want[off:off+5000], got)
+		})
+	}
+	wg.Wait()
 }
