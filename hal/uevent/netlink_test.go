@@ -172,7 +172,9 @@ func TestWatchAfterLostEvents(t *testing.T) {
 	}()
 	next := func(what string, match func(hal.DriveEvent) bool) {
 		t.Helper()
-		deadline := time.After(5 * time.Second)
+		// Generous: under the race detector beside every other test
+		// binary, reading sysfs again can take seconds; a pass is quick.
+		deadline := time.After(30 * time.Second)
 		for {
 			select {
 			case ev := <-events:
