@@ -6,13 +6,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail() { echo "ship-test: $*" >&2; exit 1; }
+# contains PATTERN: whether stdin holds it, read to its end (a `grep -q`
+# that quits early would kill the writer with SIGPIPE, and pipefail would
+# call that a failure).
+contains() { local in; in=$(cat); grep -q -- "$1" <<<"$in"; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 echo "ship-test: arm64 scenarios under qemu-aarch64-static"
-file bin/clonebay-arm64 | grep -q 'ARM aarch64' || fail "bin/clonebay-arm64 is not an arm64 binary"
-qemu-aarch64-static -L / bin/clonebay-arm64 version | grep -q '^clonebay ' || fail "the arm64 binary does not run"
+file bin/clonebay-arm64 | contains 'ARM aarch64' || fail "bin/clonebay-arm64 is not an arm64 binary"
+qemu-aarch64-static -L / bin/clonebay-arm64 version | contains '^clonebay ' || fail "the arm64 binary does not run"
 pids=()
 for s in scenarios/*.scn; do
 	name=$(basename "$s" .scn)
@@ -31,20 +35,20 @@ for p in "${pids[@]}"; do
 done
 
 echo "ship-test: armv7"
-file bin/clonebay-armv7 | grep -q 'ARM, EABI5' || fail "bin/clonebay-armv7 is not an armv7 binary"
-qemu-arm-static -L / bin/clonebay-armv7 version | grep -q '^clonebay ' || fail "the armv7 binary does not run"
+file bin/clonebay-armv7 | contains 'ARM, EABI5' || fail "bin/clonebay-armv7 is not an armv7 binary"
+qemu-arm-static -L / bin/clonebay-armv7 version | contains '^clonebay ' || fail "the armv7 binary does not run"
 
 echo "ship-test: packages"
 for arch in amd64 arm64 armhf; do
 	deb=$(ls dist/clonebay_*_"$arch".deb 2>/dev/null | tail -1)
 	[ -n "$deb" ] || fail "no .deb for $arch in dist/"
-	dpkg-deb --info "$deb" | grep -q "Architecture: $arch" || fail "$deb: wrong architecture"
+	dpkg-deb --info "$deb" | contains "Architecture: $arch" || fail "$deb: wrong architecture"
 	contents=$(dpkg-deb --contents "$deb")
 	for path in ./usr/bin/clonebay ./lib/systemd/system/clonebay.service ./lib/udev/rules.d/61-clonebay.rules \
 		./etc/clonebay/board.yaml ./etc/clonebay/settings.yaml ./var/lib/clonebay/images/ ./usr/share/doc/clonebay/copyright; do
 		grep -q " $path\$" <<<"$contents" || fail "$deb does not hold $path"
 	done
-	dpkg-deb --ctrl-tarfile "$deb" | tar -tf - | grep -q conffiles || fail "$deb has no conffiles"
+	dpkg-deb --ctrl-tarfile "$deb" | tar -tf - | contains conffiles || fail "$deb has no conffiles"
 	if command -v lintian >/dev/null; then
 		# Errors fail the check; warnings are shown. A binary from a Go
 		# build has no changelog and no man page yet: those tags are known.
@@ -70,7 +74,7 @@ for f in usr/bin/clonebay lib/systemd/system/clonebay.service lib/udev/rules.d/6
 	[ -f "$root/$f" ] || fail "$f did not land in the scratch root"
 done
 [ -d "$root/var/lib/clonebay/images" ] || fail "the state folder did not land"
-dpkg-query --admindir="$root/var/lib/dpkg" -W -f='${Conffiles}\n' clonebay | grep -q /etc/clonebay/board.yaml ||
+dpkg-query --admindir="$root/var/lib/dpkg" -W -f='${Conffiles}\n' clonebay | contains /etc/clonebay/board.yaml ||
 	fail "/etc/clonebay/board.yaml is not a conffile"
 "$root/usr/bin/clonebay" check --board "$root/etc/clonebay/board.yaml" >/dev/null || fail "the shipped board does not validate"
 # The scratch root has no systemd of its own: lend it the host's units
