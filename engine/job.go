@@ -366,11 +366,16 @@ func (j Job) check(o Options) error {
 
 // sourceChunks is how many chunks the master's own buffers come to.
 func (r *Running) sourceChunks(chunkSize int) int {
-	b, ok := r.job.Source.(BufferedSource)
-	if !ok {
-		return 0
+	return int((sourceBound(r.job.Source) + int64(chunkSize) - 1) / int64(chunkSize))
+}
+
+// sourceBound is the most a master's own buffers take: 0 but for a
+// BufferedSource.
+func sourceBound(src Source) int64 {
+	if b, ok := src.(BufferedSource); ok {
+		return b.BufferBound()
 	}
-	return int((b.BufferBound() + int64(chunkSize) - 1) / int64(chunkSize))
+	return 0
 }
 
 // MemoryBudget is what the job's buffers may take: the window at its
@@ -378,11 +383,15 @@ func (r *Running) sourceChunks(chunkSize int) int {
 // process running the job can keep its heap close to it (a soft memory
 // limit), since the buffers are made once and reused.
 func (r *Running) MemoryBudget() int64 {
-	n := int64(r.opts.WindowMax+len(r.job.Targets)+1) * int64(r.opts.ChunkSize)
-	if b, ok := r.job.Source.(BufferedSource); ok {
-		n += b.BufferBound()
-	}
-	return n
+	return BufferBudget(r.opts, len(r.job.Targets), r.job.Source)
+}
+
+// BufferBudget is what the buffers of a job with these options (its
+// window's stretch and chunk size set), this many targets and this master
+// may take, as MemoryBudget says: for a caller that sizes the window
+// itself and must know the budget before the job starts.
+func BufferBudget(o Options, targets int, src Source) int64 {
+	return int64(o.WindowMax+targets+1)*int64(o.ChunkSize) + sourceBound(src)
 }
 
 // alloc makes an aligned I/O buffer and counts it against the job.

@@ -397,11 +397,7 @@ func (g *group) build(ctx context.Context, dir, name string, src Source, files *
 	if err := f.Sync(); err != nil {
 		return nil, fmt.Errorf("volume image: %w", err)
 	}
-	head, tail, err := l.tables()
-	if err != nil {
-		return nil, err
-	}
-	g.src = &diskSource{lay: l, head: head, tail: tail, vol: f, meta: fl.Meta.Len, src: files, manifest: m,
+	g.src = &diskSource{lay: l, vol: f, meta: fl.Meta.Len, src: files, manifest: m,
 		id: fmt.Sprintf("files:%s:%d", src.ID, l.DiskSize)}
 	keep = true
 
@@ -650,10 +646,9 @@ func windows(eo engine.Options, targets, groups int) engine.Options {
 // target, and the zeros every target's end is written from.
 func budget(built []*group, o Options, targets int, zeros []byte) int64 {
 	n := int64(len(zeros))
+	eo := windows(o.Engine, targets, len(built))
 	for _, g := range built {
-		eo := windows(o.Engine, targets, len(built))
-		n += int64(eo.WindowMax+len(g.members)+1) * int64(eo.ChunkSize)
-		n += int64(len(g.members)) * verifyBuf
+		n += engine.BufferBudget(eo, len(g.members), g.src) + int64(len(g.members))*verifyBuf
 	}
 	return n
 }

@@ -73,14 +73,12 @@ type placed struct {
 	path string
 }
 
-// diskSource is one target size's whole disk as the engine reads it: the
-// partition tables, the volume's structures from the built image file,
-// and every file's bytes from the set, where the layout puts them.
-// Everything else reads as zeros.
+// diskSource is a build's whole disk as the engine reads it: the
+// volume's structures from the built image file, and every file's bytes
+// from the set, where the layout puts them. Everything else reads as
+// zeros: each target's partition tables are its own (member patches).
 type diskSource struct {
 	lay      Layout
-	head     []byte
-	tail     []byte
 	vol      *os.File
 	meta     int64    // the volume's structures: its first bytes
 	files    []placed // sorted by off
@@ -145,17 +143,10 @@ func (d *diskSource) ReadAt(p []byte, off int64) (int, error) {
 		pos = hi
 	}
 	clear(q[pos-off:])
-	if lo, hi, ok := over(0, int64(len(d.head))); ok {
-		copy(q[lo-off:hi-off], d.head[lo:hi])
-	}
 	if lo, hi, ok := over(d.lay.PartStart, d.lay.PartStart+d.meta); ok {
 		if _, err := d.vol.ReadAt(q[lo-off:hi-off], lo-d.lay.PartStart); err != nil && !errors.Is(err, io.EOF) {
 			return 0, fmt.Errorf("volume image: %w", err)
 		}
-	}
-	tailStart := d.lay.DiskSize - int64(len(d.tail))
-	if lo, hi, ok := over(tailStart, d.lay.DiskSize); ok {
-		copy(q[lo-off:hi-off], d.tail[lo-tailStart:hi-tailStart])
 	}
 	if n < len(p) {
 		return n, io.EOF

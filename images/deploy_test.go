@@ -41,18 +41,10 @@ func TestSlowTargetDoesNotPaceADeploy(t *testing.T) {
 		require.NoError(t, err)
 		defer im.Close()
 		job := engine.Job{Source: im, Area: im.Area(), Mode: engine.CopyVerify}
-		var drives []*sim.Drive
-		for i, spec := range specs {
-			spec.Size = size
-			d, err := sim.NewDrive(spec)
-			require.NoError(t, err)
-			defer d.Close()
-			h, err := d.Open(true)
-			require.NoError(t, err)
-			defer h.Close()
-			drives = append(drives, d)
-			job.Targets = append(job.Targets, engine.PortTarget{Port: i + 1, Dev: h.(engine.Target)})
+		for i := range specs {
+			specs[i].Size = size
 		}
+		drives := addTargets(t, &job, specs)
 		res, err := job.Run(context.Background())
 		require.NoError(t, err)
 		require.True(t, res.OK(), "%+v", res.Ports)
@@ -137,21 +129,15 @@ func TestDeployAtSixteenStaysInBudget(t *testing.T) {
 		// A window of 4 chunks (8 at its stretch) stands for the default
 		// 16 on an image 16 times larger.
 		job := engine.Job{Source: im, Area: im.Area(), Mode: engine.CopyVerify, Options: engine.Options{WindowChunks: 4}}
-		var drives []*sim.Drive
+		var specs []sim.DriveSpec
 		for i := range 16 {
 			spec := sim.DriveSpec{Size: size + MiB, WriteMBps: 200, ReadMBps: 400}
 			if i%4 == 3 {
 				spec.WriteMBps = 40
 			}
-			d, err := sim.NewDrive(spec)
-			require.NoError(t, err)
-			defer d.Close()
-			h, err := d.Open(true)
-			require.NoError(t, err)
-			defer h.Close()
-			drives = append(drives, d)
-			job.Targets = append(job.Targets, engine.PortTarget{Port: i + 1, Dev: h.(engine.Target)})
+			specs = append(specs, spec)
 		}
+		drives := addTargets(t, &job, specs)
 		run, err := engine.Start(context.Background(), job)
 		require.NoError(t, err)
 		res := run.Wait()
@@ -171,4 +157,22 @@ func TestDeployAtSixteenStaysInBudget(t *testing.T) {
 		assert.LessOrEqual(t, im.BufferBytes(), im.BufferBound())
 		assert.LessOrEqual(t, res.BufferBytes, budget, "engine and image within the job's budget")
 	})
+}
+
+// addTargets makes a sim drive of each spec a target of the job, on ports
+// 1, 2, ..., closed when the test ends, and returns the drives.
+func addTargets(t *testing.T, job *engine.Job, specs []sim.DriveSpec) []*sim.Drive {
+	t.Helper()
+	var drives []*sim.Drive
+	for i, spec := range specs {
+		d, err := sim.NewDrive(spec)
+		require.NoError(t, err)
+		t.Cleanup(func() { d.Close() })
+		h, err := d.Open(true)
+		require.NoError(t, err)
+		t.Cleanup(func() { h.Close() })
+		drives = append(drives, d)
+		job.Targets = append(job.Targets, engine.PortTarget{Port: i + 1, Dev: h.(engine.Target)})
+	}
+	return drives
 }

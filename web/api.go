@@ -241,17 +241,24 @@ func decodeJob(data []byte) (ui.Request, error) {
 	return nil, fmt.Errorf("mode %q: give copy+verify, copy, verify, files or erase", j.Mode)
 }
 
-func (s *Server) startJob(w http.ResponseWriter, r *http.Request) {
+// answerBody reads a request's JSON body, decodes it into what it asks of
+// the appliance and hands that on; a body that does not decode is a 400
+// naming what is wrong.
+func answerBody[T ui.Request](s *Server, w http.ResponseWriter, r *http.Request, decode func([]byte) (T, error)) {
 	data, ok := readJSON(w, r)
 	if !ok {
 		return
 	}
-	req, err := decodeJob(data)
+	req, err := decode(data)
 	if err != nil {
 		fail(w, http.StatusBadRequest, "invalid", "%v", err)
 		return
 	}
 	s.answer(w, r, req)
+}
+
+func (s *Server) startJob(w http.ResponseWriter, r *http.Request) {
+	answerBody(s, w, r, decodeJob)
 }
 
 func (s *Server) abortJob(w http.ResponseWriter, r *http.Request) {
@@ -284,16 +291,11 @@ func (s *Server) checkDrive(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	data, ok := readJSON(w, r)
-	if !ok {
-		return
-	}
-	var c checkRequest
-	if err := strictJSON(data, &c); err != nil {
-		fail(w, http.StatusBadRequest, "invalid", "%v", err)
-		return
-	}
-	s.answer(w, r, ui.CheckRequest{Port: n, Kind: c.Kind})
+	answerBody(s, w, r, func(data []byte) (ui.CheckRequest, error) {
+		var c checkRequest
+		err := strictJSON(data, &c)
+		return ui.CheckRequest{Port: n, Kind: c.Kind}, err
+	})
 }
 
 // settingsJSON is the Setup choices as the API has them.
@@ -360,16 +362,7 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusServiceUnavailable, "", "the appliance is starting")
 		return
 	}
-	data, ok := readJSON(w, r)
-	if !ok {
-		return
-	}
-	req, err := decodeSettings(data, v.Settings)
-	if err != nil {
-		fail(w, http.StatusBadRequest, "invalid", "%v", err)
-		return
-	}
-	s.answer(w, r, req)
+	answerBody(s, w, r, func(data []byte) (ui.SettingsRequest, error) { return decodeSettings(data, v.Settings) })
 }
 
 // masterRequest is PUT /api/master's body.
@@ -378,16 +371,11 @@ type masterRequest struct {
 }
 
 func (s *Server) setMaster(w http.ResponseWriter, r *http.Request) {
-	data, ok := readJSON(w, r)
-	if !ok {
-		return
-	}
-	var m masterRequest
-	if err := strictJSON(data, &m); err != nil {
-		fail(w, http.StatusBadRequest, "invalid", "%v", err)
-		return
-	}
-	s.answer(w, r, ui.DeployRequest{Image: m.Image})
+	answerBody(s, w, r, func(data []byte) (ui.DeployRequest, error) {
+		var m masterRequest
+		err := strictJSON(data, &m)
+		return ui.DeployRequest{Image: m.Image}, err
+	})
 }
 
 func (s *Server) listImages(w http.ResponseWriter, _ *http.Request) {

@@ -58,16 +58,7 @@ func decodeLot(data []byte) (ui.LotRequest, error) {
 }
 
 func (s *Server) startLot(w http.ResponseWriter, r *http.Request) {
-	data, ok := readJSON(w, r)
-	if !ok {
-		return
-	}
-	req, err := decodeLot(data)
-	if err != nil {
-		fail(w, http.StatusBadRequest, "invalid", "%v", err)
-		return
-	}
-	s.answer(w, r, req)
+	answerBody(s, w, r, decodeLot)
 }
 
 func (s *Server) endLot(w http.ResponseWriter, r *http.Request) {
