@@ -550,13 +550,20 @@ func (p *port) checkPatchedFully(i int, got []byte) (PortResult, bool) {
 // verifyOutside reads back the patches written outside the plan.
 func (p *port) verifyOutside() (PortResult, bool) {
 	for _, pt := range p.outside {
-		got := p.r.alloc(len(pt.Data))
-		if err := readFull(p.t.Dev, got, pt.Off); err != nil {
-			return p.fail(PhaseVerifying, CauseRead, offsetOf(err, pt.Off), fmt.Errorf("verify: %w", err)), false
-		}
-		if j := firstDiff(got, pt.Data); j >= 0 {
-			off := pt.Off + int64(j)
-			return p.fail(PhaseVerifying, CauseMismatch, off, fmt.Errorf("verify: mismatch at %d", off)), false
+		// A patch may be larger than a chunk (the zeros after a file
+		// duplication's partition): it is read back a chunk at a time.
+		for at := 0; at < len(pt.Data); {
+			want := pt.Data[at:min(len(pt.Data), at+len(p.buf()))]
+			got := p.buf()[:len(want)]
+			off := pt.Off + int64(at)
+			if err := readFull(p.t.Dev, got, off); err != nil {
+				return p.fail(PhaseVerifying, CauseRead, offsetOf(err, off), fmt.Errorf("verify: %w", err)), false
+			}
+			if j := firstDiff(got, want); j >= 0 {
+				off += int64(j)
+				return p.fail(PhaseVerifying, CauseMismatch, off, fmt.Errorf("verify: mismatch at %d", off)), false
+			}
+			at += len(want)
 		}
 	}
 	return PortResult{}, true
@@ -564,6 +571,9 @@ func (p *port) verifyOutside() (PortResult, bool) {
 
 // firstDiff is the index of the first differing byte, or -1.
 func firstDiff(a, b []byte) int {
+	if bytes.Equal(a, b) {
+		return -1
+	}
 	for j := range a {
 		if a[j] != b[j] {
 			return j

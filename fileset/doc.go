@@ -14,22 +14,22 @@
 // the largest (its FATs take at most 1 % of theirs): a smaller volume
 // keeps the longer FATs, so all but its first sectors are the same, and
 // each target gets its own partition table, boot sectors and FSInfo
-// (fatfs.Reframe) and disk end as engine patches. Each target is
-// then read back past the caches (caches dropped, direct I/O): the
-// structures byte for byte, the file system checked by engine/fatfs, and
-// every file read through the target's own file system.
+// (fatfs.Reframe) and disk end as engine patches. The engine verifies
+// each target as it verifies a copy: every byte read back past the
+// caches (caches dropped, direct I/O) and compared, chunk by chunk, with
+// what the build's reader read, patches and all. The target's file
+// system is then read from its media: checked by engine/fatfs, its tree
+// compared with the manifest, and every file's FAT chain found to lead
+// exactly to the bytes its file was written into.
 //
 // Every file is held to the manifest's SHA-256, with one SHA-256 of the
-// set a job instead of one a target: as the reader of each build
-// streams the files' bytes into the fan-out it takes each file's XXH3-128
-// of them (the bytes the targets were written from); one build's reader
-// also takes each file's SHA-256 of the same bytes, beside the job, and
-// compares it with the manifest; the other builds' XXH3-128 must equal
-// that build's, file by file; and a target passes only if each file it
-// reads back has the XXH3-128 of its build's reader. So the files on every
-// target that passes equal bytes whose SHA-256 is the manifest's, barring
-// a 128-bit collision of a drive's corruption with a fast hash (sums.go
-// says more).
+// set a job instead of one a target: one build's reader takes each
+// file's SHA-256 of the bytes it streams into the fan-out, beside the
+// job, and compares it with the manifest; with several builds, each
+// build's reader also takes each file's XXH3-128, and every build's must
+// equal that build's, file by file. So the files on every target that passes equal bytes whose
+// SHA-256 is the manifest's, barring a collision of a drive's corruption
+// with a fast hash, as in every copy (sums.go says more).
 //
 // fileset imports engine, engine/fatfs, engine/disk and internal/fsys;
 // never a backend, ui or firmware.

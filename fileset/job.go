@@ -1,7 +1,6 @@
 package fileset
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -11,13 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unsafe"
-
-	"github.com/zeebo/xxh3"
 
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/engine/fatfs"
@@ -53,7 +50,7 @@ type Options struct {
 	Engine engine.Options
 	// OnBudget, when set, is told what the job's buffers may take once
 	// its volumes are built, before any target is written: the builds'
-	// windows, a chunk and a verify buffer a target. The buffers are
+	// windows, a chunk a target. The buffers are
 	// made once and reused, so a process can keep its heap near it.
 	OnBudget func(bytes int64)
 }
@@ -131,9 +128,8 @@ type group struct {
 	members []*member
 	src     *diskSource
 	plan    engine.Plan
-	meta    []engine.Extent // the plan's parts that are not file data
-	files   []placed        // in manifest order
-	sums    *streamSums     // each file's XXH3-128 as the group's reader read it
+	files   []placed    // in manifest order
+	sums    *streamSums // each file's XXH3-128 as the group's reader read it (with several groups)
 	// check, for the one group that checks the set against its manifest,
 	// takes every file's SHA-256 beside the job.
 	check *streamSums
@@ -146,8 +142,6 @@ type member struct {
 	idx     int // into the job's targets
 	lay     Layout
 	patches []engine.Patch
-	src     *patchedSource  // the build as this target must hold it
-	meta    []engine.Extent // what its verify compares byte for byte
 }
 
 // sectorSizer is a drive that knows its logical sector size.
@@ -416,7 +410,6 @@ func (g *group) build(ctx context.Context, dir, name string, src Source, files *
 	}
 	g.src.files = slices.Clone(g.files)
 	slices.SortFunc(g.src.files, func(a, b placed) int { return int(a.off - b.off) })
-	g.meta = merge(meta, l.DiskSize)
 	extents := merge(all, l.DiskSize)
 	g.plan = engine.Plan{
 		Area:       fmt.Sprintf("files onto %s (%s clusters, %s)", l.FS, engine.FormatSize(l.ClusterSize), strings.ToUpper(l.Table)),
@@ -463,12 +456,12 @@ func (mb *member) own(vol *os.File, built Layout, g *group, zeros []byte) error 
 	if end := g.plan.Need; end > l.PartEnd() {
 		return fmt.Errorf("%w: the set reaches %d, the partition ends at %d", fatfs.ErrNoSpace, end, l.PartEnd())
 	}
-	mb.patches = append(mb.patches, engine.Patch{Off: l.PartEnd(), Data: zeros[:l.DiskSize-l.PartEnd()]})
+	// Zeros up to the backup partition table, if any: patches do not
+	// overlap.
+	mb.patches = append(mb.patches, engine.Patch{Off: l.PartEnd(), Data: zeros[:l.DiskSize-int64(len(tail))-l.PartEnd()]})
 	if len(tail) > 0 {
 		mb.patches = append(mb.patches, engine.Patch{Off: l.DiskSize - int64(len(tail)), Data: tail})
 	}
-	mb.src = &patchedSource{diskSource: g.src, size: l.DiskSize, patches: mb.patches}
-	mb.meta = merge(append(slices.Clone(g.meta), engine.Extent{Off: l.PartEnd(), Len: l.DiskSize - l.PartEnd()}), l.DiskSize)
 	return nil
 }
 
@@ -546,25 +539,34 @@ func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options,
 		ts = append(ts, t)
 	}
 	var mu sync.Mutex
-	verified := map[int]chan verdict{}
-	var verifying sync.WaitGroup
-	startVerify := func(port int) {
+	checked := map[int]chan verdict{}
+	var checking sync.WaitGroup
+	user := o.Engine.OnProgress
+	startCheck := func(port int, last engine.Progress) {
 		mu.Lock()
 		defer mu.Unlock()
-		if verified[port] != nil {
+		if checked[port] != nil {
 			return
 		}
 		ch := make(chan verdict, 1)
-		verified[port] = ch
+		checked[port] = ch
 		mb := byPort[port]
-		verifying.Go(func() { ch <- g.verify(ctx, mb, targets[mb.idx], o.Engine, chk) })
+		checking.Go(func() {
+			v := g.checkTarget(ctx, mb, targets[mb.idx], chk)
+			ch <- v
+			if user != nil && last.Port == port {
+				if v.err != nil {
+					last.Phase = engine.PhaseVerifying
+				}
+				user(last)
+			}
+		})
 	}
-	user := o.Engine.OnProgress
+	// A port the engine has written and verified gets its file system
+	// checked at once; its PASS comes from that check.
 	eo.OnProgress = func(p engine.Progress) {
-		// A port the engine is done with is verified at once; its PASS
-		// comes from the verify.
 		if p.Ended && p.Phase == engine.PhaseDone {
-			startVerify(p.Port)
+			startCheck(p.Port, p)
 			return
 		}
 		if user != nil {
@@ -572,16 +574,19 @@ func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options,
 		}
 	}
 	// The record keeps the manifest's sum, not the engine's SHA-256. The
-	// reader's bytes of every file get their XXH3-128 on the way (the
-	// verify compares each target's files with them), and the checking
-	// group's files their SHA-256, beside the job.
+	// checking group's reader's bytes of every file get their SHA-256
+	// beside the job; with more than one group, every group's reader's
+	// bytes get their XXH3-128 on the way, which must be the checking
+	// group's.
 	eo.NoSHA256 = true
-	g.sums = newFastSums(g.src.files)
-	eo.OnRead = g.sums.add
+	if groups > 1 {
+		g.sums = newFastSums(g.src.files)
+		eo.OnRead = g.sums.add
+	}
 	if g.check != nil {
 		eo.OnContent = g.check.add
 	}
-	job := engine.Job{Source: g.src, Targets: ts, Mode: engine.Copy, Area: fixedArea{g.plan}, Options: eo}
+	job := engine.Job{Source: g.src, Targets: ts, Mode: engine.CopyVerify, Area: fixedArea{g.plan}, Options: eo}
 	run, err := engine.Start(ctx, job)
 	if err != nil && chk.by == g {
 		chk.finish(fmt.Errorf("the set was not checked against its manifest: %w", err))
@@ -600,38 +605,52 @@ func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options,
 	}
 	for _, pr := range er.Ports {
 		if pr.Status == engine.Pass {
-			startVerify(pr.Port) // in case its last progress went unseen
+			startCheck(pr.Port, engine.Progress{}) // in case its last progress went unseen
 		}
 	}
-	verifying.Wait()
+	checking.Wait()
 	for _, pr := range er.Ports {
 		mb := byPort[pr.Port]
 		pr.SHA256 = ""
-		if pr.Status == engine.Pass {
-			v := <-verified[pr.Port]
-			pr.Verified = v.verified
+		switch {
+		case pr.Status == engine.Pass:
+			v := <-checked[pr.Port]
 			pr.Duration += v.took
 			if v.err != nil {
 				pr.Status, pr.Phase, pr.Cause, pr.Offset = engine.Fail, engine.PhaseVerifying, v.cause, v.off
 				pr.Reason = fmt.Sprintf("port %d: %v", pr.Port, v.err)
 			}
+		case pr.Phase == engine.PhaseVerifying && pr.Cause == engine.CauseMismatch && pr.Offset >= 0:
+			pr.Reason = fmt.Sprintf("port %d: verify: %s", pr.Port, g.differs(mb.lay, pr.Offset))
 		}
 		out[mb.idx] = PortResult{PortResult: pr, Layout: mb.lay}
 	}
 	return er.BufferBytes
 }
 
+// differs names what holds a target's first wrong byte at a disk offset:
+// a file, with the byte's place in it, or a structure.
+func (g *group) differs(l Layout, off int64) string {
+	files := g.src.files
+	i := sort.Search(len(files), func(i int) bool { return files[i].off+files[i].size > off })
+	if i < len(files) && files[i].off <= off {
+		f := files[i]
+		return fmt.Sprintf("file %s differs from the set, first at byte %d of the file, %d of the drive", f.path, off-f.off, off)
+	}
+	return fmt.Sprintf("the %s differs at %d", l.what(off), off)
+}
+
 // jobChunks is the chunk buffers a job's windows and targets share.
 const jobChunks = 40
 
 // windows sizes each build's window, unless the caller did: a job's
-// chunk memory is about 40 chunks, as a copy's; each target takes two
-// (its own buffer, its verify's) and the builds' windows share the rest.
-// A window much smaller loses targets a few milliseconds behind, which
-// then read the set themselves.
+// chunk memory is about 40 chunks, as a copy's; each target takes one
+// (its own buffer, which its verify reads into) and the builds' windows
+// share the rest. A window much smaller loses targets a few milliseconds
+// behind, which then read the set themselves.
 func windows(eo engine.Options, targets, groups int) engine.Options {
 	if eo.WindowChunks == 0 {
-		eo.WindowMax = min(engine.DefaultWindowChunks*3/2, max(4, (jobChunks-2*targets)/groups))
+		eo.WindowMax = min(engine.DefaultWindowChunks*3/2, max(4, (jobChunks-targets)/groups))
 		eo.WindowChunks = max(4, eo.WindowMax*2/3)
 	}
 	eo.WindowMax = max(eo.WindowMax, eo.WindowChunks)
@@ -642,76 +661,41 @@ func windows(eo engine.Options, targets, groups int) engine.Options {
 }
 
 // budget is what the job's buffers may take: each build's window at its
-// stretch and the master re-check's chunk, a chunk and a verify buffer a
-// target, and the zeros every target's end is written from.
+// stretch and the master re-check's chunk, a chunk a target, and the
+// zeros every target's end is written from.
 func budget(built []*group, o Options, targets int, zeros []byte) int64 {
 	n := int64(len(zeros))
 	eo := windows(o.Engine, targets, len(built))
 	for _, g := range built {
-		n += engine.BufferBudget(eo, len(g.members), g.src) + int64(len(g.members))*verifyBuf
+		n += engine.BufferBudget(eo, len(g.members), g.src)
 	}
 	return n
 }
 
 // verdict is a target's verification.
 type verdict struct {
-	verified int64
-	took     time.Duration
-	cause    engine.Cause
-	off      int64
-	err      error
+	took  time.Duration
+	cause engine.Cause
+	off   int64
+	err   error
 }
 
-// verify reads a written target back from its media: the partition
-// tables and the file system's structures byte for byte, the file system
-// checked (engine/fatfs), the tree against the manifest, and every file's
-// SHA-256.
-func (g *group) verify(ctx context.Context, mb *member, t engine.PortTarget, eo engine.Options, chk *setCheck) (v verdict) {
+// checkTarget reads a target the engine wrote and verified back from its
+// media once more, as a file system: its structures checked
+// (engine/fatfs), its tree against the manifest, and every file where
+// the build put it, in the chain of its own FAT. The engine's verify has
+// already compared every byte of the target, from its media, with the
+// bytes the group's reader read; PASS waits for those bytes to be known
+// to be the set's (see the note in sums.go).
+func (g *group) checkTarget(ctx context.Context, mb *member, t engine.PortTarget, chk *setCheck) (v verdict) {
 	start := time.Now()
-	dev, l := t.Dev, mb.lay
-	var total int64
-	for _, e := range mb.meta {
-		total += e.Len
-	}
-	m := g.manifest()
-	total += m.Bytes
-	rep := newReporter(eo, t, total)
-	defer func() {
-		v.took = time.Since(start)
-		if v.err == nil {
-			rep.done(engine.PhaseDone, v.verified)
-		} else {
-			rep.done(engine.PhaseVerifying, v.verified)
-		}
-	}()
+	defer func() { v.took = time.Since(start) }()
 	fail := func(cause engine.Cause, off int64, err error) verdict {
-		return verdict{verified: v.verified, cause: cause, off: off, err: err}
+		return verdict{cause: cause, off: off, err: err}
 	}
+	dev, l, m := t.Dev, mb.lay, g.manifest()
 	if err := dev.DropCaches(); err != nil {
 		return fail(engine.CauseRead, -1, fmt.Errorf("drop caches: %w", err))
-	}
-	// One buffer a target: the structures are compared half against half,
-	// the files read back through all of it.
-	buf := alignedBuf(verifyBuf)
-	got, want := buf[:verifyBuf/2], buf[verifyBuf/2:]
-	for _, e := range mb.meta {
-		for off := e.Off; off < e.End(); off += verifyBuf / 2 {
-			if err := ctx.Err(); err != nil {
-				return fail(engine.CauseAborted, -1, err)
-			}
-			n := min(verifyBuf/2, e.End()-off)
-			if err := readFull(dev, got[:n], off); err != nil {
-				return fail(engine.CauseRead, off, fmt.Errorf("verify: %w", err))
-			}
-			if err := readFull(mb.src, want[:n], off); err != nil {
-				return fail(engine.CauseMaster, -1, fmt.Errorf("verify: %w", err))
-			}
-			if i := firstDiff(got[:n], want[:n]); i >= 0 {
-				return fail(engine.CauseMismatch, off+int64(i), fmt.Errorf("verify: the %s differs at %d", l.what(off+int64(i)), off+int64(i)))
-			}
-			v.verified += n
-			rep.report(v.verified)
-		}
 	}
 	vol, err := fatfs.Open(dev, l.PartStart, l.PartSize)
 	if err != nil {
@@ -726,41 +710,18 @@ func (g *group) verify(ctx context.Context, mb *member, t engine.PortTarget, eo 
 	if err := sameTree(vol, m); err != nil {
 		return fail(engine.CauseMismatch, -1, fmt.Errorf("verify: %w", err))
 	}
-	// Every file is read back from the media through the target's own
-	// file system (its FAT chains), in large requests, and compared with
-	// the XXH3-128 of the bytes the reader gave the engine for it.
-	media := newMediaReader(dev, buf)
-	h := xxh3.New()
-	for _, e := range m.Entries {
-		if e.Dir {
-			continue
+	for _, f := range g.files {
+		if err := ctx.Err(); err != nil {
+			return fail(engine.CauseAborted, -1, err)
 		}
-		ex, err := vol.FileExtents(e.Path)
+		ex, err := vol.FileExtents(f.path)
 		if err != nil {
-			return fail(engine.CauseMismatch, -1, fmt.Errorf("verify: %s: %w", e.Path, err))
+			return fail(engine.CauseMismatch, -1, fmt.Errorf("verify: %s: %w", f.path, err))
 		}
-		h.Reset()
-		for _, x := range ex {
-			for off := x.Off; off < x.End(); {
-				if err := ctx.Err(); err != nil {
-					return fail(engine.CauseAborted, -1, err)
-				}
-				p, err := media.at(off, min(mediaPiece, x.End()-off))
-				if err != nil {
-					return fail(engine.CauseRead, off, fmt.Errorf("verify: %s: %w", e.Path, err))
-				}
-				h.Write(p)
-				off += int64(len(p))
-				v.verified += int64(len(p))
-				rep.report(v.verified)
-			}
-		}
-		if sum, ok := g.sums.of(e.Path); !ok || h.Sum128() != sum {
-			off, at := mb.src.locate(dev, ex, got, want)
-			return fail(engine.CauseMismatch, off, fmt.Errorf("verify: file %s differs from the set, first at byte %d of the file, %d of the drive", e.Path, at, off))
+		if at, ok := f.at(ex); !ok {
+			return fail(engine.CauseMismatch, at, fmt.Errorf("verify: %s: the target's FAT chain leads to %d, where the file's bytes were not written", f.path, at))
 		}
 	}
-	// PASS only once the set is known to be its manifest's.
 	select {
 	case <-chk.done:
 	case <-ctx.Done():
@@ -777,6 +738,23 @@ func (g *group) verify(ctx context.Context, mb *member, t engine.PortTarget, eo 
 	return v
 }
 
+// at checks that a file's extents on a target are where the build
+// placed it, in one piece of its size; else it returns the first offset
+// that is not.
+func (f placed) at(ex []fatfs.Extent) (int64, bool) {
+	want := f.off
+	for _, x := range ex {
+		if x.Off != want {
+			return x.Off, false
+		}
+		want += x.Len
+	}
+	if want != f.off+f.size {
+		return want, false
+	}
+	return 0, true
+}
+
 // setCheck is the job's one check of the set against its manifest, by
 // the group whose reader's bytes it hashed.
 type setCheck struct {
@@ -790,9 +768,6 @@ func (c *setCheck) finish(err error) {
 	close(c.done)
 }
 
-// verifyBuf is the buffer a target's verify reads its media with.
-const verifyBuf = 1 << 20
-
 // manifest is the set the group copies.
 func (g *group) manifest() *Manifest { return g.src.manifest }
 
@@ -805,26 +780,6 @@ func (l Layout) what(off int64) string {
 		return "area after the partition"
 	}
 	return l.FS.String() + " structures"
-}
-
-// locate finds a differing file's first wrong byte: its offset on the
-// drive and in the file.
-func (s *patchedSource) locate(dev engine.Checked, ex []fatfs.Extent, got, want []byte) (int64, int64) {
-	var at int64
-	for _, x := range ex {
-		for off := x.Off; off < x.End(); off += int64(len(want)) {
-			n := min(int64(len(want)), x.End()-off)
-			rn := (n + sector - 1) / sector * sector
-			if readFull(dev, got[:rn], off) != nil || readFull(s, want[:n], off) != nil {
-				return off, at
-			}
-			if i := firstDiff(got[:n], want[:n]); i >= 0 {
-				return off + int64(i), at + int64(i)
-			}
-			at += n
-		}
-	}
-	return -1, -1
 }
 
 // sameTree compares the target's folders and files with the manifest.
@@ -864,85 +819,4 @@ func sameTree(vol *fatfs.Volume, m *Manifest) error {
 		return fmt.Errorf("%s is in the set but not on the target", p)
 	}
 	return nil
-}
-
-func firstDiff(a, b []byte) int {
-	if bytes.Equal(a, b) {
-		return -1
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return i
-		}
-	}
-	return -1
-}
-
-// readFull reads exactly len(p) bytes at off.
-func readFull(r interface {
-	ReadAt([]byte, int64) (int, error)
-}, p []byte, off int64) error {
-	n, err := r.ReadAt(p, off)
-	if n == len(p) {
-		return nil
-	}
-	if err == nil {
-		err = fmt.Errorf("%d of %d bytes", n, len(p))
-	}
-	return fmt.Errorf("read at %d: %w", off+int64(n), err)
-}
-
-// alignedBuf is a buffer aligned for direct I/O.
-func alignedBuf(n int) []byte {
-	const align = 4096
-	b := make([]byte, n+align)
-	skip := int((align - uintptr(unsafe.Pointer(unsafe.SliceData(b)))%align) % align)
-	return b[skip : skip+n : skip+n]
-}
-
-// reporter sends a port's verify progress at a bounded rate.
-type reporter struct {
-	fn    func(engine.Progress)
-	every time.Duration
-	base  engine.Progress
-	start time.Time
-	last  time.Time
-}
-
-func newReporter(o engine.Options, t engine.PortTarget, total int64) *reporter {
-	every := o.ProgressInterval
-	if every == 0 {
-		every = engine.DefaultProgressInterval
-	}
-	r := &reporter{fn: o.OnProgress, every: every, start: time.Now(),
-		base: engine.Progress{Port: t.Port, Label: t.Label, Phase: engine.PhaseVerifying, Total: total}}
-	r.send(0, false, true)
-	return r
-}
-
-func (r *reporter) report(done int64) { r.send(done, false, false) }
-
-func (r *reporter) done(phase engine.Phase, done int64) {
-	r.base.Phase = phase
-	r.send(done, true, true)
-}
-
-func (r *reporter) send(done int64, ended, force bool) {
-	if r.fn == nil {
-		return
-	}
-	now := time.Now()
-	if !force && now.Sub(r.last) < r.every {
-		return
-	}
-	r.last = now
-	p := r.base
-	p.Done, p.Ended = done, ended
-	if el := now.Sub(r.start).Seconds(); el > 0 && done > 0 {
-		p.Rate = float64(done) / el
-		if rest := p.Total - done; rest > 0 {
-			p.ETA = time.Duration(float64(rest) / p.Rate * float64(time.Second))
-		}
-	}
-	r.fn(p)
 }

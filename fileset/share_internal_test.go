@@ -5,6 +5,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/clonebay/clonebay/engine/fatfs"
 )
 
 // TestShare: one build serves FAT32 targets whose layouts differ only in
@@ -50,4 +52,31 @@ func TestShare(t *testing.T) {
 			assert.Equal(t, tc.want, got)
 		})
 	}
+}
+
+// TestPlacedAt: a target's file passes only when its FAT chain leads to
+// exactly the bytes the build placed it in, in one piece of its size.
+func TestPlacedAt(t *testing.T) {
+	f := placed{off: 1 << 20, size: 10000, path: "a.bin"}
+	for _, tc := range []struct {
+		name string
+		ex   []fatfs.Extent
+		ok   bool
+		at   int64
+	}{
+		{"where it was placed", []fatfs.Extent{{Off: 1 << 20, Len: 10000}}, true, 0},
+		{"in two runs end to end", []fatfs.Extent{{Off: 1 << 20, Len: 4096}, {Off: 1<<20 + 4096, Len: 5904}}, true, 0},
+		{"elsewhere", []fatfs.Extent{{Off: 2 << 20, Len: 10000}}, false, 2 << 20},
+		{"a run that jumps", []fatfs.Extent{{Off: 1 << 20, Len: 4096}, {Off: 3 << 20, Len: 5904}}, false, 3 << 20},
+		{"shorter than the file", []fatfs.Extent{{Off: 1 << 20, Len: 4096}}, false, 1<<20 + 4096},
+		{"no bytes at all", nil, false, 1 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			at, ok := f.at(tc.ex)
+			assert.Equal(t, tc.ok, ok)
+			assert.Equal(t, tc.at, at)
+		})
+	}
+	_, ok := placed{off: 1 << 20, path: "empty.txt"}.at(nil)
+	assert.True(t, ok, "an empty file has no bytes to lie anywhere")
 }

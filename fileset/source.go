@@ -220,33 +220,3 @@ func (d *openFiles) close() {
 		delete(d.open, k)
 	}
 }
-
-// patchedSource is a group's build as one member must hold it: the
-// build's bytes with the member's own laid over, up to its own size.
-type patchedSource struct {
-	*diskSource
-	size    int64
-	patches []engine.Patch
-}
-
-func (s *patchedSource) Size() int64 { return s.size }
-
-func (s *patchedSource) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 || off >= s.size {
-		return 0, io.EOF
-	}
-	q := p[:min(int64(len(p)), s.size-off)]
-	if _, err := s.diskSource.ReadAt(q, off); err != nil && !errors.Is(err, io.EOF) {
-		return 0, err
-	}
-	end := off + int64(len(q))
-	for _, pt := range s.patches {
-		if lo, hi := max(off, pt.Off), min(end, pt.Off+int64(len(pt.Data))); lo < hi {
-			copy(q[lo-off:hi-off], pt.Data[lo-pt.Off:hi-pt.Off])
-		}
-	}
-	if len(q) < len(p) {
-		return len(q), io.EOF
-	}
-	return len(q), nil
-}

@@ -10,31 +10,33 @@ import (
 	"sync"
 
 	"github.com/zeebo/xxh3"
-
-	"github.com/clonebay/clonebay/engine"
 )
 
-// Why the fast sums are as good as a SHA-256 of every file on every
-// target:
+// Why every target's files are the set's, with one SHA-256 of the set
+// per job:
 //
 //   - The engine's reader reads each group's disk image once, in order,
 //     and every file's bytes pass it exactly once, where the layout put
-//     them. streamSums takes each file's XXH3-128 on that pass (OnRead):
-//     these are the bytes every target of the group was written from.
-//   - One group per job also takes every file's SHA-256 of the same bytes
+//     them. Every target of the group is written from these bytes, and
+//     the engine's verify reads each target back from its media (caches
+//     dropped, direct I/O) and compares every chunk with the XXH3 the
+//     reader took of it, patches and all.
+//   - One group per job takes every file's SHA-256 of its reader's bytes
 //     (OnContent, beside the job) and compares it with the manifest's.
-//     The other groups' readers read the set again: their XXH3-128 must
-//     equal the checked group's, file by file, or the set changed during
-//     the job.
-//   - Each target's verify reads every file back from its media (caches
-//     dropped, direct I/O), through the target's own file system, and its
-//     XXH3-128 must equal the reader's.
+//     When there are other groups, their readers read the set again:
+//     streamSums takes each file's XXH3-128 on every group's pass
+//     (OnRead), and every group's must equal the checked group's, file by
+//     file, or the set changed during the job.
+//   - Each target's file system is then read from its media: checked,
+//     its tree compared with the manifest, and every file's FAT chain
+//     found to lead exactly to where the build placed the file's bytes.
 //
-// So every target's files equal, byte for byte, bytes whose SHA-256 is
-// the manifest's, unless an accidental corruption meets a 128-bit
-// collision of a non-cryptographic hash: on a drive, odds of 2^-128 (no
-// one chooses the bytes a failing drive returns). The cost is one SHA-256
-// of the set per job instead of one per target and one per target size.
+// So every file a target's own file system holds is, byte for byte,
+// bytes whose SHA-256 is the manifest's, unless an accidental corruption
+// meets a collision of a non-cryptographic hash: odds of 2^-64 a chunk
+// (no one chooses the bytes a failing drive returns), as for every
+// binary copy. The cost is one SHA-256 of the set per job instead of one
+// per target, and one read of each target's media.
 
 // streamSums hashes each file of a group as the plan's bytes stream by,
 // in disk order.
@@ -114,15 +116,6 @@ func (s *streamSums) done() {
 	}
 }
 
-// of returns a file's XXH3-128.
-func (s *streamSums) of(path string) (xxh3.Uint128, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.done()
-	sum, ok := s.sums[path]
-	return sum, ok
-}
-
 // errSetMismatch: the set's bytes are not what its manifest says.
 var errSetMismatch = errors.New("the set does not match its manifest")
 
@@ -160,42 +153,4 @@ func (s *streamSums) same(o *streamSums) error {
 		}
 	}
 	return nil
-}
-
-// mediaPiece is the most a verify takes of the media reader at once:
-// with the 4 KiB alignment of a request, it always fits its buffer.
-const mediaPiece = 512 << 10
-
-// mediaReader reads a target's media for the file-by-file verify in
-// aligned requests of its whole buffer, so files laid out one after
-// another cost one request a MiB rather than one each.
-type mediaReader struct {
-	dev  engine.Checked
-	buf  []byte
-	off  int64 // buf holds the media's bytes [off, off+n)
-	n    int64
-	size int64
-}
-
-func newMediaReader(dev engine.Checked, buf []byte) *mediaReader {
-	return &mediaReader{dev: dev, buf: buf, size: dev.Size()}
-}
-
-// at returns up to n (at most mediaPiece) bytes of the media at off,
-// valid until the next call.
-func (m *mediaReader) at(off, n int64) ([]byte, error) {
-	if off < m.off || off >= m.off+m.n {
-		lo := off &^ 4095
-		ln := min(int64(len(m.buf)), m.size-lo)
-		if ln <= off-lo {
-			return nil, fmt.Errorf("read at %d: beyond the %d-byte drive", off, m.size)
-		}
-		if err := readFull(m.dev, m.buf[:ln], lo); err != nil {
-			m.n = 0
-			return nil, err
-		}
-		m.off, m.n = lo, ln
-	}
-	hi := min(off+n, m.off+m.n)
-	return m.buf[off-m.off : hi-m.off], nil
 }
