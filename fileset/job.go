@@ -447,7 +447,7 @@ func (mb *member) own(vol *os.File, built Layout, g *group, zeros []byte) error 
 	}
 	mb.patches = []engine.Patch{{Off: 0, Data: head}}
 	if l.PartSize != built.PartSize {
-		first, err := fatfs.Reframe(vol, built.PartSize, l.PartSize)
+		first, err := fatfs.Reframe(vol, built.PartSize, l.PartSize, 0)
 		if err != nil {
 			return err
 		}

@@ -12,19 +12,23 @@ const minFAT32Clusters = 65525
 
 // Reframe returns the first sectors of a FAT32 volume built for a
 // partition of size bytes as a smaller partition of newSize bytes must
-// hold them: the boot sector and its backup with the smaller sector count,
-// FSInfo and its backup with the free clusters the smaller volume has.
-// The FATs keep the length the larger volume gave them (a FAT may be
-// longer than its clusters need; its extra entries stay free), so every
-// byte after these sectors is the same on both volumes: one build serves
-// targets of several sizes. The bytes start at the volume's first byte
-// and end after the last of those sectors. It fails with ErrNoSpace when
-// a cluster in use lies beyond the smaller volume's last, or when the
-// smaller volume would have too few clusters for FAT32.
-func Reframe(img io.ReaderAt, size, newSize int64) ([]byte, error) {
+// hold them, with FATs of fatLen bytes each (0 keeps the built volume's
+// length): the boot sector and its backup with the smaller sector count
+// and FAT length, FSInfo and its backup with the free clusters the
+// smaller volume has. The bytes start at the volume's first byte and end
+// after the last of those sectors. Everything after them is the built
+// volume's with each FAT cut to its first fatLen bytes, and the cluster
+// heap moved down by what the FATs lost: one build serves targets of
+// several sizes. It fails with ErrNoSpace when a cluster in use lies
+// beyond the smaller volume's last, or when the smaller volume would
+// have too few clusters for FAT32 or too many for its FATs.
+func Reframe(img io.ReaderAt, size, newSize, fatLen int64) ([]byte, error) {
 	v, err := Open(img, 0, size)
 	if err != nil {
 		return nil, err
+	}
+	if fatLen == 0 {
+		fatLen = v.fatLen
 	}
 	switch {
 	case v.kind != FAT32:
@@ -33,14 +37,20 @@ func Reframe(img io.ReaderAt, size, newSize int64) ([]byte, error) {
 		return nil, damaged("FAT32 boot sector: no FSInfo or backup boot sector")
 	case newSize > size || newSize/v.bps > 0xffffffff:
 		return nil, fmt.Errorf("a %d-byte volume cannot be reframed as %d bytes", size, newSize)
+	case fatLen > v.fatLen || fatLen <= 0 || fatLen%v.bps != 0:
+		return nil, fmt.Errorf("FATs of %d bytes cannot be cut to %d bytes", v.fatLen, fatLen)
 	}
+	heap := v.heap - int64(v.nFATs)*(v.fatLen-fatLen)
 	total := newSize / v.bps
-	if total*v.bps <= v.heap {
-		return nil, fmt.Errorf("%w: a %d-byte volume ends before its data area at %d", ErrNoSpace, newSize, v.heap)
+	if total*v.bps <= heap {
+		return nil, fmt.Errorf("%w: a %d-byte volume ends before its data area at %d", ErrNoSpace, newSize, heap)
 	}
-	count := (total*v.bps - v.heap) / v.cs
-	if count < minFAT32Clusters {
-		return nil, fmt.Errorf("%w: a %d-byte volume with FATs of %d bytes has %d clusters, FAT32 needs %d", ErrNoSpace, newSize, v.fatLen, count, minFAT32Clusters)
+	count := (total*v.bps - heap) / v.cs
+	switch {
+	case count < minFAT32Clusters:
+		return nil, fmt.Errorf("%w: a %d-byte volume with FATs of %d bytes has %d clusters, FAT32 needs %d", ErrNoSpace, newSize, fatLen, count, minFAT32Clusters)
+	case (count+2)*4 > fatLen:
+		return nil, fmt.Errorf("%w: a %d-byte volume has %d clusters, more than FATs of %d bytes hold", ErrNoSpace, newSize, count, fatLen)
 	}
 	// Every cluster in use must lie inside the smaller volume; its free
 	// count is then the larger one's less the clusters it does not have.
@@ -55,11 +65,15 @@ func Reframe(img io.ReaderAt, size, newSize int64) ([]byte, error) {
 	}
 	for _, at := range []int64{0, v.backupBoot} {
 		binary.LittleEndian.PutUint32(head[at+32:], uint32(total))
+		binary.LittleEndian.PutUint32(head[at+36:], uint32(fatLen/v.bps))
 	}
 	for _, at := range []int64{v.fsInfo, v.backupBoot + v.fsInfo} {
 		s := head[at : at+v.bps]
 		if binary.LittleEndian.Uint32(s) != 0x41615252 || binary.LittleEndian.Uint32(s[484:]) != 0x61417272 {
 			return nil, damaged("FSInfo sector at %d: no signature", at)
+		}
+		if next := binary.LittleEndian.Uint32(s[492:]); next != 0xffffffff && int64(next) > count+1 {
+			binary.LittleEndian.PutUint32(s[492:], 0xffffffff) // a hint past the end: none
 		}
 		free := binary.LittleEndian.Uint32(s[488:])
 		if free == 0xffffffff {
