@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -130,6 +131,41 @@ func TestCleanCopyVerify(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, make([]byte, 4*MiB), tail, "port %d: the tail of a larger target is left alone", p)
 	}
+}
+
+// TestOnVerified: a caller hears of each port whose verify passed before
+// the port is reported done, and never of one that failed.
+func TestOnVerified(t *testing.T) {
+	r := newRig(t, randomBytes(2*MiB, 7), sim.DriveSpec{})
+	r.add(2, sim.DriveSpec{})
+	r.add(3, sim.DriveSpec{}, sim.Fault{Kind: sim.Corrupt, Off: MiB, Len: 512})
+	r.add(4, sim.DriveSpec{})
+	j := r.job(engine.CopyVerify, 2, 3, 4)
+	var mu sync.Mutex
+	var events []string
+	j.Options.OnVerified = func(port int) {
+		mu.Lock()
+		defer mu.Unlock()
+		events = append(events, fmt.Sprintf("verified %d", port))
+	}
+	j.Options.OnProgress = func(p engine.Progress) {
+		if p.Ended {
+			mu.Lock()
+			defer mu.Unlock()
+			events = append(events, fmt.Sprintf("ended %d %s", p.Port, p.Phase))
+		}
+	}
+	res, err := j.Run(context.Background())
+	require.NoError(t, err)
+	pr, _ := res.Port(3)
+	require.Equal(t, engine.Fail, pr.Status)
+	for _, port := range []int{2, 4} {
+		v := slices.Index(events, fmt.Sprintf("verified %d", port))
+		e := slices.Index(events, fmt.Sprintf("ended %d %s", port, engine.PhaseDone))
+		require.GreaterOrEqual(t, v, 0, "port %d: %v", port, events)
+		assert.Less(t, v, e, "port %d is verified before it is done: %v", port, events)
+	}
+	assert.NotContains(t, events, "verified 3")
 }
 
 // TestFaultIsolation: every kind of target fault fails its own port, with

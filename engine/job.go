@@ -154,6 +154,11 @@ type Options struct {
 	// order, each once, before any target does: it must be quick (the
 	// reader waits for it), and p is valid only during the call.
 	OnRead func(off int64, p []byte)
+	// OnVerified, when set, is told of each port whose verify passed, as
+	// it passes: the port's PASS is final only once the job has read the
+	// master again, and a caller can check more of the target meanwhile.
+	// It must not block.
+	OnVerified func(port int)
 }
 
 // MasterRecheck says how much of the master a job reads again at its end.

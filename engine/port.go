@@ -129,7 +129,11 @@ func (p *port) qualify() (PortResult, bool) {
 		return PortResult{}, true
 	}
 	p.meter.report(PhaseQualifying, 0, true)
-	qual, err := Qualify(p.ctx, p.t.Dev.(Target), *q)
+	dev := p.t.Dev.(Target)
+	if u, ok := dev.(interface{ Unwrap() Target }); ok {
+		dev = u.Unwrap() // a view of a drive: the drive is qualified
+	}
+	qual, err := Qualify(p.ctx, dev, *q)
 	switch {
 	case err != nil && p.ctx.Err() != nil:
 		return p.stopped(PhaseQualifying, err), false
@@ -213,6 +217,9 @@ func (p *port) run() PortResult {
 		res = p.copy()
 		if res.Status == Pass && p.r.job.Mode == CopyVerify {
 			res = p.verify()
+			if res.Status == Pass && p.r.opts.OnVerified != nil {
+				p.r.opts.OnVerified(p.t.Port)
+			}
 		}
 	}
 	// A PASS is reported done once the job has read the master again.

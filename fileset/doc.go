@@ -10,11 +10,13 @@
 // target from a source that reads those structures from the file and
 // every file's bytes from the set itself: the window, straggler tolerance
 // and LBA-0-last come from the engine. One build serves the targets of
-// one layout, and FAT32 targets of sizes up to about 5 times smaller than
-// the largest (its FATs take at most 1 % of theirs): a smaller volume
-// keeps the longer FATs, so all but its first sectors are the same, and
-// each target gets its own partition table, boot sectors and FSInfo
-// (fatfs.Reframe) and disk end as engine patches. The engine verifies
+// one layout, and FAT32 targets of every size with its cluster size:
+// the engine writes a smaller target through a view of it as the build's
+// disk (shrunk), where each FAT keeps its first bytes, as many as the
+// smaller volume's clusters need, and the cluster heap moves down to meet
+// them, so the set is read once for all of them. Each target gets its
+// own partition table, boot sectors and FSInfo (fatfs.Reframe) and disk
+// end as engine patches. The engine verifies
 // each target as it verifies a copy: every byte read back past the
 // caches (caches dropped, direct I/O) and compared, chunk by chunk, with
 // what the build's reader read, patches and all. The target's file
@@ -27,9 +29,10 @@
 // file's SHA-256 of the bytes it streams into the fan-out, beside the
 // job, and compares it with the manifest; with several builds, each
 // build's reader also takes each file's XXH3-128, and every build's must
-// equal that build's, file by file. So the files on every target that passes equal bytes whose
-// SHA-256 is the manifest's, barring a collision of a drive's corruption
-// with a fast hash, as in every copy (sums.go says more).
+// equal that build's, file by file. So the files on every target that
+// passes equal bytes whose SHA-256 is the manifest's, barring a
+// collision of a drive's corruption with a fast hash, as in every copy
+// (sums.go says more).
 //
 // fileset imports engine, engine/fatfs, engine/disk and internal/fsys;
 // never a backend, ui or firmware.

@@ -141,7 +141,9 @@ type group struct {
 type member struct {
 	idx     int // into the job's targets
 	lay     Layout
+	dev     engine.Target
 	patches []engine.Patch
+	view    *shrunk // a target smaller than the build, as the engine sees it
 }
 
 // sectorSizer is a drive that knows its logical sector size.
@@ -202,7 +204,7 @@ func Run(ctx context.Context, src Source, targets []engine.PortTarget, o Options
 			refuse(i, Layout{}, causeOf(err), engine.PhaseWaiting, err)
 			continue
 		}
-		planned = append(planned, &member{idx: i, lay: lay})
+		planned = append(planned, &member{idx: i, lay: lay, dev: t.Dev.(engine.Target)})
 		gap = max(gap, lay.DiskSize-lay.PartEnd())
 	}
 	if len(planned) == 0 {
@@ -316,11 +318,10 @@ func causeOf(err error) engine.Cause {
 }
 
 // share puts the targets into groups, each served by one build: targets
-// of one layout, and FAT32 targets whose layouts differ only in size when
-// the largest one's FATs take at most 1 % of a smaller one's volume (a
-// build for a target up to about 5 times its size). A smaller target
-// keeps the larger one's FATs, longer than its clusters need, so every
-// byte of the volume after its first sectors is the same on both.
+// of one layout, and FAT32 targets whose layouts differ only in size. A
+// smaller target gets FATs of its own length and the build's cluster
+// heap moved down to meet them (see shrunk), so every byte of the build
+// is read once for all of them.
 func share(ms []*member) []*group {
 	sorted := slices.Clone(ms)
 	slices.SortStableFunc(sorted, func(a, b *member) int { return cmp.Compare(b.lay.DiskSize, a.lay.DiskSize) })
@@ -342,12 +343,8 @@ func serves(a, b Layout) bool {
 	if a == b {
 		return true
 	}
-	if a.FS != fatfs.FAT32 || b.FS != a.FS || b.Table != a.Table || b.ClusterSize != a.ClusterSize ||
-		b.Label != a.Label || b.PartStart != a.PartStart || b.PartSize > a.PartSize {
-		return false
-	}
-	fats := 2 * 4 * (a.PartSize / a.ClusterSize) // two FATs of 4-byte entries
-	return fats*100 <= b.PartSize
+	return a.FS == fatfs.FAT32 && b.FS == a.FS && b.Table == a.Table && b.ClusterSize == a.ClusterSize &&
+		b.Label == a.Label && b.PartStart == a.PartStart && b.PartSize <= a.PartSize
 }
 
 // build formats the group's volume in a sparse file, lays the set's
@@ -418,8 +415,9 @@ func (g *group) build(ctx context.Context, dir, name string, src Source, files *
 		SourceSize: l.DiskSize,
 	}
 	var left, kept []*member
+	cuts := map[int64]*cut{} // by partition size: targets of one size are cut alike
 	for _, mb := range g.members {
-		err := mb.own(f, l, g, zeros)
+		err := mb.own(f, l, g, zeros, cuts)
 		switch {
 		case errors.Is(err, fatfs.ErrNoSpace) && mb.lay != l: // the leader always fits its own build
 			left = append(left, mb)
@@ -436,33 +434,88 @@ func (g *group) build(ctx context.Context, dir, name string, src Source, files *
 	return left, g.plan.Check(sector)
 }
 
-// own makes a member's own bytes and the view of the build its verify
-// compares with. It fails with fatfs.ErrNoSpace when the build cannot
-// serve it.
-func (mb *member) own(vol *os.File, built Layout, g *group, zeros []byte) error {
+// own makes a member's own bytes, and for a target smaller than the
+// build, the view of it the engine writes (see shrunk). It fails with
+// fatfs.ErrNoSpace when the build cannot serve it.
+func (mb *member) own(vol *os.File, built Layout, g *group, zeros []byte, cuts map[int64]*cut) error {
 	l := mb.lay
 	head, tail, err := l.tables()
 	if err != nil {
 		return err
 	}
 	mb.patches = []engine.Patch{{Off: 0, Data: head}}
+	end := l.PartEnd() // where the engine sees the target's bytes after its partition
 	if l.PartSize != built.PartSize {
-		first, err := fatfs.Reframe(vol, built.PartSize, l.PartSize, 0)
-		if err != nil {
+		c := cuts[l.PartSize]
+		if c == nil {
+			if c, err = cutFor(vol, built.PartSize, l.PartSize); err != nil {
+				return err
+			}
+			cuts[l.PartSize] = c
+		}
+		mb.patches = append(mb.patches, engine.Patch{Off: l.PartStart, Data: c.first})
+		if mb.view, err = shrink(mb.dev, built, l, c.geo, c.fatLen, g.plan.Need); err != nil {
 			return err
 		}
-		mb.patches = append(mb.patches, engine.Patch{Off: l.PartStart, Data: first})
-	}
-	if end := g.plan.Need; end > l.PartEnd() {
-		return fmt.Errorf("%w: the set reaches %d, the partition ends at %d", fatfs.ErrNoSpace, end, l.PartEnd())
+		end = mb.view.tail()
+	} else if need := g.plan.Need; need > l.PartEnd() {
+		return fmt.Errorf("%w: the set reaches %d, the partition ends at %d", fatfs.ErrNoSpace, need, l.PartEnd())
 	}
 	// Zeros up to the backup partition table, if any: patches do not
 	// overlap.
-	mb.patches = append(mb.patches, engine.Patch{Off: l.PartEnd(), Data: zeros[:l.DiskSize-int64(len(tail))-l.PartEnd()]})
+	zn := l.DiskSize - int64(len(tail)) - l.PartEnd()
+	mb.patches = append(mb.patches, engine.Patch{Off: end, Data: zeros[:zn]})
 	if len(tail) > 0 {
-		mb.patches = append(mb.patches, engine.Patch{Off: l.DiskSize - int64(len(tail)), Data: tail})
+		mb.patches = append(mb.patches, engine.Patch{Off: end + zn, Data: tail})
 	}
 	return nil
+}
+
+// cut is how a build's volume becomes a smaller one: the build's
+// geometry, the smaller volume's FAT length and its first sectors
+// (read-only, shared by its targets).
+type cut struct {
+	geo    fatfs.Geometry
+	fatLen int64
+	first  []byte
+}
+
+func cutFor(vol *os.File, size, newSize int64) (*cut, error) {
+	v, err := fatfs.Open(vol, 0, size)
+	if err != nil {
+		return nil, err
+	}
+	c := &cut{geo: v.Geometry()}
+	c.fatLen = shorterFATs(c.geo, newSize)
+	c.first, err = fatfs.Reframe(vol, size, newSize, c.fatLen)
+	return c, err
+}
+
+// shorterFATs is the length of the shortest FATs a smaller volume of
+// partSize bytes can have, cut from a built volume's of geometry g by a
+// multiple of a cluster and of 4 KiB: its heap then keeps the build's
+// alignment.
+func shorterFATs(g fatfs.Geometry, partSize int64) int64 {
+	step := max(4096, g.ClusterSize)
+	best := g.FATLength
+	for fl := g.FATLength - step; fl > 0; fl -= step {
+		heap := g.Heap - int64(g.FATs)*(g.FATLength-fl)
+		count := (partSize/g.SectorSize*g.SectorSize - heap) / g.ClusterSize
+		if (count+2)*4 > fl {
+			break
+		}
+		best = fl
+	}
+	return best
+}
+
+// place is where a byte the engine writes at off lies on the member's
+// drive; -1 when nowhere.
+func (mb *member) place(off int64) int64 {
+	if mb.view == nil {
+		return off
+	}
+	return mb.view.place(off)
 }
 
 // merge aligns extents to 4 KiB (direct I/O) within the disk, sorts them,
@@ -536,37 +589,46 @@ func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options,
 		t := targets[mb.idx]
 		byPort[t.Port] = mb
 		t.Patches = mb.patches
+		if mb.view != nil {
+			t.Dev = mb.view
+		}
 		ts = append(ts, t)
 	}
+	// Each target's file system is checked as soon as the engine has
+	// verified it, while the engine reads the set again; its PASS, and the
+	// progress that says so, wait for the check.
 	var mu sync.Mutex
-	checked := map[int]chan verdict{}
+	checks := map[int]*portCheck{}
 	var checking sync.WaitGroup
-	user := o.Engine.OnProgress
-	startCheck := func(port int, last engine.Progress) {
+	check := func(port int) *portCheck {
 		mu.Lock()
 		defer mu.Unlock()
-		if checked[port] != nil {
-			return
+		if c := checks[port]; c != nil {
+			return c
 		}
-		ch := make(chan verdict, 1)
-		checked[port] = ch
+		c := &portCheck{done: make(chan struct{})}
+		checks[port] = c
 		mb := byPort[port]
 		checking.Go(func() {
-			v := g.checkTarget(ctx, mb, targets[mb.idx], chk)
-			ch <- v
-			if user != nil && last.Port == port {
-				if v.err != nil {
-					last.Phase = engine.PhaseVerifying
-				}
-				user(last)
-			}
+			defer close(c.done)
+			c.v = g.checkTarget(ctx, mb, targets[mb.idx], chk)
 		})
+		return c
 	}
-	// A port the engine has written and verified gets its file system
-	// checked at once; its PASS comes from that check.
+	eo.OnVerified = func(port int) { check(port) }
+	user := o.Engine.OnProgress
 	eo.OnProgress = func(p engine.Progress) {
 		if p.Ended && p.Phase == engine.PhaseDone {
-			startCheck(p.Port, p)
+			c := check(p.Port)
+			checking.Go(func() {
+				<-c.done
+				if c.v.err != nil {
+					p.Phase = engine.PhaseVerifying
+				}
+				if user != nil {
+					user(p)
+				}
+			})
 			return
 		}
 		if user != nil {
@@ -587,6 +649,7 @@ func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options,
 		eo.OnContent = g.check.add
 	}
 	job := engine.Job{Source: g.src, Targets: ts, Mode: engine.CopyVerify, Area: fixedArea{g.plan}, Options: eo}
+	started := time.Now()
 	run, err := engine.Start(ctx, job)
 	if err != nil && chk.by == g {
 		chk.finish(fmt.Errorf("the set was not checked against its manifest: %w", err))
@@ -605,39 +668,47 @@ func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options,
 	}
 	for _, pr := range er.Ports {
 		if pr.Status == engine.Pass {
-			startCheck(pr.Port, engine.Progress{}) // in case its last progress went unseen
+			check(pr.Port)
 		}
 	}
 	checking.Wait()
 	for _, pr := range er.Ports {
 		mb := byPort[pr.Port]
 		pr.SHA256 = ""
+		if mb.view != nil {
+			// What the engine wrote and read past the drive's end and the
+			// FATs' cut ends was never on the drive.
+			pr.Written -= mb.view.droppedW.Load()
+			pr.Verified -= mb.view.droppedR.Load()
+		}
 		switch {
 		case pr.Status == engine.Pass:
-			v := <-checked[pr.Port]
-			pr.Duration += v.took
+			v := checks[pr.Port].v
+			pr.Duration = max(pr.Duration, v.end.Sub(started)) // the check may end after the engine
 			if v.err != nil {
 				pr.Status, pr.Phase, pr.Cause, pr.Offset = engine.Fail, engine.PhaseVerifying, v.cause, v.off
 				pr.Reason = fmt.Sprintf("port %d: %v", pr.Port, v.err)
 			}
 		case pr.Phase == engine.PhaseVerifying && pr.Cause == engine.CauseMismatch && pr.Offset >= 0:
-			pr.Reason = fmt.Sprintf("port %d: verify: %s", pr.Port, g.differs(mb.lay, pr.Offset))
+			pr.Reason = fmt.Sprintf("port %d: verify: %s", pr.Port, g.differs(mb, pr.Offset))
+			pr.Offset = mb.place(pr.Offset)
 		}
 		out[mb.idx] = PortResult{PortResult: pr, Layout: mb.lay}
 	}
 	return er.BufferBytes
 }
 
-// differs names what holds a target's first wrong byte at a disk offset:
-// a file, with the byte's place in it, or a structure.
-func (g *group) differs(l Layout, off int64) string {
-	files := g.src.files
+// differs names what holds a member's first wrong byte, at off as the
+// engine sees it: a file, with the byte's place in it and on the drive,
+// or a structure.
+func (g *group) differs(mb *member, off int64) string {
+	files, at := g.src.files, mb.place(off)
 	i := sort.Search(len(files), func(i int) bool { return files[i].off+files[i].size > off })
 	if i < len(files) && files[i].off <= off {
 		f := files[i]
-		return fmt.Sprintf("file %s differs from the set, first at byte %d of the file, %d of the drive", f.path, off-f.off, off)
+		return fmt.Sprintf("file %s differs from the set, first at byte %d of the file, %d of the drive", f.path, off-f.off, at)
 	}
-	return fmt.Sprintf("the %s differs at %d", l.what(off), off)
+	return fmt.Sprintf("the %s differs at %d", mb.lay.what(at), at)
 }
 
 // jobChunks is the chunk buffers a job's windows and targets share.
@@ -672,9 +743,15 @@ func budget(built []*group, o Options, targets int, zeros []byte) int64 {
 	return n
 }
 
+// portCheck is a target's file system check, done when done is closed.
+type portCheck struct {
+	done chan struct{}
+	v    verdict
+}
+
 // verdict is a target's verification.
 type verdict struct {
-	took  time.Duration
+	end   time.Time
 	cause engine.Cause
 	off   int64
 	err   error
@@ -688,8 +765,7 @@ type verdict struct {
 // bytes the group's reader read; PASS waits for those bytes to be known
 // to be the set's (see the note in sums.go).
 func (g *group) checkTarget(ctx context.Context, mb *member, t engine.PortTarget, chk *setCheck) (v verdict) {
-	start := time.Now()
-	defer func() { v.took = time.Since(start) }()
+	defer func() { v.end = time.Now() }()
 	fail := func(cause engine.Cause, off int64, err error) verdict {
 		return verdict{cause: cause, off: off, err: err}
 	}
@@ -718,6 +794,7 @@ func (g *group) checkTarget(ctx context.Context, mb *member, t engine.PortTarget
 		if err != nil {
 			return fail(engine.CauseMismatch, -1, fmt.Errorf("verify: %s: %w", f.path, err))
 		}
+		f.off = mb.place(f.off)
 		if at, ok := f.at(ex); !ok {
 			return fail(engine.CauseMismatch, at, fmt.Errorf("verify: %s: the target's FAT chain leads to %d, where the file's bytes were not written", f.path, at))
 		}

@@ -274,7 +274,11 @@ func (l *Library) Open(name string) (*Set, error) {
 	if err := l.exists(name); err != nil {
 		return nil, err
 	}
-	in := l.info(name)
+	return l.set(name, l.info(name))
+}
+
+// set is a set whose manifest has been read.
+func (l *Library) set(name string, in Info) (*Set, error) {
 	if in.Err != nil {
 		return nil, fmt.Errorf("file set %s: %w: %w", name, ErrDamaged, in.Err)
 	}
@@ -343,10 +347,15 @@ func (l *Library) Check(ctx context.Context, name string, progress Progress) err
 // the local calendar day.
 func (l *Library) CheckedToday(name string) bool {
 	in, err := l.Info(name)
-	if err != nil || in.Checked.IsZero() {
+	return err == nil && l.today(in.Checked)
+}
+
+// today reports whether t is on the local calendar day.
+func (l *Library) today(t time.Time) bool {
+	if t.IsZero() {
 		return false
 	}
-	y1, m1, d1 := in.Checked.Local().Date()
+	y1, m1, d1 := t.Local().Date()
 	y2, m2, d2 := l.now().Local().Date()
 	return y1 == y2 && m1 == m2 && d1 == d2
 }
@@ -355,10 +364,14 @@ func (l *Library) CheckedToday(name string) bool {
 // the day every file is checked against the manifest; a damaged set is
 // refused.
 func (l *Library) OpenForJob(ctx context.Context, name string, progress Progress) (*Set, error) {
-	if !l.CheckedToday(name) {
-		if err := l.Check(ctx, name, progress); err != nil {
-			return nil, fmt.Errorf("%w; it will not be copied", err)
-		}
+	if err := l.exists(name); err != nil {
+		return nil, err
+	}
+	if in := l.info(name); in.Err == nil && l.today(in.Checked) {
+		return l.set(name, in) // the manifest read once
+	}
+	if err := l.Check(ctx, name, progress); err != nil {
+		return nil, fmt.Errorf("%w; it will not be copied", err)
 	}
 	return l.Open(name)
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/engine/disk"
+	"github.com/clonebay/clonebay/engine/fatfs"
 	"github.com/clonebay/clonebay/fileset"
 	"github.com/clonebay/clonebay/hal/blockdev"
 	"github.com/clonebay/clonebay/internal/imgtest"
@@ -169,8 +170,9 @@ func TestFilesOntoLoopDevicesOfMixedSizes(t *testing.T) {
 	}{
 		{"auto, exFAT above 1 GiB, MBR", fileset.Options{ExFATAbove: 1 << 30}, []int64{64 << 20, 300 << 20, 2 << 30, 12 << 20}, []string{"vfat", "vfat", "exfat", ""}, 3},
 		{"exFAT asked for, GPT", fileset.Options{FS: fileset.FSExFAT, Table: fileset.GPT, Label: "Promo Stick"}, []int64{300 << 20, 14 << 20}, []string{"exfat", ""}, 1},
-		// One FAT32 build serves targets up to about 5 times smaller:
-		// each gets its own partition table, size fields and free count.
+		// One FAT32 build serves every smaller target of its cluster
+		// size: each gets its own partition table, size fields, free
+		// count, and FATs as long as its clusters need.
 		{"FAT32 of three sizes from one build, MBR", fileset.Options{}, []int64{300 << 20, 1 << 30, 700 << 20}, []string{"vfat", "vfat", "vfat"}, 1},
 		{"FAT32 of three sizes from one build, GPT", fileset.Options{Table: fileset.GPT}, []int64{700 << 20, 300 << 20, 1 << 30}, []string{"vfat", "vfat", "vfat"}, 1},
 	} {
@@ -210,6 +212,14 @@ func TestFilesOntoLoopDevicesOfMixedSizes(t *testing.T) {
 				if opts.Table == fileset.GPT {
 					out := imgtest.Run(t, "sgdisk", "-v", tg.loop.File)
 					assert.Contains(t, out, "No problems found", "both GPTs fit the target's own size")
+				}
+				if tc.want[i] == "vfat" {
+					vol, err := fatfs.Open(tg.dev, p.Layout.PartStart, p.Layout.PartSize)
+					require.NoError(t, err)
+					g := vol.Geometry()
+					assert.Less(t, g.FATLength-int64(g.Clusters+2)*4, max(4096, g.ClusterSize),
+						"port %d: FATs no longer than its own clusters need", i+1)
+					assert.LessOrEqual(t, p.Written, tg.dev.Size(), "port %d: no more written than the drive holds", i+1)
 				}
 				got := readBack(t, tc.want[i], node)
 				assert.Equal(t, sums, got, "every file, read back by the real tools")

@@ -1,6 +1,7 @@
 package fatfs
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -91,12 +92,15 @@ func Reframe(img io.ReaderAt, size, newSize, fatLen int64) ([]byte, error) {
 // in use, if any: the FAT is read in large pieces, most of them free.
 func (v *Volume) usedFrom(c uint32) (uint32, bool, error) {
 	const piece = 256 << 10
-	buf := make([]byte, piece)
+	buf, free := make([]byte, piece), make([]byte, piece)
 	end := v.entryOff(v.count + 2)
 	for at := v.entryOff(c); at < end; at += piece {
 		b := buf[:min(piece, end-at)]
 		if err := readAt(v.r, b, v.off+v.fatOff+at); err != nil {
 			return 0, false, fmt.Errorf("%s: FAT: %w", v.kind, err)
+		}
+		if bytes.Equal(b, free[:len(b)]) {
+			continue
 		}
 		for i := 0; i+4 <= len(b); i += 4 {
 			if binary.LittleEndian.Uint32(b[i:])&0x0fffffff != 0 {

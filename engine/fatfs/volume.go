@@ -246,6 +246,22 @@ func (v *Volume) openExFAT(bs []byte) error {
 // Kind is the variant.
 func (v *Volume) Kind() Kind { return v.kind }
 
+// Geometry is where a volume's areas lie, in bytes from its first.
+type Geometry struct {
+	SectorSize, ClusterSize int64
+	FATOffset               int64 // the first FAT
+	FATLength               int64 // each FAT
+	FATs                    int
+	Heap                    int64 // cluster 2
+	Clusters                uint32
+}
+
+// Geometry returns where the volume's areas lie.
+func (v *Volume) Geometry() Geometry {
+	return Geometry{SectorSize: v.bps, ClusterSize: v.cs, FATOffset: v.fatOff, FATLength: v.fatLen,
+		FATs: v.nFATs, Heap: v.heap, Clusters: v.count}
+}
+
 // Label is the volume label, without trailing spaces; empty when none.
 func (v *Volume) Label() string {
 	if v.kind != ExFAT {
