@@ -237,7 +237,7 @@ func Run(ctx context.Context, src Source, targets []engine.PortTarget, o Options
 	// not wait for another's. A target that a larger one's build cannot
 	// serve after all (the set reaches past its volume's end) gets a
 	// build of its own in a second round.
-	zeros := make([]byte, gap) // every target's end, read-only
+	zeros := make([]byte, min(gap, zeroPiece)) // every target's end, read-only
 	var built []*group
 	for round, pending := 0, share(planned); len(pending) > 0; round++ {
 		errs := make([]error, len(pending))
@@ -284,11 +284,12 @@ func Run(ctx context.Context, src Source, targets []engine.PortTarget, o Options
 	} else {
 		close(chk.done)
 	}
+	fsChecks := make(chan struct{}, fsCheckSlots)
 	var wg sync.WaitGroup
 	var bufMu sync.Mutex
 	for _, g := range built {
 		wg.Go(func() {
-			buf := g.run(ctx, targets, o, len(built), res.Ports, chk, m)
+			buf := g.run(ctx, targets, o, len(built), res.Ports, chk, m, fsChecks)
 			bufMu.Lock()
 			res.BufferBytes += buf
 			bufMu.Unlock()
@@ -461,10 +462,12 @@ func (mb *member) own(vol *os.File, built Layout, g *group, zeros []byte, cuts m
 	} else if need := g.plan.Need; need > l.PartEnd() {
 		return fmt.Errorf("%w: the set reaches %d, the partition ends at %d", fatfs.ErrNoSpace, need, l.PartEnd())
 	}
-	// Zeros up to the backup partition table, if any: patches do not
-	// overlap.
+	// Zeros up to the backup partition table, if any (patches do not
+	// overlap), from one read-only piece.
 	zn := l.DiskSize - int64(len(tail)) - l.PartEnd()
-	mb.patches = append(mb.patches, engine.Patch{Off: end, Data: zeros[:zn]})
+	for at := int64(0); at < zn; at += int64(len(zeros)) {
+		mb.patches = append(mb.patches, engine.Patch{Off: end + at, Data: zeros[:min(int64(len(zeros)), zn-at)]})
+	}
 	if len(tail) > 0 {
 		mb.patches = append(mb.patches, engine.Patch{Off: end + zn, Data: tail})
 	}
@@ -581,7 +584,7 @@ func (a fixedArea) Plan(engine.Source) (engine.Plan, error) { return a.plan, nil
 
 // run writes the group's targets with the engine and verifies each as
 // soon as the engine is done with it. It returns the buffer bytes taken.
-func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options, groups int, out []PortResult, chk *setCheck, m *Manifest) int64 {
+func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options, groups int, out []PortResult, chk *setCheck, m *Manifest, fsChecks chan struct{}) int64 {
 	eo := windows(o.Engine, len(targets), groups)
 	byPort := map[int]*member{}
 	var ts []engine.PortTarget
@@ -611,7 +614,9 @@ func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options,
 		mb := byPort[port]
 		checking.Go(func() {
 			defer close(c.done)
+			fsChecks <- struct{}{} // a few at a time: each holds its FAT's blocks
 			c.v = g.checkTarget(ctx, mb, targets[mb.idx], chk)
+			<-fsChecks
 		})
 		return c
 	}
@@ -711,13 +716,25 @@ func (g *group) differs(mb *member, off int64) string {
 	return fmt.Sprintf("the %s differs at %d", mb.lay.what(at), at)
 }
 
-// jobChunks is the chunk buffers a job's windows and targets share.
-const jobChunks = 40
+// fsCheckSlots is how many targets' file systems are checked at once:
+// a check reads and caches up to 4 MiB of its FAT, and it needs the CPU
+// more than the media.
+const fsCheckSlots = 2
+
+// jobChunks is the chunk buffers a job's windows and targets share:
+// fewer than a copy's 40, as a file duplication holds more beside them
+// (its file system checks' FAT blocks, the manifest, the build's
+// leftovers: about 10 MiB at 1 -> 16), and the process must stay within
+// 64 MiB.
+const jobChunks = 32
+
+// zeroPiece is the most zeros a target's end is written from at once.
+const zeroPiece = 1 << 20
 
 // windows sizes each build's window, unless the caller did: a job's
-// chunk memory is about 40 chunks, as a copy's; each target takes one
-// (its own buffer, which its verify reads into) and the builds' windows
-// share the rest. A window much smaller loses targets a few milliseconds
+// chunk memory is about jobChunks chunks; each target takes one (its own
+// buffer, which its verify reads into) and the builds' windows share the
+// rest. A window much smaller loses targets a few milliseconds
 // behind, which then read the set themselves.
 func windows(eo engine.Options, targets, groups int) engine.Options {
 	if eo.WindowChunks == 0 {
