@@ -615,8 +615,12 @@ func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options,
 		checking.Go(func() {
 			defer close(c.done)
 			fsChecks <- struct{}{} // a few at a time: each holds its FAT's blocks
-			c.v = g.checkTarget(ctx, mb, targets[mb.idx], chk)
+			c.v = g.checkTarget(ctx, mb, targets[mb.idx])
 			<-fsChecks
+			if c.v.err == nil {
+				c.v = g.setChecked(ctx, chk)
+			}
+			c.v.end = time.Now()
 		})
 		return c
 	}
@@ -779,10 +783,8 @@ type verdict struct {
 // (engine/fatfs), its tree against the manifest, and every file where
 // the build put it, in the chain of its own FAT. The engine's verify has
 // already compared every byte of the target, from its media, with the
-// bytes the group's reader read; PASS waits for those bytes to be known
-// to be the set's (see the note in sums.go).
-func (g *group) checkTarget(ctx context.Context, mb *member, t engine.PortTarget, chk *setCheck) (v verdict) {
-	defer func() { v.end = time.Now() }()
+// bytes the group's reader read (see the note in sums.go).
+func (g *group) checkTarget(ctx context.Context, mb *member, t engine.PortTarget) verdict {
 	fail := func(cause engine.Cause, off int64, err error) verdict {
 		return verdict{cause: cause, off: off, err: err}
 	}
@@ -816,20 +818,27 @@ func (g *group) checkTarget(ctx context.Context, mb *member, t engine.PortTarget
 			return fail(engine.CauseMismatch, at, fmt.Errorf("verify: %s: the target's FAT chain leads to %d, where the file's bytes were not written", f.path, at))
 		}
 	}
+	return verdict{}
+}
+
+// setChecked waits for the job's check of the set against its manifest:
+// a target passes only once the bytes it was written from are known to
+// be the set's.
+func (g *group) setChecked(ctx context.Context, chk *setCheck) verdict {
 	select {
 	case <-chk.done:
 	case <-ctx.Done():
-		return fail(engine.CauseAborted, -1, ctx.Err())
+		return verdict{cause: engine.CauseAborted, off: -1, err: ctx.Err()}
 	}
 	if chk.err != nil {
-		return fail(engine.CauseMaster, -1, chk.err)
+		return verdict{cause: engine.CauseMaster, off: -1, err: chk.err}
 	}
 	if chk.by != g {
 		if err := g.sums.same(chk.by.sums); err != nil {
-			return fail(engine.CauseMaster, -1, err)
+			return verdict{cause: engine.CauseMaster, off: -1, err: err}
 		}
 	}
-	return v
+	return verdict{}
 }
 
 // at checks that a file's extents on a target are where the build

@@ -259,7 +259,7 @@ func TestBudgetHoldsTheBuffers(t *testing.T) {
 	assert.Equal(t, 2, res.Builds)
 	require.Len(t, budgets, 1, "told once")
 	assert.LessOrEqual(t, res.BufferBytes, budgets[0], "the engine's buffers stay within the budget")
-	assert.LessOrEqual(t, budgets[0], int64(54<<20), "room for the process beside them within 64 MiB")
+	assert.LessOrEqual(t, budgets[0], int64(40<<20), "room within 64 MiB for the process (about 21 MiB) and the checks beside them")
 }
 
 // TestSmallerTargetServedByTheLargerBuild: a set that fits a smaller
