@@ -171,6 +171,9 @@ func TestPlan(t *testing.T) {
 	l, err := fileset.Plan(m, 64<<20, 512, "", "", "", 0)
 	require.NoError(t, err)
 	assert.Equal(t, "PROMO_2024_", l.Label, "the label comes from the set's name")
+	l, err = fileset.Plan(m, 300<<20+100, 512, "", fileset.GPT, "", 0)
+	require.NoError(t, err)
+	assert.Equal(t, int64(300<<20), l.DiskSize, "an image file's bytes short of a sector are no part of its disk")
 	_, err = fileset.Plan(m, 64<<20, 4096, "", "", "", 0)
 	assert.ErrorIs(t, err, fileset.ErrUnsupported)
 }

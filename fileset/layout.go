@@ -46,6 +46,9 @@ var (
 
 // Layout is how one target is partitioned and formatted.
 type Layout struct {
+	// DiskSize is the target's whole sectors: an image file's last bytes
+	// short of a sector are no part of its disk, and its backup GPT ends
+	// in the last whole sector, where its header says it lies.
 	DiskSize    int64
 	Table       string     // MBR or GPT
 	FS          fatfs.Kind // FAT32 or ExFAT
@@ -72,7 +75,7 @@ func (l Layout) FSName() string { return l.FS.String() }
 // clusters, makes auto pick exFAT; FAT32 asked for by name fails then. The rough fit (every file's clusters) is checked here; the
 // exact one when the volume is built.
 func Plan(m *Manifest, size int64, sectorSize int, fsName, table, label string, exfatAbove int64) (Layout, error) {
-	l := Layout{DiskSize: size, Table: table, PartStart: PartitionAlign}
+	l := Layout{DiskSize: size / sector * sector, Table: table, PartStart: PartitionAlign}
 	if sectorSize != 0 && sectorSize != sector {
 		return l, fmt.Errorf("%w: a drive of %d-byte logical sectors", ErrUnsupported, sectorSize)
 	}
