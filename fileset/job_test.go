@@ -153,6 +153,9 @@ func TestPlan(t *testing.T) {
 		{"24 MiB with FAT32 asked for", m, 24 * mib, "fat32", 0, 0, 0, fileset.ErrTooSmall},
 		{"12 MiB cannot hold 10 MiB", m, 12 * mib, "exfat", 0, 0, 0, fileset.ErrTooSmall},
 		{"ntfs is not made", m, gib, "ntfs", 0, 0, 0, fileset.ErrUnsupported},
+		{"FAT32 asked for on 2 TiB: the largest FAT32 volume", m, 2048*gib + 4*mib, "fat32", 0, fatfs.FAT32, 32 << 10, nil},
+		{"FAT32 asked for on 3 TiB: no FAT32 volume fills it", m, 3072 * gib, "fat32", 0, 0, 0, fileset.ErrUnsupported},
+		{"auto on 3 TiB above a 4 TiB threshold: exFAT", m, 3072 * gib, "", 4096 * gib, fatfs.ExFAT, 128 << 10, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l, err := fileset.Plan(tc.m, tc.size, 512, tc.fs, "", "", tc.above)

@@ -26,6 +26,9 @@ const (
 	// DefaultExFATAbove is the capacity above which auto picks exFAT: the
 	// SD Association's split between SDHC (FAT32) and SDXC (exFAT).
 	DefaultExFATAbove = 32 << 30
+	// maxFAT32Volume is the largest FAT32 volume: its boot sector counts
+	// its 512-byte sectors in 32 bits.
+	maxFAT32Volume = 0xffffffff * sector
 )
 
 // File systems and partition tables a job can be asked for.
@@ -121,6 +124,16 @@ func Plan(m *Manifest, size int64, sectorSize int, fsName, table, label string, 
 	}
 	if l.FS == fatfs.FAT32 && l.PartSize/l.ClusterSize < minFAT32Clusters {
 		return l, fmt.Errorf("%w: a FAT32 volume needs at least 33 MB; the %s target leaves %s", ErrTooSmall, engine.FormatSize(size), engine.FormatSize(l.PartSize))
+	}
+	// mkfs.fat makes a volume larger than its boot sector can count no
+	// larger than that: the partition would hold a smaller volume.
+	if l.FS == fatfs.FAT32 && l.PartSize > maxFAT32Volume {
+		if fsName != "" && fsName != FSAuto {
+			return l, fmt.Errorf("%w: FAT32 on a %s partition: a FAT32 volume holds at most %s; use exFAT", ErrUnsupported,
+				engine.FormatSize(l.PartSize), engine.FormatSize(maxFAT32Volume))
+		}
+		l.FS, l.Why = fatfs.ExFAT, fmt.Sprintf("auto: %s is larger than a FAT32 volume can be", engine.FormatSize(size))
+		l.ClusterSize = clusterSize(l.FS, l.PartSize)
 	}
 	var lbl string
 	var err error
