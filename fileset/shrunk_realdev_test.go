@@ -145,3 +145,85 @@ func lastBytes(t *testing.T, path string, n int64) []byte {
 	require.NoError(t, err)
 	return b
 }
+
+// TestSmallerTargetCorruptedOnItsMedia: a byte of a smaller target's
+// loop file flipped after the engine wrote it and before it reads it
+// back fails that port alone, naming the file or structure and the
+// byte's offset on the drive, not where the view put it.
+func TestSmallerTargetCorruptedOnItsMedia(t *testing.T) {
+	looptest.Require(t)
+	imgtest.Need(t, "mkfs.fat")
+	const mib = 1 << 20
+	src, _ := sourceTree(t)
+	lib, err := fileset.OpenLibrary(t.TempDir())
+	require.NoError(t, err)
+	_, err = lib.Import(context.Background(), "promo-2024", os.DirFS(src), src, nil)
+	require.NoError(t, err)
+	set, err := lib.OpenForJob(context.Background(), "promo-2024", nil)
+	require.NoError(t, err)
+	large, small := drive{size: 1 << 30, sector: 512}.attach(t), drive{size: 300*mib + 7*512, sector: 512}.attach(t)
+	pts := []engine.PortTarget{{Port: 1, Label: large.loop.Node, Dev: large.dev}, {Port: 2, Label: small.loop.Node, Dev: small.dev}}
+	// flip is where to flip a byte of the smaller drive's file as its
+	// verify starts; < 0: nowhere.
+	run := func(flip int64) (fileset.PortResult, fileset.PortResult) {
+		opts := fileset.Options{Table: fileset.GPT, WorkDir: lib.Dir}
+		flipped := false
+		opts.Engine.OnProgress = func(p engine.Progress) {
+			if p.Port != 2 || p.Phase != engine.PhaseVerifying || flip < 0 || flipped {
+				return
+			}
+			flipped = true // on the port's goroutine: assert, never require
+			f, err := os.OpenFile(small.loop.File, os.O_RDWR, 0)
+			if !assert.NoError(t, err) {
+				return
+			}
+			defer f.Close()
+			b := make([]byte, 1)
+			_, err = f.ReadAt(b, flip)
+			assert.NoError(t, err)
+			b[0] ^= 0xff
+			_, err = f.WriteAt(b, flip)
+			assert.NoError(t, err)
+		}
+		res, err := fileset.Run(context.Background(), set.Source(), pts, opts)
+		require.NoError(t, err)
+		require.Equal(t, 1, res.Builds, "the smaller target is written from the larger one's build")
+		assert.Equal(t, flip >= 0, flipped)
+		p1, _ := res.Port(1)
+		p2, _ := res.Port(2)
+		return p1, p2
+	}
+
+	// Where things lie on the smaller drive: the layout is deterministic,
+	// so a clean run shows it.
+	_, clean := run(-1)
+	require.Equal(t, engine.Pass, clean.Status, clean.Reason)
+	vol, err := fatfs.Open(small.dev, clean.Layout.PartStart, clean.Layout.PartSize)
+	require.NoError(t, err)
+	g := vol.Geometry()
+	video, err := vol.FileExtents("video/promo 5 MiB.mp4")
+	require.NoError(t, err)
+	fat2 := clean.Layout.PartStart + g.FATOffset + g.FATLength
+
+	for _, tc := range []struct {
+		name   string
+		at     int64
+		reason string
+	}{
+		{"in a file of the moved heap", video[0].Off + 3*mib + 17,
+			fmt.Sprintf("file video/promo 5 MiB.mp4 differs from the set, first at byte %d of the file, %d of the drive", 3*mib+17, video[0].Off+3*mib+17)},
+		{"in the moved second FAT", fat2 + 8,
+			fmt.Sprintf("the FAT32 file system area differs, first at byte %d of the drive", fat2+8)},
+		{"in the backup GPT", small.size - 512 - 16*1024 + 3,
+			fmt.Sprintf("the area after the partition differs, first at byte %d of the drive", small.size-512-16*1024+3)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p1, p2 := run(tc.at)
+			assert.Equal(t, engine.Pass, p1.Status, "the other target is not held back: %s", p1.Reason)
+			assert.Equal(t, engine.Fail, p2.Status)
+			assert.Equal(t, engine.CauseMismatch, p2.Cause)
+			assert.Equal(t, tc.at, p2.Offset, "on the drive")
+			assert.Contains(t, p2.Reason, tc.reason)
+		})
+	}
+}
