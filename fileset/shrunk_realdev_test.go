@@ -49,11 +49,11 @@ func (d drive) attach(t *testing.T) *target {
 
 // TestSmallerTargetsOnRealDrives: one FAT32 build serves targets of odd
 // sizes (not whole MiB, an image file not even whole sectors, one whose
-// partition is the build's but whose disk is not, FAT32 asked for above
-// 32 GiB), MBR and GPT; each passes as a volume fsck.vfat accepts, whose
-// every file mtools reads back with the set's SHA-256, under partition
-// tables that fit its own size, and counts no more written or verified
-// than it holds. A drive of 4096-byte logical sectors among them is
+// partition is the build's but whose disk is not, the smallest drive
+// FAT32 takes, FAT32 asked for above 32 GiB), MBR and GPT; each passes
+// as a volume fsck.vfat accepts, whose every file mtools reads back with
+// the set's SHA-256, under partition tables that fit its own size, and
+// counts no more written or verified than it holds. A drive of 4096-byte logical sectors among them is
 // refused before anything is written to it.
 func TestSmallerTargetsOnRealDrives(t *testing.T) {
 	looptest.Require(t)
@@ -76,6 +76,8 @@ func TestSmallerTargetsOnRealDrives(t *testing.T) {
 			[]drive{{1 * gib, 512}, {100*mib + 4096, 4096}, {700*mib + 3*512, 512}, {301*mib + 77*512, 512}}},
 		{"odd sizes, an image file of part of a sector, GPT", fileset.Options{Table: fileset.GPT},
 			[]drive{{1*gib + 512, 512}, {780_000_256 + 100, 0}, {1*gib - 5*512, 512}, {300*mib + 1000*512, 512}}},
+		{"the smallest drive FAT32 takes, beside a 64 MiB one, MBR", fileset.Options{FS: fileset.FSFAT32},
+			[]drive{{69 * mib, 512}, {37*mib + 33*512, 512}}},
 		{"FAT32 asked for above 32 GiB, GPT", fileset.Options{FS: fileset.FSFAT32, Table: fileset.GPT},
 			[]drive{{40 * gib, 512}, {33*gib + 12345*512, 512}}},
 	} {
