@@ -685,10 +685,14 @@ func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options,
 		mb := byPort[pr.Port]
 		pr.SHA256 = ""
 		if mb.view != nil {
-			// What the engine wrote and read past the drive's end and the
-			// FATs' cut ends was never on the drive.
-			pr.Written -= mb.view.droppedW.Load()
-			pr.Verified -= mb.view.droppedR.Load()
+			// What the engine wrote and read back past the drive's end and
+			// in the FATs' cut ends was never on the drive. The engine
+			// counts verified bytes only once it verified them all: the
+			// plan's, and its patches, which all lie on the drive.
+			pr.Written -= mb.view.dropped.Load()
+			if pr.Verified > 0 {
+				pr.Verified -= mb.view.nowhere(g.plan.Extents)
+			}
 		}
 		switch {
 		case pr.Status == engine.Pass:
@@ -717,7 +721,7 @@ func (g *group) differs(mb *member, off int64) string {
 		f := files[i]
 		return fmt.Sprintf("file %s differs from the set, first at byte %d of the file, %d of the drive", f.path, off-f.off, at)
 	}
-	return fmt.Sprintf("the %s differs at %d", mb.lay.what(at), at)
+	return fmt.Sprintf("the %s differs, first at byte %d of the drive", mb.lay.what(at), at)
 }
 
 // fsCheckSlots is how many targets' file systems are checked at once:
@@ -882,7 +886,7 @@ func (l Layout) what(off int64) string {
 	case off >= l.PartEnd():
 		return "area after the partition"
 	}
-	return l.FS.String() + " structures"
+	return l.FS.String() + " file system area"
 }
 
 // sameTree compares the target's folders and files with the manifest.

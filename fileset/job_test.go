@@ -153,6 +153,9 @@ func TestPlan(t *testing.T) {
 		{"24 MiB with FAT32 asked for", m, 24 * mib, "fat32", 0, 0, 0, fileset.ErrTooSmall},
 		{"12 MiB cannot hold 10 MiB", m, 12 * mib, "exfat", 0, 0, 0, fileset.ErrTooSmall},
 		{"ntfs is not made", m, gib, "ntfs", 0, 0, 0, fileset.ErrUnsupported},
+		{"FAT32 asked for on 2 TiB: the largest FAT32 volume", m, 2048*gib + 4*mib, "fat32", 0, fatfs.FAT32, 32 << 10, nil},
+		{"FAT32 asked for on 3 TiB: no FAT32 volume fills it", m, 3072 * gib, "fat32", 0, 0, 0, fileset.ErrUnsupported},
+		{"auto on 3 TiB above a 4 TiB threshold: exFAT", m, 3072 * gib, "", 4096 * gib, fatfs.ExFAT, 128 << 10, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l, err := fileset.Plan(tc.m, tc.size, 512, tc.fs, "", "", tc.above)
@@ -171,6 +174,9 @@ func TestPlan(t *testing.T) {
 	l, err := fileset.Plan(m, 64<<20, 512, "", "", "", 0)
 	require.NoError(t, err)
 	assert.Equal(t, "PROMO_2024_", l.Label, "the label comes from the set's name")
+	l, err = fileset.Plan(m, 300<<20+100, 512, "", fileset.GPT, "", 0)
+	require.NoError(t, err)
+	assert.Equal(t, int64(300<<20), l.DiskSize, "an image file's bytes short of a sector are no part of its disk")
 	_, err = fileset.Plan(m, 64<<20, 4096, "", "", "", 0)
 	assert.ErrorIs(t, err, fileset.ErrUnsupported)
 }

@@ -26,6 +26,9 @@ const (
 	// DefaultExFATAbove is the capacity above which auto picks exFAT: the
 	// SD Association's split between SDHC (FAT32) and SDXC (exFAT).
 	DefaultExFATAbove = 32 << 30
+	// maxFAT32Volume is the largest FAT32 volume: its boot sector counts
+	// its 512-byte sectors in 32 bits.
+	maxFAT32Volume = 0xffffffff * sector
 )
 
 // File systems and partition tables a job can be asked for.
@@ -46,6 +49,9 @@ var (
 
 // Layout is how one target is partitioned and formatted.
 type Layout struct {
+	// DiskSize is the target's whole sectors: an image file's last bytes
+	// short of a sector are no part of its disk, and its backup GPT ends
+	// in the last whole sector, where its header says it lies.
 	DiskSize    int64
 	Table       string     // MBR or GPT
 	FS          fatfs.Kind // FAT32 or ExFAT
@@ -72,7 +78,7 @@ func (l Layout) FSName() string { return l.FS.String() }
 // clusters, makes auto pick exFAT; FAT32 asked for by name fails then. The rough fit (every file's clusters) is checked here; the
 // exact one when the volume is built.
 func Plan(m *Manifest, size int64, sectorSize int, fsName, table, label string, exfatAbove int64) (Layout, error) {
-	l := Layout{DiskSize: size, Table: table, PartStart: PartitionAlign}
+	l := Layout{DiskSize: size / sector * sector, Table: table, PartStart: PartitionAlign}
 	if sectorSize != 0 && sectorSize != sector {
 		return l, fmt.Errorf("%w: a drive of %d-byte logical sectors", ErrUnsupported, sectorSize)
 	}
@@ -118,6 +124,16 @@ func Plan(m *Manifest, size int64, sectorSize int, fsName, table, label string, 
 	}
 	if l.FS == fatfs.FAT32 && l.PartSize/l.ClusterSize < minFAT32Clusters {
 		return l, fmt.Errorf("%w: a FAT32 volume needs at least 33 MB; the %s target leaves %s", ErrTooSmall, engine.FormatSize(size), engine.FormatSize(l.PartSize))
+	}
+	// mkfs.fat makes a volume larger than its boot sector can count no
+	// larger than that: the partition would hold a smaller volume.
+	if l.FS == fatfs.FAT32 && l.PartSize > maxFAT32Volume {
+		if fsName != "" && fsName != FSAuto {
+			return l, fmt.Errorf("%w: FAT32 on a %s partition: a FAT32 volume holds at most %s; use exFAT", ErrUnsupported,
+				engine.FormatSize(l.PartSize), engine.FormatSize(maxFAT32Volume))
+		}
+		l.FS, l.Why = fatfs.ExFAT, fmt.Sprintf("auto: %s is larger than a FAT32 volume can be", engine.FormatSize(size))
+		l.ClusterSize = clusterSize(l.FS, l.PartSize)
 	}
 	var lbl string
 	var err error

@@ -27,8 +27,10 @@ type shrunk struct {
 	engine.Target // the drive
 	size          int64
 	segs          []segment // in order, from 0 to size
-	// bytes written and read back that had no place on the drive
-	droppedW, droppedR atomic.Int64
+	// dropped is the bytes of the engine's writes that had no place on
+	// the drive, counted only for writes that succeeded whole, as the
+	// engine counts what it wrote: a failed or retried write is not.
+	dropped atomic.Int64
 }
 
 // segment maps [off, end) as the engine sees it onto the drive from to;
@@ -102,29 +104,49 @@ func (s *shrunk) SectorSize() int {
 }
 
 func (s *shrunk) ReadAt(p []byte, off int64) (int, error) {
-	return s.each(p, off, func(q []byte, to, at int64) error {
+	return s.each(p, off, func(q []byte, to, at int64) (int, error) {
 		if to < 0 {
 			clear(q)
-			s.droppedR.Add(int64(len(q)))
-			return nil
+			return len(q), nil
 		}
-		_, err := s.Target.ReadAt(q, to)
-		return onDrive(err, to)
+		n, err := s.Target.ReadAt(q, to)
+		if n == len(q) && errors.Is(err, io.EOF) {
+			err = nil // the drive's last bytes, all there
+		}
+		return n, onDrive(err, to+int64(n))
 	})
 }
 
 func (s *shrunk) WriteAt(p []byte, off int64) (int, error) {
-	return s.each(p, off, func(q []byte, to, at int64) error {
+	var dropped int64
+	n, err := s.each(p, off, func(q []byte, to, at int64) (int, error) {
 		if to >= 0 {
-			_, err := s.Target.WriteAt(q, to)
-			return onDrive(err, to)
+			n, err := s.Target.WriteAt(q, to)
+			return n, onDrive(err, to+int64(n))
 		}
 		if i := nonZero(q); i >= 0 {
-			return &placeError{off: at + int64(i)}
+			return i, &placeError{off: at + int64(i)}
 		}
-		s.droppedW.Add(int64(len(q)))
-		return nil
+		dropped += int64(len(q))
+		return len(q), nil
 	})
+	if err == nil {
+		s.dropped.Add(dropped)
+	}
+	return n, err
+}
+
+// nowhere is how many bytes of the extents have no place on the drive.
+func (s *shrunk) nowhere(ex []engine.Extent) int64 {
+	var n int64
+	for _, e := range ex {
+		for _, sg := range s.segs {
+			if lo, hi := max(e.Off, sg.off), min(e.End(), sg.end); lo < hi && sg.to < 0 {
+				n += hi - lo
+			}
+		}
+	}
+	return n
 }
 
 // zeros64k is what nonZero compares with.
@@ -167,8 +189,10 @@ func (s *shrunk) Discard(off, length int64, secure bool) error {
 }
 
 // each hands fn the pieces of p at off, segment by segment, with where
-// each lies on the drive (-1: nowhere) and as the engine sees it.
-func (s *shrunk) each(p []byte, off int64, fn func(q []byte, to, at int64) error) (int, error) {
+// each lies on the drive (-1: nowhere) and as the engine sees it; fn
+// returns how much of its piece it moved. The count returned includes
+// the failing piece's first bytes, as a drive's own would.
+func (s *shrunk) each(p []byte, off int64, fn func(q []byte, to, at int64) (int, error)) (int, error) {
 	if off < 0 || off > s.size {
 		return 0, fmt.Errorf("offset %d outside the %d bytes", off, s.size)
 	}
@@ -185,16 +209,18 @@ func (s *shrunk) each(p []byte, off int64, fn func(q []byte, to, at int64) error
 		if sg.to >= 0 {
 			to = sg.to + at - sg.off
 		}
-		if err := fn(q, to, at); err != nil {
-			return n, err
+		m, err := fn(q, to, at)
+		if err != nil {
+			return n + m, err
 		}
 		n += len(q)
 	}
 	return n, nil
 }
 
-// onDrive gives a drive's error the offset on the drive, where it has
-// none of its own: the engine reports a failed read or write there.
+// onDrive gives a drive's error the offset on the drive where it
+// failed (to), where it has none of its own: the engine reports a failed
+// read or write there, not where the view put it.
 func onDrive(err error, to int64) error {
 	var o interface{ Offset() int64 }
 	if err == nil || errors.As(err, &o) {

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/engine/fatfs"
 )
 
@@ -20,6 +21,21 @@ func (d *memDrive) Size() int64                              { return int64(len(
 func (d *memDrive) ID() string                               { return "memory" }
 func (d *memDrive) DropCaches() error                        { return nil }
 func (d *memDrive) Sync() error                              { return nil }
+
+// failingDrive fails writes that reach at, after writing the bytes
+// before it.
+type failingDrive struct {
+	*memDrive
+	at int64
+}
+
+func (d *failingDrive) WriteAt(p []byte, off int64) (int, error) {
+	if off+int64(len(p)) <= d.at {
+		return d.memDrive.WriteAt(p, off)
+	}
+	n, _ := d.memDrive.WriteAt(p[:max(0, d.at-off)], off)
+	return n, errors.New("input/output error")
+}
 
 // TestShrunk: a smaller target seen as its build's disk. Each FAT keeps
 // its first bytes and moves down by what the FATs before it lost, the
@@ -35,8 +51,10 @@ func TestShrunk(t *testing.T) {
 	v, err := shrink(d, built, l, g, 32*kib, 5*mib)
 	require.NoError(t, err)
 	assert.Equal(t, int64(64*mib+8*kib), v.Size(), "the build's disk and the target's end")
+	assert.Equal(t, l.DiskSize, v.Size()-v.nowhere([]engine.Extent{{Off: 0, Len: v.Size()}}), "every byte of the drive has one place in the view")
 
 	const fat, heap = 4*mib + 16*kib, 4*mib + 144*kib
+	assert.Equal(t, int64(64*kib), v.nowhere([]engine.Extent{{Off: fat, Len: 128 * kib}}), "the FATs' cut ends")
 	for _, tc := range []struct {
 		name    string
 		off, at int64
@@ -69,7 +87,7 @@ func TestShrunk(t *testing.T) {
 	assert.Equal(t, len(p), n)
 	assert.Equal(t, bytes.Repeat([]byte{0xf0}, 16*kib), d.b[fat+16*kib:fat+32*kib], "the first FAT's last bytes")
 	assert.Equal(t, bytes.Repeat([]byte{0xf1}, 16*kib), d.b[fat+32*kib:fat+48*kib], "the second FAT, moved down")
-	assert.Equal(t, 32*kib, int(v.droppedW.Load()), "the cut end, whose zeros went nowhere")
+	assert.Equal(t, 32*kib, int(v.dropped.Load()), "the cut end, whose zeros went nowhere")
 
 	got := make([]byte, len(p))
 	_, err = v.ReadAt(got, fat+16*kib)
@@ -81,6 +99,18 @@ func TestShrunk(t *testing.T) {
 	var pe *placeError
 	require.True(t, errors.As(err, &pe), "%v", err)
 	assert.Equal(t, int64(fat+56*kib), pe.off)
+
+	// A drive that fails partway is named where it failed: on the drive,
+	// not where the view put its bytes.
+	bad := &failingDrive{memDrive: d, at: fat + 40*kib} // in the second FAT, moved down
+	fv, err := shrink(bad, built, l, g, 32*kib, 5*mib)
+	require.NoError(t, err)
+	n, err = fv.WriteAt(make([]byte, 64*kib), fat+32*kib) // the first FAT's cut end, then the second FAT
+	var o interface{ Offset() int64 }
+	require.True(t, errors.As(err, &o), "%v", err)
+	assert.Equal(t, int64(fat+40*kib), o.Offset())
+	assert.Equal(t, 40*kib, n, "the bytes before the failure")
+	assert.Zero(t, fv.dropped.Load(), "a write that failed counts nothing dropped")
 
 	_, err = shrink(d, built, l, g, 32*kib, heap+28*mib)
 	assert.ErrorIs(t, err, fatfs.ErrNoSpace, "files past the target's volume")
