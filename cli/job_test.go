@@ -160,6 +160,7 @@ func TestCopyAreas(t *testing.T) {
 				v, err := exec.Command("sgdisk", "-v", target).CombinedOutput()
 				require.NoError(t, err, "%s", v)
 				assert.Contains(t, string(v), "No problems found", "the GPT was moved to the larger target's end")
+				assert.NotContains(t, string(v), "ERROR", "both GPT headers check")
 			}
 		})
 	}

@@ -242,6 +242,9 @@ func (p Plan) targetPatches(size int64) ([]Patch, error) {
 	if g == nil {
 		return nil, nil
 	}
+	// A target's disk is its whole sectors: an image file of an odd size
+	// keeps its backup GPT in its last whole sector, where the header says.
+	size -= size % int64(g.SectorSize)
 	whole := len(p.Extents) == 1 && p.Extents[0] == Extent{0, p.SourceSize}
 	if whole && size == p.SourceSize && g.PrimaryErr == nil {
 		return nil, nil // an exact copy of the master is already right

@@ -5,6 +5,7 @@ package engine_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/hal/blockdev"
+	"github.com/clonebay/clonebay/internal/imgtest"
 	"github.com/clonebay/clonebay/internal/looptest"
 	"github.com/clonebay/clonebay/sim"
 )
@@ -61,4 +63,25 @@ func TestWriteBlockedMasterChangedBehindIt(t *testing.T) {
 	got, err := target.Media(0, size)
 	require.NoError(t, err)
 	assert.Equal(t, content, got, "the target holds what the master was")
+}
+
+// TestGPTOntoAnImageOfOddSize: a GPT master copied onto an image file
+// whose size is not whole sectors gets its backup GPT in its last whole
+// sector, where the primary header says it lies.
+func TestGPTOntoAnImageOfOddSize(t *testing.T) {
+	imgtest.Need(t, "sgdisk")
+	dir := t.TempDir()
+	master := filepath.Join(dir, "master.img")
+	imgtest.Sparse(t, master, 16<<20)
+	imgtest.Run(t, "sgdisk", "-n", "1:2048:+4M", "-t", "1:8300", master)
+	clone := filepath.Join(dir, "clone.img")
+	imgtest.Sparse(t, clone, 24<<20+300)
+	dst, err := blockdev.OpenWrite(clone)
+	require.NoError(t, err)
+	res, err := engine.Job{Source: fileDrive(t, master), Targets: []engine.PortTarget{{Port: 2, Dev: dst}}}.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, engine.Pass, res.Ports[0].Status, res.Ports[0].Reason)
+	require.NoError(t, dst.Close())
+	out := imgtest.Run(t, "sgdisk", "-v", clone)
+	imgtest.GPTGood(t, out, "the clone")
 }

@@ -156,6 +156,23 @@ func Check(t testing.TB, kind, path string) {
 	}
 }
 
+// GPTGood fails the test unless sgdisk -v's output (out) finds the GPT
+// sound: "No problems found" alone is not enough, as sgdisk says it after
+// rebuilding a backup header whose CRC was wrong.
+func GPTGood(t testing.TB, out, what string) {
+	t.Helper()
+	if !strings.Contains(out, "No problems found") {
+		t.Errorf("%s: sgdisk -v finds problems:\n%s", what, out)
+		return
+	}
+	for _, bad := range []string{"ERROR", "invalid", "corrupt", "don't match"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("%s: sgdisk -v says %q:\n%s", what, bad, out)
+			return
+		}
+	}
+}
+
 // ReadFiles reads the named files back out of a file system image, with
 // the tools, not with this project's code.
 func ReadFiles(t testing.TB, kind, path string, names []string) Files {

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clonebay/clonebay/internal/imgtest"
 	"github.com/clonebay/clonebay/internal/vmtest"
 )
 
@@ -40,7 +41,7 @@ func TestMakeMaster(t *testing.T) {
 	require.NoError(t, vmtest.MakeMaster(img, t.TempDir(), l, 7))
 
 	out := run(t, "sgdisk", "--verify", img)
-	assert.Contains(t, out, "No problems found")
+	imgtest.GPTGood(t, out, img)
 	out = run(t, "sgdisk", "--print", img)
 	assert.Regexp(t, `1\s+2048\s+83967\s+40\.0 MiB\s+EF00\s+boot`, out)
 	assert.Regexp(t, `2\s+83968\s+124927\s+20\.0 MiB\s+8300\s+root`, out)
