@@ -765,8 +765,17 @@ func TestTargetsOwnPatches(t *testing.T) {
 	j.Targets[0].Patches = []engine.Patch{{Off: 0, Data: []byte("port two")}, {Off: 3*MiB + 512, Data: zeros}}
 	j.Targets[1].Patches = []engine.Patch{{Off: 0, Data: []byte("port 3")}, {Off: 2*MiB + 100, Data: []byte("inside")}}
 	j.Targets[2].Patches = []engine.Patch{{Off: 4*MiB - 10, Data: zeros}}
+	var mu sync.Mutex
+	last := map[int]engine.Progress{}
+	j.Options.OnProgress = func(p engine.Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		assert.LessOrEqual(t, p.Done, p.Total, "port %d: %s past its total", p.Port, p.Phase)
+		last[p.Port] = p
+	}
 	res, err := j.Run(context.Background())
 	require.NoError(t, err)
+	assert.Equal(t, int64(2*MiB+4096), last[2].Total, "the plan and port 2's own bytes outside it")
 
 	want := map[int][]byte{2: bytes.Clone(old), 3: bytes.Clone(old)}
 	for _, w := range want {

@@ -92,6 +92,9 @@ func (p *port) precheck() (PortResult, bool) {
 		for _, pt := range p.patches {
 			p.outside = append(p.outside, outsidePlan(pt, p.r.plan.Extents)...)
 		}
+		for _, pt := range p.outside {
+			p.meter.more(int64(len(pt.Data))) // written and read back beside the plan
+		}
 	}
 	if n := p.r.opts.ResumeFrom[p.t.Port]; n > 1 && p.r.job.Mode.writes() {
 		p.resume = p.checkResume(min(n, len(p.r.chunks)))

@@ -193,6 +193,13 @@ func newMeter(o Options, port int, label string, total int64) *meter {
 	return &meter{fn: o.OnProgress, every: o.ProgressInterval, total: total, last: Progress{Port: port, Label: label}}
 }
 
+// more adds to the total: a port's own bytes outside the plan.
+func (m *meter) more(n int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.total += n
+}
+
 // report notes done bytes in a phase; done < 0 keeps the last count and
 // ends the port. force sends even within the interval.
 func (m *meter) report(phase Phase, done int64, force bool) {
