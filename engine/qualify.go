@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -36,8 +37,9 @@ const (
 
 const qualBlock = 4096
 
-// Qualify writes unique markers at blocks spread from the first tenth of
-// the drive up to its last sector, reads them back from the media, and
+// Qualify writes unique markers at blocks spread evenly up to the drive's
+// last sector, at its first and at every power of two, reads them back
+// from the media, and
 // puts back what was there. A counterfeit drive that wraps or drops
 // writes beyond its real size loses markers: the first lost one says
 // about how much it really stores. It also times a short write for the
@@ -55,11 +57,18 @@ func Qualify(ctx context.Context, dev Target, o QualifyOptions) (Qualification, 
 	}
 	var offs []int64
 	for i := 1; i <= o.Points; i++ {
-		off := min(size-qualBlock, size*int64(i)/int64(o.Points)/qualBlock*qualBlock)
-		if n := len(offs); n == 0 || offs[n-1] != off {
-			offs = append(offs, off)
-		}
+		offs = append(offs, min(size-qualBlock, size*int64(i)/int64(o.Points)/qualBlock*qualBlock))
 	}
+	// The usual counterfeit keeps the low bits of an address (its real
+	// size is a power of two): markers evenly spread over a size that is
+	// not one never land on each other there, markers at the first block
+	// and every power of two from 1 MiB do.
+	offs = append(offs, 0)
+	for p := int64(1 << 20); p < size; p <<= 1 {
+		offs = append(offs, p)
+	}
+	slices.Sort(offs)
+	offs = slices.Compact(offs)
 	saved := alignedBuf(len(offs) * qualBlock)
 	markers := alignedBuf(len(offs) * qualBlock)
 	if _, err := rand.Read(markers); err != nil {

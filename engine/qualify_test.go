@@ -3,6 +3,7 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"testing/synctest"
 
@@ -24,9 +25,17 @@ func TestQualifyCatchesFakeCapacity(t *testing.T) {
 		{"honest drive", nil, true, ""},
 		{"wraps at 16 MiB", &sim.Fault{Kind: sim.FakeCapacity, Off: 16 * MiB, Wrap: true}, false, "fake capacity: real size about 16.77 MB, not 67.1 MB"},
 		{"drops writes past 40 MiB", &sim.Fault{Kind: sim.FakeCapacity, Off: 40 * MiB}, false, "fake capacity: real size about 37.75 MB"},
+		// A size that is not a power of two, as sticks are sold: evenly
+		// spread markers never meet where the drive wraps.
+		{"says 60 MB, wraps at 8 MiB", &sim.Fault{Kind: sim.FakeCapacity, Off: 8 * MiB, Wrap: true}, false, "fake capacity: real size about 8.38 MB, not 59.99 MB"},
+		{"says 60 MB, wraps at 32 MiB", &sim.Fault{Kind: sim.FakeCapacity, Off: 32 * MiB, Wrap: true}, false, "fake capacity: real size about 33.55 MB, not 59.99 MB"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			old := randomBytes(size, 30)
+			size := int64(size)
+			if strings.HasPrefix(tc.name, "says 60 MB") {
+				size = 60_000_000 / 512 * 512
+			}
+			old := randomBytes(int(size), 30)
 			d := sim.MustDrive(sim.DriveSpec{Size: size, Content: old})
 			if tc.fault != nil {
 				d.Inject(*tc.fault)
