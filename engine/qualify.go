@@ -110,14 +110,18 @@ func Qualify(ctx context.Context, dev Target, o QualifyOptions) (Qualification, 
 	// A drive that wraps shows other blocks' markers where its own should
 	// be: the differences between where a marker was written and where it
 	// turned up are multiples of the real size, so their gcd is it. One
-	// that drops writes shows no marker: the real size ends before it.
-	var period, lostAt int64 = 0, -1
+	// that drops writes shows no marker from some block on: the real size
+	// ends before it. A marker lost before others that came back is a bad
+	// block, not a fake size: the copy's verify finds it.
+	var period int64
+	lastOK, lastLost := -1, -1
 	for i, off := range offs {
 		if err := readFull(dev, got, off); err != nil {
 			_ = restore()
 			return Qualification{}, fmt.Errorf("qualify: %w", err)
 		}
 		if bytes.Equal(got, markers[i*qualBlock:(i+1)*qualBlock]) {
+			lastOK = i
 			continue
 		}
 		if bytes.HasPrefix(got, []byte("CLONEBAY-QUALIFY")) {
@@ -126,11 +130,13 @@ func Qualify(ctx context.Context, dev Target, o QualifyOptions) (Qualification, 
 				continue
 			}
 		}
-		if lostAt < 0 {
-			lostAt = 0
-			if i > 0 {
-				lostAt = offs[i-1] + qualBlock
-			}
+		lastLost = i
+	}
+	lostAt := int64(-1)
+	if lastLost > lastOK {
+		lostAt = 0
+		if lastOK >= 0 {
+			lostAt = offs[lastOK] + qualBlock
 		}
 	}
 	if period > 0 || lostAt >= 0 {

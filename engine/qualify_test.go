@@ -28,6 +28,7 @@ func TestQualifyCatchesFakeCapacity(t *testing.T) {
 		// A size that is not a power of two, as sticks are sold: evenly
 		// spread markers never meet where the drive wraps.
 		{"says 60 MB, wraps at 8 MiB", &sim.Fault{Kind: sim.FakeCapacity, Off: 8 * MiB, Wrap: true}, false, "fake capacity: real size about 8.38 MB, not 59.99 MB"},
+		{"a bad block, not a fake size", &sim.Fault{Kind: sim.Corrupt, Off: 2 * MiB, Len: 1}, true, ""},
 		{"says 60 MB, wraps at 32 MiB", &sim.Fault{Kind: sim.FakeCapacity, Off: 32 * MiB, Wrap: true}, false, "fake capacity: real size about 33.55 MB, not 59.99 MB"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -49,6 +50,9 @@ func TestQualifyCatchesFakeCapacity(t *testing.T) {
 				assert.Equal(t, engine.CauseFake, q.Cause)
 				assert.Contains(t, q.Reason, tc.reason)
 				return
+			}
+			if tc.fault != nil {
+				return // a bad block: the copy's verify finds it
 			}
 			media, err := d.Media(0, size)
 			require.NoError(t, err)
