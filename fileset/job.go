@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -386,9 +385,8 @@ func (g *group) build(ctx context.Context, dir, name string, src Source, files *
 	case err != nil:
 		return nil, fmt.Errorf("building the %s volume: %w", l.FS, err)
 	}
-	if err := f.Sync(); err != nil {
-		return nil, fmt.Errorf("volume image: %w", err)
-	}
+	// Not synced: the image lives only for this job, and only this
+	// process reads it back, through the page cache.
 	g.src = &diskSource{lay: l, vol: f, meta: fl.Meta.Len, src: files, manifest: m,
 		id: fmt.Sprintf("files:%s:%d", src.ID, l.DiskSize)}
 	keep = true
@@ -465,6 +463,9 @@ func (mb *member) own(vol *os.File, built Layout, g *group, zeros []byte, cuts m
 	// Zeros up to the backup partition table, if any (patches do not
 	// overlap), from one read-only piece.
 	zn := l.DiskSize - int64(len(tail)) - l.PartEnd()
+	if zn > 0 && len(zeros) == 0 {
+		return fmt.Errorf("no zeros for the %d bytes after the partition", zn)
+	}
 	for at := int64(0); at < zn; at += int64(len(zeros)) {
 		mb.patches = append(mb.patches, engine.Patch{Off: end + at, Data: zeros[:min(int64(len(zeros)), zn-at)]})
 	}
@@ -650,6 +651,10 @@ func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options,
 	// bytes get their XXH3-128 on the way, which must be the checking
 	// group's.
 	eo.NoSHA256 = true
+	// Nor is the set read again at the job's end, as a drive is: what the
+	// reader read is held to the manifest, and each target to what the
+	// reader read.
+	eo.MasterRecheck = engine.RecheckNone
 	if groups > 1 {
 		g.sums = newFastSums(g.src.files)
 		eo.OnRead = g.sums.add
@@ -806,21 +811,54 @@ func (g *group) checkTarget(ctx context.Context, mb *member, t engine.PortTarget
 	if err := vol.Check(); err != nil {
 		return fail(engine.CauseMismatch, -1, fmt.Errorf("verify: the target's file system: %w", err))
 	}
-	if err := sameTree(vol, m); err != nil {
-		return fail(engine.CauseMismatch, -1, fmt.Errorf("verify: %w", err))
+	// One walk of the tree: every folder and file the manifest's, of its
+	// size, and each file's FAT chain leading to where its bytes were
+	// written.
+	want := make(map[string]Entry, len(m.Entries))
+	for _, e := range m.Entries {
+		want[e.Path] = e
 	}
+	placedAt := make(map[string]placed, len(g.files))
 	for _, f := range g.files {
+		placedAt[f.path] = f
+	}
+	badAt := int64(-1)
+	err = vol.Walk(func(p string, dir bool, size int64, ex []fatfs.Extent) error {
 		if err := ctx.Err(); err != nil {
-			return fail(engine.CauseAborted, -1, err)
+			return err
 		}
-		ex, err := vol.FileExtents(f.path)
-		if err != nil {
-			return fail(engine.CauseMismatch, -1, fmt.Errorf("verify: %s: %w", f.path, err))
+		w, ok := want[p]
+		switch {
+		case !ok:
+			return fmt.Errorf("%s is on the target but not in the set", p)
+		case w.Dir != dir:
+			return fmt.Errorf("%s: a folder in one and a file in the other", p)
+		case !dir && size != w.Size:
+			return fmt.Errorf("%s holds %d bytes, the set's %d", p, size, w.Size)
 		}
+		delete(want, p)
+		if dir {
+			return nil
+		}
+		f := placedAt[p]
 		f.off = mb.place(f.off)
 		if at, ok := f.at(ex); !ok {
-			return fail(engine.CauseMismatch, at, fmt.Errorf("verify: %s: the target's FAT chain leads to %d, where the file's bytes were not written", f.path, at))
+			badAt = at
+			return fmt.Errorf("%s: the target's FAT chain leads to %d, where the file's bytes were not written", p, at)
 		}
+		return nil
+	})
+	if err == nil {
+		for p := range want {
+			err = fmt.Errorf("%s is in the set but not on the target", p)
+			break
+		}
+	}
+	switch {
+	case ctx.Err() != nil:
+		return fail(engine.CauseAborted, -1, ctx.Err())
+	case err != nil:
+		return fail(engine.CauseMismatch, badAt, fmt.Errorf("verify: %w", err))
 	}
 	return verdict{}
 }
@@ -887,43 +925,4 @@ func (l Layout) what(off int64) string {
 		return "area after the partition"
 	}
 	return l.FS.String() + " file system area"
-}
-
-// sameTree compares the target's folders and files with the manifest.
-func sameTree(vol *fatfs.Volume, m *Manifest) error {
-	want := map[string]Entry{}
-	for _, e := range m.Entries {
-		want[e.Path] = e
-	}
-	err := fs.WalkDir(vol, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p == "." {
-			return nil
-		}
-		w, ok := want[p]
-		if !ok {
-			return fmt.Errorf("%s is on the target but not in the set", p)
-		}
-		delete(want, p)
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		switch {
-		case w.Dir != d.IsDir():
-			return fmt.Errorf("%s: a folder in one and a file in the other", p)
-		case !w.Dir && info.Size() != w.Size:
-			return fmt.Errorf("%s holds %d bytes, the set's %d", p, info.Size(), w.Size)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for p := range want {
-		return fmt.Errorf("%s is in the set but not on the target", p)
-	}
-	return nil
 }

@@ -242,7 +242,7 @@ func (c *checker) fats() {
 		}
 		lost++
 	}
-	buf, other := make([]byte, fatBlock), make([]byte, fatBlock)
+	buf, other, zeros := make([]byte, fatBlock), make([]byte, fatBlock), make([]byte, fatBlock)
 	end := v.entryOff(v.count+2) + 4
 	for at := int64(0); at < min(end, v.fatLen); at += fatBlock {
 		n := min(fatBlock, v.fatLen-at)
@@ -273,6 +273,10 @@ func (c *checker) fats() {
 		// FAT16 and FAT32 entries never straddle a block.
 		es := entryBits(v.kind) / 8
 		lo, hi := max(2, (at+es-1)/es), min(int64(v.count)+2, (at+n)/es)
+		if lo < hi && bytes.Equal(b, zeros[:n]) {
+			free += hi - lo // a free stretch, as most of a fresh volume's FAT is
+			continue
+		}
 		for cl := lo; cl < hi; cl++ {
 			e := v.decode(b[cl*es-at:], uint32(cl))
 			switch {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -130,6 +131,51 @@ func (v *Volume) Stat(name string) (fs.FileInfo, error) {
 		return nil, err
 	}
 	return info{n}, nil
+}
+
+// Walk calls fn for every folder and file on the volume, a folder before
+// what it holds, in one pass: p is the path as the fs.FS view names it,
+// and a file's extents are those FileExtents gives. It stops at fn's
+// first error, and at a folder it cannot list.
+func (v *Volume) Walk(fn func(p string, dir bool, size int64, ex []Extent) error) error {
+	root, err := v.readRoot()
+	if err != nil {
+		return err
+	}
+	above := map[uint32]bool{}
+	var walk func(n *node, dir string, depth int) error
+	walk = func(n *node, dir string, depth int) error {
+		if depth > maxDepth {
+			return &fs.PathError{Op: "walk", Path: dir, Err: damaged("folders nest more than %d deep", maxDepth)}
+		}
+		kids, err := v.children(n, above)
+		if err != nil {
+			return &fs.PathError{Op: "walk", Path: dir, Err: err}
+		}
+		above[n.first] = true
+		defer delete(above, n.first)
+		for _, k := range kids {
+			p := path.Join(dir, k.name)
+			if k.dir {
+				if err := fn(p, true, 0, nil); err != nil {
+					return err
+				}
+				if err := walk(k, p, depth+1); err != nil {
+					return err
+				}
+				continue
+			}
+			rs, err := v.runsOf(k)
+			if err != nil {
+				return &fs.PathError{Op: "walk", Path: p, Err: err}
+			}
+			if err := fn(p, false, k.size, v.extents(rs, k.size)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(root, ".", 0)
 }
 
 // FileExtents returns where a file's bytes lie on the device the volume

@@ -4,12 +4,14 @@ package fatfs_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -127,6 +129,64 @@ func TestPopulateMakesAVolumeTheRealToolsAccept(t *testing.T) {
 			fi, err := fs.Stat(v, "README.TXT")
 			require.NoError(t, err)
 			assert.Equal(t, time.Date(2024, 5, 17, 13, 45, 10, 0, time.UTC), fi.ModTime().UTC())
+		})
+	}
+}
+
+// TestWalk: one pass over the volume sees what the fs.FS view and
+// FileExtents see, folders before what they hold.
+func TestWalk(t *testing.T) {
+	for _, kind := range []string{"fat32", "exfat"} {
+		t.Run(kind, func(t *testing.T) {
+			nodes, files := tree(2)
+			img := format(t, kind, 64<<20)
+			fill(t, img, nodes, files)
+			v := openImage(t, img)
+
+			type seen struct {
+				dir  bool
+				size int64
+				ex   []fatfs.Extent
+			}
+			want := map[string]seen{}
+			require.NoError(t, fs.WalkDir(v, ".", func(p string, d fs.DirEntry, err error) error {
+				require.NoError(t, err)
+				if p == "." {
+					return nil
+				}
+				info, err := d.Info()
+				require.NoError(t, err)
+				s := seen{dir: d.IsDir()}
+				if !s.dir {
+					s.size = info.Size()
+					s.ex, err = v.FileExtents(p)
+					require.NoError(t, err)
+				}
+				want[p] = s
+				return nil
+			}))
+			got := map[string]seen{}
+			require.NoError(t, v.Walk(func(p string, dir bool, size int64, ex []fatfs.Extent) error {
+				if parent := path.Dir(p); parent != "." {
+					assert.Contains(t, got, parent, "%s comes after its folder", p)
+				}
+				got[p] = seen{dir, size, ex}
+				return nil
+			}))
+			assert.Equal(t, want, got)
+			assert.Len(t, files, func() (n int) {
+				for _, s := range got {
+					if !s.dir {
+						n++
+					}
+				}
+				return n
+			}())
+
+			stop := errors.New("enough")
+			calls := 0
+			assert.ErrorIs(t, v.Walk(func(string, bool, int64, []fatfs.Extent) error { calls++; return stop }), stop)
+			assert.Equal(t, 1, calls, "the walk stops at the first error")
 		})
 	}
 }
