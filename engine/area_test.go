@@ -192,16 +192,22 @@ func fileDrive(t *testing.T, path string) hal.Drive {
 	return h
 }
 
+// gptMaster makes a 16 MiB GPT master image with one 4 MiB partition.
+func gptMaster(t *testing.T) string {
+	t.Helper()
+	imgtest.Need(t, "sgdisk")
+	master := filepath.Join(t.TempDir(), "master.img")
+	imgtest.Sparse(t, master, 16<<20)
+	imgtest.Run(t, "sgdisk", "-n", "1:2048:+4M", "-t", "1:8300", master)
+	return master
+}
+
 // TestRewrittenGPTIsVerified: the GPT structures a larger target gets are
 // read back too. A target that corrupts a byte of a chunk that carries
 // them fails at that byte, inside the rebuilt structures or beside them;
 // one that corrupts nothing passes, with no buffer beyond a chunk a port.
 func TestRewrittenGPTIsVerified(t *testing.T) {
-	imgtest.Need(t, "sgdisk")
-	dir := t.TempDir()
-	master := filepath.Join(dir, "master.img")
-	imgtest.Sparse(t, master, 16<<20)
-	imgtest.Run(t, "sgdisk", "-n", "1:2048:+4M", "-t", "1:8300", master)
+	master := gptMaster(t)
 	const size = 32 << 20
 	for _, tc := range []struct {
 		name    string
@@ -246,11 +252,7 @@ func TestRewrittenGPTIsVerified(t *testing.T) {
 // gets what the plan skips discarded (the simulator zeroes it), instead of
 // keeping its old contents.
 func TestCleanDiscardsWhatIsSkipped(t *testing.T) {
-	imgtest.Need(t, "sgdisk")
-	dir := t.TempDir()
-	master := filepath.Join(dir, "master.img")
-	imgtest.Sparse(t, master, 16<<20)
-	imgtest.Run(t, "sgdisk", "-n", "1:2048:+4M", "-t", "1:8300", master)
+	master := gptMaster(t)
 	for _, clean := range []bool{false, true} {
 		old := make([]byte, 24<<20)
 		for i := range old {

@@ -69,12 +69,8 @@ func TestWriteBlockedMasterChangedBehindIt(t *testing.T) {
 // whose size is not whole sectors gets its backup GPT in its last whole
 // sector, where the primary header says it lies.
 func TestGPTOntoAnImageOfOddSize(t *testing.T) {
-	imgtest.Need(t, "sgdisk")
-	dir := t.TempDir()
-	master := filepath.Join(dir, "master.img")
-	imgtest.Sparse(t, master, 16<<20)
-	imgtest.Run(t, "sgdisk", "-n", "1:2048:+4M", "-t", "1:8300", master)
-	clone := filepath.Join(dir, "clone.img")
+	master := gptMaster(t)
+	clone := filepath.Join(t.TempDir(), "clone.img")
 	imgtest.Sparse(t, clone, 24<<20+300)
 	dst, err := blockdev.OpenWrite(clone)
 	require.NoError(t, err)

@@ -149,9 +149,11 @@ func readBack(t *testing.T, kind, node string) map[string]string {
 	return sums
 }
 
-func TestFilesOntoLoopDevicesOfMixedSizes(t *testing.T) {
-	looptest.Require(t)
-	imgtest.Need(t, "mkfs.fat", "mkfs.exfat", "fsck.vfat", "fsck.exfat", "mcopy", "mount.exfat-fuse", "fusermount", "blkid", "sgdisk")
+// promoSet imports the source tree into a new library as "promo-2024"
+// and opens it for a job: the set, the library's folder, and every
+// file's SHA-256.
+func promoSet(t *testing.T) (*fileset.Set, string, map[string]string) {
+	t.Helper()
 	src, sums := sourceTree(t)
 	lib, err := fileset.OpenLibrary(t.TempDir())
 	require.NoError(t, err)
@@ -160,6 +162,14 @@ func TestFilesOntoLoopDevicesOfMixedSizes(t *testing.T) {
 	require.Equal(t, len(sums), m.Files)
 	set, err := lib.OpenForJob(context.Background(), "promo-2024", nil)
 	require.NoError(t, err)
+	return set, lib.Dir, sums
+}
+
+func TestFilesOntoLoopDevicesOfMixedSizes(t *testing.T) {
+	looptest.Require(t)
+	imgtest.Need(t, "mkfs.fat", "mkfs.exfat", "fsck.vfat", "fsck.exfat", "mcopy", "mount.exfat-fuse", "fusermount", "blkid", "sgdisk")
+	set, libDir, sums := promoSet(t)
+	m := set.Manifest
 
 	for _, tc := range []struct {
 		name   string
@@ -186,7 +196,7 @@ func TestFilesOntoLoopDevicesOfMixedSizes(t *testing.T) {
 			}
 			small := sha256File(t, targets[len(targets)-1].loop.File)
 			opts := tc.opts
-			opts.WorkDir = lib.Dir
+			opts.WorkDir = libDir
 			res, err := fileset.Run(context.Background(), set.Source(), pts, opts)
 			require.NoError(t, err)
 			assert.Equal(t, tc.builds, res.Builds, "volumes built")

@@ -58,13 +58,7 @@ func (d drive) attach(t *testing.T) *target {
 func TestSmallerTargetsOnRealDrives(t *testing.T) {
 	looptest.Require(t)
 	imgtest.Need(t, "mkfs.fat", "fsck.vfat", "mcopy", "blkid", "sgdisk")
-	src, sums := sourceTree(t)
-	lib, err := fileset.OpenLibrary(t.TempDir())
-	require.NoError(t, err)
-	_, err = lib.Import(context.Background(), "promo-2024", os.DirFS(src), src, nil)
-	require.NoError(t, err)
-	set, err := lib.OpenForJob(context.Background(), "promo-2024", nil)
-	require.NoError(t, err)
+	set, libDir, sums := promoSet(t)
 
 	const mib, gib = 1 << 20, 1 << 30
 	for _, tc := range []struct {
@@ -100,7 +94,7 @@ func TestSmallerTargetsOnRealDrives(t *testing.T) {
 				tails[i] = lastBytes(t, targets[i].loop.File, d.size%512)
 			}
 			opts := tc.opts
-			opts.WorkDir = lib.Dir
+			opts.WorkDir = libDir
 			res, err := fileset.Run(context.Background(), set.Source(), pts, opts)
 			require.NoError(t, err)
 			assert.Equal(t, 1, res.Builds, "one build serves every FAT32 target")
@@ -156,19 +150,13 @@ func TestSmallerTargetCorruptedOnItsMedia(t *testing.T) {
 	looptest.Require(t)
 	imgtest.Need(t, "mkfs.fat")
 	const mib = 1 << 20
-	src, _ := sourceTree(t)
-	lib, err := fileset.OpenLibrary(t.TempDir())
-	require.NoError(t, err)
-	_, err = lib.Import(context.Background(), "promo-2024", os.DirFS(src), src, nil)
-	require.NoError(t, err)
-	set, err := lib.OpenForJob(context.Background(), "promo-2024", nil)
-	require.NoError(t, err)
+	set, libDir, _ := promoSet(t)
 	large, small := drive{size: 1 << 30, sector: 512}.attach(t), drive{size: 300*mib + 7*512, sector: 512}.attach(t)
 	pts := []engine.PortTarget{{Port: 1, Label: large.loop.Node, Dev: large.dev}, {Port: 2, Label: small.loop.Node, Dev: small.dev}}
 	// flip is where to flip a byte of the smaller drive's file as its
 	// verify starts; < 0: nowhere.
 	run := func(flip int64) (fileset.PortResult, fileset.PortResult) {
-		opts := fileset.Options{Table: fileset.GPT, WorkDir: lib.Dir}
+		opts := fileset.Options{Table: fileset.GPT, WorkDir: libDir}
 		flipped := false
 		opts.Engine.OnProgress = func(p engine.Progress) {
 			if p.Port != 2 || p.Phase != engine.PhaseVerifying || flip < 0 || flipped {
