@@ -83,18 +83,20 @@ func TestCheckTarget(t *testing.T) {
 			return es
 		}), "docs/b.bin holds 70000 bytes, the set's 70001", false},
 		{"a file where it was not written", func(g *group) {
-			g.files = slices.Clone(g.files)
-			for i := range g.files {
-				if g.files[i].path == "docs/b.bin" {
-					g.files[i].off += 4096
+			ds := *g.src
+			ds.files = slices.Clone(ds.files)
+			for i := range ds.files {
+				if ds.files[i].path == "docs/b.bin" {
+					ds.files[i].off += 4096
 				}
 			}
+			g.src = &ds
 		}, "docs/b.bin: the target's FAT chain leads to", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := *g
-			tc.edit(&g)
-			v := g.checkTarget(ctx, mb, engine.PortTarget{Port: 1, Dev: dev})
+			edited := *g
+			tc.edit(&edited)
+			v := edited.checkTarget(ctx, mb, engine.PortTarget{Port: 1, Dev: dev})
 			if tc.says == "" {
 				require.NoError(t, v.err)
 				return

@@ -127,7 +127,6 @@ type group struct {
 	members []*member
 	src     *diskSource
 	plan    engine.Plan
-	files   []placed    // in manifest order
 	sums    *streamSums // each file's XXH3-128 as the group's reader read it (with several groups)
 	// check, for the one group that checks the set against its manifest,
 	// takes every file's SHA-256 beside the job.
@@ -288,7 +287,7 @@ func Run(ctx context.Context, src Source, targets []engine.PortTarget, o Options
 	var bufMu sync.Mutex
 	for _, g := range built {
 		wg.Go(func() {
-			buf := g.run(ctx, targets, o, len(built), res.Ports, chk, m, fsChecks)
+			buf := g.run(ctx, targets, o, len(built), res.Ports, chk, fsChecks)
 			bufMu.Lock()
 			res.BufferBytes += buf
 			bufMu.Unlock()
@@ -399,12 +398,11 @@ func (g *group) build(ctx context.Context, dir, name string, src Source, files *
 	all := slices.Clone(meta)
 	for _, p := range fl.Files {
 		pl := placed{off: l.PartStart + p.Off, size: p.Size, path: p.Path}
-		g.files = append(g.files, pl)
+		g.src.files = append(g.src.files, pl)
 		if p.Size > 0 {
 			all = append(all, engine.Extent{Off: pl.off, Len: (p.Size + fl.ClusterSize - 1) / fl.ClusterSize * fl.ClusterSize})
 		}
 	}
-	g.src.files = slices.Clone(g.files)
 	slices.SortFunc(g.src.files, func(a, b placed) int { return int(a.off - b.off) })
 	extents := merge(all, l.DiskSize)
 	g.plan = engine.Plan{
@@ -490,27 +488,9 @@ func cutFor(vol *os.File, size, newSize int64) (*cut, error) {
 		return nil, err
 	}
 	c := &cut{geo: v.Geometry()}
-	c.fatLen = shorterFATs(c.geo, newSize)
+	c.fatLen = c.geo.ShortestFATs(newSize, max(4096, c.geo.ClusterSize)) // the heap keeps the build's alignment
 	c.first, err = fatfs.Reframe(vol, size, newSize, c.fatLen)
 	return c, err
-}
-
-// shorterFATs is the length of the shortest FATs a smaller volume of
-// partSize bytes can have, cut from a built volume's of geometry g by a
-// multiple of a cluster and of 4 KiB: its heap then keeps the build's
-// alignment.
-func shorterFATs(g fatfs.Geometry, partSize int64) int64 {
-	step := max(4096, g.ClusterSize)
-	best := g.FATLength
-	for fl := g.FATLength - step; fl > 0; fl -= step {
-		heap := g.Heap - int64(g.FATs)*(g.FATLength-fl)
-		count := (partSize/g.SectorSize*g.SectorSize - heap) / g.ClusterSize
-		if (count+2)*4 > fl {
-			break
-		}
-		best = fl
-	}
-	return best
 }
 
 // place is where a byte the engine writes at off lies on the member's
@@ -585,7 +565,7 @@ func (a fixedArea) Plan(engine.Source) (engine.Plan, error) { return a.plan, nil
 
 // run writes the group's targets with the engine and verifies each as
 // soon as the engine is done with it. It returns the buffer bytes taken.
-func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options, groups int, out []PortResult, chk *setCheck, m *Manifest, fsChecks chan struct{}) int64 {
+func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options, groups int, out []PortResult, chk *setCheck, fsChecks chan struct{}) int64 {
 	eo := windows(o.Engine, len(targets), groups)
 	byPort := map[int]*member{}
 	var ts []engine.PortTarget
@@ -678,7 +658,7 @@ func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options,
 	}
 	er := run.Wait()
 	if chk.by == g {
-		chk.finish(g.check.against(m)) // the SHA-256 beside the job is done
+		chk.finish(g.check.against(g.manifest())) // the SHA-256 beside the job is done
 	}
 	for _, pr := range er.Ports {
 		if pr.Status == engine.Pass {
@@ -818,8 +798,8 @@ func (g *group) checkTarget(ctx context.Context, mb *member, t engine.PortTarget
 	for _, e := range m.Entries {
 		want[e.Path] = e
 	}
-	placedAt := make(map[string]placed, len(g.files))
-	for _, f := range g.files {
+	placedAt := make(map[string]placed, len(g.src.files))
+	for _, f := range g.src.files {
 		placedAt[f.path] = f
 	}
 	badAt := int64(-1)

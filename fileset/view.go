@@ -83,11 +83,22 @@ func (s *shrunk) tail() int64 { return s.segs[len(s.segs)-1].off }
 // place maps an offset the engine sees onto the drive; -1 when it has
 // no place there.
 func (s *shrunk) place(off int64) int64 {
+	_, to := s.locate(off)
+	return to
+}
+
+// locate finds the segment that holds off and where off lies on the
+// drive (-1: nowhere, or past the view's end, where there is no segment).
+func (s *shrunk) locate(off int64) (segment, int64) {
 	i := sort.Search(len(s.segs), func(i int) bool { return s.segs[i].end > off })
-	if i == len(s.segs) || s.segs[i].to < 0 {
-		return -1
+	if i == len(s.segs) {
+		return segment{}, -1
 	}
-	return s.segs[i].to + off - s.segs[i].off
+	sg := s.segs[i]
+	if sg.to < 0 {
+		return sg, -1
+	}
+	return sg, sg.to + off - sg.off
 }
 
 func (s *shrunk) Size() int64 { return s.size }
@@ -202,13 +213,8 @@ func (s *shrunk) each(p []byte, off int64, fn func(q []byte, to, at int64) (int,
 		if at >= s.size {
 			return n, io.EOF
 		}
-		i := sort.Search(len(s.segs), func(i int) bool { return s.segs[i].end > at })
-		sg := s.segs[i]
+		sg, to := s.locate(at)
 		q := p[n : n+int(min(int64(len(p)-n), sg.end-at))]
-		to := int64(-1)
-		if sg.to >= 0 {
-			to = sg.to + at - sg.off
-		}
 		m, err := fn(q, to, at)
 		if err != nil {
 			return n + m, err

@@ -41,16 +41,16 @@ func Reframe(img io.ReaderAt, size, newSize, fatLen int64) ([]byte, error) {
 	case fatLen > v.fatLen || fatLen <= 0 || fatLen%v.bps != 0:
 		return nil, fmt.Errorf("FATs of %d bytes cannot be cut to %d bytes", v.fatLen, fatLen)
 	}
-	heap := v.heap - int64(v.nFATs)*(v.fatLen-fatLen)
+	g := v.Geometry()
 	total := newSize / v.bps
-	if total*v.bps <= heap {
+	if heap := g.heapWith(fatLen); total*v.bps <= heap {
 		return nil, fmt.Errorf("%w: a %d-byte volume ends before its data area at %d", ErrNoSpace, newSize, heap)
 	}
-	count := (total*v.bps - heap) / v.cs
+	count := g.clusters(newSize, fatLen)
 	switch {
 	case count < minFAT32Clusters:
 		return nil, fmt.Errorf("%w: a %d-byte volume with FATs of %d bytes has %d clusters, FAT32 needs %d", ErrNoSpace, newSize, fatLen, count, minFAT32Clusters)
-	case (count+2)*4 > fatLen:
+	case !fits(count, fatLen):
 		return nil, fmt.Errorf("%w: a %d-byte volume has %d clusters, more than FATs of %d bytes hold", ErrNoSpace, newSize, count, fatLen)
 	}
 	// Every cluster in use must lie inside the smaller volume; its free
@@ -86,6 +86,33 @@ func Reframe(img io.ReaderAt, size, newSize, fatLen int64) ([]byte, error) {
 		binary.LittleEndian.PutUint32(s[488:], free-(v.count-uint32(count)))
 	}
 	return head, nil
+}
+
+// heapWith is where cluster 2 lies, from the volume's first byte, when
+// each FAT is fatLen bytes long.
+func (g Geometry) heapWith(fatLen int64) int64 {
+	return g.Heap - int64(g.FATs)*(g.FATLength-fatLen)
+}
+
+// clusters is how many clusters a volume of size bytes holds with FATs
+// of fatLen bytes.
+func (g Geometry) clusters(size, fatLen int64) int64 {
+	return (size/g.SectorSize*g.SectorSize - g.heapWith(fatLen)) / g.ClusterSize
+}
+
+// fits reports whether FAT32 FATs of fatLen bytes hold count clusters'
+// entries (and the two reserved ones).
+func fits(count, fatLen int64) bool { return (count+2)*4 <= fatLen }
+
+// ShortestFATs is the length of the shortest FATs a smaller FAT32 volume
+// of size bytes can have, cut from this volume's by multiples of step
+// bytes (a multiple of a cluster keeps the heap's alignment).
+func (g Geometry) ShortestFATs(size, step int64) int64 {
+	best := g.FATLength
+	for fl := g.FATLength - step; fl > 0 && fits(g.clusters(size, fl), fl); fl -= step {
+		best = fl
+	}
+	return best
 }
 
 // usedFrom returns the first cluster from c on that the first FAT marks
