@@ -768,8 +768,13 @@ func TestTargetsOwnPatches(t *testing.T) {
 	zeros := make([]byte, 4096) // shared by both targets, as a job shares it
 	j := r.job(engine.CopyVerify, 2, 3, 4)
 	j.Area = gapArea{} // copies [0, 1 MiB) and [2, 3 MiB)
+	j.Options.ChunkSize = MiB
 	j.Targets[0].Patches = []engine.Patch{{Off: 0, Data: []byte("port two")}, {Off: 3*MiB + 512, Data: zeros}}
-	j.Targets[1].Patches = []engine.Patch{{Off: 0, Data: []byte("port 3")}, {Off: 2*MiB + 100, Data: []byte("inside")}}
+	// A chunk is written in pieces around its patches: one patch spans
+	// two of them.
+	across := int64(256<<10) - 3
+	j.Targets[1].Patches = []engine.Patch{{Off: 0, Data: []byte("port 3")}, {Off: 2*MiB + 100, Data: []byte("inside")},
+		{Off: 2*MiB + across, Data: []byte("across")}}
 	j.Targets[2].Patches = []engine.Patch{{Off: 4*MiB - 10, Data: zeros}}
 	var mu sync.Mutex
 	last := map[int]engine.Progress{}
@@ -792,6 +797,7 @@ func TestTargetsOwnPatches(t *testing.T) {
 	copy(want[2][3*MiB+512:], zeros)
 	copy(want[3], "port 3")
 	copy(want[3][2*MiB+100:], "inside")
+	copy(want[3][2*MiB+across:], "across")
 	for port, d := range map[int]*sim.Drive{2: a, 3: b} {
 		pr, ok := res.Port(port)
 		require.True(t, ok)

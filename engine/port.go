@@ -283,11 +283,18 @@ func (p *port) copy() PortResult {
 		if c.off == 0 {
 			return nil // the head goes last, below
 		}
-		out := p.overlay(data, c.off)
-		if !p.needsWrite(dev, out, c.off) {
-			return nil
+		var err error
+		switch {
+		case !r.opts.Delta && p.hasPatch(c.off, c.n):
+			err = p.writePatched(dev, data, c.off)
+		default:
+			out := p.overlay(data, c.off)
+			if !p.needsWrite(dev, out, c.off) {
+				return nil
+			}
+			err = p.write(dev, out, c.off)
 		}
-		if err := p.write(dev, out, c.off); err != nil {
+		if err != nil {
 			res := p.failWrite(err)
 			return &res
 		}
@@ -429,6 +436,39 @@ func (p *port) discardGaps(dev Target) int64 {
 // write writes one chunk, retrying transient errors.
 func (p *port) write(dev Target, data []byte, off int64) error {
 	return writeRetrying(p.ctx, dev, data, off, p.r.opts)
+}
+
+// writePatched writes a chunk that the port's patches touch without a
+// copy of the whole chunk: the pieces no patch touches go to the target
+// straight from the window's shared buffer, the others through the
+// port's scratch piece with the patches laid over. Pieces start on
+// scratch-sized steps from the chunk's start, so every write stays
+// aligned for direct I/O.
+func (p *port) writePatched(dev Target, data []byte, off int64) error {
+	piece := p.piece()
+	from := 0 // the start of the bytes not yet written, untouched by patches
+	for at := 0; at < len(data); at += len(piece) {
+		n := min(len(piece), len(data)-at)
+		if !p.hasPatch(off+int64(at), n) {
+			continue
+		}
+		if from < at {
+			if err := p.write(dev, data[from:at], off+int64(from)); err != nil {
+				return err
+			}
+		}
+		b := piece[:n]
+		copy(b, data[at:at+n])
+		p.patchPiece(b, off+int64(at))
+		if err := p.write(dev, b, off+int64(at)); err != nil {
+			return err
+		}
+		from = at + n
+	}
+	if from < len(data) {
+		return p.write(dev, data[from:], off+int64(from))
+	}
+	return nil
 }
 
 // verify reads the whole plan back from the media and checks every chunk
