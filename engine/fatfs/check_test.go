@@ -103,6 +103,16 @@ func TestCheckFindsDamage(t *testing.T) {
 				m.put32(f+4*60000, 0x0fffffff)
 			}
 		}, "no file uses them, the first at 60000"},
+		// The FATs are read a block at a time: the damage lies past the
+		// first block too.
+		{"fat32", "the FAT copies differ past the first block", func(m image, g geometry, _ *fatfs.Layout) {
+			m.xor(g.fat2+4*66000, 0x01)
+		}, "FAT 2 differs from FAT 1 at byte 264000"},
+		{"fat32", "a lost cluster past the first block", func(m image, g geometry, _ *fatfs.Layout) {
+			for _, f := range []int64{g.fat1, g.fat2} {
+				m.put32(f+4*67000, 0x0fffffff)
+			}
+		}, "no file uses them, the first at 67000"},
 		{"fat32", "a chain longer than its file", func(m image, g geometry, lay *fatfs.Layout) {
 			last := (lay.Files[2].Off-g.heap)/g.cs + 2 // dir/inner.txt: one cluster
 			for _, f := range []int64{g.fat1, g.fat2} {

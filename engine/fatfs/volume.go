@@ -84,9 +84,10 @@ type Volume struct {
 	backupBoot       int64  // FAT32: the backup boot sector, from off; 0 when none
 
 	mu     sync.Mutex
-	cache  map[int64][]byte  // FAT blocks of the first FAT
-	lists  map[*node][]*node // folders listed lately
-	root   *node             // the root folder with what it holds, once read
+	cache  map[int64][]byte   // FAT blocks of the first FAT
+	lists  map[*node][]*node  // folders listed lately
+	chains map[chainKey][]run // chains followed: Check's walk, then Walk's
+	root   *node              // the root folder with what it holds, once read
 	rootMu sync.Mutex
 
 	// exFAT
@@ -107,7 +108,7 @@ func Open(r io.ReaderAt, off, size int64) (*Volume, error) {
 	if err := readAt(r, bs, off); err != nil {
 		return nil, fmt.Errorf("boot sector: %w", err)
 	}
-	v := &Volume{r: r, off: off, size: size, cache: map[int64][]byte{}, lists: map[*node][]*node{}}
+	v := &Volume{r: r, off: off, size: size, cache: map[int64][]byte{}, lists: map[*node][]*node{}, chains: map[chainKey][]run{}}
 	var err error
 	switch {
 	case bytes.Equal(bs[3:11], []byte("EXFAT   ")):
@@ -376,7 +377,20 @@ func (v *Volume) next(c uint32) (uint32, error) {
 	if v.kind != FAT32 && v.kind != ExFAT {
 		n = 2
 	}
-	p, err := v.fatBytes(v.entryOff(c), n)
+	at := v.entryOff(c)
+	if v.kind != FAT12 {
+		// The entry lies whole in one block: read in place, as a walk
+		// follows every chain a cluster at a time.
+		blk := at / fatBlock
+		b, err := v.fatBlock(blk)
+		if err != nil {
+			return 0, err
+		}
+		if i := int(at - blk*fatBlock); i+n <= len(b) {
+			return v.decode(b[i:], c), nil
+		}
+	}
+	p, err := v.fatBytes(at, n)
 	if err != nil {
 		return 0, err
 	}
@@ -419,6 +433,37 @@ type run struct {
 // consecutive clusters. limit bounds its length in clusters (a chain
 // longer than the data it holds is damage, and a loop never ends).
 func (v *Volume) chain(first uint32, limit int64) ([]run, error) {
+	k := chainKey{first, limit}
+	v.mu.Lock()
+	rs, ok := v.chains[k]
+	v.mu.Unlock()
+	if ok {
+		return rs, nil
+	}
+	rs, err := v.follow(first, limit)
+	if err == nil {
+		v.mu.Lock()
+		if len(v.chains) < maxChains {
+			v.chains[k] = rs
+		}
+		v.mu.Unlock()
+	}
+	return rs, err
+}
+
+// chainKey names a chain followed: from its first cluster, up to a
+// limit.
+type chainKey struct {
+	first uint32
+	limit int64
+}
+
+// maxChains is how many chains a volume remembers: enough for a check
+// and a walk of a set's thousands of files, in about a MiB.
+const maxChains = 1 << 14
+
+// follow reads a chain from the FAT.
+func (v *Volume) follow(first uint32, limit int64) ([]run, error) {
 	var out []run
 	c := first
 	for n := int64(0); ; n++ {
