@@ -96,6 +96,7 @@ func TestCheckTarget(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			edited := *g
 			tc.edit(&edited)
+			edited.index()
 			v := edited.checkTarget(ctx, mb, engine.PortTarget{Port: 1, Dev: dev})
 			if tc.says == "" {
 				require.NoError(t, v.err)

@@ -5,11 +5,11 @@
 // the file system asked for), and verified file by file from the media.
 //
 // A job builds the file system's structures in a sparse file beside the
-// library (mkfs.fat or mkfs.exfat formats it, engine/fatfs lays the
-// folders and FAT chains into it), and the engine's fan-out writes each
-// target from a source that reads those structures from the file and
-// every file's bytes from the set itself: the window, straggler tolerance
-// and LBA-0-last come from the engine. One build serves the targets of
+// library (engine/fatfs formats FAT32, mkfs.exfat formats exFAT, and
+// engine/fatfs lays the folders and FAT chains into it), and the
+// engine's fan-out writes each target from a source that reads those
+// structures from the file and every file's bytes from the set itself:
+// the window, straggler tolerance and LBA-0-last come from the engine. One build serves the targets of
 // one layout, and FAT32 targets of every size with its cluster size:
 // the engine writes a smaller target through a view of it as the build's
 // disk (shrunk), where each FAT keeps its first bytes, as many as the

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -131,6 +132,10 @@ type group struct {
 	// check, for the one group that checks the set against its manifest,
 	// takes every file's SHA-256 beside the job.
 	check *streamSums
+	// What every target's file system is checked against, made once by
+	// index for all the group's targets (see checkTarget).
+	entryAt  map[string]int // a manifest entry's index, by path
+	placedAt map[string]placed
 }
 
 // member is one target of a group: its own layout, and the bytes it gets
@@ -231,7 +236,7 @@ func Run(ctx context.Context, src Source, targets []engine.PortTarget, o Options
 		lock.Close()
 		os.RemoveAll(work)
 	}()
-	// The volumes are built side by side: mkfs and the folders of one do
+	// The volumes are built side by side: the format and folders of one do
 	// not wait for another's. A target that a larger one's build cannot
 	// serve after all (the set reaches past its volume's end) gets a
 	// build of its own in a second round.
@@ -366,7 +371,7 @@ func (g *group) build(ctx context.Context, dir, name string, src Source, files *
 	if err := f.Truncate(l.PartSize); err != nil {
 		return nil, fmt.Errorf("volume image: %w", err)
 	}
-	if err := mkfs(ctx, l, path); err != nil {
+	if err := format(ctx, l, path, f); err != nil {
 		return nil, err
 	}
 	m := src.Manifest
@@ -404,6 +409,7 @@ func (g *group) build(ctx context.Context, dir, name string, src Source, files *
 		}
 	}
 	slices.SortFunc(g.src.files, func(a, b placed) int { return int(a.off - b.off) })
+	g.index()
 	extents := merge(all, l.DiskSize)
 	g.plan = engine.Plan{
 		Area:       fmt.Sprintf("files onto %s (%s clusters, %s)", l.FS, engine.FormatSize(l.ClusterSize), strings.ToUpper(l.Table)),
@@ -526,35 +532,34 @@ func merge(ex []engine.Extent, size int64) []engine.Extent {
 	return out
 }
 
-// mkfs formats the volume image with the real tool, with Microsoft's
-// cluster size and the partition's offset as hidden sectors.
-func mkfs(ctx context.Context, l Layout, path string) error {
-	var args []string
-	pkg := "dosfstools"
+// format formats the volume image: FAT32 in Go (fatfs.FormatFAT32, a
+// few sectors where mkfs.fat writes every FAT sector), exFAT with the
+// real tool; both with Microsoft's cluster size, and the partition's
+// offset as hidden sectors.
+func format(ctx context.Context, l Layout, path string, f *os.File) error {
 	switch l.FS {
 	case fatfs.FAT32:
-		args = []string{"mkfs.fat", "-F", "32", "-S", "512", "-s", strconv.FormatInt(l.ClusterSize/sector, 10),
-			"-h", strconv.FormatInt(l.PartStart/sector, 10), "--mbr=n"}
-		if l.Label != "" {
-			args = append(args, "-n", l.Label)
+		err := fatfs.FormatFAT32(f, l.PartSize, fatfs.FormatOptions{ClusterSize: l.ClusterSize, HiddenSectors: l.PartStart / sector,
+			Label: l.Label, VolumeID: rand.Uint32(), Time: time.Now()})
+		if errors.Is(err, fatfs.ErrFewClusters) {
+			return fmt.Errorf("%w: %w", ErrTooSmall, err)
 		}
+		return err
 	case fatfs.ExFAT:
-		pkg = "exfatprogs"
-		args = []string{"mkfs.exfat", "-c", strconv.FormatInt(l.ClusterSize, 10)}
+		args := []string{"mkfs.exfat", "-c", strconv.FormatInt(l.ClusterSize, 10)}
 		if l.Label != "" {
 			args = append(args, "-L", l.Label)
 		}
-	default:
-		return fmt.Errorf("%w: file system %s", ErrUnsupported, l.FS)
+		if _, err := exec.LookPath(args[0]); err != nil {
+			return fmt.Errorf("%s is not installed (Debian package exfatprogs)", args[0])
+		}
+		out, err := exec.CommandContext(ctx, args[0], append(args[1:], path)...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%s: %v: %s", args[0], err, strings.TrimSpace(string(out)))
+		}
+		return nil
 	}
-	if _, err := exec.LookPath(args[0]); err != nil {
-		return fmt.Errorf("%s is not installed (Debian package %s)", args[0], pkg)
-	}
-	out, err := exec.CommandContext(ctx, args[0], append(args[1:], path)...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s: %v: %s", args[0], err, strings.TrimSpace(string(out)))
-	}
-	return nil
+	return fmt.Errorf("%w: file system %s", ErrUnsupported, l.FS)
 }
 
 // fixedArea hands the engine a plan made in advance.
@@ -578,9 +583,10 @@ func (g *group) run(ctx context.Context, targets []engine.PortTarget, o Options,
 		}
 		ts = append(ts, t)
 	}
-	// Each target's file system is checked as soon as the engine has
-	// verified it, while the engine reads the set again; its PASS, and the
-	// progress that says so, wait for the check.
+	// Each target's file system is checked from its media as soon as the
+	// engine has verified it (beside its verify, the checks slowed every
+	// port down more than they took after it); its PASS, and the progress
+	// that says so, wait for the check.
 	var mu sync.Mutex
 	checks := map[int]*portCheck{}
 	var checking sync.WaitGroup
@@ -794,33 +800,28 @@ func (g *group) checkTarget(ctx context.Context, mb *member, t engine.PortTarget
 	// One walk of the tree: every folder and file the manifest's, of its
 	// size, and each file's FAT chain leading to where its bytes were
 	// written.
-	want := make(map[string]Entry, len(m.Entries))
-	for _, e := range m.Entries {
-		want[e.Path] = e
-	}
-	placedAt := make(map[string]placed, len(g.src.files))
-	for _, f := range g.src.files {
-		placedAt[f.path] = f
-	}
+	seen := make([]bool, len(m.Entries))
 	badAt := int64(-1)
 	err = vol.Walk(func(p string, dir bool, size int64, ex []fatfs.Extent) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		w, ok := want[p]
+		i, ok := g.entryAt[p]
 		switch {
 		case !ok:
 			return fmt.Errorf("%s is on the target but not in the set", p)
-		case w.Dir != dir:
+		case seen[i]:
+			return fmt.Errorf("%s is on the target twice", p)
+		case m.Entries[i].Dir != dir:
 			return fmt.Errorf("%s: a folder in one and a file in the other", p)
-		case !dir && size != w.Size:
-			return fmt.Errorf("%s holds %d bytes, the set's %d", p, size, w.Size)
+		case !dir && size != m.Entries[i].Size:
+			return fmt.Errorf("%s holds %d bytes, the set's %d", p, size, m.Entries[i].Size)
 		}
-		delete(want, p)
+		seen[i] = true
 		if dir {
 			return nil
 		}
-		f := placedAt[p]
+		f := g.placedAt[p]
 		f.off = mb.place(f.off)
 		if at, ok := f.at(ex); !ok {
 			badAt = at
@@ -828,11 +829,8 @@ func (g *group) checkTarget(ctx context.Context, mb *member, t engine.PortTarget
 		}
 		return nil
 	})
-	if err == nil {
-		for p := range want {
-			err = fmt.Errorf("%s is in the set but not on the target", p)
-			break
-		}
+	if i := slices.Index(seen, false); err == nil && i >= 0 {
+		err = fmt.Errorf("%s is in the set but not on the target", m.Entries[i].Path)
 	}
 	switch {
 	case ctx.Err() != nil:
@@ -841,6 +839,20 @@ func (g *group) checkTarget(ctx context.Context, mb *member, t engine.PortTarget
 		return fail(engine.CauseMismatch, badAt, fmt.Errorf("verify: %w", err))
 	}
 	return verdict{}
+}
+
+// index makes the maps checkTarget looks paths up in, once the build
+// has placed the files.
+func (g *group) index() {
+	m := g.manifest()
+	g.entryAt = make(map[string]int, len(m.Entries))
+	for i, e := range m.Entries {
+		g.entryAt[e.Path] = i
+	}
+	g.placedAt = make(map[string]placed, len(g.src.files))
+	for _, f := range g.src.files {
+		g.placedAt[f.path] = f
+	}
 }
 
 // setChecked waits for the job's check of the set against its manifest:

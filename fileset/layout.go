@@ -125,8 +125,8 @@ func Plan(m *Manifest, size int64, sectorSize int, fsName, table, label string, 
 	if l.FS == fatfs.FAT32 && l.PartSize/l.ClusterSize < minFAT32Clusters {
 		return l, fmt.Errorf("%w: a FAT32 volume needs at least 33 MB; the %s target leaves %s", ErrTooSmall, engine.FormatSize(size), engine.FormatSize(l.PartSize))
 	}
-	// mkfs.fat makes a volume larger than its boot sector can count no
-	// larger than that: the partition would hold a smaller volume.
+	// A FAT32 boot sector counts at most 2^32-1 sectors: a larger
+	// partition would hold a smaller volume.
 	if l.FS == fatfs.FAT32 && l.PartSize > maxFAT32Volume {
 		if fsName != "" && fsName != FSAuto {
 			return l, fmt.Errorf("%w: FAT32 on a %s partition: a FAT32 volume holds at most %s; use exFAT", ErrUnsupported,

@@ -21,8 +21,8 @@ import (
 // the FATs' cut ends, free entries all, have no place on it and must be
 // zeros; and the target's own end (after its partition) is seen past the
 // build's. So one build, read once, serves FAT32 targets of any size
-// with its cluster size, and each gets the file system mkfs would give
-// it.
+// with its cluster size, and each gets the file system a format of its
+// own size would give it.
 type shrunk struct {
 	engine.Target // the drive
 	size          int64

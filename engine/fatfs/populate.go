@@ -58,7 +58,7 @@ type ReadWriterAt interface {
 // PopulateOptions tune Populate.
 type PopulateOptions struct {
 	// PartitionOffset is the volume's first sector on its disk, recorded
-	// in an exFAT boot region (FAT32 takes it from mkfs.fat -h).
+	// in an exFAT boot region (a FAT32 boot sector has it from its format).
 	PartitionOffset int64
 }
 
@@ -88,8 +88,8 @@ type witem struct {
 }
 
 // Populate lays nodes (folders before what they hold, or folders implied
-// by the paths) into the volume of size bytes in img, which mkfs.fat -F 32
-// or mkfs.exfat has just formatted. It writes the folders, FAT chains,
+// by the paths) into the volume of size bytes in img, which FormatFAT32,
+// mkfs.fat -F 32 or mkfs.exfat has just formatted. It writes the folders, FAT chains,
 // allocation bitmap and free counts, allocating each folder and then each
 // file in one run of clusters, in the order given, and returns where each
 // file's bytes go: the caller writes them (or streams them to targets).

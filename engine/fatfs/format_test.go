@@ -1,0 +1,156 @@
+//go:build linux
+
+package fatfs_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clonebay/clonebay/engine/fatfs"
+	"github.com/clonebay/clonebay/internal/imgtest"
+)
+
+// goFormat formats a sparse image of size bytes with FormatFAT32.
+func goFormat(t *testing.T, size, cs int64, label string) string {
+	t.Helper()
+	img := filepath.Join(t.TempDir(), "fat32.img")
+	imgtest.Sparse(t, img, size)
+	f, err := os.OpenFile(img, os.O_RDWR, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	require.NoError(t, fatfs.FormatFAT32(f, size, fatfs.FormatOptions{ClusterSize: cs, HiddenSectors: 8192, Label: label,
+		VolumeID: 0x1234abcd, Time: time.Date(2026, 3, 4, 5, 6, 8, 0, time.UTC)}))
+	return img
+}
+
+// TestFormatFAT32: the volume the real checker accepts, with clusters
+// of the size asked for, FATs no longer than they need be, the heap on a
+// whole cluster, and never fewer clusters than mkfs.fat gives the same
+// size.
+func TestFormatFAT32(t *testing.T) {
+	imgtest.Need(t, "mkfs.fat", "fsck.vfat")
+	for _, tc := range []struct {
+		size, cs int64
+	}{
+		{64 << 20, 512},
+		{300 << 20, 4096},
+		{1<<30 + 12345*512, 4096}, // an odd number of sectors
+		{4 << 30, 4096},
+		{16 << 30, 8192},
+		{32 << 30, 16384},
+	} {
+		t.Run(fmt.Sprintf("%d MiB, %d-byte clusters", tc.size>>20, tc.cs), func(t *testing.T) {
+			img := goFormat(t, tc.size, tc.cs, "Promo 2026")
+			out := imgtest.Run(t, "fsck.vfat", "-n", img)
+			assert.NotContains(t, out, "differ", "fsck.vfat: %s", out)
+			assert.NotContains(t, out, "Dirty", "fsck.vfat: %s", out)
+
+			v := openImage(t, img)
+			require.NoError(t, v.Check())
+			assert.Equal(t, fatfs.FAT32, v.Kind())
+			assert.Equal(t, "PROMO 2026", v.Label())
+			g := v.Geometry()
+			assert.Equal(t, tc.cs, g.ClusterSize)
+			assert.Zero(t, g.Heap%tc.cs, "the heap starts on a whole cluster")
+			assert.LessOrEqual(t, (int64(g.Clusters)+2)*4, g.FATLength, "every cluster has its entry")
+			// FATs a sector shorter would leave more clusters than they hold.
+			shorter := g.FATLength - 512
+			heap := (32*512 + 2*shorter + tc.cs - 1) / tc.cs * tc.cs // 32 reserved sectors, up to a whole cluster
+			assert.Greater(t, ((tc.size/512*512-heap)/tc.cs+2)*4, shorter, "the FATs are no longer than they need be")
+
+			ref := filepath.Join(t.TempDir(), "mkfs.img")
+			imgtest.Sparse(t, ref, tc.size)
+			imgtest.Run(t, "mkfs.fat", "-F", "32", "-S", "512", "-s", strconv.FormatInt(tc.cs/512, 10), "-h", "8192", "--mbr=n", ref)
+			assert.GreaterOrEqual(t, g.Clusters, openImage(t, ref).Geometry().Clusters, "no fewer clusters than mkfs.fat gives")
+
+			f, err := os.Open(img)
+			require.NoError(t, err)
+			defer f.Close()
+			boot := make([]byte, 512)
+			_, err = f.ReadAt(boot, 0)
+			require.NoError(t, err)
+			assert.Equal(t, []byte{0x00, 0x20, 0x00, 0x00}, boot[28:32], "the hidden sectors: the partition's start")
+			assert.Equal(t, []byte{0xcd, 0xab, 0x34, 0x12}, boot[67:71], "the volume ID")
+			backup := make([]byte, 1024)
+			_, err = f.ReadAt(backup, 6*512)
+			require.NoError(t, err)
+			first := make([]byte, 1024)
+			_, err = f.ReadAt(first, 0)
+			require.NoError(t, err)
+			assert.True(t, bytes.Equal(first, backup), "the boot sector and FSInfo have their backups")
+		})
+	}
+}
+
+// TestFormatFAT32Fills: a volume it formats takes a set through Populate,
+// and the real tools read every file back.
+func TestFormatFAT32Fills(t *testing.T) {
+	imgtest.Need(t, "fsck.vfat", "mcopy")
+	nodes, files := tree(3)
+	img := goFormat(t, 64<<20, 512, "CLONEBAY")
+	fill(t, img, nodes, files)
+	imgtest.Check(t, "fat32", img)
+	got := readWithTools(t, "fat32", img)
+	assert.Equal(t, len(files), len(got), "the tools see every file")
+	for p, want := range files {
+		assert.True(t, bytes.Equal(want, got[p]), "%s: the tools read other bytes", p)
+	}
+	require.NoError(t, openImage(t, img).Check())
+}
+
+// TestFormatFAT32Refuses: what FAT32 cannot be is said, and nothing is
+// written.
+func TestFormatFAT32Refuses(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		size    int64
+		o       fatfs.FormatOptions
+		is      error
+		message string
+	}{
+		{"too few clusters", 200 << 20, fatfs.FormatOptions{ClusterSize: 4096}, fatfs.ErrFewClusters,
+			"4096-byte clusters has 51", // 200 MiB of 4 KiB clusters: about 51,000
+		},
+		{"a cluster size that is no power of two", 1 << 30, fatfs.FormatOptions{ClusterSize: 3000}, nil,
+			"clusters of 3000 bytes"},
+		{"clusters over 32 KiB", 1 << 30, fatfs.FormatOptions{ClusterSize: 64 << 10}, nil,
+			"clusters of 65536 bytes"},
+		{"a label FAT cannot hold", 1 << 30, fatfs.FormatOptions{ClusterSize: 4096, Label: "a:b"}, fatfs.ErrBadLabel,
+			`"a:b" holds ':'`},
+		{"more sectors than the boot sector counts", 3 << 40, fatfs.FormatOptions{ClusterSize: 32768}, nil,
+			"do not fit the boot sector's fields"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var w recorder
+			err := fatfs.FormatFAT32(&w, tc.size, tc.o)
+			require.Error(t, err)
+			if tc.is != nil {
+				assert.ErrorIs(t, err, tc.is)
+			}
+			assert.Contains(t, err.Error(), tc.message)
+			assert.Zero(t, w.n, "nothing is written")
+		})
+	}
+	t.Run("a write that fails", func(t *testing.T) {
+		err := fatfs.FormatFAT32(failing{}, 1<<30, fatfs.FormatOptions{ClusterSize: 4096})
+		require.Error(t, err)
+		assert.ErrorContains(t, err, "FAT32 format: no space left")
+	})
+}
+
+type recorder struct{ n int }
+
+func (r *recorder) WriteAt(p []byte, _ int64) (int, error) { r.n += len(p); return len(p), nil }
+
+type failing struct{}
+
+func (failing) WriteAt([]byte, int64) (int, error) { return 0, errors.New("no space left") }
