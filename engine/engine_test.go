@@ -787,6 +787,8 @@ func TestTargetsOwnPatches(t *testing.T) {
 	res, err := j.Run(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, int64(2*MiB+4096), last[2].Total, "the plan and port 2's own bytes outside it")
+	assert.Equal(t, engine.PhaseDone, last[2].Phase)
+	assert.Equal(t, last[2].Total, last[2].Done, "a port that passed shows all its bytes done")
 
 	want := map[int][]byte{2: bytes.Clone(old), 3: bytes.Clone(old)}
 	for _, w := range want {

@@ -576,7 +576,7 @@ func (r *Running) settle(ready []*port, results []PortResult) {
 		}
 		if !p.settled {
 			p.settled = true
-			p.meter.report(PhaseDone, r.plan.Bytes(), true)
+			p.meter.report(PhaseDone, p.meter.totalBytes(), true) // the plan and the port's own bytes beside it
 		}
 	}
 }

@@ -200,6 +200,14 @@ func (m *meter) more(n int64) {
 	m.total += n
 }
 
+// totalBytes is the port's whole work: the plan and its own bytes
+// outside it.
+func (m *meter) totalBytes() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.total
+}
+
 // report notes done bytes in a phase; done < 0 keeps the last count and
 // ends the port. force sends even within the interval.
 func (m *meter) report(phase Phase, done int64, force bool) {
