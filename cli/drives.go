@@ -149,6 +149,7 @@ type targetRules struct {
 	library []libraryFiles
 	system  map[string]bool // the system disks' devices
 	seen    []blockdev.Storage
+	loops   *blockdev.Loops // the attached loop devices, listed at the first target
 }
 
 // libraryFiles are the files of one image library folder.
@@ -249,11 +250,14 @@ func (r *targetRules) allowed(node string, s blockdev.Storage) error {
 	if s.OnDevices(r.system) {
 		return fmt.Errorf("target %s: refused: it holds this system's own root or boot file system", node)
 	}
-	loops, err := blockdev.LoopsOn(s)
-	if err != nil {
-		return fmt.Errorf("target %s: %w", node, err)
+	if r.loops == nil {
+		ls, err := blockdev.AttachedLoops()
+		if err != nil {
+			return fmt.Errorf("target %s: %w", node, err)
+		}
+		r.loops = &ls
 	}
-	if len(loops) > 0 {
+	if loops := r.loops.On(s); len(loops) > 0 {
 		return fmt.Errorf("target %s: refused: it is under loop device %s, which may be mounted or in use; detach it first (losetup -d %s)",
 			node, strings.Join(loops, ", "), strings.Join(loops, " "))
 	}

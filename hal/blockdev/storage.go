@@ -295,12 +295,44 @@ func (fs sysfs) loopStatus(dev, dir string) (*unix.LoopInfo64, error) {
 // openers.
 func LoopsOn(s Storage) ([]string, error) { return sysfs{root: "/sys"}.loopsOn(s) }
 
+// Loops are the loop devices attached when AttachedLoops looked, each
+// with the storage it is built on: a job that checks many targets lists
+// them once.
+type Loops struct {
+	devs []string // each loop's own device number
+	on   []Storage
+}
+
+// AttachedLoops lists the loop devices attached now.
+func AttachedLoops() (Loops, error) { return sysfs{root: "/sys"}.loops() }
+
+// On names the loop devices over s, as LoopsOn does.
+func (ls Loops) On(s Storage) []string {
+	var out []string
+	for i, l := range ls.on {
+		if !slices.Contains(s.devs, ls.devs[i]) && l.Same(s) {
+			out = append(out, l.Name)
+		}
+	}
+	// loop2 before loop10
+	slices.SortFunc(out, func(a, b string) int { return cmp.Or(cmp.Compare(len(a), len(b)), strings.Compare(a, b)) })
+	return out
+}
+
 func (fs sysfs) loopsOn(s Storage) ([]string, error) {
+	ls, err := fs.loops()
+	if err != nil {
+		return nil, err
+	}
+	return ls.On(s), nil
+}
+
+func (fs sysfs) loops() (Loops, error) {
+	var ls Loops
 	ents, err := os.ReadDir(filepath.Join(fs.root, "block"))
 	if err != nil {
-		return nil, fmt.Errorf("loop devices: %w", err)
+		return ls, fmt.Errorf("loop devices: %w", err)
 	}
-	var out []string
 	for _, e := range ents {
 		dir := filepath.Join(fs.root, "block", e.Name())
 		if !strings.HasPrefix(e.Name(), "loop") {
@@ -310,7 +342,7 @@ func (fs sysfs) loopsOn(s Storage) ([]string, error) {
 			continue // not attached
 		}
 		dev, err := readTrim(filepath.Join(dir, "dev"))
-		if err != nil || slices.Contains(s.devs, dev) {
+		if err != nil {
 			continue
 		}
 		l := Storage{Name: "/dev/" + e.Name()}
@@ -318,15 +350,12 @@ func (fs sysfs) loopsOn(s Storage) ([]string, error) {
 			if _, serr := os.Stat(filepath.Join(dir, "loop")); serr != nil {
 				continue // detached while we looked
 			}
-			return nil, err
+			return ls, err
 		}
-		if l.Same(s) {
-			out = append(out, l.Name)
-		}
+		ls.devs = append(ls.devs, dev)
+		ls.on = append(ls.on, l)
 	}
-	// loop2 before loop10
-	slices.SortFunc(out, func(a, b string) int { return cmp.Or(cmp.Compare(len(a), len(b)), strings.Compare(a, b)) })
-	return out, nil
+	return ls, nil
 }
 
 func readTrim(path string) (string, error) {

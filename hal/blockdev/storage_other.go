@@ -72,3 +72,12 @@ func Resolve(name string) (Storage, error) {
 
 // LoopsOn finds no loop devices: there are none outside Linux.
 func LoopsOn(Storage) ([]string, error) { return nil, nil }
+
+// Loops are none outside Linux.
+type Loops struct{}
+
+// AttachedLoops finds no loop devices outside Linux.
+func AttachedLoops() (Loops, error) { return Loops{}, nil }
+
+// On names no loop devices.
+func (Loops) On(Storage) []string { return nil }
