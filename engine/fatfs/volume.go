@@ -373,21 +373,37 @@ func (v *Volume) decode(p []byte, c uint32) uint32 {
 
 // next returns cluster c's FAT entry.
 func (v *Volume) next(c uint32) (uint32, error) {
+	cur := fatCursor{v: v, blk: -1}
+	return cur.next(c)
+}
+
+// fatCursor reads FAT entries one after another, as a chain is followed:
+// the block the last entry lay in is kept at hand, so most entries are
+// read in place, without a look into the volume's shared cache.
+type fatCursor struct {
+	v   *Volume
+	blk int64
+	b   []byte
+}
+
+func (cur *fatCursor) next(c uint32) (uint32, error) {
+	v := cur.v
 	n := 4
 	if v.kind != FAT32 && v.kind != ExFAT {
 		n = 2
 	}
 	at := v.entryOff(c)
 	if v.kind != FAT12 {
-		// The entry lies whole in one block: read in place, as a walk
-		// follows every chain a cluster at a time.
-		blk := at / fatBlock
-		b, err := v.fatBlock(blk)
-		if err != nil {
-			return 0, err
+		// The entry lies whole in one block.
+		if blk := at / fatBlock; blk != cur.blk {
+			b, err := v.fatBlock(blk)
+			if err != nil {
+				return 0, err
+			}
+			cur.blk, cur.b = blk, b
 		}
-		if i := int(at - blk*fatBlock); i+n <= len(b) {
-			return v.decode(b[i:], c), nil
+		if i := int(at - cur.blk*fatBlock); i+n <= len(cur.b) {
+			return v.decode(cur.b[i:], c), nil
 		}
 	}
 	p, err := v.fatBytes(at, n)
@@ -465,6 +481,7 @@ const maxChains = 1 << 14
 // follow reads a chain from the FAT.
 func (v *Volume) follow(first uint32, limit int64) ([]run, error) {
 	var out []run
+	cur := fatCursor{v: v, blk: -1}
 	c := first
 	for n := int64(0); ; n++ {
 		if !v.valid(c) {
@@ -478,7 +495,7 @@ func (v *Volume) follow(first uint32, limit int64) ([]run, error) {
 		} else {
 			out = append(out, run{c, 1})
 		}
-		e, err := v.next(c)
+		e, err := cur.next(c)
 		if err != nil {
 			return nil, err
 		}
