@@ -55,6 +55,8 @@ portable:
 		echo "CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch -> $$out"; \
 		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch GOARM=7 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $$out ./firmware; \
 	done
+	@# The tests compile on a developer's laptop too (those that need Linux are left out there).
+	CGO_ENABLED=0 GOOS=darwin $(GO) vet ./...
 
 # Every fuzz target a minute (make test gives each 2 s).
 fuzz:

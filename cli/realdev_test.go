@@ -4,7 +4,6 @@ package cli
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"os"
@@ -18,16 +17,6 @@ import (
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/internal/looptest"
 )
-
-const MiB = 1 << 20
-
-func randomContent(t *testing.T, n int) []byte {
-	t.Helper()
-	p := make([]byte, n)
-	_, err := rand.Read(p)
-	require.NoError(t, err)
-	return p
-}
 
 // TestLoopCopyVerify copies a loop-device master onto four loop devices
 // through the command line (block devices, the engine, verification) and

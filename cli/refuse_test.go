@@ -3,7 +3,6 @@
 package cli
 
 import (
-	"crypto/sha256"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,14 +16,6 @@ import (
 	"github.com/clonebay/clonebay/internal/looptest"
 	"github.com/clonebay/clonebay/internal/testenv"
 )
-
-// fileSum is the SHA-256 of a file, to show it was not written.
-func fileSum(t *testing.T, path string) [32]byte {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	return sha256.Sum256(data)
-}
 
 // attachLoop attaches a free loop device with losetup's options and
 // detaches it when the test ends.

@@ -1,8 +1,5 @@
 //go:build linux
 
-// Package looptest attaches loop devices for real-device tests. The tests
-// need root and losetup; without them they skip with a message that says
-// what is missing.
 package looptest
 
 import (

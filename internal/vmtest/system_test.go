@@ -1,4 +1,4 @@
-//go:build systemtest
+//go:build linux && systemtest
 
 package vmtest_test
 
