@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"testing/synctest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -92,6 +93,35 @@ func TestPatchedChunkWriteFails(t *testing.T) {
 			assert.Equal(t, int64(MiB), pr.Written, "chunk 1 alone was written whole")
 		})
 	}
+}
+
+// TestPatchedJobWithinBudget: a job whose every target carries patches
+// (a GPT master's tables, a file duplication's partition tables) keeps
+// its buffers within the budget it announces, also when a slow target
+// holds the window's oldest chunk, so that the fast ones make chunks of
+// their own beside the pieces their patched chunks went through.
+func TestPatchedJobWithinBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		content := randomBytes(8*MiB, 24)
+		r := newRig(t, content, sim.DriveSpec{ReadMBps: 400})
+		ports := []int{2, 3, 4, 5, 6}
+		for _, p := range ports[:4] {
+			r.add(p, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
+		}
+		r.add(6, sim.DriveSpec{WriteMBps: 5, ReadMBps: 200})
+		j := r.job(engine.CopyVerify, ports...)
+		j.Options.ChunkSize = piece
+		j.Options.WindowChunks = 16
+		for i := range j.Targets {
+			j.Targets[i].Patches = []engine.Patch{{Off: 0, Data: []byte("head")}, {Off: 3*MiB + 5, Data: []byte("middle")},
+				{Off: 8*MiB - 4, Data: []byte("tail")}}
+		}
+		run, err := engine.Start(context.Background(), j)
+		require.NoError(t, err)
+		res := run.Wait()
+		require.True(t, res.OK(), "%+v", res.Ports)
+		assert.LessOrEqual(t, res.BufferBytes, run.MemoryBudget(), "the buffers stay within the budget")
+	})
 }
 
 // firstDiffAt is the index of the first byte where a and b differ, or -1.
