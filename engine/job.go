@@ -387,7 +387,9 @@ func sourceBound(src Source) int64 {
 }
 
 // MemoryBudget is what the job's buffers may take: the window at its
-// stretch, a chunk a target, the re-check's, and the master's own. A
+// stretch, a chunk and a scratch piece a target (a patched chunk is
+// written, a delta compared, through the piece), the re-check's chunk,
+// and the master's own. A
 // process running the job can keep its heap close to it (a soft memory
 // limit), since the buffers are made once and reused.
 func (r *Running) MemoryBudget() int64 {
@@ -399,7 +401,7 @@ func (r *Running) MemoryBudget() int64 {
 // may take, as MemoryBudget says: for a caller that sizes the window
 // itself and must know the budget before the job starts.
 func BufferBudget(o Options, targets int, src Source) int64 {
-	return int64(o.WindowMax+targets+1)*int64(o.ChunkSize) + sourceBound(src)
+	return int64(o.WindowMax+targets+1)*int64(o.ChunkSize) + int64(targets*min(scratchSize, o.ChunkSize)) + sourceBound(src)
 }
 
 // alloc makes an aligned I/O buffer and counts it against the job.

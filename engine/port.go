@@ -31,8 +31,9 @@ type port struct {
 	scratch []byte  // a piece of a chunk: delta's compare, a patched chunk's verify
 }
 
-// scratchSize is the piece a port compares at a time where it needs a
-// second buffer: a fraction of a chunk, so 16 ports stay in budget.
+// scratchSize is the piece a port compares, or lays its patches over, at
+// a time where it needs a second buffer: a fraction of a chunk, which the
+// budget counts a port (see BufferBudget).
 const scratchSize = 256 << 10
 
 func (p *port) piece() []byte {

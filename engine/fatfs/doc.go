@@ -7,12 +7,12 @@
 // back from its media after a job. It returns a clear error for a damaged
 // structure and never panics (each entry point has a fuzz target).
 //
-// The writer (Populate) lays a tree of folders and files into a volume
-// that mkfs.fat or mkfs.exfat has just formatted: directory entries with
-// long names, FAT chains, the allocation bitmap and the free-space
-// counters. It writes only the file system's structures; where each file's
-// bytes go is returned, so the caller streams them from the files
-// themselves.
+// The writer formats FAT32 (FormatFAT32) and lays a tree of folders and
+// files (Populate) into a volume that it or mkfs.exfat has just
+// formatted: directory entries with long names, FAT chains, the
+// allocation bitmap and the free-space counters. It writes only the file
+// system's structures; where each file's bytes go is returned, so the
+// caller streams them from the files themselves.
 //
 // fatfs imports only the standard library.
 package fatfs

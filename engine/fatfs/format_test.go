@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,3 +155,96 @@ func (r *recorder) WriteAt(p []byte, _ int64) (int, error) { r.n += len(p); retu
 type failing struct{}
 
 func (failing) WriteAt([]byte, int64) (int, error) { return 0, errors.New("no space left") }
+
+// TestFormatFAT32ClusterEdges: with every cluster size Windows uses, the
+// smallest volume it formats has exactly FAT32's fewest clusters (65525,
+// as the real checker counts them from the boot sector) and a sector
+// less is refused as too few; with 512-byte clusters, the largest has
+// exactly the most FAT32 names (0x0ffffff5) and a sector more is
+// refused.
+func TestFormatFAT32ClusterEdges(t *testing.T) {
+	imgtest.Need(t, "fsck.vfat")
+	formats := func(size, cs int64) error {
+		var w recorder
+		return fatfs.FormatFAT32(&w, size, fatfs.FormatOptions{ClusterSize: cs})
+	}
+	for cs := int64(512); cs <= 32<<10; cs *= 2 {
+		t.Run(fmt.Sprintf("the fewest %d-byte clusters", cs), func(t *testing.T) {
+			// Below 65525 clusters it refuses, above it formats, up to far
+			// more than the edge.
+			lo, hi := int64(1), 4*65525*cs/512 // sectors: lo refused, hi formats
+			require.ErrorIs(t, formats(lo*512, cs), fatfs.ErrFewClusters)
+			require.NoError(t, formats(hi*512, cs))
+			for hi-lo > 1 {
+				if mid := (lo + hi) / 2; formats(mid*512, cs) == nil {
+					hi = mid
+				} else {
+					lo = mid
+				}
+			}
+			assert.ErrorIs(t, formats(lo*512, cs), fatfs.ErrFewClusters, "a sector less")
+			img := goFormat(t, hi*512, cs, "")
+			out := imgtest.Run(t, "fsck.vfat", "-n", "-v", img)
+			assert.Contains(t, out, " 65525 data clusters", "fsck.vfat: %s", out)
+			assert.Equal(t, uint32(65525), openImage(t, img).Geometry().Clusters)
+		})
+	}
+	t.Run("the most 512-byte clusters", func(t *testing.T) {
+		lo, hi := int64(1)<<24, int64(1)<<32-1 // sectors: lo formats, hi has too many clusters
+		require.NoError(t, formats(lo*512, 512))
+		require.ErrorContains(t, formats(hi*512, 512), "more than FAT32 names")
+		for hi-lo > 1 {
+			if mid := (lo + hi) / 2; formats(mid*512, 512) == nil {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		assert.ErrorContains(t, formats(hi*512, 512), "more than FAT32 names", "a sector more")
+		// The checker reads the whole 1 GiB FAT (and dosfstools' fails on
+		// one this long): the volume's own reader counts its clusters.
+		img := goFormat(t, lo*512, 512, "")
+		assert.Equal(t, uint32(0x0ffffff5), openImage(t, img).Geometry().Clusters)
+	})
+}
+
+// TestFormatFAT32Labels: a label is stored upper case in the boot sector
+// and as the root folder's label entry; without one, the boot sector
+// says NO NAME and the root folder holds no entry at all.
+func TestFormatFAT32Labels(t *testing.T) {
+	imgtest.Need(t, "fsck.vfat", "minfo")
+	for _, tc := range []struct {
+		label, boot, entry string // entry: the root folder's first 11 bytes
+	}{
+		{"", "NO NAME    ", ""},
+		{"promo", "PROMO      ", "PROMO      "},
+		{"abcdefghijk", "ABCDEFGHIJK", "ABCDEFGHIJK"},
+		{"A-1 (c)", "A-1 (C)    ", "A-1 (C)    "},
+	} {
+		t.Run(fmt.Sprintf("%q", tc.label), func(t *testing.T) {
+			img := goFormat(t, 64<<20, 512, tc.label)
+			imgtest.Check(t, "fat32", img)
+			f, err := os.Open(img)
+			require.NoError(t, err)
+			defer f.Close()
+			b := make([]byte, 512)
+			_, err = f.ReadAt(b, 0)
+			require.NoError(t, err)
+			assert.Equal(t, tc.boot, string(b[71:82]), "the boot sector's label")
+			root := geometryOf(b).root
+			e := make([]byte, 32)
+			_, err = f.ReadAt(e, root)
+			require.NoError(t, err)
+			if tc.entry == "" {
+				assert.Equal(t, make([]byte, 32), e, "no entry in the root folder")
+			} else {
+				assert.Equal(t, tc.entry, string(e[:11]))
+				assert.Equal(t, byte(0x08), e[11], "a volume label entry")
+			}
+			v := openImage(t, img)
+			assert.Equal(t, strings.TrimRight(tc.entry, " "), v.Label())
+			info := imgtest.Run(t, "minfo", "-i", img, "::")
+			assert.Contains(t, info, fmt.Sprintf("disk label=%q", tc.boot))
+		})
+	}
+}

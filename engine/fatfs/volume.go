@@ -87,6 +87,7 @@ type Volume struct {
 	cache  map[int64][]byte   // FAT blocks of the first FAT
 	lists  map[*node][]*node  // folders listed lately
 	chains map[chainKey][]run // chains followed: Check's walk, then Walk's
+	kept   int                // runs the chains hold, up to maxKeptRuns
 	root   *node              // the root folder with what it holds, once read
 	rootMu sync.Mutex
 
@@ -459,7 +460,9 @@ func (v *Volume) chain(first uint32, limit int64) ([]run, error) {
 	rs, err := v.follow(first, limit)
 	if err == nil {
 		v.mu.Lock()
-		if len(v.chains) < maxChains {
+		if _, ok := v.chains[k]; !ok && len(v.chains) < maxChains && v.kept+cap(rs) <= maxKeptRuns {
+			v.kept += cap(rs)
+			rs = rs[:len(rs):len(rs)] // shared from now on: an append copies
 			v.chains[k] = rs
 		}
 		v.mu.Unlock()
@@ -475,8 +478,13 @@ type chainKey struct {
 }
 
 // maxChains is how many chains a volume remembers: enough for a check
-// and a walk of a set's thousands of files, in about a MiB.
-const maxChains = 1 << 14
+// and a walk of a set's thousands of files. maxKeptRuns bounds the runs
+// they hold in all (a MiB): a damaged stick's files may all lead into
+// one long, scattered chain, which would otherwise be kept once a file.
+const (
+	maxChains   = 1 << 14
+	maxKeptRuns = 1 << 17
+)
 
 // follow reads a chain from the FAT.
 func (v *Volume) follow(first uint32, limit int64) ([]run, error) {
