@@ -529,6 +529,61 @@ func TestSlowTargetDoesNotPaceOthers(t *testing.T) {
 	})
 }
 
+// TestStragglerOnAChangedMaster: a target that fell out of the window
+// reads the master itself, and does not hash what it reads again; a
+// master that changed by then fails the job all the same, at the
+// straggler's verify, which names the master, not the target, even
+// with no re-check of the master at the job's end.
+func TestStragglerOnAChangedMaster(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const size = 16 * MiB
+		content := randomBytes(size, 21)
+		path := filepath.Join(t.TempDir(), "master.img")
+		require.NoError(t, os.WriteFile(path, content, 0o644))
+		md, err := sim.NewDrive(sim.DriveSpec{Size: size, File: path, ReadMBps: 400})
+		require.NoError(t, err)
+		t.Cleanup(func() { md.Close() })
+		master, err := md.Open(false)
+		require.NoError(t, err)
+		t.Cleanup(func() { master.Close() })
+		behind, err := os.OpenFile(path, os.O_RDWR, 0) // not through the drive: its write-block does not see it
+		require.NoError(t, err)
+		t.Cleanup(func() { behind.Close() })
+
+		const at = 8 * MiB // past the straggler when the fast target is written, and out of the window
+		var once sync.Once
+		job := engine.Job{Source: master, Mode: engine.CopyVerify, Options: engine.Options{
+			ChunkSize: 64 << 10, MasterRecheck: engine.RecheckNone,
+			OnProgress: func(p engine.Progress) {
+				if p.Port == 2 && p.Phase == engine.PhaseSyncing {
+					once.Do(func() {
+						_, err := behind.WriteAt([]byte{content[at] ^ 0xff}, at)
+						assert.NoError(t, err)
+					})
+				}
+			},
+		}}
+		for port, spec := range map[int]sim.DriveSpec{2: {WriteMBps: 100, ReadMBps: 200}, 3: {WriteMBps: 10, ReadMBps: 200}} {
+			spec.Size = size
+			h, err := sim.MustDrive(spec).Open(true)
+			require.NoError(t, err)
+			t.Cleanup(func() { h.Close() })
+			job.Targets = append(job.Targets, engine.PortTarget{Port: port, Dev: h})
+		}
+		res, err := job.Run(context.Background())
+		require.NoError(t, err)
+		require.ErrorIs(t, res.Err, engine.ErrMasterChanged)
+		for _, pr := range res.Ports {
+			assert.Equal(t, engine.Fail, pr.Status, "port %d", pr.Port)
+			assert.Equal(t, engine.CauseMasterChanged, pr.Cause, "port %d: %s", pr.Port, pr.Reason)
+		}
+		assert.Greater(t, res.MasterRead, int64(size), "the straggler read the master itself")
+		pr, _ := res.Port(3)
+		assert.Equal(t, engine.PhaseVerifying, pr.Phase, "the straggler's verify found the change")
+		assert.Contains(t, pr.Reason, fmt.Sprintf("master changed during the job: bytes %d..", at))
+	})
+}
+
 func TestProgressIsRateLimited(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, randomBytes(10*MiB, 13), sim.DriveSpec{})

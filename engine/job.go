@@ -721,7 +721,14 @@ func unwrapOp(err error) error {
 // there, or read from the master into own (checked against the chunk's
 // hash) when the consumer is behind. release must be called with the
 // returned buffer (nil when read into own).
-func (r *Running) fetch(ctx context.Context, cur *cursor, i int, own func() []byte) ([]byte, *buffer, error) {
+//
+// A chunk read again is checked against the reader's hash, unless
+// unchecked: a copy that is verified next compares its media with that
+// hash anyway, so a master that changed under a straggler fails it there
+// (and the verify's look for the first wrong byte, which reads the chunk
+// through readChunk, names the master), and the straggler need not hash
+// every chunk twice.
+func (r *Running) fetch(ctx context.Context, cur *cursor, i int, own func() []byte, unchecked bool) ([]byte, *buffer, error) {
 	c := r.chunks[i]
 	b, err := r.win.get(ctx, cur, i)
 	if err != nil {
@@ -731,10 +738,32 @@ func (r *Running) fetch(ctx context.Context, cur *cursor, i int, own func() []by
 		return b.data[:c.n], b, nil
 	}
 	p := own()
+	if unchecked {
+		if err := r.readUnchecked(i, p); err != nil {
+			return nil, nil, err
+		}
+		return p[:c.n], nil, nil
+	}
 	if err := r.readChunk(i, p); err != nil {
 		return nil, nil, err
 	}
 	return p[:c.n], nil, nil
+}
+
+// readUnchecked reads chunk i from the master into p, as the reader read
+// it (the master's bad ranges as zeros), without checking its hash.
+func (r *Running) readUnchecked(i int, p []byte) error {
+	c := r.chunks[i]
+	if err := r.win.waitRead(r.ctx, i); err != nil {
+		return err
+	}
+	if err := r.readMaster(p[:c.n], c.off); err != nil {
+		err = fmt.Errorf("master: %w", err)
+		r.sourceFailed(err)
+		return err
+	}
+	r.zeroBad(p[:c.n], c.off)
+	return nil
 }
 
 // readChunk reads chunk i from the master into p and checks it against the
@@ -876,7 +905,7 @@ func (r *Running) hashMaster(ctx context.Context) string {
 		return own
 	}
 	for i := range r.chunks {
-		data, b, err := r.fetch(ctx, cur, i, lazy)
+		data, b, err := r.fetch(ctx, cur, i, lazy, false)
 		if err != nil {
 			return ""
 		}

@@ -692,6 +692,9 @@ func (p *port) walk(phase Phase, skip func(i int, c chunk) (bool, *PortResult), 
 	defer r.win.detach(cur)
 	var done int64
 	p.meter.report(phase, 0, true)
+	// A copy that is verified next need not check what it reads again
+	// from the master (see fetch).
+	unchecked := phase == PhaseCopying && r.job.Mode == CopyVerify
 	for i, c := range r.chunks {
 		if err := p.ctx.Err(); err != nil {
 			res := p.stopped(phase, err)
@@ -707,7 +710,7 @@ func (p *port) walk(phase Phase, skip func(i int, c chunk) (bool, *PortResult), 
 				continue
 			}
 		}
-		data, b, err := r.fetch(p.ctx, cur, i, p.buf)
+		data, b, err := r.fetch(p.ctx, cur, i, p.buf, unchecked)
 		if err != nil {
 			res := p.stopped(phase, err)
 			return done, &res
