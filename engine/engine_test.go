@@ -682,6 +682,11 @@ func TestBadSectorPolicy(t *testing.T) {
 			true, []engine.Extent{{Off: 999_936, Len: 1536}}},
 		{"a retry reads it after all", sim.Fault{Kind: sim.ReadError, Off: 700_000, Times: 2}, engine.BadSectorPolicy{ZeroFill: true, Retries: 2},
 			true, nil},
+		// LBA 0's chunk is read again for each port at its end: a sector
+		// that reads by then is still the zeros every target got, not a
+		// master that changed.
+		{"a bad sector that reads when the first chunk is read again", sim.Fault{Kind: sim.ReadError, Off: 4096, Times: 4},
+			engine.BadSectorPolicy{ZeroFill: true, Retries: 2}, true, []engine.Extent{{Off: 4096, Len: 512}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t, content, sim.DriveSpec{})
