@@ -2,7 +2,6 @@ package appliance
 
 import (
 	"io/fs"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"testing/synctest"
@@ -14,7 +13,6 @@ import (
 	"github.com/clonebay/clonebay/fileset"
 	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/internal/fsys"
-	"github.com/clonebay/clonebay/internal/testenv"
 	"github.com/clonebay/clonebay/record"
 	"github.com/clonebay/clonebay/sim"
 )
@@ -24,9 +22,6 @@ import (
 // gets its own FAT32 volume holding the master's files, and the record
 // says "files" with the file system and the listing's sum.
 func TestFilesModeFromThePanel(t *testing.T) {
-	if _, err := exec.LookPath("mkfs.fat"); err != nil {
-		testenv.Skip(t, "mkfs.fat is missing (Debian package dosfstools)")
-	}
 	synctest.Test(t, func(t *testing.T) {
 		dir := t.TempDir()
 		logPath := filepath.Join(dir, "jobs.log")

@@ -4,7 +4,6 @@ package cli
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -26,9 +25,6 @@ func sparse(t *testing.T, dir, name string, size int64) string {
 }
 
 func TestFilesCommands(t *testing.T) {
-	if _, err := exec.LookPath("mkfs.fat"); err != nil {
-		t.Skip("mkfs.fat is missing (Debian package dosfstools)")
-	}
 	dir := t.TempDir()
 	src := filepath.Join(dir, "Promo")
 	require.NoError(t, os.MkdirAll(filepath.Join(src, "videos"), 0o755))

@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clonebay/clonebay/engine"
-	"github.com/clonebay/clonebay/internal/imgtest"
 	"github.com/clonebay/clonebay/sim"
 )
 
@@ -22,7 +21,6 @@ import (
 // manifest and to where the build put each file; each difference fails
 // it with what and where.
 func TestCheckTarget(t *testing.T) {
-	imgtest.Need(t, "mkfs.fat")
 	ctx := context.Background()
 	mod := time.Date(2024, 1, 2, 3, 4, 6, 0, time.UTC)
 	fsys := fstest.MapFS{

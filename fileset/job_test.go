@@ -53,7 +53,6 @@ func simTarget(t *testing.T, size int64, faults ...sim.Fault) (*sim.Drive, hal.D
 }
 
 func TestSilentCorruptionFailsNamingTheFile(t *testing.T) {
-	imgtest.Need(t, "mkfs.fat")
 	src := memSet(t, map[string]string{
 		"a.txt":            strings.Repeat("a", 5000),
 		"folder/big.bin":   strings.Repeat("0123456789", 100_000),
@@ -91,7 +90,7 @@ func TestSilentCorruptionFailsNamingTheFile(t *testing.T) {
 }
 
 func TestRefusedTargetsAreNotWritten(t *testing.T) {
-	imgtest.Need(t, "mkfs.fat", "mkfs.exfat")
+	imgtest.Need(t, "mkfs.exfat")
 	src := memSet(t, map[string]string{"one.bin": strings.Repeat("x", 8<<20), "two.txt": "two"})
 	for _, tc := range []struct {
 		name  string
@@ -219,7 +218,6 @@ func TestImportedSetIsCheckedAndDamageIsFound(t *testing.T) {
 // fails every target, naming the file, even though each target holds
 // exactly what it was sent.
 func TestSetThatDoesNotMatchItsManifestFails(t *testing.T) {
-	imgtest.Need(t, "mkfs.fat")
 	src := memSet(t, map[string]string{
 		"a.txt":          strings.Repeat("a", 5000),
 		"folder/big.bin": strings.Repeat("0123456789", 100_000),
@@ -243,7 +241,6 @@ func TestSetThatDoesNotMatchItsManifestFails(t *testing.T) {
 // take before it writes anything, and they take no more; at 1 -> 16 of
 // two builds the budget leaves room within the appliance's 64 MiB.
 func TestBudgetHoldsTheBuffers(t *testing.T) {
-	imgtest.Need(t, "mkfs.fat")
 	files := map[string]string{}
 	for i := range 40 {
 		files[fmt.Sprintf("f%02d.bin", i)] = strings.Repeat(fmt.Sprint(i), 60_000)
@@ -273,7 +270,6 @@ func TestBudgetHoldsTheBuffers(t *testing.T) {
 // with FATs of its own length; a set too large for the smaller target
 // fails it naming its own size, while the larger one passes.
 func TestSmallerTargetServedByTheLargerBuild(t *testing.T) {
-	imgtest.Need(t, "mkfs.fat")
 	const mib = 1 << 20
 	for _, tc := range []struct {
 		name   string

@@ -167,7 +167,7 @@ func promoSet(t *testing.T) (*fileset.Set, string, map[string]string) {
 
 func TestFilesOntoLoopDevicesOfMixedSizes(t *testing.T) {
 	looptest.Require(t)
-	imgtest.Need(t, "mkfs.fat", "mkfs.exfat", "fsck.vfat", "fsck.exfat", "mcopy", "mount.exfat-fuse", "fusermount", "blkid", "sgdisk")
+	imgtest.Need(t, "mkfs.exfat", "fsck.vfat", "fsck.exfat", "mcopy", "mount.exfat-fuse", "fusermount", "blkid", "sgdisk")
 	set, libDir, sums := promoSet(t)
 	m := set.Manifest
 

@@ -57,7 +57,7 @@ func (d drive) attach(t *testing.T) *target {
 // refused before anything is written to it.
 func TestSmallerTargetsOnRealDrives(t *testing.T) {
 	looptest.Require(t)
-	imgtest.Need(t, "mkfs.fat", "fsck.vfat", "mcopy", "blkid", "sgdisk")
+	imgtest.Need(t, "fsck.vfat", "mcopy", "blkid", "sgdisk")
 	set, libDir, sums := promoSet(t)
 
 	const mib, gib = 1 << 20, 1 << 30
@@ -148,7 +148,6 @@ func lastBytes(t *testing.T, path string, n int64) []byte {
 // byte's offset on the drive, not where the view put it.
 func TestSmallerTargetCorruptedOnItsMedia(t *testing.T) {
 	looptest.Require(t)
-	imgtest.Need(t, "mkfs.fat")
 	const mib = 1 << 20
 	set, libDir, _ := promoSet(t)
 	large, small := drive{size: 1 << 30, sector: 512}.attach(t), drive{size: 300*mib + 7*512, sector: 512}.attach(t)

@@ -14,7 +14,6 @@ import (
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/engine/fatfs"
 	"github.com/clonebay/clonebay/fileset"
-	"github.com/clonebay/clonebay/internal/imgtest"
 	"github.com/clonebay/clonebay/sim"
 )
 
@@ -26,7 +25,6 @@ import (
 // failed. What the record counts as written and verified is never more
 // than the drive holds, nor less than nothing.
 func TestSmallerTargetFaultsNameTheDrive(t *testing.T) {
-	imgtest.Need(t, "mkfs.fat")
 	const mib, size = 1 << 20, 300 << 20
 	files := map[string]string{}
 	for i := range 20 {
@@ -105,7 +103,6 @@ func TestSmallerTargetFaultsNameTheDrive(t *testing.T) {
 // probe on its media), not the larger disk the engine sees: a sound one
 // passes, a counterfeit one fails naming its own size.
 func TestSmallerTargetQualifiesItsDrive(t *testing.T) {
-	imgtest.Need(t, "mkfs.fat")
 	const mib, size = 1 << 20, 300 << 20
 	src := memSet(t, map[string]string{"a.bin": strings.Repeat("a", 3*mib), "b.txt": "b"})
 	for _, tc := range []struct {
