@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every fuzz target over its seed corpus and then on new inputs for
-# DURATION: fuzz.sh DURATION (make test: 1s a target; make fuzz: 60s).
+# DURATION: fuzz.sh DURATION (make test: 2s a target; make fuzz: 60s).
 # Targets run two at a time with one fuzzing worker each (JOBS=N to
 # change it): the machine's two cores are busy either way, and the
 # compile and link before each target overlap with another's fuzzing.

@@ -35,8 +35,10 @@ type termPanel struct {
 	quit    context.CancelFunc
 }
 
-const keyHelp = "Keys: arrows=Up/Down  Enter=OK  Backspace/Esc=Back  o=hold OK 2.5s  1-9=insert/remove a drive\n" +
-	"      c+N=corrupt port N  w+N=write error  r+N=pull mid-copy  b=scan a lot's barcode  q=quit"
+// Each line fits an 80-column terminal: q=quit first, where it is seen.
+const keyHelp = "Keys: q=quit  arrows=Up/Down  Enter=OK  Backspace/Esc=Back  o=hold OK 2.5s\n" +
+	"      1-9=insert/remove a drive  c+N=corrupt port N  w+N=write error\n" +
+	"      r+N=pull mid-copy  b=scan a lot's barcode"
 
 // Run runs the appliance (run) with the terminal panel until q, Ctrl-C or
 // ctx ends. The terminal is restored on every way out, panics too.
