@@ -389,9 +389,9 @@ func sourceBound(src Source) int64 {
 // MemoryBudget is what the job's buffers may take: the window at its
 // stretch, a chunk and a scratch piece a target (a patched chunk is
 // written, a delta compared, through the piece), the re-check's chunk,
-// and the master's own. A
-// process running the job can keep its heap close to it (a soft memory
-// limit), since the buffers are made once and reused.
+// and the master's own. A process running the job can keep its heap
+// close to it (a soft memory limit), since the buffers are made once and
+// reused.
 func (r *Running) MemoryBudget() int64 {
 	return BufferBudget(r.opts, len(r.job.Targets), r.job.Source)
 }
@@ -738,13 +738,11 @@ func (r *Running) fetch(ctx context.Context, cur *cursor, i int, own func() []by
 		return b.data[:c.n], b, nil
 	}
 	p := own()
+	read := r.readChunk
 	if unchecked {
-		if err := r.readUnchecked(i, p); err != nil {
-			return nil, nil, err
-		}
-		return p[:c.n], nil, nil
+		read = r.readUnchecked
 	}
-	if err := r.readChunk(i, p); err != nil {
+	if err := read(i, p); err != nil {
 		return nil, nil, err
 	}
 	return p[:c.n], nil, nil

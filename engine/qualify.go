@@ -39,8 +39,7 @@ const qualBlock = 4096
 
 // Qualify writes unique markers at blocks spread evenly up to the drive's
 // last sector, at its first and at every power of two, reads them back
-// from the media, and
-// puts back what was there. A counterfeit drive that wraps or drops
+// from the media, and puts back what was there. A counterfeit drive that wraps or drops
 // writes beyond its real size loses markers: the first lost one says
 // about how much it really stores. It also times a short write for the
 // speed floor. Only an I/O error is returned as an error.

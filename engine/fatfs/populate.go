@@ -89,8 +89,8 @@ type witem struct {
 
 // Populate lays nodes (folders before what they hold, or folders implied
 // by the paths) into the volume of size bytes in img, which FormatFAT32,
-// mkfs.fat -F 32 or mkfs.exfat has just formatted. It writes the folders, FAT chains,
-// allocation bitmap and free counts, allocating each folder and then each
+// mkfs.fat -F 32 or mkfs.exfat has just formatted. It writes the
+// folders, FAT chains, allocation bitmap and free counts, allocating each folder and then each
 // file in one run of clusters, in the order given, and returns where each
 // file's bytes go: the caller writes them (or streams them to targets).
 // Names are checked first: a bad or duplicate name, a file FAT32 cannot

@@ -1,7 +1,6 @@
 package fatfs
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -118,15 +117,15 @@ func (g Geometry) ShortestFATs(size, step int64) int64 {
 // usedFrom returns the first cluster from c on that the first FAT marks
 // in use, if any: the FAT is read in large pieces, most of them free.
 func (v *Volume) usedFrom(c uint32) (uint32, bool, error) {
-	const piece = 256 << 10
-	buf, free := make([]byte, piece), make([]byte, piece)
+	pair := scanBufs.Get().(*[2][]byte)
+	defer scanBufs.Put(pair)
 	end := v.entryOff(v.count + 2)
-	for at := v.entryOff(c); at < end; at += piece {
-		b := buf[:min(piece, end-at)]
+	for at := v.entryOff(c); at < end; at += scanBlock {
+		b := pair[0][:min(scanBlock, end-at)]
 		if err := readAt(v.r, b, v.off+v.fatOff+at); err != nil {
 			return 0, false, fmt.Errorf("%s: FAT: %w", v.kind, err)
 		}
-		if bytes.Equal(b, free[:len(b)]) {
+		if allZero(b) {
 			continue
 		}
 		for i := 0; i+4 <= len(b); i += 4 {

@@ -299,8 +299,7 @@ func LoopsOn(s Storage) ([]string, error) { return sysfs{root: "/sys"}.loopsOn(s
 // with the storage it is built on: a job that checks many targets lists
 // them once.
 type Loops struct {
-	devs []string // each loop's own device number
-	on   []Storage
+	on []Storage // each loop's own device first in its devs
 }
 
 // AttachedLoops lists the loop devices attached now.
@@ -309,8 +308,8 @@ func AttachedLoops() (Loops, error) { return sysfs{root: "/sys"}.loops() }
 // On names the loop devices over s, as LoopsOn does.
 func (ls Loops) On(s Storage) []string {
 	var out []string
-	for i, l := range ls.on {
-		if !slices.Contains(s.devs, ls.devs[i]) && l.Same(s) {
+	for _, l := range ls.on {
+		if !slices.Contains(s.devs, l.devs[0]) && l.Same(s) {
 			out = append(out, l.Name)
 		}
 	}
@@ -352,7 +351,6 @@ func (fs sysfs) loops() (Loops, error) {
 			}
 			return ls, err
 		}
-		ls.devs = append(ls.devs, dev)
 		ls.on = append(ls.on, l)
 	}
 	return ls, nil
