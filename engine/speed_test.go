@@ -42,6 +42,36 @@ func TestNearlyCaughtUpTargetKeepsItsPlace(t *testing.T) {
 	})
 }
 
+// A target that runs at a quarter of the others' speed would fall out of
+// any window: the window gives it a short grace and does not stretch to
+// its max for it, so the job's memory stays near what the fast targets
+// need alone, and the slow target reads the master for itself.
+func TestFarSlowerTargetDoesNotStretchTheWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const size, chunk = 16 * MiB, 64 << 10
+		r := newRig(t, randomBytes(size, 41), sim.DriveSpec{})
+		ports := []int{2, 3, 4, 5}
+		for _, p := range ports[:3] {
+			r.add(p, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
+		}
+		r.add(5, sim.DriveSpec{WriteMBps: 25, ReadMBps: 200})
+		res, err := r.job(engine.CopyVerify, ports...).Run(context.Background())
+		require.NoError(t, err)
+		require.True(t, res.OK(), "%+v", res.Ports)
+		for _, p := range ports {
+			r.assertCopy(p)
+		}
+		chunks := res.BufferBytes / chunk
+		t.Logf("buffers %d chunks, master read %.2fx", chunks, float64(res.MasterRead)/size)
+		// The read-ahead and its grace, each port's own chunk and
+		// scratch, the hasher's and the re-check's own chunk; the
+		// window's max, 32 chunks here, would be more on its own.
+		assert.LessOrEqual(t, chunks, int64(engine.DefaultWindowChunks+engine.DefaultWindowChunks/4+2*len(ports)+2),
+			"buffers %d chunks", chunks)
+		assert.Greater(t, float64(res.MasterRead), 1.5*size, "the slow target read the master for itself")
+	})
+}
+
 // A port shows PASS once its verify and the master's re-check are done:
 // the job's SHA-256 (here with a slow consumer of the content beside it)
 // may end later, and the Result still carries it.
