@@ -208,6 +208,10 @@ throttle_race() { # throttle_race WHERE DIR: 3 fast targets alone, then with a t
 		attach "$dir/tt$i.img"; ts+=("$REPLY")
 	done
 	slow=${ts[3]}
+	# Fill the targets once: the first writes to a sparse backing file
+	# also allocate it, which neither the speed below nor a race should
+	# pay for.
+	for t in "${ts[@]}"; do dd if="$m" of="$t" bs=4M oflag=direct status=none; done
 	# The throttled target's speed alone, for "a quarter of it".
 	drop
 	local start; start=$(now)
@@ -225,44 +229,61 @@ throttle_race() { # throttle_race WHERE DIR: 3 fast targets alone, then with a t
 		echo "bench-speed: no blkio or io cgroup controller; the throttled race is skipped" >&2
 		return
 	fi
-	# The same race for the floor: three fast dd writes alone, then beside
-	# a throttled fourth. On one disk the fourth's writes take bandwidth
-	# the others need whoever issues them; the floor's ratio shows how
-	# much of clonebay's is that.
-	ddrace() { # ddrace alone|mixed: seconds until the three fast writes end
+	# The same race for the floor: three fast dd copies alone, then beside
+	# a throttled fourth, with clonebay's requests (1 MiB, direct reads of
+	# the master and direct writes). The fourth's reads of the master and
+	# its writes take CPU and bandwidth the others need whoever issues
+	# them; the floor's ratio shows how much of clonebay's is that.
+	ddrace() { # ddrace alone|mixed: seconds until the three fast copies end
 		local start sp= pids=() el t
 		drop; start=$(now)
 		if [ "$1" = mixed ]; then
-			sh -c 'echo $$ >"$0/cgroup.procs"; exec dd if="$1" of="$2" bs=4M oflag=direct status=none' "$cgdir" "$m" "$slow" &
+			sh -c 'echo $$ >"$0/cgroup.procs"; exec dd if="$1" of="$2" bs=1M iflag=direct oflag=direct status=none' "$cgdir" "$m" "$slow" &
 			sp=$!
 		fi
-		for t in "${ts[@]:0:3}"; do dd if="$m" of="$t" bs=4M oflag=direct status=none & pids+=($!); done
+		for t in "${ts[@]:0:3}"; do dd if="$m" of="$t" bs=1M iflag=direct oflag=direct status=none & pids+=($!); done
 		wait "${pids[@]}"
 		el=$(since "$start")
 		[ -z "$sp" ] || wait "$sp"
 		echo "$el"
 	}
-	local dd_alone=() dd_mixed=()
+	local dd_alone=() dd_mixed=() base_alone=() base_mixed=() who
+	cbrace() { # cbrace BIN alone|mixed: sets REPLY to the three fast targets' mean time
+		if [ "$2" = alone ]; then
+			mapfile -t args < <(to_args "${ts[@]:0:3}")
+		else
+			mapfile -t args < <(to_args "${ts[@]}")
+		fi
+		drop
+		sh -c 'echo $$ >"$0/cgroup.procs"; exec "$@"' "$cgdir" "$1" copy --from "$m" "${args[@]}" >"$work/tr.out" 2>&1 || { cat "$work/tr.out" >&2; return 1; }
+		REPLY=$(fast_time "$work/tr.out" "${ts[@]:0:3}")
+	}
 	for b in $(seq 1 "$runs"); do
 		dd_alone+=("$(ddrace alone)"); dd_mixed+=("$(ddrace mixed)")
-		for what in alone mixed; do
-			[ $((b % 2)) -eq 0 ] && what=$([ "$what" = alone ] && echo mixed || echo alone)
-			if [ "$what" = alone ]; then
-				mapfile -t args < <(to_args "${ts[@]:0:3}")
-			else
-				mapfile -t args < <(to_args "${ts[@]}")
-			fi
-			drop
-			sh -c 'echo $$ >"$0/cgroup.procs"; exec "$@"' "$cgdir" "$bin" copy --from "$m" "${args[@]}" >"$work/tr.out" 2>&1 || { cat "$work/tr.out" >&2; return 1; }
-			if [ "$what" = alone ]; then alone+=("$(fast_time "$work/tr.out" "${ts[@]:0:3}")"); else mixed+=("$(fast_time "$work/tr.out" "${ts[@]:0:3}")"); fi
+		for who in cb base; do
+			[ "$who" = base ] && [ -z "$base" ] && continue
+			for what in alone mixed; do
+				[ $((b % 2)) -eq 0 ] && what=$([ "$what" = alone ] && echo mixed || echo alone)
+				cbrace "$([ "$who" = cb ] && echo "$bin" || echo "$base")" "$what"
+				case $who-$what in
+				cb-alone) alone+=("$REPLY") ;;
+				cb-mixed) mixed+=("$REPLY") ;;
+				base-alone) base_alone+=("$REPLY") ;;
+				base-mixed) base_mixed+=("$REPLY") ;;
+				esac
+			done
 		done
 	done
 	local a x
 	a=$(printf '%s\n' "${alone[@]}" | median); x=$(printf '%s\n' "${mixed[@]}" | median)
 	printf '1->4, %d MiB, one target throttled to %d MB/s, %s (median of %d): the three fast targets %.2fs, alone %.2fs: %.3fx (goal <= 1.05)\n' \
 		"$tm" "$((bps / 1000000))" "$where" "$runs" "$x" "$a" "$(ratio "$x" "$a")"
+	if [ -n "$base" ]; then
+		a=$(printf '%s\n' "${base_alone[@]}" | median); x=$(printf '%s\n' "${base_mixed[@]}" | median)
+		printf '  before (BASE): the three fast targets %.2fs, alone %.2fs: %.3fx\n' "$x" "$a" "$(ratio "$x" "$a")"
+	fi
 	a=$(printf '%s\n' "${dd_alone[@]}" | median); x=$(printf '%s\n' "${dd_mixed[@]}" | median)
-	printf '  the floor in the same race: three dd writes %.2fs beside the throttled one, alone %.2fs: %.3fx\n' "$x" "$a" "$(ratio "$x" "$a")"
+	printf '  the floor in the same race: three dd copies %.2fs beside the throttled one, alone %.2fs: %.3fx\n' "$x" "$a" "$(ratio "$x" "$a")"
 	rmdir "$cgdir"; cg=
 }
 if on 3; then

@@ -33,6 +33,7 @@ type termPanel struct {
 	scans   int    // barcodes scanned, to number the next one
 	status  string // the last thing a key did
 	quit    context.CancelFunc
+	last    string // the frame drawn last, so an unchanged one is not sent again
 }
 
 // Each line fits an 80-column terminal: q=quit first, where it is seen.
@@ -185,6 +186,10 @@ func (p *termPanel) fault(port int) {
 }
 
 // draw paints the panel; full clears the screen first (start, resize).
+// A frame that is the same as the last one is not sent: the panel is
+// looked at every 100 ms, and a terminal over a slow link (a serial
+// console, ssh) would otherwise be sent the whole screen ten times a
+// second while nothing moves.
 func (p *termPanel) draw(full bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -249,7 +254,12 @@ func (p *termPanel) draw(full bool) {
 	}
 	line("> " + p.status)
 	sb.WriteString("\x1b[J")
-	io.WriteString(p.out, sb.String())
+	frame := sb.String()
+	if frame == p.last {
+		return
+	}
+	p.last = frame
+	io.WriteString(p.out, frame)
 }
 
 // lampGlyphs draws the stack light: green, amber and red, lit or dark.
