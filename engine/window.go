@@ -12,13 +12,16 @@ import (
 // When a target already waits for a chunk past that, the window stretches
 // rather than dropping a chunk a consumer still needs: a target a little
 // behind the leader keeps its place and takes its chunks from memory, so
-// the master is read about once when targets run at similar speeds. The
-// stretch is paid for by the slow consumer's own progress (see credit): a
-// consumer that keeps up with at least 3/4 of the leader's pace keeps its
+// the master is read about once when targets run at similar speeds. A
+// target pays for the stretch with its own progress (see stretchCost): a
+// target that keeps up with at least 3/4 of the leader's pace keeps its
 // place up to max chunks, while a much slower one, which would fall out
 // of any window, gets a short grace and no more, so the window does not
-// grow (and take fresh memory) for nothing. Once the stretch is spent,
-// the oldest chunk is evicted even though a slow consumer still needs it.
+// grow (and take fresh memory) for nothing. The SHA-256 hasher does not
+// pay: it lags only when it is short of CPU, and once out of the window
+// it would read and check every chunk again, which costs more CPU still.
+// Once the stretch is spent, the oldest chunk is evicted even though a
+// slow consumer still needs it.
 // That consumer is then "behind" and reads the master itself until it
 // catches up with the window again; a buffer it is still writing from is
 // kept (an orphan) until it lets go. The reader never waits for a
@@ -137,10 +140,11 @@ func (w *window) reserve(ctx context.Context, idx int) (*buffer, error) {
 	defer w.mu.Unlock()
 	evicted := false
 	for w.hi-w.lo >= w.ahead {
-		needLo, wantHi := false, false
+		needLo, targetLo, wantHi := false, false, false
 		for c, next := range w.cursors {
 			if next == w.lo {
 				needLo = true
+				targetLo = targetLo || c.pulls
 			}
 			if next >= w.hi && c.pulls {
 				wantHi = true
@@ -152,10 +156,12 @@ func (w *window) reserve(ctx context.Context, idx int) (*buffer, error) {
 			w.credit = min(w.credit+1, w.creditCap)
 			evicted = true
 			continue
-		case wantHi && w.hi-w.lo < len(w.slots) && (evicted || w.credit >= stretchCost):
+		case wantHi && w.hi-w.lo < len(w.slots) && (evicted || !targetLo || w.credit >= stretchCost):
 			// A consumer a little behind keeps its place. The window
-			// grows by the chunk read next unless it let go of one.
-			if !evicted {
+			// grows by the chunk read next unless it let go of one; a
+			// target pays for that with its credit, the hasher does
+			// not (see window).
+			if !evicted && targetLo {
 				w.credit -= stretchCost
 			}
 		case wantHi:
