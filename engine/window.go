@@ -12,29 +12,19 @@ import (
 // When a target already waits for a chunk past that, the window stretches
 // rather than dropping a chunk a consumer still needs: a target a little
 // behind the leader keeps its place and takes its chunks from memory, so
-// the master is read about once when targets run at similar speeds. A
-// target pays for the stretch with its own progress (see stretchCost): a
-// target that keeps up with at least 3/4 of the leader's pace keeps its
-// place up to max chunks, while a much slower one, which would fall out
-// of any window, gets a short grace and no more, so the window does not
-// grow (and take fresh memory) for nothing. The SHA-256 hasher does not
-// pay: it lags only when it is short of CPU, and once out of the window
-// it would read and check every chunk again, which costs more CPU still.
-// Once the stretch is spent, the oldest chunk is evicted even though a
-// slow consumer still needs it.
-// That consumer is then "behind" and reads the master itself until it
-// catches up with the window again; a buffer it is still writing from is
-// kept (an orphan) until it lets go. The reader never waits for a
-// consumer once a target wants the next chunk, so a slow target never
-// paces the others, and memory is bounded by (max + consumers) chunks,
-// whatever the image size.
+// the master is read about once when targets run at similar speeds. Only
+// at max chunks is the oldest one evicted even though a slow consumer
+// still needs it. That consumer is then "behind" and reads the master
+// itself until it catches up with the window again; a buffer it is still
+// writing from is kept (an orphan) until it lets go. The reader never
+// waits for a consumer once a target wants the next chunk, so a slow
+// target never paces the others, and memory is bounded by (max +
+// consumers) chunks, whatever the image size.
 type window struct {
 	mu        sync.Mutex
 	chunkSize int
 	slots     []*buffer // a ring of max entries
 	ahead     int       // chunks read ahead while no target waits
-	credit    int       // stretch earned, in stretchCost units a chunk
-	creditCap int
 	pool      []*buffer
 	alloc     func(n int) []byte
 	lo, hi    int
@@ -56,25 +46,12 @@ type buffer struct {
 // race ahead of every drive) only keeps up.
 type cursor struct{ pulls bool }
 
-// stretchCost is the credit one chunk of stretch takes. The window earns
-// one credit for every chunk it lets go of while full (every consumer
-// past it), so a consumer that passes stretchCost chunks for every
-// stretchCost+1 the leader takes, 3/4 of its pace, earns its stretch as
-// it goes.
-const stretchCost = 3
-
 func newWindow(slots, limit, chunkSize int, alloc func(int) []byte) *window {
-	limit = max(slots, limit)
 	return &window{
 		chunkSize: chunkSize,
 		alloc:     alloc,
 		ahead:     slots,
-		// A grace of a quarter of the read-ahead, so a target that
-		// starts a little late keeps its place; the full stretch once
-		// the targets ran level for a while.
-		credit:    stretchCost * min(limit-slots, slots/4),
-		creditCap: stretchCost * (limit - slots),
-		slots:     make([]*buffer, limit),
+		slots:     make([]*buffer, max(slots, limit)),
 		cursors:   map[*cursor]int{},
 		changed:   make(chan struct{}),
 	}
@@ -138,13 +115,11 @@ func (w *window) evictLo() {
 func (w *window) reserve(ctx context.Context, idx int) (*buffer, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	evicted := false
 	for w.hi-w.lo >= w.ahead {
-		needLo, targetLo, wantHi := false, false, false
+		needLo, wantHi := false, false
 		for c, next := range w.cursors {
 			if next == w.lo {
 				needLo = true
-				targetLo = targetLo || c.pulls
 			}
 			if next >= w.hi && c.pulls {
 				wantHi = true
@@ -153,20 +128,11 @@ func (w *window) reserve(ctx context.Context, idx int) (*buffer, error) {
 		switch {
 		case !needLo:
 			w.evictLo()
-			w.credit = min(w.credit+1, w.creditCap)
-			evicted = true
 			continue
-		case wantHi && w.hi-w.lo < len(w.slots) && (evicted || !targetLo || w.credit >= stretchCost):
-			// A consumer a little behind keeps its place. The window
-			// grows by the chunk read next unless it let go of one; a
-			// target pays for that with its credit, the hasher does
-			// not (see window).
-			if !evicted && targetLo {
-				w.credit -= stretchCost
-			}
+		case wantHi && w.hi-w.lo < len(w.slots):
+			// A consumer a little behind keeps its place.
 		case wantHi:
 			w.evictLo()
-			evicted = true
 			continue
 		default:
 			if err := w.wait(ctx); err != nil {
