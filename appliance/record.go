@@ -145,7 +145,9 @@ func (a *Appliance) writeEntries(entries []record.Entry) []ui.Event {
 		return one(ui.Notice{Title: "Job log", Text: "The job was not recorded: " + err.Error()})
 	}
 	if a.repl != nil {
-		a.repl.Notify()
+		if all := a.jobLog.Snapshot(); len(all) > 0 {
+			a.repl.Appended(all[len(all)-1].Seq)
+		}
 	}
 	if a.lot.Name != "" {
 		return one(a.lotState()) // the counter moves; the count may be reached

@@ -7,7 +7,7 @@
 // lock and never changes it, and a server that holds a different entry
 // for the same key is reported, never overwritten.
 //
-// A Replicator runs beside the appliance (Run, Notify after each append,
+// A Replicator runs beside the appliance (Run, Appended after each append,
 // Status for the panels); Push sends a log once and Check compares the
 // server's copy with a local log, for the command line.
 //

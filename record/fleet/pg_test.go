@@ -133,6 +133,39 @@ func query[T any](t testing.TB, url, sql string, args ...any) T {
 	return v
 }
 
+// TestAppendedCountsBehindAtOnce: entries the appliance announces count
+// behind from that moment, before the replicator has read the log, so a
+// status read right after a job was recorded never says the server holds
+// the record while it lacks that job; they are then sent.
+func TestAppendedCountsBehindAtOnce(t *testing.T) {
+	c, db := sharedDB(t)
+	b := newBox(t)
+	b.job(t, 3)
+	r, err := fleet.NewReplicator(b.options(db.URL))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	var running sync.WaitGroup
+	running.Go(func() { assert.NoError(t, r.Run(ctx)) })
+	defer func() { cancel(); running.Wait() }()
+	waitFor(t, r, "the first job on the server", func(s fleet.Status) bool {
+		return s.State == fleet.StateSynced && s.Behind == 0 && s.Acked == 3
+	})
+
+	// The server is away, so nothing can be sent before the status is
+	// read.
+	require.NoError(t, c.Stop())
+	b.job(t, 4)
+	r.Appended(7)
+	s := r.Status()
+	assert.Equal(t, int64(7), s.Last)
+	assert.Equal(t, int64(4), s.Behind, "the second job counts behind before it was read")
+	assert.NotEqual(t, "Sync: up to date", s.Line())
+	require.NoError(t, c.Start())
+	waitFor(t, r, "the second job on the server", func(s fleet.Status) bool {
+		return s.State == fleet.StateSynced && s.Behind == 0 && s.Acked == 7
+	})
+}
+
 // TestThreeBoxesThroughAnOutage: three appliances record jobs and
 // replicate at once; the server is stopped while they work and started
 // again. In the end the server holds every entry of every box exactly

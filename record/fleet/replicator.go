@@ -135,7 +135,7 @@ type Options struct {
 
 // Replicator sends a box's production record to the fleet's server. It
 // reads the log's file, never the appliance's open log, so it never
-// holds the log's lock and never slows a job; the appliance calls Notify
+// holds the log's lock and never slows a job; the appliance calls Appended
 // after each append so that new entries go out at once.
 type Replicator struct {
 	o       Options
@@ -154,9 +154,10 @@ type Replicator struct {
 	saved   int64     // the cursor's seq as last written
 	savedAt time.Time // when
 
-	mu      sync.Mutex
-	status  Status
-	changed chan struct{}
+	mu        sync.Mutex
+	status    Status
+	changed   chan struct{}
+	announced int64 // the last entry Appended told of since the log was last read
 }
 
 // NewReplicator checks the options; Run does the work.
@@ -216,6 +217,19 @@ func (r *Replicator) Notify() {
 	case r.notify <- struct{}{}:
 	default:
 	}
+}
+
+// Appended tells the replicator that the log now holds (durably) the
+// entries up to seq. The status counts them behind at once, before the
+// replicator has read them: a status read right after a job was recorded
+// never says the server holds the record when it does not hold that
+// job. They go out at once, as with Notify. It never blocks.
+func (r *Replicator) Appended(seq int64) {
+	r.update(func(s *Status) {
+		r.announced = max(r.announced, seq)
+		s.Last = max(s.Last, seq)
+	})
+	r.Notify()
 }
 
 // Status is the current status.
@@ -353,6 +367,10 @@ func (r *Replicator) sync(ctx context.Context) error {
 // refresh reads the log's new durable entries, and on the first call
 // finds the cursor's entry in it.
 func (r *Replicator) refresh() error {
+	// What was announced so far is in the log this read finds.
+	r.mu.Lock()
+	r.announced = 0
+	r.mu.Unlock()
 	count, sum, err := durableEnd(r.o.Files, r.o.Log)
 	if err != nil {
 		return err
@@ -383,7 +401,7 @@ func (r *Replicator) refresh() error {
 	// or damaged before it) counts for nothing: everything is sent again,
 	// and the server keeps what it has.
 	r.located = true
-	r.update(func(s *Status) { s.Acked, s.Last = r.acked.seq, r.head.seq })
+	r.update(func(s *Status) { s.Acked, s.Last = r.acked.seq, max(r.head.seq, r.announced) })
 	if rerr != nil {
 		return rerr
 	}
