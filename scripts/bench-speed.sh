@@ -200,7 +200,7 @@ fast_time() { # fast_time OUT T1 T2 T3: the mean TIME of those targets' rows
 	echo "$sum / 3" | bc -l
 }
 throttle_race() { # throttle_race WHERE DIR: 3 fast targets alone, then with a throttled fourth
-	local where=$1 dir=$2 tm=256 i m ts=() slow bps cgdir alone=() mixed=() args b
+	local where=$1 dir=$2 tm=256 i m ts=() slow bps cgdir args b
 	head -c $((tm << 20)) /dev/urandom >"$dir/tm.img"
 	attach "$dir/tm.img"; m=$REPLY
 	for i in 1 2 3 4; do
@@ -251,8 +251,10 @@ throttle_race() { # throttle_race WHERE DIR: 3 fast targets alone, then with a t
 		[ -z "$sp" ] || wait "$sp"
 		echo "$el"
 	}
-	local dd_alone=() dd_mixed=() base_alone=() base_mixed=() who
-	cbrace() { # cbrace BIN alone|mixed: sets REPLY to the three fast targets' mean time
+	# race[WHO-alone|mixed]: the runs' times, WHO being dd, cb or base.
+	local -A race=()
+	local who what bin_of
+	cbrace() { # cbrace BIN alone|mixed: the three fast targets' mean time
 		if [ "$2" = alone ]; then
 			mapfile -t args < <(to_args "${ts[@]:0:3}")
 		else
@@ -260,34 +262,27 @@ throttle_race() { # throttle_race WHERE DIR: 3 fast targets alone, then with a t
 		fi
 		drop
 		sh -c 'echo $$ >"$0/cgroup.procs"; exec "$@"' "$cgdir" "$1" copy --from "$m" "${args[@]}" >"$work/tr.out" 2>&1 || { cat "$work/tr.out" >&2; return 1; }
-		REPLY=$(fast_time "$work/tr.out" "${ts[@]:0:3}")
+		fast_time "$work/tr.out" "${ts[@]:0:3}"
 	}
 	for b in $(seq 1 "$runs"); do
-		dd_alone+=("$(ddrace alone)"); dd_mixed+=("$(ddrace mixed)")
+		race[dd-alone]+="$(ddrace alone) "; race[dd-mixed]+="$(ddrace mixed) "
 		for who in $([ $((b % 2)) -eq 1 ] && echo cb base || echo base cb); do
-			[ "$who" = base ] && [ -z "$base" ] && continue
-			for what in alone mixed; do
-				[ $((b % 2)) -eq 0 ] && what=$([ "$what" = alone ] && echo mixed || echo alone)
-				cbrace "$([ "$who" = cb ] && echo "$bin" || echo "$base")" "$what"
-				case $who-$what in
-				cb-alone) alone+=("$REPLY") ;;
-				cb-mixed) mixed+=("$REPLY") ;;
-				base-alone) base_alone+=("$REPLY") ;;
-				base-mixed) base_mixed+=("$REPLY") ;;
-				esac
+			bin_of=$([ "$who" = cb ] && echo "$bin" || echo "$base")
+			[ -n "$bin_of" ] || continue
+			for what in $([ $((b % 2)) -eq 1 ] && echo alone mixed || echo mixed alone); do
+				race[$who-$what]+="$(cbrace "$bin_of" "$what") "
 			done
 		done
 	done
-	local a x
-	a=$(printf '%s\n' "${alone[@]}" | median); x=$(printf '%s\n' "${mixed[@]}" | median)
+	ratios() { # ratios WHO: "mixed alone ratio" of its medians
+		local a x
+		a=$(med "${race[$1-alone]}"); x=$(med "${race[$1-mixed]}")
+		echo "$x $a $(ratio "$x" "$a")"
+	}
 	printf '1->4, %d MiB, one target throttled to %d MB/s, %s (median of %d): the three fast targets %.2fs, alone %.2fs: %.3fx (goal <= 1.05)\n' \
-		"$tm" "$((bps / 1000000))" "$where" "$runs" "$x" "$a" "$(ratio "$x" "$a")"
-	if [ -n "$base" ]; then
-		a=$(printf '%s\n' "${base_alone[@]}" | median); x=$(printf '%s\n' "${base_mixed[@]}" | median)
-		printf '  before (BASE): the three fast targets %.2fs, alone %.2fs: %.3fx\n' "$x" "$a" "$(ratio "$x" "$a")"
-	fi
-	a=$(printf '%s\n' "${dd_alone[@]}" | median); x=$(printf '%s\n' "${dd_mixed[@]}" | median)
-	printf '  the floor in the same race: three dd copies %.2fs beside the throttled one, alone %.2fs: %.3fx\n' "$x" "$a" "$(ratio "$x" "$a")"
+		"$tm" "$((bps / 1000000))" "$where" "$runs" $(ratios cb)
+	[ -z "$base" ] || printf '  before (BASE): the three fast targets %.2fs, alone %.2fs: %.3fx\n' $(ratios base)
+	printf '  the floor in the same race: three dd copies %.2fs beside the throttled one, alone %.2fs: %.3fx\n' $(ratios dd)
 	rmdir "$cgdir"; cg=
 }
 if on 3; then
