@@ -280,6 +280,7 @@ type Running struct {
 	cancel context.CancelFunc
 
 	bufBytes atomic.Int64 // chunk buffers made by this job
+	slab     slab         // where they are cut from
 
 	badMu sync.Mutex
 	bad   []Extent // unreadable master sectors, copied as zeros
@@ -330,6 +331,7 @@ func Start(ctx context.Context, j Job) (*Running, error) {
 		opts.WindowMax = max(opts.WindowChunks, opts.WindowChunks*3/2-src, min(2*opts.WindowChunks, jobChunks-len(j.Targets)-src))
 	}
 	r.opts = opts
+	r.slab.size = int(BufferBudget(opts, len(j.Targets), nil))
 	r.win = newWindow(opts.WindowChunks, opts.WindowMax, opts.ChunkSize, r.alloc)
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	go r.run()
@@ -407,7 +409,7 @@ func BufferBudget(o Options, targets int, src Source) int64 {
 // alloc makes an aligned I/O buffer and counts it against the job.
 func (r *Running) alloc(n int) []byte {
 	r.bufBytes.Add(int64(n))
-	return alignedBuf(n)
+	return r.slab.take(n)
 }
 
 // Plan is what the job copies.

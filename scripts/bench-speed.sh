@@ -315,17 +315,17 @@ done
 mapfile -t args < <(to_args "${big16[@]}")
 lib="$disk/lib"
 "$bin" image capture --from "$big" --name big --area smart --library "$lib" >/dev/null 2>&1
-r_copy=$(rss "$work/rss.out" "$bin" copy --area smart --from "$big" "${args[@]}")
-r_delta=$(rss "$work/rss.out" "$bin" copy --area smart --delta --from "$big" "${args[@]}")
-r_image=$(rss "$work/rss.out" "$bin" copy --from image:big --library "$lib" "${args[@]}")
-r_erase=$(rss "$work/rss.out" "$bin" erase --mode quick --verify --yes "${args[@]}")
-r_files=$(rss "$work/rss.out" "$bin" files --from "$disk/files" --library "$lib" --yes "${args[@]}")
-printf 'peak RSS at 1->16, 2 GiB master on disk-backed loop devices (goal <= 64 MiB each): drive copy %s MiB | image deploy %s MiB | delta re-sync %s MiB | erase %s MiB | files (256 MiB) %s MiB\n' \
-	"$r_copy" "$r_image" "$r_delta" "$r_erase" "$r_files"
-if [ -n "$base" ]; then
-	printf '  before (BASE): drive copy %s MiB | image deploy %s MiB\n' \
-		"$(rss "$work/rss.out" "$base" copy --area smart --from "$big" "${args[@]}")" \
-		"$(rss "$work/rss.out" "$base" copy --from image:big --library "$lib" "${args[@]}")"
+peaks() { # peaks BIN: the peak RSS of each kind of job, in MiB
+	local b=$1
+	printf 'drive copy %s MiB | delta re-sync %s MiB | image deploy %s MiB | erase %s MiB | files (256 MiB) %s MiB' \
+		"$(rss "$work/rss.out" "$b" copy --area smart --from "$big" "${args[@]}")" \
+		"$(rss "$work/rss.out" "$b" copy --area smart --delta --from "$big" "${args[@]}")" \
+		"$(rss "$work/rss.out" "$b" copy --from image:big --library "$lib" "${args[@]}")" \
+		"$(rss "$work/rss.out" "$b" erase --mode quick --verify --yes "${args[@]}")" \
+		"$(rss "$work/rss.out" "$b" files --from "$disk/files" --library "$lib" --yes "${args[@]}")"
+}
+printf 'peak RSS at 1->16, 2 GiB master on disk-backed loop devices (goal <= 64 MiB each): %s\n' "$(peaks "$bin")"
+[ -z "$base" ] || printf '  before (BASE): %s\n' "$(peaks "$base")"
 fi
-fi
+
 echo "load average after: $(load)"
