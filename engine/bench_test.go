@@ -40,8 +40,9 @@ func (m *memDev) Sync() error                              { return nil }
 func (m *memDev) DropCaches() error                        { return nil }
 
 // BenchmarkFanOut measures copy+verify throughput from one in-memory
-// master to N in-memory targets (bytes of the master per second), and the
-// memory the job's buffers held.
+// master to N in-memory targets (bytes of the master per second), the
+// memory the job's buffers held, and how many times over the master was
+// read (1 is once, plus the re-check's sample).
 func BenchmarkFanOut(b *testing.B) {
 	const size = 256 << 20
 	master := &memDev{id: "master", data: randomBytes(size, 1)}
@@ -52,15 +53,18 @@ func BenchmarkFanOut(b *testing.B) {
 				job.Targets = append(job.Targets, engine.PortTarget{Port: i + 2, Dev: &memDev{id: fmt.Sprint(i), data: make([]byte, size)}})
 			}
 			b.SetBytes(size)
-			var bufBytes int64
+			var bufBytes, read, jobs int64
 			for b.Loop() {
 				res, err := job.Run(context.Background())
 				if err != nil || !res.OK() {
 					b.Fatalf("job failed: %v %+v", err, res)
 				}
 				bufBytes = res.BufferBytes
+				read += res.MasterRead
+				jobs++
 			}
 			b.ReportMetric(float64(bufBytes)/(1<<20), "bufMiB/job")
+			b.ReportMetric(float64(read)/float64(jobs*size), "masterReads/job")
 		})
 	}
 }

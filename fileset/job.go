@@ -748,8 +748,9 @@ func windows(eo engine.Options, targets, groups int) engine.Options {
 }
 
 // budget is what the job's buffers may take: each build's window at its
-// stretch and the master re-check's chunk, a chunk and a scratch piece a
-// target, and the zeros every target's end is written from.
+// stretch and the chunks of its master's hash and re-check, a chunk and a
+// scratch piece a target, and the zeros every target's end is written
+// from.
 func budget(built []*group, o Options, targets int, zeros []byte) int64 {
 	n := int64(len(zeros))
 	eo := windows(o.Engine, targets, len(built))

@@ -262,7 +262,8 @@ func TestBudgetHoldsTheBuffers(t *testing.T) {
 	assert.Equal(t, 2, res.Builds)
 	require.Len(t, budgets, 1, "told once")
 	assert.LessOrEqual(t, res.BufferBytes, budgets[0], "the engine's buffers stay within the budget")
-	assert.LessOrEqual(t, budgets[0], int64(40<<20), "room within 64 MiB for the process (about 21 MiB) and the checks beside them")
+	const process = 21 << 20 // the runtime, the file system checks' FAT blocks, the manifest, the builds' leftovers
+	assert.LessOrEqual(t, budgets[0]+process, int64(64<<20), "room within 64 MiB for the process and the checks beside the buffers")
 }
 
 // TestSmallerTargetServedByTheLargerBuild: a set that fits a smaller
