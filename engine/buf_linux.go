@@ -16,12 +16,12 @@ import (
 // would cost more than the speed is worth.
 const maxHugePage = 2 << 20
 
-// hugePage is the transparent huge page size the kernel offers, or 0 when
-// it offers none this engine will use.
+// hugePage is the transparent huge page size the kernel offers on advice,
+// or 0 when advice is not what it takes (see maxHugePage).
 var hugePage = sync.OnceValue(func() int {
 	mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
-	if err != nil || strings.Contains(string(mode), "[never]") {
-		return 0
+	if err != nil || !strings.Contains(string(mode), "[madvise]") {
+		return 0 // "never", or "always": every mapping may have them already
 	}
 	raw, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size")
 	if err != nil {
@@ -35,17 +35,30 @@ var hugePage = sync.OnceValue(func() int {
 })
 
 // adviseHuge asks the kernel to back the whole huge pages inside b with
-// huge pages when they are first written (madvise MADV_HUGEPAGE). b must
-// not have been written yet: pages already faulted in stay small. It is
-// advice only: a kernel without transparent huge pages, or with none
-// free, backs b with small pages as before.
-func adviseHuge(b []byte) {
+// huge pages when they are first written (madvise MADV_HUGEPAGE), and
+// returns the part of b it advised. b must not have been written yet:
+// pages already faulted in stay small. It is advice only: a kernel
+// without transparent huge pages, or with none free, backs b with small
+// pages as before.
+func adviseHuge(b []byte) []byte {
 	h := hugePage()
 	if h == 0 {
-		return
+		return nil
 	}
 	start, end := hugeSpan(uintptr(unsafe.Pointer(unsafe.SliceData(b))), len(b), h)
-	if start < end {
-		_ = syscall.Madvise(b[start:end], syscall.MADV_HUGEPAGE)
+	if start == end || syscall.Madvise(b[start:end], syscall.MADV_HUGEPAGE) != nil {
+		return nil
+	}
+	return b[start:end]
+}
+
+// forgetHuge takes adviseHuge's advice back (MADV_NOHUGEPAGE, which where
+// advice is needed is what memory has by default) once the job is over.
+// Its memory goes back to the heap, and the kernel's background
+// collapsing (khugepaged) would otherwise turn the pages of a few small
+// objects there into whole huge pages.
+func forgetHuge(b []byte) {
+	if len(b) > 0 {
+		_ = syscall.Madvise(b, syscall.MADV_NOHUGEPAGE)
 	}
 }

@@ -15,11 +15,12 @@ import (
 // its whole huge pages is one the kernel may back with them
 // ("THPeligible: 1" in /proc/self/smaps). Without the advice, a kernel
 // whose transparent huge pages are "madvise" (the default of most
-// distributions) leaves it at small pages.
+// distributions) leaves it at small pages. When the job is over the
+// advice is taken back.
 func TestSlabIsAdvisedHugePages(t *testing.T) {
 	h := hugePage()
 	if h == 0 {
-		t.Skip("this kernel offers no transparent huge pages of 2 MiB or less")
+		t.Skip(`this kernel offers no transparent huge pages of 2 MiB or less on advice ("madvise")`)
 	}
 	s := slab{size: 4 * h}
 	b := s.take(bufAlign)
@@ -28,6 +29,11 @@ func TestSlabIsAdvisedHugePages(t *testing.T) {
 	eligible, err := thpEligible(addr(b) + uintptr(start))
 	require.NoError(t, err)
 	assert.True(t, eligible, "the slab's huge pages may be backed by huge pages")
+
+	s.done()
+	eligible, err = thpEligible(addr(b) + uintptr(start))
+	require.NoError(t, err)
+	assert.False(t, eligible, "once the job is over, its memory is as the heap's")
 }
 
 // thpEligible reads /proc/self/smaps for the mapping that holds a.

@@ -2,6 +2,7 @@
 
 package engine
 
-// adviseHuge does nothing where the kernel has no transparent huge pages
-// to ask for.
-func adviseHuge([]byte) {}
+// adviseHuge and forgetHuge do nothing where the kernel has no
+// transparent huge pages to ask for.
+func adviseHuge([]byte) []byte { return nil }
+func forgetHuge([]byte)        {}

@@ -524,6 +524,7 @@ func (r *Running) run() {
 	r.settle(ready, results)
 	<-hashed
 	wg.Wait()
+	r.slab.done()
 	// A master found changed while the hash was still being taken fails
 	// the ports too: the record must not keep a PASS for it.
 	r.settle(ready, results)

@@ -73,6 +73,73 @@ func TestStalledTargetKeepsItsPlace(t *testing.T) {
 	})
 }
 
+// A target that falls further behind late in a job, beyond the window's
+// stretch, keeps its place too: the reader waits a little for it (a
+// twentieth of the job's time so far, in all) rather than evict the chunk
+// it is about to take. Evicted, it would read the last quarter of the
+// master itself.
+func TestTargetBehindTheStretchKeepsItsPlace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const size, chunk = 16 * MiB, 64 << 10
+		r := newRig(t, randomBytes(size, 42), sim.DriveSpec{})
+		ports := []int{2, 3, 4, 5}
+		for _, p := range ports {
+			r.add(p, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
+		}
+		j := r.job(engine.CopyVerify, ports...)
+		// 38 chunks' time at 100 MB/s, three quarters into the copy: 6
+		// chunks' time beyond the stretch of 32, where the patience is
+		// about 9 chunks' time by then.
+		stall := time.Duration(38 * chunk * float64(time.Second) / 100e6)
+		j.Targets[3].Dev = &stallingDrive{Drive: r.open[5], at: size * 3 / 4, stall: stall}
+		res, err := j.Run(context.Background())
+		require.NoError(t, err)
+		require.True(t, res.OK(), "%+v", res.Ports)
+		for _, p := range ports {
+			r.assertCopy(p)
+		}
+		assert.LessOrEqual(t, float64(res.MasterRead), 1.1*size,
+			"master read %.2fx its size", float64(res.MasterRead)/size)
+	})
+}
+
+// The reader's patience is bounded: a target that hangs for longer than
+// the whole job holds the others back by at most a twentieth of their
+// time, and then reads the master itself.
+func TestHungTargetHoldsTheOthersBackALittle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const size = 16 * MiB
+		content := randomBytes(size, 43)
+		ports := []int{2, 3, 4, 5}
+		run := func(hang time.Duration) *engine.Result {
+			r := newRig(t, content, sim.DriveSpec{})
+			for _, p := range ports {
+				r.add(p, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
+			}
+			j := r.job(engine.CopyVerify, ports...)
+			if hang > 0 {
+				j.Targets[3].Dev = &stallingDrive{Drive: r.open[5], at: size / 2, stall: hang}
+			}
+			res, err := j.Run(context.Background())
+			require.NoError(t, err)
+			require.True(t, res.OK(), "%+v", res.Ports)
+			for _, p := range ports {
+				r.assertCopy(p)
+			}
+			return res
+		}
+		even := run(0)
+		hung := run(time.Second)
+		for _, p := range ports[:3] {
+			before, _ := even.Port(p)
+			after, _ := hung.Port(p)
+			assert.LessOrEqual(t, after.Duration, before.Duration*21/20+time.Millisecond,
+				"port %d: %v beside the hung target, %v beside an even one", p, after.Duration, before.Duration)
+		}
+		assert.Greater(t, float64(hung.MasterRead), 1.3*size, "the hung target read the master itself")
+	})
+}
+
 // stallingDrive stalls once, at the first write that reaches at.
 type stallingDrive struct {
 	hal.Drive

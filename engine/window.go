@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // window is the bounded set of master chunks that the reader shares with
@@ -12,14 +13,15 @@ import (
 // When a target already waits for a chunk past that, the window stretches
 // rather than dropping a chunk a consumer still needs: a target a little
 // behind the leader keeps its place and takes its chunks from memory, so
-// the master is read about once when targets run at similar speeds. Only
-// at max chunks is the oldest one evicted even though a slow consumer
-// still needs it. That consumer is then "behind" and reads the master
-// itself until it catches up with the window again; a buffer it is still
-// writing from is kept (an orphan) until it lets go. The reader never
-// waits for a consumer once a target wants the next chunk, so a slow
-// target never paces the others, and memory is bounded by (max +
-// consumers) chunks, whatever the image size.
+// the master is read about once when targets run at similar speeds. At
+// max chunks the reader waits a little for a consumer that still needs
+// the oldest chunk (see patience), and then evicts it all the same. That
+// consumer is then "behind" and reads the master itself until it catches
+// up with the window again; a buffer it is still writing from is kept
+// (an orphan) until it lets go. Past its patience the reader never waits
+// for a consumer once a target wants the next chunk, so a slow target
+// paces the others by at most a twentieth of their time, and memory is
+// bounded by (max + consumers) chunks, whatever the image size.
 type window struct {
 	mu        sync.Mutex
 	chunkSize int
@@ -32,7 +34,21 @@ type window struct {
 	read      bool            // the reader has read every chunk
 	cursors   map[*cursor]int // next chunk each attached consumer needs
 	changed   chan struct{}   // closed and replaced on every change
+	started   time.Time       // the reader's first chunk
+	waited    time.Duration   // how long the reader held a target back in all
 }
+
+// patience is the share of the job's time so far that the reader may, in
+// all, hold a target back at the window's max for a consumer that still
+// needs the oldest chunk: a twentieth. Targets of one speed drift apart
+// on a busy machine; a target a window behind for a moment would
+// otherwise read the master itself for the rest of the job (at the
+// others' speed it never catches up), and one such read of the master
+// slows every port on a shared bus more than the wait costs. A truly
+// slow or stalled target uses the patience up early, when the job's time
+// is short, and falls out as before; it never holds the others back by
+// more than the share.
+const patience = 20
 
 type buffer struct {
 	data   []byte
@@ -77,6 +93,23 @@ func (w *window) wait(ctx context.Context) error {
 	}
 }
 
+// waitFor is wait, for at most d.
+func (w *window) waitFor(ctx context.Context, d time.Duration) error {
+	ch := w.changed
+	w.mu.Unlock()
+	defer w.mu.Lock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ch:
+		return nil
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // attach adds a consumer that starts at chunk 0.
 func (w *window) attach(pulls bool) *cursor {
 	w.mu.Lock()
@@ -110,11 +143,14 @@ func (w *window) evictLo() {
 
 // reserve returns an empty buffer for chunk idx (== hi) once there is room:
 // a free slot within the read-ahead, a chunk nobody needs any more, or a
-// target waiting for chunk hi (the window stretches up to its max, then
-// evicts its oldest chunk).
+// target waiting for chunk hi (the window stretches up to its max, waits
+// out its patience, then evicts its oldest chunk).
 func (w *window) reserve(ctx context.Context, idx int) (*buffer, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.started.IsZero() {
+		w.started = time.Now()
+	}
 	for w.hi-w.lo >= w.ahead {
 		needLo, wantHi := false, false
 		for c, next := range w.cursors {
@@ -132,6 +168,15 @@ func (w *window) reserve(ctx context.Context, idx int) (*buffer, error) {
 		case wantHi && w.hi-w.lo < len(w.slots):
 			// A consumer a little behind keeps its place.
 		case wantHi:
+			if left := time.Since(w.started)/patience - w.waited; left > 0 {
+				at := time.Now()
+				err := w.waitFor(ctx, left)
+				w.waited += time.Since(at)
+				if err != nil {
+					return nil, err
+				}
+				continue
+			}
 			w.evictLo()
 			continue
 		default:
