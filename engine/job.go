@@ -147,10 +147,11 @@ type Options struct {
 	// another sum (a file set's manifest). Hash-only jobs always take it.
 	NoSHA256 bool
 	// OnContent, when set, gets the plan's bytes in order, each chunk
-	// once, as the SHA-256 does: beside the job, on a goroutine that never
-	// paces a target (bytes it fell too far behind for are read again and
-	// checked against the reader's chunk hash). p is valid only during the
-	// call. The job's Wait returns after its last call.
+	// once, as the SHA-256 does: beside the job, on a goroutine that paces
+	// no target beyond the window's patience, a twentieth of the job's
+	// time (bytes it fell too far behind for are read again and checked
+	// against the reader's chunk hash). p is valid only during the call.
+	// The job's Wait returns after its last call.
 	OnContent func(off int64, p []byte)
 	// OnRead, when set, gets every chunk as the reader reads it, in
 	// order, each once, before any target does: it must be quick (the
@@ -886,7 +887,8 @@ func (c *countedSource) ReadAt(p []byte, off int64) (int, error) {
 func (c *countedSource) SectorSize() int { return sectorSize(c.Source) }
 
 // hashMaster takes the SHA-256 of the whole plan, as a consumer of the
-// window like any target, so a slow hash never paces the targets either.
+// window like any target, so a slow hash paces the targets no more than a
+// slow target does (the window's patience).
 func (r *Running) hashMaster(ctx context.Context) string {
 	var h *contentHash
 	if !r.opts.NoSHA256 || r.job.Mode == HashOnly {
