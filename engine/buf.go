@@ -17,38 +17,45 @@ func alignedBuf(n int) []byte {
 	return raw[skip : skip+n : skip+n]
 }
 
-// slab hands a job's buffers out of one allocation of the job's budget,
-// made when the first buffer is asked for. Fresh memory is paid for when
-// it is first written, a page fault every 4 KiB, and a job's tens of MiB
-// of buffers took a 1 -> 8 copy a tenth of its time on a VM where faults
-// are dear. One allocation can ask the kernel for huge pages instead
-// (adviseHuge): a fault every 2 MiB, and 32 MiB faulted in about 20
-// times faster there. Pages of the slab no buffer is cut from are never
-// written, so they take no memory in a fresh process (the heap counts
-// them all the same). The job's buffers are made once and reused, so
-// nothing is handed back: the slab lives as long as any of its buffers.
-// A buffer the budget did not foresee comes from the heap as before.
+// slab hands a job's buffers out of pieces of a few MiB, made as the job
+// needs them, up to the job's budget. Fresh memory is paid for when it is
+// first written, a page fault every 4 KiB, and a job's tens of MiB of
+// buffers took a 1 -> 8 copy a tenth of its time on a VM where faults are
+// dear. A piece can ask the kernel for huge pages instead (adviseHuge): a
+// fault every 2 MiB, and 32 MiB faulted in about 20 times faster there.
+// Pieces rather than one slab of the whole budget: the heap zeroes (and
+// so writes) all of an allocation it reuses, and a long-lived process
+// would hold the budget where the job used half. The job's buffers are
+// made once and reused, so nothing is handed back: a piece lives as long
+// as any of its buffers. A buffer past the budget comes from the heap as
+// before.
 type slab struct {
 	mu   sync.Mutex
-	size int    // bytes to make the slab with
-	made bool   // the slab was made
-	free []byte // what is left of it
-	huge []byte // the part advised to huge pages
+	left int      // budget bytes not yet made into pieces
+	free []byte   // what is left of the last piece
+	huge [][]byte // the parts advised to huge pages
 }
 
+// slabPiece is the size of a slab's piece: four huge pages, of which an
+// allocation at any 8 KiB boundary holds at least three whole ones.
+const slabPiece = 8 << 20
+
 // take returns n aligned bytes from the slab, or from the heap once the
-// slab is used up.
+// budget is used up.
 func (s *slab) take(n int) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.made && s.size >= n {
-		s.made = true
-		s.free = alignedBuf(s.size)
-		s.huge = adviseHuge(s.free)
-	}
 	cut := (n + bufAlign - 1) / bufAlign * bufAlign
 	if cut > len(s.free) {
-		return alignedBuf(n)
+		size := min(max(slabPiece, cut), s.left)
+		if size < cut {
+			return alignedBuf(n)
+		}
+		s.left -= size
+		s.free = alignedBuf(size)
+		if h := adviseHuge(s.free); h != nil {
+			s.huge = append(s.huge, h)
+		}
 	}
 	b := s.free[:n:n]
 	s.free = s.free[cut:]
@@ -60,7 +67,9 @@ func (s *slab) take(n int) []byte {
 func (s *slab) done() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	forgetHuge(s.huge)
+	for _, h := range s.huge {
+		forgetHuge(h)
+	}
 	s.huge = nil
 }
 

@@ -17,22 +17,34 @@ import (
 const maxHugePage = 2 << 20
 
 // hugePage is the transparent huge page size the kernel offers on advice,
-// or 0 when advice is not what it takes (see maxHugePage).
+// or 0 when advice is not what it takes.
 var hugePage = sync.OnceValue(func() int {
-	mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
-	if err != nil || !strings.Contains(string(mode), "[madvise]") {
-		return 0 // "never", or "always": every mapping may have them already
-	}
-	raw, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size")
+	const thp = "/sys/kernel/mm/transparent_hugepage/"
+	mode, err := os.ReadFile(thp + "enabled")
 	if err != nil {
 		return 0
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(raw)))
-	if err != nil || n <= 0 || n > maxHugePage {
+	size, err := os.ReadFile(thp + "hpage_pmd_size")
+	if err != nil {
+		return 0
+	}
+	return hugePageSize(string(mode), string(size))
+})
+
+// hugePageSize reads the kernel's transparent huge page mode ("always
+// [madvise] never") and page size (in bytes): the size when huge pages
+// come on advice and are at most maxHugePage, else 0. In "always" mode
+// every mapping may have them already; in "never", none.
+func hugePageSize(mode, size string) int {
+	if !strings.Contains(mode, "[madvise]") {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(size))
+	if err != nil || n <= 0 || n > maxHugePage || n&(n-1) != 0 {
 		return 0
 	}
 	return n
-})
+}
 
 // adviseHuge asks the kernel to back the whole huge pages inside b with
 // huge pages when they are first written (madvise MADV_HUGEPAGE), and
@@ -52,9 +64,9 @@ func adviseHuge(b []byte) []byte {
 	return b[start:end]
 }
 
-// forgetHuge takes adviseHuge's advice back (MADV_NOHUGEPAGE, which where
-// advice is needed is what memory has by default) once the job is over.
-// Its memory goes back to the heap, and the kernel's background
+// forgetHuge takes adviseHuge's advice back once the job is over
+// (MADV_NOHUGEPAGE: no huge pages there, as where nothing was advised).
+// The memory goes back to the heap, and the kernel's background
 // collapsing (khugepaged) would otherwise turn the pages of a few small
 // objects there into whole huge pages.
 func forgetHuge(b []byte) {

@@ -42,11 +42,11 @@ func TestHugeSpanCoversWholePagesOnly(t *testing.T) {
 	}
 }
 
-// A job's buffers are cut from one slab, each aligned for direct I/O and
-// none overlapping another; once the slab is used up, buffers come from
+// A job's buffers are cut from the slab, each aligned for direct I/O and
+// none overlapping another; once the budget is used up, buffers come from
 // the heap as before.
 func TestSlabCutsAlignedBuffersThenFallsBack(t *testing.T) {
-	s := slab{size: 4 * bufAlign}
+	s := slab{left: 4 * bufAlign}
 	sizes := []int{bufAlign, 100, 2 * bufAlign, bufAlign - 1}
 	var got [][]byte
 	for _, n := range sizes {
@@ -64,7 +64,7 @@ func TestSlabCutsAlignedBuffersThenFallsBack(t *testing.T) {
 	assert.Equal(t, base+bufAlign, addr(got[1]), "a 100-byte buffer still takes a whole aligned block")
 	assert.Equal(t, base+2*bufAlign, addr(got[2]))
 	last := addr(got[3])
-	assert.False(t, last >= base && last < base+4*bufAlign, "the slab was used up: the fourth buffer is the heap's")
+	assert.False(t, last >= base && last < base+4*bufAlign, "the budget was used up: the fourth buffer is the heap's")
 
 	for i, b := range got {
 		for j := range b {
@@ -80,12 +80,30 @@ func TestSlabCutsAlignedBuffersThenFallsBack(t *testing.T) {
 	}
 }
 
-// A slab too small for the first buffer is never made: the buffer comes
-// from the heap.
+// A budget too small for the first buffer makes no piece: the buffer
+// comes from the heap.
 func TestSlabTooSmallIsNotMade(t *testing.T) {
-	s := slab{size: bufAlign}
+	s := slab{left: bufAlign}
 	b := s.take(2 * bufAlign)
 	require.Len(t, b, 2*bufAlign)
-	assert.False(t, s.made)
+	assert.Nil(t, s.free, "no piece was made")
+	assert.Equal(t, bufAlign, s.left)
 	assert.Zero(t, addr(b)%bufAlign)
+}
+
+// Pieces are made as the job asks for buffers, not the whole budget at
+// once: a long-lived process whose heap reuses (and so zeroes) the memory
+// holds only what a job used, to a piece.
+func TestSlabMakesPiecesAsNeeded(t *testing.T) {
+	const chunk = 1 << 20
+	s := slab{left: 3 * slabPiece}
+	var bufs [][]byte
+	for range slabPiece/chunk + 1 {
+		bufs = append(bufs, s.take(chunk))
+	}
+	assert.Equal(t, slabPiece, s.left, "two pieces of three were made")
+	for i := 1; i < slabPiece/chunk; i++ {
+		assert.Equal(t, addr(bufs[i-1])+chunk, addr(bufs[i]), "buffer %d follows the one before in its piece", i)
+	}
+	assert.Len(t, s.free, slabPiece-chunk, "the second piece holds the rest")
 }

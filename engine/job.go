@@ -332,7 +332,7 @@ func Start(ctx context.Context, j Job) (*Running, error) {
 		opts.WindowMax = max(opts.WindowChunks, opts.WindowChunks*3/2-src, min(2*opts.WindowChunks, jobChunks-len(j.Targets)-src))
 	}
 	r.opts = opts
-	r.slab.size = int(BufferBudget(opts, len(j.Targets), nil))
+	r.slab.left = int(BufferBudget(opts, len(j.Targets), nil))
 	r.win = newWindow(opts.WindowChunks, opts.WindowMax, opts.ChunkSize, r.alloc)
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	go r.run()
@@ -393,9 +393,9 @@ func sourceBound(src Source) int64 {
 // stretch, a chunk and a scratch piece a target (a patched chunk is
 // written, a delta compared, through the piece), a chunk for the master's
 // hash (like a target's, for reading the master itself once it falls out
-// of the window), the re-check's chunk, and the master's own. A process running the job can keep its heap
-// close to it (a soft memory limit), since the buffers are made once and
-// reused.
+// of the window), the re-check's chunk, and the master's own. A process
+// running the job can keep its heap close to it (a soft memory limit),
+// since the buffers are made once and reused.
 func (r *Running) MemoryBudget() int64 {
 	return BufferBudget(r.opts, len(r.job.Targets), r.job.Source)
 }
@@ -412,6 +412,14 @@ func BufferBudget(o Options, targets int, src Source) int64 {
 func (r *Running) alloc(n int) []byte {
 	r.bufBytes.Add(int64(n))
 	return r.slab.take(n)
+}
+
+// allocTemp makes an aligned I/O buffer the job lets go of soon (a
+// resumed port's check, a mismatch's second read): counted, but from the
+// heap, so the slab keeps its room for the buffers the job holds.
+func (r *Running) allocTemp(n int) []byte {
+	r.bufBytes.Add(int64(n))
+	return alignedBuf(n)
 }
 
 // Plan is what the job copies.

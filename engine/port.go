@@ -111,7 +111,7 @@ func (p *port) checkResume(n int) int {
 	if err := p.t.Dev.DropCaches(); err != nil {
 		return 1
 	}
-	got, want := p.r.alloc(r.opts.ChunkSize), p.r.alloc(r.opts.ChunkSize)
+	got, want := p.r.allocTemp(r.opts.ChunkSize), p.r.allocTemp(r.opts.ChunkSize)
 	for i := 1; i < n; i++ {
 		c := r.chunks[i]
 		if p.hasPatch(c.off, c.n) {
@@ -637,7 +637,7 @@ func firstDiff(a, b []byte) int {
 // master's bytes again, and fails the port there.
 func (p *port) mismatch(i int, got []byte) PortResult {
 	c := p.r.chunks[i]
-	want := p.r.alloc(c.n)
+	want := p.r.allocTemp(c.n)
 	if err := p.r.readChunk(i, want); err != nil {
 		return p.stopped(PhaseVerifying, err)
 	}
