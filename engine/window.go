@@ -20,8 +20,9 @@ import (
 // up with the window again; a buffer it is still writing from is kept
 // (an orphan) until it lets go. Past its patience the reader never waits
 // for a consumer once a target wants the next chunk, so a slow target
-// paces the others by at most a twentieth of their time, and memory is
-// bounded by (max + consumers) chunks, whatever the image size.
+// paces the others by at most a twentieth of their time (and a second at
+// once), and memory is bounded by (max + consumers) chunks, whatever the
+// image size.
 type window struct {
 	mu        sync.Mutex
 	chunkSize int
@@ -36,6 +37,8 @@ type window struct {
 	changed   chan struct{}   // closed and replaced on every change
 	started   time.Time       // the reader's first chunk
 	waited    time.Duration   // how long the reader held a target back in all
+	holdLo    int             // the oldest chunk the reader last waited to evict
+	holdFrom  time.Time       // since when it waits for that chunk
 }
 
 // patience is the share of the job's time so far that the reader may, in
@@ -47,8 +50,22 @@ type window struct {
 // slows every port on a shared bus more than the wait costs. A truly
 // slow or stalled target uses the patience up early, when the job's time
 // is short, and falls out as before; it never holds the others back by
-// more than the share.
+// more than the share, nor for more than maxHold at once (a target that
+// hangs late in a long job).
 const patience = 20
+
+// maxHold is the longest the reader waits for one chunk to be let go of.
+const maxHold = time.Second
+
+// patienceLeft is how much longer the reader may wait before it evicts
+// chunk lo, which a consumer still needs; w.mu held.
+func (w *window) patienceLeft() time.Duration {
+	now := time.Now()
+	if w.holdFrom.IsZero() || w.holdLo != w.lo {
+		w.holdLo, w.holdFrom = w.lo, now
+	}
+	return min(now.Sub(w.started)/patience-w.waited, maxHold-now.Sub(w.holdFrom))
+}
 
 type buffer struct {
 	data   []byte
@@ -168,7 +185,7 @@ func (w *window) reserve(ctx context.Context, idx int) (*buffer, error) {
 		case wantHi && w.hi-w.lo < len(w.slots):
 			// A consumer a little behind keeps its place.
 		case wantHi:
-			if left := time.Since(w.started)/patience - w.waited; left > 0 {
+			if left := w.patienceLeft(); left > 0 {
 				at := time.Now()
 				err := w.waitFor(ctx, left)
 				w.waited += time.Since(at)
