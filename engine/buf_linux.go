@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math/bits"
 	"os"
 	"strconv"
 	"strings"
@@ -50,18 +51,54 @@ func hugePageSize(mode, size string) int {
 // huge pages when they are first written (madvise MADV_HUGEPAGE), and
 // returns the part of b it advised. b must not have been written yet:
 // pages already faulted in stay small. It is advice only: a kernel
-// without transparent huge pages, or with none free, backs b with small
-// pages as before.
+// without transparent huge pages backs b with small pages as before.
+// Where the kernel holds fewer free blocks of a huge page's size than
+// twice the huge pages b spans, b is not advised at all: a fault in
+// advised memory may then wait while the kernel compacts memory to make
+// one (its "defrag" setting), which on a machine whose memory is full of
+// cached pages costs more than the small pages' faults.
 func adviseHuge(b []byte) []byte {
 	h := hugePage()
 	if h == 0 {
 		return nil
 	}
 	start, end := hugeSpan(uintptr(unsafe.Pointer(unsafe.SliceData(b))), len(b), h)
-	if start == end || syscall.Madvise(b[start:end], syscall.MADV_HUGEPAGE) != nil {
+	if start == end {
+		return nil
+	}
+	info, err := os.ReadFile("/proc/buddyinfo")
+	if err != nil || freeBlocks(string(info), bits.TrailingZeros(uint(h/os.Getpagesize()))) < 2*(end-start)/h {
+		return nil
+	}
+	if syscall.Madvise(b[start:end], syscall.MADV_HUGEPAGE) != nil {
 		return nil
 	}
 	return b[start:end]
+}
+
+// freeBlocks reads /proc/buddyinfo: how many free blocks of 2^order pages
+// the kernel holds, over every zone (a larger free block counts for as
+// many as it holds).
+func freeBlocks(buddyinfo string, order int) int {
+	n := 0
+	for line := range strings.Lines(buddyinfo) {
+		f := strings.Fields(line)
+		// "Node 0, zone Normal 314 47151 ...": counts from order 0.
+		if len(f) < 4 || f[0] != "Node" || f[2] != "zone" {
+			continue
+		}
+		for o, c := range f[4:] {
+			if o < order {
+				continue
+			}
+			k, err := strconv.Atoi(c)
+			if err != nil {
+				return 0
+			}
+			n += k << (o - order)
+		}
+	}
+	return n
 }
 
 // forgetHuge takes adviseHuge's advice back once the job is over
