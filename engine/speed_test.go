@@ -44,63 +44,50 @@ func TestNearlyCaughtUpTargetKeepsItsPlace(t *testing.T) {
 	})
 }
 
-// A target that stalls once early in the job, for longer than the reader
-// reads ahead (a USB stick's write stall), keeps its place while the
-// window stretches: at the others' speed it would never catch up with the
-// window again, and would read the whole master a second time.
+// A target that stalls once for longer than the reader reads ahead (a USB
+// stick's write stall) keeps its place. Early in the job the window
+// stretches for it; later, beyond the stretch, the reader waits a little
+// for it (a twentieth of the job's time so far, in all) rather than evict
+// the chunk it is about to take. Evicted, at the others' speed it would
+// never catch up with the window again, and would read the rest of the
+// master a second time.
 func TestStalledTargetKeepsItsPlace(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		const size, chunk = 16 * MiB, 64 << 10
-		r := newRig(t, randomBytes(size, 41), sim.DriveSpec{})
-		ports := []int{2, 3, 4, 5}
-		for _, p := range ports {
-			r.add(p, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
-		}
-		j := r.job(engine.CopyVerify, ports...)
-		// 24 chunks' time at 100 MB/s, at the third chunk: beyond the 16
-		// chunks read ahead, within the window's stretch.
-		stall := time.Duration(24 * chunk * float64(time.Second) / 100e6)
-		j.Targets[3].Dev = &stallingDrive{Drive: r.open[5], at: 2 * chunk, stall: stall}
-		res, err := j.Run(context.Background())
-		require.NoError(t, err)
-		require.True(t, res.OK(), "%+v", res.Ports)
-		for _, p := range ports {
-			r.assertCopy(p)
-		}
-		t.Logf("master read %.3fx, buffers %d chunks", float64(res.MasterRead)/size, res.BufferBytes/chunk)
-		assert.LessOrEqual(t, float64(res.MasterRead), 1.1*size,
-			"master read %.2fx its size", float64(res.MasterRead)/size)
-	})
-}
-
-// A target that falls further behind late in a job, beyond the window's
-// stretch, keeps its place too: the reader waits a little for it (a
-// twentieth of the job's time so far, in all) rather than evict the chunk
-// it is about to take. Evicted, it would read the last quarter of the
-// master itself.
-func TestTargetBehindTheStretchKeepsItsPlace(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		const size, chunk = 16 * MiB, 64 << 10
-		r := newRig(t, randomBytes(size, 42), sim.DriveSpec{})
-		ports := []int{2, 3, 4, 5}
-		for _, p := range ports {
-			r.add(p, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
-		}
-		j := r.job(engine.CopyVerify, ports...)
-		// 38 chunks' time at 100 MB/s, three quarters into the copy: 6
-		// chunks' time beyond the stretch of 32, where the patience is
-		// about 9 chunks' time by then.
-		stall := time.Duration(38 * chunk * float64(time.Second) / 100e6)
-		j.Targets[3].Dev = &stallingDrive{Drive: r.open[5], at: size * 3 / 4, stall: stall}
-		res, err := j.Run(context.Background())
-		require.NoError(t, err)
-		require.True(t, res.OK(), "%+v", res.Ports)
-		for _, p := range ports {
-			r.assertCopy(p)
-		}
-		assert.LessOrEqual(t, float64(res.MasterRead), 1.1*size,
-			"master read %.2fx its size", float64(res.MasterRead)/size)
-	})
+	const size, chunk = 16 * MiB, 64 << 10
+	tests := []struct {
+		name   string
+		at     int64 // where it stalls
+		chunks int   // for how many chunks' time at 100 MB/s
+		seed   uint64
+	}{
+		// Beyond the 16 chunks read ahead, within the stretch of 32.
+		{"early, within the stretch", 2 * chunk, 24, 41},
+		// 6 chunks' time beyond the stretch, where the patience is about
+		// 9 chunks' time by then.
+		{"late, beyond the stretch", size * 3 / 4, 38, 42},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := newRig(t, randomBytes(size, tt.seed), sim.DriveSpec{})
+				ports := []int{2, 3, 4, 5}
+				for _, p := range ports {
+					r.add(p, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
+				}
+				j := r.job(engine.CopyVerify, ports...)
+				stall := time.Duration(float64(tt.chunks) * chunk * float64(time.Second) / 100e6)
+				j.Targets[3].Dev = &stallingDrive{Drive: r.open[5], at: tt.at, stall: stall}
+				res, err := j.Run(context.Background())
+				require.NoError(t, err)
+				require.True(t, res.OK(), "%+v", res.Ports)
+				for _, p := range ports {
+					r.assertCopy(p)
+				}
+				t.Logf("master read %.3fx, buffers %d chunks", float64(res.MasterRead)/size, res.BufferBytes/chunk)
+				assert.LessOrEqual(t, float64(res.MasterRead), 1.1*size,
+					"master read %.2fx its size", float64(res.MasterRead)/size)
+			})
+		})
+	}
 }
 
 // The reader's patience is bounded: a target that hangs three quarters
