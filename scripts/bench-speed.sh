@@ -267,9 +267,15 @@ throttle_race() { # throttle_race WHERE DIR: 3 fast targets alone, then with a t
 	# race[WHO-alone|mixed]: the runs' times, WHO being dd, cb or base.
 	local -A race=()
 	local who what bin_of
+	# With BASE, each run races the builds in the order A B B A, so each
+	# goes first (right after the floor's copies, whose writeback on disk
+	# falls on whoever follows) as often as the other whatever RUNS is;
+	# with one order a run, an odd RUNS put the new build first in most.
+	local order=(cb)
+	[ -z "$base" ] || order=(cb base base cb)
 	for b in $(seq 1 "$runs"); do
 		race[dd-alone]+="$(ddrace alone) "; race[dd-mixed]+="$(ddrace mixed) "
-		for who in $([ $((b % 2)) -eq 1 ] && echo cb base || echo base cb); do
+		for who in "${order[@]}"; do
 			bin_of=$([ "$who" = cb ] && echo "$bin" || echo "$base")
 			[ -n "$bin_of" ] || continue
 			for what in $([ $((b % 2)) -eq 1 ] && echo alone mixed || echo mixed alone); do
@@ -283,7 +289,7 @@ throttle_race() { # throttle_race WHERE DIR: 3 fast targets alone, then with a t
 		echo "$x $a $(ratio "$x" "$a")"
 	}
 	printf '1->4, %d MiB, one target throttled to %d MB/s (a quarter of the fast targets'"'"' pace alone), %s (median of %d): the three fast targets %.2fs, alone %.2fs: %.3fx (goal <= 1.05)\n' \
-		"$tm" "$((bps / 1000000))" "$where" "$runs" $(ratios cb)
+		"$tm" "$((bps / 1000000))" "$where" "$((runs * (${#order[@]} == 4 ? 2 : 1)))" $(ratios cb)
 	[ -z "$base" ] || printf '  before (BASE): the three fast targets %.2fs, alone %.2fs: %.3fx\n' $(ratios base)
 	printf '  the floor in the same race: three dd copies %.2fs beside the throttled one, alone %.2fs: %.3fx\n' $(ratios dd)
 	rmdir "$cgdir"; cg=
