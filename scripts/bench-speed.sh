@@ -212,7 +212,7 @@ throttle_race() { # throttle_race WHERE DIR: 3 fast targets alone, then with a t
 	# also allocate it, which neither the speed below nor a race should
 	# pay for.
 	for t in "${ts[@]}"; do dd if="$m" of="$t" bs=4M oflag=direct status=none; done
-	if [ -d /sys/fs/cgroup/blkio ]; then
+	if [ -f /sys/fs/cgroup/blkio/blkio.throttle.write_bps_device ]; then
 		cgdir=/sys/fs/cgroup/blkio/clonebay-bench-$$
 	elif [ -f /sys/fs/cgroup/cgroup.controllers ]; then
 		cgdir=/sys/fs/cgroup/clonebay-bench-$$
