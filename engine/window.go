@@ -98,29 +98,23 @@ func (w *window) broadcast() {
 
 // wait releases w.mu until the window changes or ctx ends, and takes it
 // again.
-func (w *window) wait(ctx context.Context) error {
-	ch := w.changed
-	w.mu.Unlock()
-	defer w.mu.Lock()
-	select {
-	case <-ch:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (w *window) wait(ctx context.Context) error { return w.waitFor(ctx, 0) }
 
-// waitFor is wait, for at most d.
+// waitFor is wait, for at most d when d > 0.
 func (w *window) waitFor(ctx context.Context, d time.Duration) error {
 	ch := w.changed
 	w.mu.Unlock()
 	defer w.mu.Lock()
-	t := time.NewTimer(d)
-	defer t.Stop()
+	var timeout <-chan time.Time
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timeout = t.C
+	}
 	select {
 	case <-ch:
 		return nil
-	case <-t.C:
+	case <-timeout:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

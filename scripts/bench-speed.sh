@@ -277,7 +277,6 @@ throttle_race() { # throttle_race WHERE DIR: 3 fast targets alone, then with a t
 		race[dd-alone]+="$(ddrace alone) "; race[dd-mixed]+="$(ddrace mixed) "
 		for who in "${order[@]}"; do
 			bin_of=$([ "$who" = cb ] && echo "$bin" || echo "$base")
-			[ -n "$bin_of" ] || continue
 			for what in $([ $((b % 2)) -eq 1 ] && echo alone mixed || echo mixed alone); do
 				race[$who-$what]+="$(cbrace "$bin_of" "$what") "
 			done
