@@ -496,18 +496,31 @@ func (r *Running) run() {
 	}
 	checks.Wait()
 
+	// Every consumer takes its place in the window before the reader
+	// starts: one that came later (a port still discarding its gaps, or
+	// not yet scheduled on a busy machine) would find the first chunks
+	// evicted and read them from the master itself.
+	sha, hashing := r.contentSum()
+	var hashCur *cursor
+	if hashing {
+		hashCur = r.win.attach(false)
+	}
+	for _, p := range ready {
+		if p != nil {
+			p.cur = r.win.attach(true)
+		}
+	}
 	readerCtx, stopReader := context.WithCancel(r.ctx)
 	defer stopReader()
 	var wg sync.WaitGroup
 	wg.Go(func() { r.read(readerCtx) })
 	// The SHA-256 runs beside the job on the reader's chunks: no port
 	// waits for it, and the Result carries it when the job ends.
-	sha, hashing := r.contentSum()
 	hashed := make(chan struct{})
 	go func() {
 		defer close(hashed)
 		if hashing {
-			sha = r.hashMaster(readerCtx)
+			sha = r.hashMaster(readerCtx, hashCur)
 		}
 	}()
 
@@ -895,16 +908,15 @@ func (c *countedSource) ReadAt(p []byte, off int64) (int, error) {
 func (c *countedSource) SectorSize() int { return sectorSize(c.Source) }
 
 // hashMaster takes the SHA-256 of the whole plan, as a consumer of the
-// window like any target, so a slow hash paces the targets no more than a
-// slow target does (the window's patience).
-func (r *Running) hashMaster(ctx context.Context) string {
+// window (at cur) like any target, so a slow hash paces the targets no
+// more than a slow target does (the window's patience).
+func (r *Running) hashMaster(ctx context.Context, cur *cursor) string {
+	defer r.win.detach(cur)
 	var h *contentHash
 	if !r.opts.NoSHA256 || r.job.Mode == HashOnly {
 		h = newContentHash()
 	}
 	m := newMeter(r.opts, 0, "master", r.plan.Bytes())
-	cur := r.win.attach(false)
-	defer r.win.detach(cur)
 	var own []byte
 	lazy := func() []byte {
 		if own == nil {

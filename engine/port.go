@@ -28,6 +28,7 @@ type port struct {
 	patches []Patch // bytes this target gets instead of the master's
 	outside []Patch // the parts of patches outside the plan: written on their own
 	resume  int     // chunks [1, resume) already hold the master's bytes
+	cur     *cursor // the port's place in the window, until its walk ends
 	scratch []byte  // a piece of a chunk: delta's compare, a patched chunk's verify
 }
 
@@ -213,6 +214,7 @@ func (p *port) hasPatch(off int64, n int) bool {
 
 func (p *port) run() PortResult {
 	defer p.cancel()
+	defer p.leave() // a port that fails before its walk pins no chunk
 	var res PortResult
 	switch p.r.job.Mode {
 	case VerifyOnly:
@@ -688,8 +690,11 @@ func (p *port) compare() PortResult {
 // fn or the window, and returns the bytes done.
 func (p *port) walk(phase Phase, skip func(i int, c chunk) (bool, *PortResult), fn func(i int, c chunk, want []byte) *PortResult) (int64, *PortResult) {
 	r := p.r
-	cur := r.win.attach(true)
-	defer r.win.detach(cur)
+	if p.cur == nil {
+		p.cur = r.win.attach(true)
+	}
+	cur := p.cur
+	defer p.leave()
 	var done int64
 	p.meter.report(phase, 0, true)
 	// A copy that is verified next need not check what it reads again
@@ -725,6 +730,14 @@ func (p *port) walk(phase Phase, skip func(i int, c chunk) (bool, *PortResult), 
 		yield()
 	}
 	return done, nil
+}
+
+// leave gives up the port's place in the window.
+func (p *port) leave() {
+	if p.cur != nil {
+		p.r.win.detach(p.cur)
+		p.cur = nil
+	}
 }
 
 func (p *port) pass() PortResult {

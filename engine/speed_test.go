@@ -90,6 +90,61 @@ func TestStalledTargetKeepsItsPlace(t *testing.T) {
 	}
 }
 
+// Ports that take a while before their first chunk (here each TRIMs what
+// the plan leaves out, for the time a few chunks take to write) still find
+// the master's first chunks in the window: every consumer has its place
+// before the reader starts, so the reader waits for them instead of
+// reading on, with the hasher, and evicting what they have not taken yet.
+func TestLateStartingTargetsFindTheFirstChunks(t *testing.T) {
+	const size, chunk = 16 * MiB, 64 << 10
+	tests := []struct {
+		name   string
+		chunks []int // each port's discard, in chunks' time at 100 MB/s
+	}{
+		{"all of them late", []int{8, 8, 8, 8}},
+		{"one a little later than the others", []int{0, 0, 0, 6}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := newRig(t, randomBytes(size, 44), sim.DriveSpec{})
+				ports := []int{2, 3, 4, 5}
+				for _, p := range ports {
+					r.add(p, sim.DriveSpec{Size: 2 * size, WriteMBps: 100, ReadMBps: 200})
+				}
+				j := r.job(engine.CopyVerify, ports...)
+				j.Options.Clean = true
+				for i, n := range tt.chunks {
+					took := time.Duration(float64(n) * chunk * float64(time.Second) / 100e6)
+					j.Targets[i].Dev = &slowDiscardDrive{Drive: r.open[ports[i]], took: took}
+				}
+				res, err := j.Run(context.Background())
+				require.NoError(t, err)
+				require.True(t, res.OK(), "%+v", res.Ports)
+				for _, p := range ports {
+					r.assertCopy(p)
+				}
+				t.Logf("master read %.3fx", float64(res.MasterRead)/size)
+				assert.LessOrEqual(t, float64(res.MasterRead), 1.1*size,
+					"master read %.2fx its size", float64(res.MasterRead)/size)
+			})
+		})
+	}
+}
+
+// slowDiscardDrive takes a while to discard.
+type slowDiscardDrive struct {
+	hal.Drive
+	took time.Duration
+}
+
+func (d *slowDiscardDrive) Discard(off, length int64, secure bool) error {
+	time.Sleep(d.took)
+	return d.Drive.(interface {
+		Discard(off, length int64, secure bool) error
+	}).Discard(off, length, secure)
+}
+
 // The reader's patience is bounded: a target that hangs three quarters
 // into a job, for longer than the whole job, holds the others back by at
 // most a twentieth of their time, and at most a second at once; then it
