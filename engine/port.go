@@ -28,8 +28,11 @@ type port struct {
 	patches []Patch // bytes this target gets instead of the master's
 	outside []Patch // the parts of patches outside the plan: written on their own
 	resume  int     // chunks [1, resume) already hold the master's bytes
-	cur     *cursor // the port's place in the window, until its walk ends
 	scratch []byte  // a piece of a chunk: delta's compare, a patched chunk's verify
+	cur     *cursor // the port's place in the window, until its walk ends
+	// straggling: the port's last chunk came from the master, not the
+	// window (it fell behind the others).
+	straggling bool
 }
 
 // scratchSize is the piece a port compares, or lays its patches over, at
@@ -281,7 +284,17 @@ func (p *port) copy() PortResult {
 		}
 		return false, nil
 	}
-	behind := startSyncBehind(dev, r.opts.SyncEvery)
+	r.copying.Add(1)
+	defer r.copying.Add(-1)
+	// A straggler flushes nothing behind while other ports still copy:
+	// where the targets' media share a disk (loop devices over files)
+	// its flush took the bandwidth the faster ports write with (1.2x
+	// their time beside a target throttled to a quarter of their pace).
+	// It is the last to end anyway; its Sync before the head flushes the
+	// rest.
+	behind := startSyncBehind(dev, r.opts.SyncEvery, func() bool {
+		return p.straggling && r.copying.Load() > 1
+	})
 	written, fail := p.walk(PhaseCopying, skip, func(_ int, c chunk, data []byte) *PortResult {
 		if c.off == 0 {
 			return nil // the head goes last, below
@@ -350,14 +363,15 @@ func (p *port) copy() PortResult {
 type syncBehind struct {
 	dev   Target
 	every int64
+	hold  func() bool // no Sync starts while it holds
 	since int64
 	kick  chan struct{}
 	done  chan struct{}
 	err   error // the first background Sync's failure; read after done
 }
 
-func startSyncBehind(dev Target, every int64) *syncBehind {
-	s := &syncBehind{dev: dev, every: every}
+func startSyncBehind(dev Target, every int64, hold func() bool) *syncBehind {
+	s := &syncBehind{dev: dev, every: every, hold: hold}
 	if every <= 0 {
 		return s
 	}
@@ -373,13 +387,13 @@ func startSyncBehind(dev Target, every int64) *syncBehind {
 	return s
 }
 
-// wrote notes n bytes written and starts a Sync when enough are pending
-// and none runs.
+// wrote notes n bytes written and starts a Sync when enough are pending,
+// none runs and nothing holds it back.
 func (s *syncBehind) wrote(n int64) {
 	if s.kick == nil {
 		return
 	}
-	if s.since += n; s.since >= s.every {
+	if s.since += n; s.since >= s.every && !s.hold() {
 		select {
 		case s.kick <- struct{}{}:
 			s.since = 0
@@ -720,6 +734,7 @@ func (p *port) walk(phase Phase, skip func(i int, c chunk) (bool, *PortResult), 
 			res := p.stopped(phase, err)
 			return done, &res
 		}
+		p.straggling = b == nil
 		fail := fn(i, c, data)
 		r.win.release(cur, b, i+1, &p.own)
 		if fail != nil {

@@ -145,6 +145,71 @@ func (d *slowDiscardDrive) Discard(off, length int64, secure bool) error {
 	}).Discard(off, length, secure)
 }
 
+// A target that fell behind the others flushes nothing behind while they
+// still copy: where targets share a disk (loop devices over files), its
+// flushes took the bandwidth they write with. The ports that keep up
+// still flush behind, and the straggler flushes the rest once they are
+// done.
+func TestStragglerFlushesAfterTheOthers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const size = 16 * MiB
+		r := newRig(t, randomBytes(size, 45), sim.DriveSpec{})
+		ports := []int{2, 3, 4, 5}
+		for _, p := range ports[:3] {
+			r.add(p, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
+		}
+		r.add(5, sim.DriveSpec{WriteMBps: 10, ReadMBps: 200})
+		j := r.job(engine.CopyVerify, ports...)
+		j.Options.SyncEvery = 1 * MiB
+		clocks := make([]*syncClock, len(ports))
+		for i := range j.Targets {
+			clocks[i] = &syncClock{Drive: r.open[ports[i]]}
+			j.Targets[i].Dev = clocks[i]
+		}
+		res, err := j.Run(context.Background())
+		require.NoError(t, err)
+		require.True(t, res.OK(), "%+v", res.Ports)
+		for _, p := range ports {
+			r.assertCopy(p)
+		}
+		var fastEnd time.Time
+		for i, c := range clocks[:3] {
+			assert.Greater(t, len(c.syncs), 4, "port %d flushed behind its copy", ports[i])
+			if c.lastWrite.After(fastEnd) {
+				fastEnd = c.lastWrite
+			}
+		}
+		slow := clocks[3]
+		require.NotEmpty(t, slow.syncs)
+		for _, at := range slow.syncs {
+			assert.False(t, at.Before(fastEnd), "the straggler flushed %v before the others' last write", fastEnd.Sub(at))
+		}
+	})
+}
+
+// syncClock notes when a drive is flushed and when it was last written.
+type syncClock struct {
+	hal.Drive
+	mu        sync.Mutex
+	syncs     []time.Time
+	lastWrite time.Time
+}
+
+func (d *syncClock) WriteAt(p []byte, off int64) (int, error) {
+	n, err := d.Drive.WriteAt(p, off)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.lastWrite = time.Now()
+	return n, err
+}
+
+func (d *syncClock) Sync() error {
+	d.mu.Lock()
+	d.syncs = append(d.syncs, time.Now())
+	d.mu.Unlock()
+	return d.Drive.Sync()
+}
+
 // The reader's patience is bounded: a target that hangs three quarters
 // into a job, for longer than the whole job, holds the others back by at
 // most a twentieth of their time, and at most a second at once; then it
