@@ -281,7 +281,7 @@ type Running struct {
 	cancel context.CancelFunc
 
 	bufBytes atomic.Int64 // chunk buffers made by this job
-	copying  atomic.Int32 // ports in their copy phase
+	leading  atomic.Int32 // ports copying that keep up with the window
 	slab     slab         // where they are cut from
 
 	badMu sync.Mutex

@@ -145,46 +145,58 @@ func (d *slowDiscardDrive) Discard(off, length int64, secure bool) error {
 	}).Discard(off, length, secure)
 }
 
-// A target that fell behind the others flushes nothing behind while they
-// still copy: where targets share a disk (loop devices over files), its
-// flushes took the bandwidth they write with. The ports that keep up
-// still flush behind, and the straggler flushes the rest once they are
-// done.
-func TestStragglerFlushesAfterTheOthers(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		const size = 16 * MiB
-		r := newRig(t, randomBytes(size, 45), sim.DriveSpec{})
-		ports := []int{2, 3, 4, 5}
-		for _, p := range ports[:3] {
-			r.add(p, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
-		}
-		r.add(5, sim.DriveSpec{WriteMBps: 10, ReadMBps: 200})
-		j := r.job(engine.CopyVerify, ports...)
-		j.Options.SyncEvery = 1 * MiB
-		clocks := make([]*syncClock, len(ports))
-		for i := range j.Targets {
-			clocks[i] = &syncClock{Drive: r.open[ports[i]]}
-			j.Targets[i].Dev = clocks[i]
-		}
-		res, err := j.Run(context.Background())
-		require.NoError(t, err)
-		require.True(t, res.OK(), "%+v", res.Ports)
-		for _, p := range ports {
-			r.assertCopy(p)
-		}
-		var fastEnd time.Time
-		for i, c := range clocks[:3] {
-			assert.Greater(t, len(c.syncs), 4, "port %d flushed behind its copy", ports[i])
-			if c.lastWrite.After(fastEnd) {
-				fastEnd = c.lastWrite
-			}
-		}
-		slow := clocks[3]
-		require.NotEmpty(t, slow.syncs)
-		for _, at := range slow.syncs {
-			assert.False(t, at.Before(fastEnd), "the straggler flushed %v before the others' last write", fastEnd.Sub(at))
-		}
-	})
+// A target that fell behind the others flushes nothing behind while
+// they still copy: where targets share a disk (loop devices over files),
+// its flushes took the bandwidth they write with. The ports that keep up
+// still flush behind, and so do the stragglers once those are done, two
+// stragglers beside each other too.
+func TestStragglersFlushAfterTheOthers(t *testing.T) {
+	tests := []struct {
+		name  string
+		speed []float64 // the targets' MB/s: the first three keep up
+	}{
+		{"one straggler", []float64{100, 100, 100, 10}},
+		{"two stragglers", []float64{100, 100, 100, 10, 5}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const size = 16 * MiB
+				r := newRig(t, randomBytes(size, 45), sim.DriveSpec{})
+				var ports []int
+				for i, speed := range tt.speed {
+					ports = append(ports, i+2)
+					r.add(i+2, sim.DriveSpec{WriteMBps: speed, ReadMBps: 200})
+				}
+				j := r.job(engine.CopyVerify, ports...)
+				j.Options.SyncEvery = 1 * MiB
+				clocks := make([]*syncClock, len(ports))
+				for i := range j.Targets {
+					clocks[i] = &syncClock{Drive: r.open[ports[i]]}
+					j.Targets[i].Dev = clocks[i]
+				}
+				res, err := j.Run(context.Background())
+				require.NoError(t, err)
+				require.True(t, res.OK(), "%+v", res.Ports)
+				for _, p := range ports {
+					r.assertCopy(p)
+				}
+				var fastEnd time.Time
+				for i, c := range clocks[:3] {
+					assert.Greater(t, len(c.syncs), 4, "port %d flushed behind its copy", ports[i])
+					if c.lastWrite.After(fastEnd) {
+						fastEnd = c.lastWrite
+					}
+				}
+				for i, c := range clocks[3:] {
+					assert.Greater(t, len(c.syncs), 4, "port %d flushed behind its copy once the others were done", ports[3+i])
+					for _, at := range c.syncs {
+						assert.False(t, at.Before(fastEnd), "port %d flushed %v before the others' last write", ports[3+i], fastEnd.Sub(at))
+					}
+				}
+			})
+		})
+	}
 }
 
 // syncClock notes when a drive is flushed and when it was last written.
