@@ -267,14 +267,19 @@ throttle_race() { # throttle_race WHERE DIR: 3 fast targets alone, then with a t
 	# race[WHO-alone|mixed]: the runs' times, WHO being dd, cb or base.
 	local -A race=()
 	local who what bin_of
-	# With BASE, each run races the builds in the order A B B A, so each
-	# goes first (right after the floor's copies, whose writeback on disk
-	# falls on whoever follows) as often as the other whatever RUNS is;
-	# with one order a run, an odd RUNS put the new build first in most.
+	# With BASE, odd runs race the builds in the order A B B A and even
+	# runs B A A B, so each build is as often the first, the second...
+	# after the floor's copies. Those leave work behind on disk (on a VM,
+	# the host's cache of what they wrote) that falls on whoever follows:
+	# an untimed copy of this build follows them first.
 	local order=(cb)
-	[ -z "$base" ] || order=(cb base base cb)
 	for b in $(seq 1 "$runs"); do
 		race[dd-alone]+="$(ddrace alone) "; race[dd-mixed]+="$(ddrace mixed) "
+		cbrace "$bin" alone >/dev/null
+		if [ -n "$base" ]; then
+			order=(cb base base cb)
+			[ $((b % 2)) -eq 1 ] || order=(base cb cb base)
+		fi
 		for who in "${order[@]}"; do
 			bin_of=$([ "$who" = cb ] && echo "$bin" || echo "$base")
 			for what in $([ $((b % 2)) -eq 1 ] && echo alone mixed || echo mixed alone); do
