@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -131,6 +132,48 @@ func TestLateStartingTargetsFindTheFirstChunks(t *testing.T) {
 		})
 	}
 }
+
+// A port that fails before its first chunk (here a delta re-sync whose
+// target cannot drop its caches) gives up the place it took in the
+// window: the window does not stretch for it, the other ports pass, and
+// the master is read once.
+func TestPortFailingBeforeItsFirstChunkHoldsNoChunk(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const size = 16 * MiB
+		r := newRig(t, randomBytes(size, 46), sim.DriveSpec{})
+		ports := []int{2, 3, 4}
+		for _, p := range ports {
+			r.add(p, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
+		}
+		j := r.job(engine.CopyVerify, ports...)
+		j.Options.Delta = true
+		j.Targets[2].Dev = uncachedDrive{r.open[4]}
+		res, err := j.Run(context.Background())
+		require.NoError(t, err)
+		for _, p := range ports[:2] {
+			got, ok := res.Port(p)
+			require.True(t, ok)
+			assert.Equal(t, engine.Pass, got.Status, "port %d: %+v", p, got)
+			r.assertCopy(p)
+		}
+		got, ok := res.Port(4)
+		require.True(t, ok)
+		assert.Equal(t, engine.Fail, got.Status)
+		assert.Contains(t, got.Reason, "drop caches")
+		// The read-ahead (16), a chunk for each port that copies and one
+		// for the hasher: the window did not stretch (to 32) for the
+		// failed port's place.
+		assert.LessOrEqual(t, res.BufferBytes, int64(16+2+1)*64<<10,
+			"buffers %d chunks", res.BufferBytes/(64<<10))
+		assert.LessOrEqual(t, float64(res.MasterRead), 1.1*size,
+			"master read %.2fx its size", float64(res.MasterRead)/size)
+	})
+}
+
+// uncachedDrive cannot drop its caches.
+type uncachedDrive struct{ hal.Drive }
+
+func (uncachedDrive) DropCaches() error { return errors.New("drop caches: not supported here") }
 
 // slowDiscardDrive takes a while to discard.
 type slowDiscardDrive struct {
