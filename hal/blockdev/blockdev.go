@@ -253,7 +253,7 @@ func (d *Drive) ReadAt(p []byte, off int64) (int, error) {
 	}
 	n, err := readFull(f, want, off)
 	if err != nil {
-		return n, &hal.IOError{Op: "read", Node: d.info.Node, Off: off + int64(n), Err: errnoOf(err)}
+		return n, &hal.IOError{Op: "read", Node: d.info.Node, Off: off + int64(n), Err: d.cause(errnoOf(err))}
 	}
 	if len(want) < len(p) {
 		return n, io.EOF
@@ -295,9 +295,30 @@ func (d *Drive) WriteAt(p []byte, off int64) (int, error) {
 	}
 	n, err := f.WriteAt(p, off)
 	if err != nil {
-		return n, &hal.IOError{Op: "write", Node: d.info.Node, Off: off + int64(n), Err: errnoOf(err)}
+		return n, &hal.IOError{Op: "write", Node: d.info.Node, Off: off + int64(n), Err: d.cause(errnoOf(err))}
 	}
 	return n, nil
+}
+
+// cause is err, or hal.ErrRemoved beside it when the block device is gone:
+// a drive pulled mid-write fails with whatever the kernel returns then
+// (ENODEV, EIO, or ENOSPC once its size is 0), and the operator should
+// read that the drive was removed.
+func (d *Drive) cause(err error) error {
+	if d.block && d.gone() {
+		return fmt.Errorf("%w (%w)", hal.ErrRemoved, err)
+	}
+	return err
+}
+
+// gone reports whether the block device left: its size reads 0, or
+// cannot be read, where it was not 0 when it was opened.
+func (d *Drive) gone() bool {
+	if d.info.Size == 0 {
+		return false
+	}
+	size, err := ioctlUint64(int(d.f.Fd()), unix.BLKGETSIZE64)
+	return err != nil || size == 0
 }
 
 func errnoOf(err error) error {
@@ -314,7 +335,7 @@ func (d *Drive) Sync() error {
 		return err
 	}
 	if err := d.f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", d.info.Node, err)
+		return fmt.Errorf("sync %s: %w", d.info.Node, d.cause(errnoOf(err)))
 	}
 	return nil
 }

@@ -224,3 +224,29 @@ func TestSystemCheck(t *testing.T) {
 	assert.True(t, isSystem("/dev/does-not-exist"), "a node that cannot be looked at is refused")
 	assert.False(t, isSystem("/dev/null"), "not a block device")
 }
+
+// A drive pulled mid-write fails with whatever the kernel returns then
+// (here ENOSPC, once its size is 0, as a USB drive's is after it leaves);
+// the error says the drive was removed, beside the kernel's word. A
+// loop device whose backing file shrinks to nothing stands in for it.
+func TestRemovedDriveSaysSo(t *testing.T) {
+	dev := looptest.Attach(t, 4*MiB, nil)
+	d, err := blockdev.OpenWrite(dev.Node)
+	require.NoError(t, err)
+	t.Cleanup(func() { d.Close() })
+	chunk := make([]byte, 64<<10)
+	_, err = d.WriteAt(chunk, 0)
+	require.NoError(t, err, "written while the drive is there")
+
+	require.NoError(t, os.Truncate(dev.File, 0))
+	out, err := exec.Command("losetup", "--set-capacity", dev.Node).CombinedOutput()
+	require.NoError(t, err, "losetup --set-capacity: %s", out)
+
+	_, err = d.WriteAt(chunk, 1*MiB)
+	require.ErrorIs(t, err, hal.ErrRemoved)
+	assert.ErrorContains(t, err, dev.Node)
+	assert.ErrorContains(t, err, "drive was removed (")
+	var ioErr *hal.IOError
+	require.ErrorAs(t, err, &ioErr)
+	assert.Equal(t, int64(1*MiB), ioErr.Off)
+}
