@@ -66,14 +66,20 @@ func adviseHuge(b []byte) []byte {
 	if start == end {
 		return nil
 	}
-	info, err := os.ReadFile("/proc/buddyinfo")
-	if err != nil || freeBlocks(string(info), bits.TrailingZeros(uint(h/os.Getpagesize()))) < 2*(end-start)/h {
+	if !hugeFree(h, 2*(end-start)/h) {
 		return nil
 	}
 	if syscall.Madvise(b[start:end], syscall.MADV_HUGEPAGE) != nil {
 		return nil
 	}
 	return b[start:end]
+}
+
+// hugeFree reports whether the kernel holds at least n free blocks of h
+// bytes (/proc/buddyinfo).
+func hugeFree(h, n int) bool {
+	info, err := os.ReadFile("/proc/buddyinfo")
+	return err == nil && freeBlocks(string(info), bits.TrailingZeros(uint(h/os.Getpagesize()))) >= n
 }
 
 // freeBlocks reads /proc/buddyinfo: how many free blocks of 2^order pages

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"math/bits"
 	"os"
 	"strings"
 	"testing"
@@ -26,12 +25,8 @@ func TestSlabIsAdvisedHugePages(t *testing.T) {
 	}
 	s := slab{left: slabPiece}
 	s.take(bufAlign)
-	if len(s.huge) == 0 {
-		info, err := os.ReadFile("/proc/buddyinfo")
-		require.NoError(t, err)
-		if freeBlocks(string(info), bits.TrailingZeros(uint(h/os.Getpagesize()))) < 2*slabPiece/h {
-			t.Skip("the kernel holds too few free huge pages now")
-		}
+	if len(s.huge) == 0 && !hugeFree(h, 2*slabPiece/h) {
+		t.Skip("the kernel holds too few free huge pages now")
 	}
 	require.Len(t, s.huge, 1, "a piece of four huge pages holds at least three whole ones")
 	at := addr(s.huge[0])

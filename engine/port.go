@@ -704,10 +704,7 @@ func (p *port) compare() PortResult {
 // fn or the window, and returns the bytes done.
 func (p *port) walk(phase Phase, skip func(i int, c chunk) (bool, *PortResult), fn func(i int, c chunk, want []byte) *PortResult) (int64, *PortResult) {
 	r := p.r
-	if p.cur == nil {
-		p.cur = r.win.attach(true)
-	}
-	cur := p.cur
+	cur := p.cur // taken before the reader started (see run)
 	defer p.leave()
 	var done int64
 	p.meter.report(phase, 0, true)

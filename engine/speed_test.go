@@ -35,11 +35,9 @@ func TestNearlyCaughtUpTargetKeepsItsPlace(t *testing.T) {
 	})
 }
 
-// runReadingOnce runs j and checks that every port passed with the
-// master's bytes on its media, and that the master was read about once:
-// the plan, and again the head chunk each port writes last and the
-// chunks the re-check reads.
-func runReadingOnce(t *testing.T, r *rig, j engine.Job, ports []int) *engine.Result {
+// runPassing runs j and checks that every port passed with the master's
+// bytes on its media.
+func runPassing(t *testing.T, r *rig, j engine.Job, ports []int) *engine.Result {
 	t.Helper()
 	res, err := j.Run(context.Background())
 	require.NoError(t, err)
@@ -47,6 +45,15 @@ func runReadingOnce(t *testing.T, r *rig, j engine.Job, ports []int) *engine.Res
 	for _, p := range ports {
 		r.assertCopy(p)
 	}
+	return res
+}
+
+// runReadingOnce is runPassing, and checks that the master was read about
+// once: the plan, and again the head chunk each port writes last and the
+// chunks the re-check reads.
+func runReadingOnce(t *testing.T, r *rig, j engine.Job, ports []int) *engine.Result {
+	t.Helper()
+	res := runPassing(t, r, j, ports)
 	size := float64(len(r.content))
 	t.Logf("master read %.3fx, buffers %d KiB", float64(res.MasterRead)/size, res.BufferBytes>>10)
 	assert.LessOrEqual(t, float64(res.MasterRead), 1.1*size,
@@ -84,8 +91,7 @@ func TestStalledTargetKeepsItsPlace(t *testing.T) {
 					r.add(p, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
 				}
 				j := r.job(engine.CopyVerify, ports...)
-				stall := time.Duration(float64(tt.chunks) * chunk * float64(time.Second) / 100e6)
-				j.Targets[3].Dev = &stallingDrive{Drive: r.open[5], at: tt.at, stall: stall}
+				j.Targets[3].Dev = &stallingDrive{Drive: r.open[5], at: tt.at, stall: chunkTime(tt.chunks)}
 				runReadingOnce(t, r, j, ports)
 			})
 		})
@@ -98,7 +104,7 @@ func TestStalledTargetKeepsItsPlace(t *testing.T) {
 // before the reader starts, so the reader waits for them instead of
 // reading on, with the hasher, and evicting what they have not taken yet.
 func TestLateStartingTargetsFindTheFirstChunks(t *testing.T) {
-	const size, chunk = 16 * MiB, 64 << 10
+	const size = 16 * MiB
 	tests := []struct {
 		name   string
 		chunks []int // each port's discard, in chunks' time at 100 MB/s
@@ -117,8 +123,7 @@ func TestLateStartingTargetsFindTheFirstChunks(t *testing.T) {
 				j := r.job(engine.CopyVerify, ports...)
 				j.Options.Clean = true
 				for i, n := range tt.chunks {
-					took := time.Duration(float64(n) * chunk * float64(time.Second) / 100e6)
-					j.Targets[i].Dev = &slowDiscardDrive{Drive: r.open[ports[i]], took: took}
+					j.Targets[i].Dev = &slowDiscardDrive{Drive: r.open[ports[i]], took: chunkTime(n)}
 				}
 				runReadingOnce(t, r, j, ports)
 			})
@@ -161,6 +166,11 @@ func TestPortFailingBeforeItsFirstChunkHoldsNoChunk(t *testing.T) {
 		assert.LessOrEqual(t, float64(res.MasterRead), 1.1*size,
 			"master read %.2fx its size", float64(res.MasterRead)/size)
 	})
+}
+
+// chunkTime is how long n chunks of 64 KiB take to write at 100 MB/s.
+func chunkTime(n int) time.Duration {
+	return time.Duration(float64(n) * (64 << 10) * float64(time.Second) / 100e6)
 }
 
 // uncachedDrive cannot drop its caches.
@@ -211,12 +221,7 @@ func TestStragglersFlushAfterTheOthers(t *testing.T) {
 					clocks[i] = &syncClock{Drive: r.open[ports[i]]}
 					j.Targets[i].Dev = clocks[i]
 				}
-				res, err := j.Run(context.Background())
-				require.NoError(t, err)
-				require.True(t, res.OK(), "%+v", res.Ports)
-				for _, p := range ports {
-					r.assertCopy(p)
-				}
+				runPassing(t, r, j, ports)
 				var fastEnd time.Time
 				for i, c := range clocks[:3] {
 					assert.Greater(t, len(c.syncs), 4, "port %d flushed behind its copy", ports[i])
@@ -291,13 +296,7 @@ func TestHungTargetHoldsTheOthersBackALittle(t *testing.T) {
 						// copy (nearer the end the window holds the rest).
 						j.Targets[3].Dev = &stallingDrive{Drive: r.open[5], at: size * 3 / 4, stall: hang}
 					}
-					res, err := j.Run(context.Background())
-					require.NoError(t, err)
-					require.True(t, res.OK(), "%+v", res.Ports)
-					for _, p := range ports {
-						r.assertCopy(p)
-					}
-					return res
+					return runPassing(t, r, j, ports)
 				}
 				even := run(0)
 				hung := run(100 * time.Second)
