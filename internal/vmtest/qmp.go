@@ -148,25 +148,45 @@ func (q *QMP) Execute(ctx context.Context, command string, args, result any) err
 	for {
 		select {
 		case r := <-q.replies:
-			if r.ID == nil || *r.ID != id {
-				continue // the late reply of a command whose caller gave up
+			if ok, err := q.answer(command, id, r, result); ok {
+				return err
 			}
-			if r.Error != nil {
-				r.Error.Command = command
-				return r.Error
-			}
-			if result != nil {
-				if err := json.Unmarshal(r.Return, result); err != nil {
-					return fmt.Errorf("qmp %s: reply %s: %w", command, r.Return, err)
+		case <-q.done:
+			// The reply may have come just before the connection ended
+			// ("quit" ends it right after its reply): a select on both
+			// picks either, so the replies read are looked at first.
+			for {
+				select {
+				case r := <-q.replies:
+					if ok, err := q.answer(command, id, r, result); ok {
+						return err
+					}
+				default:
+					return fmt.Errorf("qmp %s: %w", command, q.readErr)
 				}
 			}
-			return nil
-		case <-q.done:
-			return fmt.Errorf("qmp %s: %w", command, q.readErr)
 		case <-ctx.Done():
 			return fmt.Errorf("qmp %s: %w", command, ctx.Err())
 		}
 	}
+}
+
+// answer reports whether r is the reply to command id and, if it is, the
+// command's outcome, its return value decoded into result.
+func (q *QMP) answer(command string, id int, r qmpReply, result any) (bool, error) {
+	if r.ID == nil || *r.ID != id {
+		return false, nil // the late reply of a command whose caller gave up
+	}
+	if r.Error != nil {
+		r.Error.Command = command
+		return true, r.Error
+	}
+	if result != nil {
+		if err := json.Unmarshal(r.Return, result); err != nil {
+			return true, fmt.Errorf("qmp %s: reply %s: %w", command, r.Return, err)
+		}
+	}
+	return true, nil
 }
 
 // WaitEvent waits for an event of that name for which match (nil for any)
