@@ -271,11 +271,15 @@ throttle_race() { # throttle_race WHERE DIR: 3 fast targets alone, then with a t
 	# runs B A A B, so each build is as often the first, the second...
 	# after the floor's copies. Those leave work behind on disk (on a VM,
 	# the host's cache of what they wrote) that falls on whoever follows:
-	# an untimed copy of this build follows them first.
+	# an untimed race of this build follows them first. It is a race with
+	# the throttled fourth, not a copy to the three alone: after the
+	# floor's throttled copy, the first race beside a throttled target
+	# was 1.2x to 1.8x slower on disk whichever build ran it, even with
+	# copies to the three alone in between.
 	local order=(cb)
 	for b in $(seq 1 "$runs"); do
 		race[dd-alone]+="$(ddrace alone) "; race[dd-mixed]+="$(ddrace mixed) "
-		cbrace "$bin" alone >/dev/null
+		cbrace "$bin" mixed >/dev/null
 		if [ -n "$base" ]; then
 			order=(cb base base cb)
 			[ $((b % 2)) -eq 1 ] || order=(base cb cb base)
@@ -292,10 +296,20 @@ throttle_race() { # throttle_race WHERE DIR: 3 fast targets alone, then with a t
 		a=$(med "${race[$1-alone]}"); x=$(med "${race[$1-mixed]}")
 		echo "$x $a $(ratio "$x" "$a")"
 	}
+	spread() { # spread WHO: every race beside the throttled one, over WHO's median alone
+		local a
+		a=$(med "${race[$1-alone]}")
+		printf '%s\n' ${race[$1-mixed]} | sort -g | while read -r x; do printf ' %.2f' "$(ratio "$x" "$a")"; done
+	}
 	printf '1->4, %d MiB, one target throttled to %d MB/s (a quarter of the fast targets'"'"' pace alone), %s (median of %d): the three fast targets %.2fs, alone %.2fs: %.3fx (goal <= 1.05)\n' \
 		"$tm" "$((bps / 1000000))" "$where" "$((runs * (${#order[@]} == 4 ? 2 : 1)))" $(ratios cb)
 	[ -z "$base" ] || printf '  before (BASE): the three fast targets %.2fs, alone %.2fs: %.3fx\n' $(ratios base)
 	printf '  the floor in the same race: three dd copies %.2fs beside the throttled one, alone %.2fs: %.3fx\n' $(ratios dd)
+	# The medians hide how the races spread: on a shared disk some take
+	# twice the others, whichever build runs them.
+	printf '  each race over the median alone: this build%s' "$(spread cb)"
+	[ -z "$base" ] || printf '; before%s' "$(spread base)"
+	printf '; the floor%s\n' "$(spread dd)"
 	rmdir "$cgdir"; cg=
 }
 if on 3; then
