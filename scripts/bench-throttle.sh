@@ -27,7 +27,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "bench-throttle: the loop devices and the cgroup need root" >&2
 	exit 1
 fi
-"$here/deps.sh" coreutils util-linux
+"$here/deps.sh" coreutils util-linux bc
 
 case $where in
 disk) parent=/var/tmp ;;
