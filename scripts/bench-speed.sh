@@ -30,6 +30,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 0
 fi
 "$here/deps.sh" coreutils util-linux bc time bmap-tools e2fsprogs fdisk dosfstools mtools
+. "$here/race-lib.sh"
 
 work=$(mktemp -d -p /dev/shm clonebay-speed.XXXXXX)
 disk=$(mktemp -d -p /var/tmp clonebay-speed.XXXXXX)
@@ -49,14 +50,10 @@ attach() { # attach FILE: sets REPLY to /dev/loopN and remembers it
 drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 now() { date +%s.%N; }
 since() { echo "$(now) - $1" | bc; }
-median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 sectors_read() { awk '{print $3}' "/sys/block/$(basename "$1")/stat"; }
-med() { printf '%s\n' $1 | median; }
 ratio() { echo "scale=3; $1 / $2" | bc -l; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 to_args() { for t in "$@"; do printf -- '--to\n%s\n' "$t"; done; }
-# secs DURATION: Go's duration ("850ms", "1.23s", "1m2.5s") in seconds.
-secs() { echo "$1" | awk '{d=$1; s=0; if (d ~ /m[0-9]/) {split(d, a, "m"); s=a[1]*60; d=a[2]} if (d ~ /ms$/) {sub(/ms$/, "", d); s+=d/1000} else if (d ~ /µs$/) {s+=0} else {sub(/s$/, "", d); s+=d} print s}'; }
 
 etcher=
 if flash=$("$here/bench-etcher.sh" 2>"$work/etcher.log"); then
@@ -192,13 +189,6 @@ if on 5; then
 fi
 
 # 3. 1->4, one target throttled to a quarter of its speed.
-fast_time() { # fast_time OUT T1 T2 T3: the mean TIME of those targets' rows
-	local sum=0 d
-	for d in $(awk -v a="$2" -v b="$3" -v c="$4" '$2 == a || $2 == b || $2 == c {print $9}' "$1"); do
-		sum=$(echo "$sum + $(secs "$d")" | bc -l)
-	done
-	echo "$sum / 3" | bc -l
-}
 throttle_race() { # throttle_race WHERE DIR: 3 fast targets alone, then with a throttled fourth
 	local where=$1 dir=$2 tm=256 i m ts=() slow bps cgdir args b pace
 	head -c $((tm << 20)) /dev/urandom >"$dir/tm.img"
@@ -212,15 +202,11 @@ throttle_race() { # throttle_race WHERE DIR: 3 fast targets alone, then with a t
 	# also allocate it, which neither the speed below nor a race should
 	# pay for.
 	for t in "${ts[@]}"; do dd if="$m" of="$t" bs=4M oflag=direct status=none; done
-	if [ -f /sys/fs/cgroup/blkio/blkio.throttle.write_bps_device ]; then
-		cgdir=/sys/fs/cgroup/blkio/clonebay-bench-$$
-	elif [ -f /sys/fs/cgroup/cgroup.controllers ]; then
-		cgdir=/sys/fs/cgroup/clonebay-bench-$$
-	else
+	if ! cgroup_new "clonebay-bench-$$"; then
 		echo "bench-speed: no blkio or io cgroup controller; the throttled race is skipped" >&2
 		return
 	fi
-	mkdir -p "$cgdir"; cg=$cgdir
+	cgdir=$REPLY; cg=$cgdir
 	cbrace() { # cbrace BIN alone|mixed: the three fast targets' mean time
 		if [ "$2" = alone ]; then
 			mapfile -t args < <(to_args "${ts[@]:0:3}")
@@ -228,7 +214,7 @@ throttle_race() { # throttle_race WHERE DIR: 3 fast targets alone, then with a t
 			mapfile -t args < <(to_args "${ts[@]}")
 		fi
 		drop
-		sh -c 'echo $$ >"$0/cgroup.procs"; exec "$@"' "$cgdir" "$1" copy --from "$m" "${args[@]}" >"$work/tr.out" 2>&1 || { cat "$work/tr.out" >&2; return 1; }
+		incg "$cgdir" "$1" copy --from "$m" "${args[@]}" >"$work/tr.out" 2>&1 || { cat "$work/tr.out" >&2; return 1; }
 		fast_time "$work/tr.out" "${ts[@]:0:3}"
 	}
 	# "A quarter of its speed" is a quarter of the pace the fast targets
@@ -241,11 +227,7 @@ throttle_race() { # throttle_race WHERE DIR: 3 fast targets alone, then with a t
 	for i in 1 2 3; do took+=("$(cbrace "$bin" alone)"); done
 	pace=$(printf '%s\n' "${took[@]}" | median)
 	bps=$(echo "$tm * 1048576 / $pace / 4" | bc)
-	if [ -f "$cgdir/blkio.throttle.write_bps_device" ]; then
-		echo "$(lsblk -dno MAJ:MIN "$slow" | tr -d ' ') $bps" >"$cgdir/blkio.throttle.write_bps_device"
-	else
-		echo "$(lsblk -dno MAJ:MIN "$slow" | tr -d ' ') wbps=$bps" >"$cgdir/io.max"
-	fi
+	cgroup_throttle "$cgdir" "$slow" "$bps"
 	# The same race for the floor: three fast dd copies alone, then beside
 	# a throttled fourth, with clonebay's requests (1 MiB, direct reads of
 	# the master and direct writes). The fourth's reads of the master and
@@ -255,7 +237,7 @@ throttle_race() { # throttle_race WHERE DIR: 3 fast targets alone, then with a t
 		local start sp= pids=() el t
 		drop; start=$(now)
 		if [ "$1" = mixed ]; then
-			sh -c 'echo $$ >"$0/cgroup.procs"; exec dd if="$1" of="$2" bs=1M iflag=direct oflag=direct status=none' "$cgdir" "$m" "$slow" &
+			incg "$cgdir" dd if="$m" of="$slow" bs=1M iflag=direct oflag=direct status=none &
 			sp=$!
 		fi
 		for t in "${ts[@]:0:3}"; do dd if="$m" of="$t" bs=1M iflag=direct oflag=direct status=none & pids+=($!); done

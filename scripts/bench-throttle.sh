@@ -28,6 +28,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 "$here/deps.sh" coreutils util-linux bc
+. "$here/race-lib.sh"
 
 case $where in
 disk) parent=/var/tmp ;;
@@ -62,19 +63,9 @@ done
 # should pay for.
 for t in "${ts[@]}"; do dd if="$m" of="$t" bs=4M oflag=direct status=none; done
 slow=${ts[3]}
-if [ -f /sys/fs/cgroup/blkio/blkio.throttle.write_bps_device ]; then
-	cg=/sys/fs/cgroup/blkio/clonebay-throttle-$$
-	mkdir "$cg"
-	echo "$(lsblk -dno MAJ:MIN "$slow" | tr -d ' ') $bps" >"$cg/blkio.throttle.write_bps_device"
-elif [ -f /sys/fs/cgroup/cgroup.controllers ]; then
-	cg=/sys/fs/cgroup/clonebay-throttle-$$
-	mkdir "$cg"
-	echo "$(lsblk -dno MAJ:MIN "$slow" | tr -d ' ') wbps=$bps" >"$cg/io.max"
-else
-	echo "bench-throttle: no blkio or io cgroup controller" >&2
-	exit 1
-fi
-incg() { sh -c 'echo $$ >"$0/cgroup.procs"; exec "$@"' "$cg" "$@"; }
+cgroup_new "clonebay-throttle-$$" || { echo "bench-throttle: no blkio or io cgroup controller" >&2; exit 1; }
+cg=$REPLY
+cgroup_throttle "$cg" "$slow" "$bps"
 
 # race BIN alone|mixed: the three fast targets' mean TIME, in seconds
 race() {
@@ -82,16 +73,8 @@ race() {
 	[ "$2" = alone ] || n=4
 	for t in "${ts[@]:0:n}"; do args+=(--to "$t"); done
 	drop
-	incg "$1" copy --from "$m" "${args[@]}" >"$out" 2>&1 || { cat "$out" >&2; return 1; }
-	# The result table's rows of the three fast targets, which must pass.
-	awk -v a="${ts[0]}" -v b="${ts[1]}" -v c="${ts[2]}" '
-		$3 == "PASS" && ($2 == a || $2 == b || $2 == c) {
-			d = $9; s = 0
-			if (d ~ /m[0-9]/) { split(d, p, "m"); s = p[1] * 60; d = p[2] }
-			if (d ~ /ms$/) { sub(/ms$/, "", d); s += d / 1000 } else { sub(/s$/, "", d); s += d }
-			sum += s; n++
-		}
-		END { if (n != 3) exit 1; printf "%.3f", sum / 3 }' "$out" || { cat "$out" >&2; return 1; }
+	incg "$cg" "$1" copy --from "$m" "${args[@]}" >"$out" 2>&1 || { cat "$out" >&2; return 1; }
+	fast_time "$out" "${ts[@]:0:3}"
 }
 # floor alone|mixed: seconds until three direct `dd` copies end
 floor() {
@@ -99,7 +82,7 @@ floor() {
 	drop
 	start=$(date +%s.%N)
 	if [ "$1" = mixed ]; then
-		incg dd if="$m" of="$slow" bs=1M iflag=direct oflag=direct status=none &
+		incg "$cg" dd if="$m" of="$slow" bs=1M iflag=direct oflag=direct status=none &
 		sp=$!
 	fi
 	for t in "${ts[@]:0:3}"; do dd if="$m" of="$t" bs=1M iflag=direct oflag=direct status=none & pids+=($!); done
@@ -125,8 +108,7 @@ for r in $(seq 1 "$rounds"); do
 	done
 	echo "$line"
 done
-median() { printf '%s\n' $1 | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 for slot in floor $(printf '%s\n' "${!alone[@]}" | grep -v '^floor$' | sort -n); do
-	a=$(median "${alone[$slot]}"); x=$(median "${mixed[$slot]}")
+	a=$(med "${alone[$slot]}"); x=$(med "${mixed[$slot]}")
 	printf '%-24s alone %.3fs  beside the throttled one %.3fs  %.3fx\n' "$slot" "$a" "$x" "$(echo "$x / $a" | bc -l)"
 done
