@@ -247,6 +247,56 @@ func TestTransientWriteErrorIsRetried(t *testing.T) {
 	assert.Equal(t, engine.CauseWrite, p3.Cause)
 }
 
+// leaving is a target pulled out at offset at: each write that reaches
+// it fails with the next of errs, the last again once they run out.
+type leaving struct {
+	hal.Drive
+	at    int64
+	errs  []error
+	tries int
+}
+
+func (l *leaving) WriteAt(p []byte, off int64) (int, error) {
+	if off+int64(len(p)) <= l.at {
+		return l.Drive.WriteAt(p, off)
+	}
+	err := l.errs[min(l.tries, len(l.errs)-1)]
+	l.tries++
+	return 0, &hal.IOError{Op: "write", Node: "sim2", Off: off, Err: err}
+}
+
+// A drive pulled mid-write may fail first with a plain I/O error, while
+// the kernel still tears it down, and only then say it was removed. The
+// port reads that it was removed, and a drive that left is tried no more.
+func TestRemovedTargetIsNotRetried(t *testing.T) {
+	removed := fmt.Errorf("%w (no such device)", hal.ErrRemoved)
+	for _, tc := range []struct {
+		name   string
+		errs   []error
+		tries  int
+		reason string
+	}{
+		{"removed at once", []error{removed}, 1, "drive was removed (no such device)"},
+		{"an I/O error, then removed", []error{syscall.EIO, removed}, 2, "drive was removed (no such device)"},
+		{"I/O errors to the end", []error{syscall.EIO}, 3, "input/output error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, randomBytes(MiB, 3), sim.DriveSpec{})
+			r.add(2, sim.DriveSpec{})
+			pulled := &leaving{Drive: r.open[2], at: 256 << 10, errs: tc.errs}
+			r.open[2] = pulled
+			res, err := r.job(engine.CopyVerify, 2).Run(context.Background())
+			require.NoError(t, err)
+			p, _ := res.Port(2)
+			assert.Equal(t, engine.Fail, p.Status)
+			assert.Equal(t, engine.CauseWrite, p.Cause)
+			assert.Contains(t, p.Reason, tc.reason)
+			assert.Contains(t, p.Reason, "write at 262144")
+			assert.Equal(t, tc.tries, pulled.tries, "writes tried at the pull point (2 retries)")
+		})
+	}
+}
+
 // TestVerifyReadsTheMedia: corruption that only the media shows is caught,
 // because verification drops the caches first. A read through the cache,
 // right after the copy, would have seen good bytes.

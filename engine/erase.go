@@ -242,7 +242,10 @@ func (e *eraser) aborted(phase Phase) PortResult {
 }
 
 // writeRetrying writes with the job's retries for transient errors. The
-// first failure is what it reports: later ones may only echo it.
+// first failure is what it reports: later ones may only echo it. A drive
+// found removed ends the retries at once and says so: its first failure
+// may have come while the kernel was still tearing it down, and named
+// only an I/O error.
 func writeRetrying(ctx context.Context, dev Target, p []byte, off int64, o Options) error {
 	if size := dev.Size(); off < 0 || off > size-int64(len(p)) {
 		// A bug upstream, never the drive's business: nothing is written.
@@ -257,8 +260,12 @@ func writeRetrying(ctx context.Context, dev Target, p []byte, off int64, o Optio
 		if err == nil {
 			err = io.ErrShortWrite
 		}
+		failed := &offsetError{op: "write", off: offsetOf(err, off+int64(n)), err: unwrapOp(err)}
+		if removed(err) {
+			return failed
+		}
 		if first == nil {
-			first = &offsetError{op: "write", off: offsetOf(err, off+int64(n)), err: unwrapOp(err)}
+			first = failed
 		}
 		if attempt >= o.WriteRetries || ctx.Err() != nil {
 			return first
@@ -269,6 +276,13 @@ func writeRetrying(ctx context.Context, dev Target, p []byte, off int64, o Optio
 			return first
 		}
 	}
+}
+
+// removed reports whether err says the drive left: some error in its
+// chain has a Removed method that reports true (hal.ErrRemoved has).
+func removed(err error) bool {
+	var r interface{ Removed() bool }
+	return errors.As(err, &r) && r.Removed()
 }
 
 // quickRanges are what a quick erase zeroes: the first and last 4 MiB

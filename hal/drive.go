@@ -61,13 +61,20 @@ func (d DriveInfo) String() string {
 // Sentinel errors that every Drive implementation returns (wrapped) so
 // callers can tell the cases apart with errors.Is.
 var (
-	ErrReadOnly   = errors.New("drive is read-only")
-	ErrRemoved    = errors.New("drive was removed")
-	ErrOutOfRange = errors.New("access beyond the end of the drive")
-	ErrClosed     = errors.New("drive is closed")
-	ErrBusy       = errors.New("drive is busy")
-	ErrNoDiscard  = errors.New("drive does not support discard")
+	ErrReadOnly = errors.New("drive is read-only")
+	// ErrRemoved also has a Removed method that reports true, so a
+	// package that does not import hal (the engine) can tell it apart.
+	ErrRemoved    error = removedError{}
+	ErrOutOfRange       = errors.New("access beyond the end of the drive")
+	ErrClosed           = errors.New("drive is closed")
+	ErrBusy             = errors.New("drive is busy")
+	ErrNoDiscard        = errors.New("drive does not support discard")
 )
+
+type removedError struct{}
+
+func (removedError) Error() string { return "drive was removed" }
+func (removedError) Removed() bool { return true }
 
 // DriveReader is a drive opened for reading: a drive being probed or
 // verified. ReadAt after DropCaches must return what is on the media, not

@@ -305,7 +305,19 @@ func (d *Drive) WriteAt(p []byte, off int64) (int, error) {
 // (ENODEV, EIO, or ENOSPC once its size is 0), and the operator should
 // read that the drive was removed.
 func (d *Drive) cause(err error) error {
-	if d.block && d.gone() {
+	if !d.block {
+		return err
+	}
+	return removedCause(err, d.gone)
+}
+
+// removedCause is err, or hal.ErrRemoved beside it when the drive left.
+// ENODEV and ENXIO from a block device that was there when it was opened
+// say that much on their own: the kernel has torn the disk down (or taken
+// it offline), though its size may not read 0 yet, as a USB drive's
+// teardown runs beside the I/O that fails. Any other error asks gone.
+func removedCause(err error, gone func() bool) error {
+	if errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ENXIO) || gone() {
 		return fmt.Errorf("%w (%w)", hal.ErrRemoved, err)
 	}
 	return err
