@@ -909,8 +909,8 @@ func (c *countedSource) ReadAt(p []byte, off int64) (int, error) {
 func (c *countedSource) SectorSize() int { return sectorSize(c.Source) }
 
 // hashMaster takes the SHA-256 of the whole plan, as a consumer of the
-// window (at cur) like any target, so a slow hash paces the targets no
-// more than a slow target does (the window's patience).
+// window (at cur) like any target, so a slow hash paces the targets by
+// the window's patience at most.
 func (r *Running) hashMaster(ctx context.Context, cur *cursor) string {
 	defer r.win.detach(cur)
 	var h *contentHash

@@ -312,6 +312,46 @@ func TestHungTargetHoldsTheOthersBackALittle(t *testing.T) {
 	}
 }
 
+// A target far slower than the others (here a half or a quarter of their
+// speed) is no target drifting a little behind: the reader does not wait
+// for it at all, and the fast targets take as long beside it as without
+// it. It reads the master itself once it falls out of the window.
+func TestSlowTargetDoesNotPaceTheOthers(t *testing.T) {
+	tests := []struct {
+		name string
+		slow float64 // the slow target's MB/s, beside three at 100
+	}{
+		{"a quarter of their speed", 25},
+		{"half their speed", 50},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const size = 16 * MiB
+				content := randomBytes(size, 45)
+				fast := []int{2, 3, 4}
+				run := func(ports []int) *engine.Result {
+					r := newRig(t, content, sim.DriveSpec{})
+					for _, p := range fast {
+						r.add(p, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
+					}
+					r.add(5, sim.DriveSpec{WriteMBps: tt.slow, ReadMBps: 2 * tt.slow})
+					return runPassing(t, r, r.job(engine.CopyVerify, ports...), ports)
+				}
+				alone := run(fast)
+				beside := run(append(fast, 5))
+				for _, p := range fast {
+					a, _ := alone.Port(p)
+					b, _ := beside.Port(p)
+					assert.LessOrEqual(t, b.Duration, a.Duration+chunkTime(1),
+						"port %d: %v beside the slow target, %v without it", p, b.Duration, a.Duration)
+				}
+				assert.Greater(t, float64(beside.MasterRead), 1.1*size, "the slow target read the master itself")
+			})
+		})
+	}
+}
+
 // stallingDrive stalls once, at the first write that reaches at.
 type stallingDrive struct {
 	hal.Drive

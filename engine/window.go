@@ -19,10 +19,11 @@ import (
 // consumer is then "behind" and reads the master itself until it catches
 // up with the window again; a buffer it is still writing from is kept
 // (an orphan) until it lets go. Past its patience the reader never waits
-// for a consumer once a target wants the next chunk, so a slow target
-// paces the others by at most a twentieth of their time (and a second at
-// once), and memory is bounded by (max + consumers) chunks, whatever the
-// image size.
+// for a consumer once a target wants the next chunk, so a target that
+// stalls paces the others by at most a twentieth of their time (and a
+// second at once); a target that has taken half the chunks the leader
+// has, or fewer, is slow and gets no patience at all. Memory is bounded
+// by (max + consumers) chunks, whatever the image size.
 type window struct {
 	mu        sync.Mutex
 	chunkSize int
@@ -47,11 +48,12 @@ type window struct {
 // on a busy machine; a target a window behind for a moment would
 // otherwise read the master itself for the rest of the job (at the
 // others' speed it never catches up), and one such read of the master
-// slows every port on a shared bus more than the wait costs. A truly
-// slow or stalled target uses the patience up early, when the job's time
-// is short, and falls out as before; it never holds the others back by
-// more than the share, nor for more than maxHold at once (a target that
-// hangs late in a long job).
+// slows every port on a shared bus more than the wait costs. A target
+// that stalls for long uses the patience up early, when the job's time is
+// short, and falls out as before; it never holds the others back by more
+// than the share, nor for more than maxHold at once (a target that hangs
+// late in a long job). A truly slow target (half the leader's chunks or
+// fewer) gets none of it: it would fall behind again all the same.
 const patience = 20
 
 // maxHold is the longest the reader waits for one chunk to be let go of.
@@ -163,10 +165,11 @@ func (w *window) reserve(ctx context.Context, idx int) (*buffer, error) {
 		w.started = time.Now()
 	}
 	for w.hi-w.lo >= w.ahead {
-		needLo, wantHi := false, false
+		needLo, hasherLo, wantHi := false, false, false
 		for c, next := range w.cursors {
 			if next == w.lo {
 				needLo = true
+				hasherLo = hasherLo || !c.pulls
 			}
 			if next >= w.hi && c.pulls {
 				wantHi = true
@@ -179,7 +182,13 @@ func (w *window) reserve(ctx context.Context, idx int) (*buffer, error) {
 		case wantHi && w.hi-w.lo < len(w.slots):
 			// A consumer a little behind keeps its place.
 		case wantHi:
-			if left := w.patienceLeft(); left > 0 {
+			// A target that has taken half the chunks the leader has,
+			// or fewer, is no target drifting a little behind but a
+			// slow one: waiting for it would only pace the others, and
+			// it would fall behind again all the same. Not so the
+			// hasher: out of the window, it would read the master again.
+			slow := !hasherLo && 2*w.lo <= w.hi
+			if left := w.patienceLeft(); left > 0 && !slow {
 				at := time.Now()
 				err := w.waitFor(ctx, left)
 				w.waited += time.Since(at)
