@@ -341,15 +341,42 @@ func TestMasterReadErrorFailsEveryPort(t *testing.T) {
 	assert.Empty(t, res.SHA256)
 }
 
+// TestMasterRemovedMidJob: a master pulled out mid-job fails every port
+// as a master error, whatever the bad-sector policy: a drive that left is
+// not a bad sector, and zero-filling the rest of it would pass a copy
+// that is mostly zeros.
 func TestMasterRemovedMidJob(t *testing.T) {
-	r := newRig(t, randomBytes(2*MiB, 6), sim.DriveSpec{})
-	r.bay.Drive(1).Inject(sim.Fault{Kind: sim.RemoveAt, Off: MiB})
-	r.add(2, sim.DriveSpec{})
-	res, err := r.job(engine.CopyVerify, 2).Run(context.Background())
-	require.NoError(t, err)
-	assert.ErrorIs(t, res.Err, hal.ErrRemoved)
-	pr, _ := res.Port(2)
-	assert.Equal(t, engine.CauseMaster, pr.Cause)
+	for _, tc := range []struct {
+		name    string
+		policy  engine.BadSectorPolicy
+		recheck engine.MasterRecheck
+	}{
+		{"abort on bad sectors", engine.BadSectorPolicy{}, engine.RecheckSample},
+		{"zero-fill bad sectors", engine.BadSectorPolicy{ZeroFill: true, Retries: 2}, engine.RecheckSample},
+		// Without the end-of-job re-check nothing else would notice.
+		{"zero-fill bad sectors, no re-check", engine.BadSectorPolicy{ZeroFill: true, Retries: 2}, engine.RecheckNone},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, randomBytes(2*MiB, 6), sim.DriveSpec{})
+			r.bay.Drive(1).Inject(sim.Fault{Kind: sim.RemoveAt, Off: MiB})
+			r.add(2, sim.DriveSpec{})
+			r.add(3, sim.DriveSpec{})
+			j := r.job(engine.CopyVerify, 2, 3)
+			j.Options.BadSectors = tc.policy
+			j.Options.MasterRecheck = tc.recheck
+			res, err := j.Run(context.Background())
+			require.NoError(t, err)
+			assert.ErrorIs(t, res.Err, hal.ErrRemoved)
+			assert.Empty(t, res.BadRanges, "a master that left has no bad sectors")
+			assert.Empty(t, res.SHA256)
+			for _, p := range []int{2, 3} {
+				pr, _ := res.Port(p)
+				assert.Equal(t, engine.Fail, pr.Status, "port %d", p)
+				assert.Equal(t, engine.CauseMaster, pr.Cause, "port %d", p)
+				assert.Contains(t, pr.Reason, "drive was removed", "port %d", p)
+			}
+		})
+	}
 }
 
 func TestRefusedJobs(t *testing.T) {

@@ -669,11 +669,13 @@ func (r *Running) read(ctx context.Context) {
 // readMaster reads master bytes under the bad-sector policy: a read that
 // fails ends the job, unless the policy zero-fills, in which case the
 // chunk is read again sector by sector, each sector retried, and the
-// sectors that stay unreadable are zeros in p and recorded.
+// sectors that stay unreadable are zeros in p and recorded. A master that
+// was pulled out ends the job under every policy: it has no bad sectors,
+// only bytes the job can no longer read.
 func (r *Running) readMaster(p []byte, off int64) error {
 	err := readFull(r.master, p, off)
 	pol := r.opts.BadSectors
-	if err == nil || !pol.ZeroFill || errors.Is(err, io.ErrUnexpectedEOF) {
+	if err == nil || !pol.ZeroFill || errors.Is(err, io.ErrUnexpectedEOF) || removed(err) {
 		return err
 	}
 	ss := int64(sectorSize(r.job.Source))
@@ -681,9 +683,12 @@ func (r *Running) readMaster(p []byte, off int64) error {
 		n := min(ss, int64(len(p))-s)
 		var serr error
 		for attempt := 0; attempt <= pol.Retries; attempt++ {
-			if serr = readFull(r.master, p[s:s+n], off+s); serr == nil {
+			if serr = readFull(r.master, p[s:s+n], off+s); serr == nil || removed(serr) {
 				break
 			}
+		}
+		if removed(serr) {
+			return serr
 		}
 		if serr != nil {
 			clear(p[s : s+n])
