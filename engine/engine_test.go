@@ -379,6 +379,139 @@ func TestMasterRemovedMidJob(t *testing.T) {
 	}
 }
 
+// TestZeroFillCoversOnlyBadSectors: the zero-fill policy copies zeros
+// for sectors the media cannot read, and for nothing else. A master whose
+// handle is closed under the job fails it as a master error; no range of
+// it is recorded as bad, and no port passes with zeros.
+func TestZeroFillCoversOnlyBadSectors(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		closeAt int // the reader's chunk after which the master is closed; 0: before the job
+	}{
+		{"closed before the job", 0},
+		{"closed after its fourth chunk", 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, randomBytes(2*MiB, 6), sim.DriveSpec{})
+			r.add(2, sim.DriveSpec{})
+			j := r.job(engine.CopyVerify, 2)
+			j.Options.BadSectors = engine.BadSectorPolicy{ZeroFill: true, Retries: 1}
+			read := 0
+			j.Options.OnRead = func(int64, []byte) {
+				if read++; read == tc.closeAt {
+					require.NoError(t, r.master.Close())
+				}
+			}
+			if tc.closeAt == 0 {
+				require.NoError(t, r.master.Close())
+			}
+			res, err := j.Run(context.Background())
+			require.NoError(t, err)
+			assert.ErrorIs(t, res.Err, hal.ErrClosed)
+			assert.Empty(t, res.BadRanges)
+			pr, _ := res.Port(2)
+			assert.Equal(t, engine.Fail, pr.Status)
+			assert.Equal(t, engine.CauseMaster, pr.Cause)
+			assert.Contains(t, pr.Reason, "drive is closed")
+		})
+	}
+}
+
+// provenImage is a master that proves its own content, as an image of
+// the library does: the job takes its SHA-256 from it.
+type provenImage struct {
+	engine.Source
+	sum string
+}
+
+func (p provenImage) ProvenSHA256(engine.Plan) (string, bool) { return p.sum, true }
+
+// TestZeroFillLeavesImagesWhole: an image that cannot be read (its file
+// on a failing disk) is not zero-filled: the targets would hold zeros
+// while the record kept the SHA-256 the image proved for other bytes.
+func TestZeroFillLeavesImagesWhole(t *testing.T) {
+	content := randomBytes(2*MiB, 21)
+	r := newRig(t, content, sim.DriveSpec{})
+	r.bay.Drive(1).Inject(sim.Fault{Kind: sim.ReadError, Off: 700_416})
+	r.add(2, sim.DriveSpec{})
+	j := r.job(engine.CopyVerify, 2)
+	j.Source = provenImage{Source: r.master, sum: sha(content)}
+	j.Options.BadSectors = engine.BadSectorPolicy{ZeroFill: true, Retries: 1}
+	res, err := j.Run(context.Background())
+	require.NoError(t, err)
+	assert.ErrorIs(t, res.Err, syscall.EIO)
+	assert.Empty(t, res.BadRanges)
+	assert.Empty(t, res.SHA256)
+	pr, _ := res.Port(2)
+	assert.Equal(t, engine.Fail, pr.Status)
+	assert.Equal(t, engine.CauseMaster, pr.Cause)
+}
+
+// TestBadSectorUnderAPatch: a master sector that failed while the reader
+// read it, and reads by the time a port checks its patched chunk, is
+// still the zeros every port copied (here under a target's own bytes,
+// as every target of a GPT master has at LBA 1).
+func TestBadSectorUnderAPatch(t *testing.T) {
+	content := randomBytes(2*MiB, 20)
+	r := newRig(t, content, sim.DriveSpec{})
+	r.bay.Drive(1).Inject(sim.Fault{Kind: sim.ReadError, Off: 4096, Times: 4})
+	r.add(2, sim.DriveSpec{})
+	j := r.job(engine.CopyVerify, 2)
+	j.Options.BadSectors = engine.BadSectorPolicy{ZeroFill: true, Retries: 2}
+	patch := bytes.Repeat([]byte{0xab}, 512)
+	j.Targets[0].Patches = []engine.Patch{{Off: 4096, Data: patch}}
+	res, err := j.Run(context.Background())
+	require.NoError(t, err)
+	require.True(t, res.OK(), "%v %+v", res.Err, res.Ports)
+	assert.Equal(t, []engine.Extent{{Off: 4096, Len: 512}}, res.BadRanges)
+	want := bytes.Clone(content)
+	copy(want[4096:], patch)
+	got, err := r.targets[2].Media(0, int64(len(content)))
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(want, got), "the target holds the master with its own bytes over the bad sector")
+}
+
+// TestVerifyOnlyPassesOverBadSectors: in verify-only mode under the
+// zero-fill policy, the master's unreadable sectors are not compared (the
+// result lists them): a target is judged on every byte the master still
+// has, whatever it holds where the master has none.
+func TestVerifyOnlyPassesOverBadSectors(t *testing.T) {
+	const bad = 700_416
+	content := randomBytes(2*MiB, 9)
+	zeroed := bytes.Clone(content)
+	clear(zeroed[bad : bad+512])
+	wrong := bytes.Clone(content)
+	wrong[bad+512] ^= 1
+	for _, tc := range []struct {
+		name   string
+		target []byte
+		ok     bool
+	}{
+		{"a copy made while the sector read", content, true},
+		{"a copy with zeros there", zeroed, true},
+		{"a byte after the bad sector differs", wrong, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, content, sim.DriveSpec{})
+			r.bay.Drive(1).Inject(sim.Fault{Kind: sim.ReadError, Off: bad})
+			r.add(2, sim.DriveSpec{Content: tc.target})
+			j := r.job(engine.VerifyOnly, 2)
+			j.Options.BadSectors = engine.BadSectorPolicy{ZeroFill: true, Retries: 1}
+			res, err := j.Run(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, []engine.Extent{{Off: bad, Len: 512}}, res.BadRanges)
+			pr, _ := res.Port(2)
+			if tc.ok {
+				assert.Equal(t, engine.Pass, pr.Status, pr.Reason)
+				return
+			}
+			assert.Equal(t, engine.Fail, pr.Status)
+			assert.Equal(t, engine.CauseMismatch, pr.Cause)
+			assert.Equal(t, int64(bad+512), pr.Offset)
+		})
+	}
+}
+
 func TestRefusedJobs(t *testing.T) {
 	r := newRig(t, randomBytes(MiB, 7), sim.DriveSpec{})
 	r.add(2, sim.DriveSpec{})

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -106,7 +107,9 @@ type Options struct {
 	Clean bool
 	// BadSectors is the policy for unreadable sectors on the master: by
 	// default the job ends; with ZeroFill, each read is retried and what
-	// stays unreadable is copied as zeros and recorded.
+	// stays unreadable is copied as zeros and recorded (a verify-only job
+	// passes over those bytes). Only the media's own read errors count: a
+	// master that left or was closed, and an image, end the job.
 	BadSectors BadSectorPolicy
 	// Qualify, when set, checks every target before anything is copied:
 	// a counterfeit or far too slow one fails at once.
@@ -667,27 +670,28 @@ func (r *Running) read(ctx context.Context) {
 }
 
 // readMaster reads master bytes under the bad-sector policy: a read that
-// fails ends the job, unless the policy zero-fills, in which case the
-// chunk is read again sector by sector, each sector retried, and the
-// sectors that stay unreadable are zeros in p and recorded. A master that
-// was pulled out ends the job under every policy: it has no bad sectors,
-// only bytes the job can no longer read.
+// fails ends the job, unless the policy zero-fills and the media could
+// not be read there (see mediaError), in which case the chunk is read
+// again sector by sector, each sector retried, and the sectors that stay
+// unreadable are zeros in p and recorded. Every other failure ends the
+// job under every policy: a master that was pulled out or closed has no
+// bad sectors, only bytes the job can no longer read, and an image whose
+// data fails its own check is damaged, not worn.
 func (r *Running) readMaster(p []byte, off int64) error {
 	err := readFull(r.master, p, off)
-	pol := r.opts.BadSectors
-	if err == nil || !pol.ZeroFill || errors.Is(err, io.ErrUnexpectedEOF) || removed(err) {
+	if err == nil || !r.zeroFills(err) {
 		return err
 	}
 	ss := int64(sectorSize(r.job.Source))
 	for s := int64(0); s < int64(len(p)); s += ss {
 		n := min(ss, int64(len(p))-s)
 		var serr error
-		for attempt := 0; attempt <= pol.Retries; attempt++ {
-			if serr = readFull(r.master, p[s:s+n], off+s); serr == nil || removed(serr) {
+		for attempt := 0; attempt <= r.opts.BadSectors.Retries; attempt++ {
+			if serr = readFull(r.master, p[s:s+n], off+s); serr == nil || !mediaError(serr) {
 				break
 			}
 		}
-		if removed(serr) {
+		if serr != nil && !mediaError(serr) {
 			return serr
 		}
 		if serr != nil {
@@ -696,6 +700,27 @@ func (r *Running) readMaster(p []byte, off int64) error {
 		}
 	}
 	return nil
+}
+
+// zeroFills reports whether the bad-sector policy copies zeros for this
+// failed read of the master: it is on, the master is a drive (a source
+// that proves its own content, an image, is read whole or not at all,
+// and the SHA-256 it proved would not be what the targets got), and the
+// media could not be read.
+func (r *Running) zeroFills(err error) bool {
+	_, proven := r.job.Source.(provenSum)
+	return r.opts.BadSectors.ZeroFill && !proven && mediaError(err)
+}
+
+// mediaError reports whether err says the media could not be read where
+// it was asked, a bad sector: EIO, or the kernel's own words for a
+// medium error (ENODATA) and a failed integrity check (EILSEQ). A drive
+// that left, a closed handle, a short read, a damaged image are not.
+func mediaError(err error) bool {
+	if removed(err) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return false
+	}
+	return errors.Is(err, syscall.EIO) || errors.Is(err, syscall.ENODATA) || errors.Is(err, syscall.EILSEQ)
 }
 
 // noteBad records an unreadable range of the master, once.
@@ -894,6 +919,20 @@ func (r *Running) zeroBad(p []byte, off int64) {
 	for _, b := range r.bad {
 		if lo, hi := max(off, b.Off), min(end, b.End()); lo < hi {
 			clear(p[lo-off : hi-off])
+		}
+	}
+}
+
+// passBad makes got (the target's bytes at off) equal to want (the
+// master's, read at off) where the master's bad ranges lie: the bytes
+// there are not known, so a comparison passes over them.
+func (r *Running) passBad(got, want []byte, off int64) {
+	r.badMu.Lock()
+	defer r.badMu.Unlock()
+	end := off + int64(len(got))
+	for _, b := range r.bad {
+		if lo, hi := max(off, b.Off), min(end, b.End()); lo < hi {
+			copy(got[lo-off:hi-off], want[lo-off:hi-off])
 		}
 	}
 }

@@ -506,6 +506,11 @@ func (p *port) verify() PortResult {
 		if err := readFull(dev, data, c.off); err != nil {
 			return p.fail(PhaseVerifying, CauseRead, offsetOf(err, c.off), fmt.Errorf("verify: %w", err))
 		}
+		// The hash of a chunk a resumed copy passed over may not be
+		// taken yet.
+		if err := r.win.waitRead(p.ctx, i); err != nil {
+			return p.stopped(PhaseVerifying, err)
+		}
 		if p.hasPatch(c.off, c.n) {
 			if res, ok := p.checkPatched(i, data); !ok {
 				return res
@@ -565,6 +570,7 @@ func (p *port) checkPatched(i int, got []byte) (PortResult, bool) {
 				r.sourceFailed(err)
 				return p.stopped(PhaseVerifying, err), false
 			}
+			r.zeroBad(got[s.lo-c.off:s.hi-c.off], s.lo) // as the reader hashed them
 		}
 		same := chunkHash(got) == r.hashes[i]
 		for _, s := range spans {
@@ -595,6 +601,7 @@ func (p *port) checkPatchedFully(i int, got []byte) (PortResult, bool) {
 			r.sourceFailed(err)
 			return p.stopped(PhaseVerifying, err), false
 		}
+		r.zeroBad(b, off)
 		h.Write(b)
 		if diff < 0 {
 			p.patchPiece(b, off)
@@ -665,7 +672,10 @@ func (p *port) mismatch(i int, got []byte) PortResult {
 }
 
 // compare is verify-only mode: the target's media against the master's
-// bytes, chunk by chunk, nothing written.
+// bytes, chunk by chunk, nothing written. Where the master cannot be
+// read (its bad ranges, under the zero-fill policy) there is nothing to
+// compare the target with: those bytes are passed over, and the job's
+// result lists the ranges.
 func (p *port) compare() PortResult {
 	r := p.r
 	dev := p.t.Dev
@@ -679,6 +689,7 @@ func (p *port) compare() PortResult {
 			res := p.fail(PhaseVerifying, CauseRead, offsetOf(err, c.off), fmt.Errorf("verify: %w", err))
 			return &res
 		}
+		r.passBad(got[:c.n], want, c.off)
 		if j := firstDiff(want, got[:c.n]); j >= 0 {
 			off := c.off + int64(j)
 			res := p.fail(PhaseVerifying, CauseMismatch, off, fmt.Errorf("verify: mismatch at %d", off))

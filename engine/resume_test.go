@@ -86,6 +86,24 @@ func TestResumeRechecksTheContent(t *testing.T) {
 	r.assertCopy(2)
 }
 
+// TestResumeOfEveryChunk: a checkpoint that claims every chunk but the
+// first is already there (the caller's, not the engine's own) verifies
+// each chunk against its hash only once the reader has read it, however
+// slow the master.
+func TestResumeOfEveryChunk(t *testing.T) {
+	content := randomBytes(2*MiB, 52)
+	r := newRig(t, content, sim.DriveSpec{ReadMBps: 20})
+	r.add(2, sim.DriveSpec{Content: content})
+	j := r.job(engine.CopyVerify, 2)
+	j.Options.ResumeFrom = map[int]int{2: 32} // every chunk of 2 MiB
+	res, err := j.Run(context.Background())
+	require.NoError(t, err)
+	require.True(t, res.OK(), "%+v", res.Ports)
+	p2, _ := res.Port(2)
+	assert.Equal(t, int64(64<<10), p2.Written, "only the first chunk is written")
+	assert.Equal(t, int64(2*MiB), p2.Verified)
+}
+
 // TestDeltaResync: targets that already hold an older copy get only the
 // chunks that differ written, and are verified whole.
 func TestDeltaResync(t *testing.T) {

@@ -147,27 +147,30 @@ func TestFailedCheckClearsTheStamp(t *testing.T) {
 // before a deploy and refused: no target gets a byte. Opened without a
 // check, every frame is still checked as it is decompressed: the job
 // fails at the damaged frame and no target gets a byte of it or of
-// anything after it, nor its first chunk (written last).
+// anything after it, nor its first chunk (written last). A damaged frame
+// is no bad sector: the policy that zero-fills a drive's unreadable
+// sectors does not pass it as zeros.
 func TestDamagedImageWritesNothing(t *testing.T) {
 	t.Parallel()
 	const size = 3 * MiB
 	content := someContent(size, 43)
+	unchecked := func(lib *images.Library) (*images.Image, error) { return lib.Open("golden") }
 	for _, tc := range []struct {
-		name  string
-		touch func(t *testing.T, data string, mtime time.Time)
-		open  func(lib *images.Library) (*images.Image, error)
+		name   string
+		touch  func(t *testing.T, data string, mtime time.Time)
+		open   func(lib *images.Library) (*images.Image, error)
+		policy engine.BadSectorPolicy
 	}{
 		{"deployed today after a check this morning", nil, func(lib *images.Library) (*images.Image, error) {
 			return lib.OpenForDeploy(context.Background(), "golden", nil)
-		}},
+		}, engine.BadSectorPolicy{}},
 		{"its modification time put back", func(t *testing.T, data string, mtime time.Time) {
 			require.NoError(t, os.Chtimes(data, mtime, mtime))
 		}, func(lib *images.Library) (*images.Image, error) {
 			return lib.OpenForDeploy(context.Background(), "golden", nil)
-		}},
-		{"opened without a check", nil, func(lib *images.Library) (*images.Image, error) {
-			return lib.Open("golden")
-		}},
+		}, engine.BadSectorPolicy{}},
+		{"opened without a check", nil, unchecked, engine.BadSectorPolicy{}},
+		{"opened without a check, bad sectors zero-filled", nil, unchecked, engine.BadSectorPolicy{ZeroFill: true, Retries: 3}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -186,7 +189,7 @@ func TestDamagedImageWritesNothing(t *testing.T) {
 			}
 			drives, targets := simTargets(t, 2, size)
 			im, err := tc.open(lib)
-			if tc.name != "opened without a check" {
+			if !strings.HasPrefix(tc.name, "opened without a check") {
 				if err == nil {
 					engine.Job{Source: im, Area: im.Area(), Targets: targets}.Run(context.Background())
 					im.Close()
@@ -202,9 +205,13 @@ func TestDamagedImageWritesNothing(t *testing.T) {
 
 			require.NoError(t, err)
 			defer im.Close()
-			res, err := engine.Job{Source: im, Area: im.Area(), Targets: targets}.Run(context.Background())
+			j := engine.Job{Source: im, Area: im.Area(), Targets: targets}
+			j.Options.BadSectors = tc.policy
+			res, err := j.Run(context.Background())
 			require.NoError(t, err)
 			require.ErrorIs(t, res.Err, images.ErrDamaged)
+			assert.Empty(t, res.BadRanges)
+			assert.Empty(t, res.SHA256)
 			m := regexp.MustCompile(`image damaged: frame (\d+) `).FindStringSubmatch(res.Err.Error())
 			require.NotNil(t, m, "the error names the frame: %v", res.Err)
 			bad, err := strconv.Atoi(m[1])
