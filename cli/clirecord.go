@@ -59,11 +59,14 @@ type cliRecord struct {
 }
 
 // openCLIRecord opens the record at path for one job, or returns nil when
-// none was asked for. A record that does not verify is refused: a job
-// appended to it would be chained to entries no one can vouch for. So is
-// a record that is one of the job's drives: the record is written during
-// the job, and a master never is. The record's file is locked for the
-// job, so two command-line jobs never append to one record at once.
+// none was asked for. A record that does not verify is refused, and left
+// as it was: a job appended to it would be chained to entries no one can
+// vouch for, and only the appliance's start sets damage aside (keeping
+// the evidence). So is a record that is one of the job's drives, or whose
+// chain head is: the record is written during the job, and a master never
+// is. The record's file is locked for the job, so two command-line jobs
+// never append to one record at once. What a power loss leaves (a torn
+// last entry, a head one job behind) is repaired as the appliance does.
 func openCLIRecord(f recordFlags, drives ...hal.DriveReader) (*cliRecord, error) {
 	if f.path == "" {
 		return nil, nil
@@ -71,20 +74,24 @@ func openCLIRecord(f recordFlags, drives ...hal.DriveReader) (*cliRecord, error)
 	if underDev(f.path) {
 		return nil, fmt.Errorf("record %s: refused: a production record is a file, never under /dev", f.path)
 	}
-	switch st, err := os.Stat(f.path); {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return nil, fmt.Errorf("record %s: %w", f.path, err)
-	case !st.Mode().IsRegular():
-		return nil, fmt.Errorf("record %s: refused: it is not a regular file", f.path)
-	default:
-		s, err := blockdev.Resolve(f.path)
-		if err != nil {
-			return nil, fmt.Errorf("record %s: %w", f.path, err)
-		}
-		for _, d := range drives {
-			if d.ID() == s.Key() {
-				return nil, fmt.Errorf("record %s: refused: it is a drive of this job (%s)", f.path, d.Info().Node)
+	exists := false
+	for _, path := range []string{f.path, record.HeadPath(f.path)} {
+		switch st, err := os.Stat(path); {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return nil, fmt.Errorf("record %s: %w", path, err)
+		case !st.Mode().IsRegular():
+			return nil, fmt.Errorf("record %s: refused: it is not a regular file", path)
+		default:
+			exists = exists || path == f.path
+			s, err := blockdev.Resolve(path)
+			if err != nil {
+				return nil, fmt.Errorf("record %s: %w", path, err)
+			}
+			for _, d := range drives {
+				if d.ID() == s.Key() {
+					return nil, fmt.Errorf("record %s: refused: it is a drive of this job (%s)", path, d.Info().Node)
+				}
 			}
 		}
 	}
@@ -101,6 +108,17 @@ func openCLIRecord(f recordFlags, drives ...hal.DriveReader) (*cliRecord, error)
 			return nil, fmt.Errorf("record %s: another job is writing to it", f.path)
 		}
 		return nil, fmt.Errorf("record %s: %w", f.path, err)
+	}
+	if exists {
+		// Checked before anything is written: record.Open repairs.
+		rep, err := record.Read(fsys.OS, f.path)
+		if err == nil {
+			err = rep.Err()
+		}
+		if err != nil {
+			lock.Close()
+			return nil, fmt.Errorf("record %s does not verify, so nothing was run and it was left as it is: %w (see clonebay log verify --log %s)", f.path, err, f.path)
+		}
 	}
 	l, rep, err := record.Open(fsys.OS, f.path)
 	if err != nil {

@@ -130,6 +130,8 @@ func TestRecordFlagsRefuseBeforeAnyWrite(t *testing.T) {
 			"refused: it is a drive of this job"},
 		{"the record as the master", []string{"copy", "--from", b.log, "--to", b.targets[0], "--record", b.log}, 1,
 			"refused: it is a drive of this job"},
+		{"the record's chain head as the target", []string{"copy", "--from", b.master, "--to", record.HeadPath(damaged), "--record", damaged}, 1,
+			"refused: it is a drive of this job"},
 		{"certificates without a record", []string{"erase", "--yes", "--to", b.targets[0], "--certificate", b.dir}, 2,
 			"--certificate needs --record FILE"},
 		{"certificates under /dev", []string{"erase", "--yes", "--to", b.targets[0], "--record", b.log, "--certificate", "/dev/shm/certs"}, 2,
@@ -158,6 +160,61 @@ func TestRecordFlagsRefuseBeforeAnyWrite(t *testing.T) {
 		})
 	}
 	assert.Equal(t, bytes.Replace(raw, []byte(`"FAIL"`), []byte(`"PASS"`), 1), must(os.ReadFile(damaged)), "the damaged record is left as found")
+}
+
+// TestRefusedRecordIsLeftAsFound: a record the command line refuses is
+// left byte for byte as it was, with nothing set beside it: only the
+// appliance's start sets damage aside, and a refused job must not
+// launder an edit (a head rewritten to match a shortened log) nor
+// destroy a file that was never a record.
+func TestRefusedRecordIsLeftAsFound(t *testing.T) {
+	b := newLotBench(t, 1)
+	for i := 0; i < 2; i++ {
+		code, out, errOut := runCLI(t, "copy", "--from", b.master, "--to", b.targets[0], "--record", b.log)
+		require.Equal(t, 0, code, "%s%s", out, errOut)
+	}
+	lines := strings.SplitAfter(string(must(os.ReadFile(b.log))), "\n")
+	head := must(os.ReadFile(record.HeadPath(b.log)))
+	random := make([]byte, 100_001)
+	_, err := rand.Read(random)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name      string
+		log, head string // "" for head: no head file
+	}{
+		{"an entry cut off, the head garbled", lines[0], "garbage\n"},
+		{"cut mid-line", lines[0] + lines[1][:30], string(head)},
+		{"a text file", "important data, no newline", ""},
+		{"a binary file", string(random), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "jobs.log")
+			require.NoError(t, os.WriteFile(path, []byte(tc.log), 0o644))
+			if tc.head != "" {
+				require.NoError(t, os.WriteFile(record.HeadPath(path), []byte(tc.head), 0o644))
+			}
+			before := dirFiles(t, dir)
+			code, out, errOut := runCLI(t, "copy", "--from", b.master, "--to", b.targets[0], "--record", path)
+			assert.Equal(t, 1, code, "%s%s", out, errOut)
+			assert.Contains(t, errOut, "does not verify, so nothing was run and it was left as it is")
+			assert.Equal(t, before, dirFiles(t, dir), "the record is left as found, nothing beside it")
+			code, _, _ = runCLI(t, "log", "verify", "--log", path)
+			assert.Equal(t, 1, code, "it still does not verify")
+		})
+	}
+}
+
+// dirFiles is every file of a folder and its bytes.
+func dirFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	out := map[string]string{}
+	for _, e := range ents {
+		out[e.Name()] = string(must(os.ReadFile(filepath.Join(dir, e.Name()))))
+	}
+	return out
 }
 
 func must[T any](v T, err error) T {

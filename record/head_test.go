@@ -73,6 +73,13 @@ func TestReadFindsWhatTheChainCannot(t *testing.T) {
 			require.NoError(t, os.WriteFile(record.HeadPath(path), []byte(`{"count":5,"sum":"00"}`), 0o644))
 			return strings.Join(l, "") + "\n"
 		}, "entry 5 is not the one the chain head names", ""},
+		{"head not readable", func(path string, l []string) string {
+			require.NoError(t, os.WriteFile(record.HeadPath(path), []byte("garbage\n"), 0o644))
+			return strings.Join(l, "") + "\n"
+		}, "is not readable", ""},
+		{"a last line that no entry begins with", func(_ string, l []string) string {
+			return strings.Join(l, "") + "\n" + "important data, no newline"
+		}, "line 6 is not an entry, nor the start of one cut short", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,6 +97,8 @@ func TestReadFindsWhatTheChainCannot(t *testing.T) {
 			}
 			if tt.wantNote != "" {
 				assert.Contains(t, strings.Join(rep.Notes, "\n"), tt.wantNote)
+			} else {
+				assert.Empty(t, rep.Notes, "damage is not explained away")
 			}
 			assert.Equal(t, before, snapshot(t, path), "reading changes nothing")
 		})
@@ -163,6 +172,40 @@ func TestOpenKeepsTheEvidenceOfACut(t *testing.T) {
 	require.NoError(t, err)
 	assert.NoError(t, rep.Err(), "after the evidence was looked at, the log verifies again")
 	assert.Len(t, rep.Entries, 4)
+}
+
+// TestOpenKeepsWhatItReplaces: whatever Open sets aside to go on
+// recording (a head it cannot read, a last line that is no torn entry) is
+// kept beside the log, byte for byte.
+func TestOpenKeepsWhatItReplaces(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		log, head  string // appended to the log; the head file's bytes ("" leaves it)
+		kept, want string
+	}{
+		{"an unreadable head", "", "garbage", ".head", "garbage"},
+		{"a last line that is no entry", "important data, no newline", "", ".tail", "important data, no newline"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path, lines := threeJobs(t)
+			require.NoError(t, os.WriteFile(path, []byte(strings.Join(lines, "")+"\n"+tc.log), 0o644))
+			if tc.head != "" {
+				require.NoError(t, os.WriteFile(record.HeadPath(path), []byte(tc.head), 0o644))
+			}
+			l, _, err := record.Open(fsys.OS, path)
+			require.ErrorIs(t, err, record.ErrDamaged)
+			require.NoError(t, l.Close())
+			matches, err := filepath.Glob(path + ".damaged-*" + tc.kept)
+			require.NoError(t, err)
+			require.Len(t, matches, 1)
+			kept, err := os.ReadFile(matches[0])
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, string(kept))
+			rep, err := record.Read(fsys.OS, path)
+			require.NoError(t, err)
+			assert.ErrorContains(t, rep.Err(), "an earlier start found the log damaged")
+		})
+	}
 }
 
 func TestOpenBringsALaggingHeadUpToDate(t *testing.T) {

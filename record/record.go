@@ -150,7 +150,8 @@ type Report struct {
 
 	good    int64  // bytes up to the end of the last whole line
 	tail    []byte // the torn line
-	headBad bool   // the head does not match the log (not a lag)
+	headBad bool   // the head does not match the log (not a lag), or does not read
+	headRaw []byte // the head file's bytes, kept as evidence when headBad
 }
 
 // Err is nil when the log verifies, else an error wrapping ErrDamaged
@@ -192,9 +193,11 @@ func Read(files fsys.FS, path string) (*Report, error) {
 	case err != nil:
 		return nil, fmt.Errorf("job log head: %w", err)
 	default:
+		r.headRaw = hdata
 		var h Head
 		if err := json.Unmarshal(hdata, &h); err != nil || h.Count < 0 {
 			r.Problems = append(r.Problems, fmt.Sprintf("the chain head %s is not readable", HeadPath(path)))
+			r.headBad = true
 		} else {
 			r.Head = &h
 		}
@@ -224,6 +227,11 @@ func check(path string, data []byte) *Report {
 		line, rerr := br.ReadBytes('\n')
 		if len(line) > 0 && line[len(line)-1] != '\n' {
 			r.Torn, r.tail = int64(len(line)), line // no newline: the write was cut short
+			if !tornEntry(line) {
+				// Not the start of an entry: no power loss left this, and
+				// the file may not be a job log at all.
+				r.Problems = append(r.Problems, fmt.Sprintf("line %d is not an entry, nor the start of one cut short", n))
+			}
 			break
 		}
 		if rerr != nil {
@@ -251,11 +259,24 @@ func check(path string, data []byte) *Report {
 	return r
 }
 
+// entryStart is how every entry's line begins (the first field of Entry).
+const entryStart = `{"seq":`
+
+// tornEntry reports whether a last line without a newline can be an entry
+// whose write a power loss cut short: it begins as every entry does (or
+// is cut before that is complete).
+func tornEntry(line []byte) bool {
+	n := min(len(line), len(entryStart))
+	return string(line[:n]) == entryStart[:n]
+}
+
 // checkHead compares the log's end with its head.
 func (r *Report) checkHead() {
 	n := int64(len(r.Entries))
 	h := r.Head
 	switch {
+	case h == nil && r.headBad:
+		// Not readable: Read has said so.
 	case h == nil && n > 0:
 		r.Notes = append(r.Notes, "the log has no chain head (an older firmware wrote it): entries cut off its end cannot be detected until the appliance starts with it")
 	case h == nil:
@@ -279,7 +300,7 @@ func (r *Report) checkHead() {
 		r.HeadLags = true
 		r.Notes = append(r.Notes, "the last job's entries were written but not the chain head (a power loss)")
 	}
-	if r.Torn > 0 && !r.headBad {
+	if r.Torn > 0 && !r.headBad && tornEntry(r.tail) {
 		r.Notes = append(r.Notes, "the last entry was cut short by a power loss")
 	}
 }
@@ -322,7 +343,7 @@ func Open(files fsys.FS, path string) (*Log, *Report, error) {
 	l := &Log{fsys: files, path: path, f: f, entries: r.Entries}
 	stamp := time.Now().UTC().Format("20060102-150405.000000000")
 	if r.Torn > 0 {
-		if r.headBad {
+		if r.headBad || len(r.Problems) > 0 {
 			// Not what a power loss leaves: keep the cut bytes.
 			if err := fsys.WriteFileAtomic(files, path+evidenceSuffix+stamp+".tail", r.tail, 0o644); err != nil {
 				return fail(fmt.Errorf("keeping a damaged tail: %w", err))
@@ -342,8 +363,7 @@ func Open(files fsys.FS, path string) (*Log, *Report, error) {
 	// in one folder, which writing the head syncs.
 	if r.Head == nil || r.HeadLags || r.headBad {
 		if r.headBad {
-			old, _ := json.Marshal(r.Head)
-			if err := fsys.WriteFileAtomic(files, path+evidenceSuffix+stamp+".head", old, 0o644); err != nil {
+			if err := fsys.WriteFileAtomic(files, path+evidenceSuffix+stamp+".head", r.headRaw, 0o644); err != nil {
 				return fail(fmt.Errorf("keeping a damaged head: %w", err))
 			}
 		}
