@@ -106,8 +106,9 @@ func openCLIDrives(env *Env, jf jobFlags, mode engine.Mode) (_ *cliDrives, err e
 }
 
 // openTargets opens drives exclusively for writing, by the same rules as
-// a copy's targets; a target file must exist.
-func openTargets(to []string) (_ *cliDrives, err error) {
+// a copy's targets (the files of library, the command's image library,
+// are never written); a target file must exist.
+func openTargets(library string, to []string) (_ *cliDrives, err error) {
 	d := &cliDrives{names: to}
 	defer func() {
 		if err != nil {
@@ -115,7 +116,7 @@ func openTargets(to []string) (_ *cliDrives, err error) {
 		}
 	}()
 	rules := targetRules{writes: true}
-	if err := rules.load(DefaultLibrary); err != nil {
+	if err := rules.load(library); err != nil {
 		return nil, err
 	}
 	storages := make([]blockdev.Storage, len(to))
@@ -247,6 +248,9 @@ func (r *targetRules) allowed(node string, s blockdev.Storage) error {
 			return fmt.Errorf("target %s: refused: it is a file of the image library %s, which a job never writes", node, lib.dir)
 		}
 	}
+	if dir := imageFolder(node); dir != "" {
+		return fmt.Errorf("target %s: refused: it lies in %s, the folder of a stored image or file set (of a library this command was not given), which a job never writes", node, dir)
+	}
 	if s.OnDevices(r.system) {
 		return fmt.Errorf("target %s: refused: it holds this system's own root or boot file system", node)
 	}
@@ -262,6 +266,45 @@ func (r *targetRules) allowed(node string, s blockdev.Storage) error {
 			node, strings.Join(loops, ", "), strings.Join(loops, " "))
 	}
 	return nil
+}
+
+// imageFolder returns the folder of a stored image or file set that the
+// file at path lies in (the folder itself, or up to two above it, holds
+// the item's manifest beside its data: an image's image.zst, a file set's
+// files folder), or "" when there is none: a library the command was not
+// told of (erase and log export protect the appliance's own) is still
+// never written.
+func imageFolder(path string) string {
+	st, err := os.Stat(path)
+	if err != nil || !st.Mode().IsRegular() {
+		return ""
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return ""
+	}
+	dir := filepath.Dir(abs)
+	for range 3 {
+		if isFile(filepath.Join(dir, "manifest.json")) && (isFile(filepath.Join(dir, "image.zst")) || isDir(filepath.Join(dir, "files"))) {
+			return dir
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			break
+		}
+		dir = up
+	}
+	return ""
+}
+
+func isFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
+}
+
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
 }
 
 // createMissing makes a target image file as large as the copy area

@@ -61,7 +61,7 @@ func cmdFiles(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer closeSrc()
-	drives, err := openTargets(to)
+	drives, err := openTargets(*lib, to)
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,10 @@ func TestTargetRulesOnFiles(t *testing.T) {
 	lib := filepath.Join(dir, "library")
 	require.NoError(t, os.MkdirAll(filepath.Join(lib, "golden"), 0o755))
 	stored := writeFile(t, filepath.Join(lib, "golden"), "image.zst", []byte("an image"))
+	writeFile(t, filepath.Join(lib, "golden"), "manifest.json", []byte("{}"))
+	files := filepath.Join(dir, "files")
+	require.NoError(t, os.Mkdir(files, 0o755))
+	writeFile(t, files, "readme.txt", []byte("a file set"))
 	missing := filepath.Join(dir, "missing.img")
 	noDevice := "/dev/clonebay-no-such-disk"
 	t.Cleanup(func() {
@@ -69,6 +73,10 @@ func TestTargetRulesOnFiles(t *testing.T) {
 			"target " + targetLink + " is given twice (same storage as " + target + ")"},
 		{"a file of the image library", []string{"copy", "--library", lib, "--from", master, "--to", stored},
 			"target " + stored + ": refused: it is a file of the image library " + lib + ", which a job never writes"},
+		{"a file of the image library, in a file duplication", []string{"files", "--yes", "--library", lib, "--from", files, "--to", stored},
+			"target " + stored + ": refused: it is a file of the image library " + lib + ", which a job never writes"},
+		{"a stored image of a library not given", []string{"erase", "--yes", "--to", stored},
+			"target " + stored + ": refused: it lies in " + filepath.Join(lib, "golden") + ", the folder of a stored image or file set"},
 		{"a missing target", []string{"copy", "--from", master, "--to", missing},
 			"target " + missing + ": no such device or file; to make a new image file give --create"},
 		{"a mistyped device", []string{"copy", "--from", master, "--to", noDevice},
