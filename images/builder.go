@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -28,6 +29,9 @@ type builder struct {
 	l         *Library
 	name, tmp string
 	f         *os.File
+	// lock holds the partial folder (see claim) until the image is in
+	// place or thrown away; f, the data file written, closes before that.
+	lock      *os.File
 	bw        *bufio.Writer
 	fw        *frameWriter
 	frameSize int
@@ -49,31 +53,42 @@ type pending struct {
 	out  chan []byte
 }
 
+// create starts a new image in its partial folder, which it holds (see
+// claim) until commit or abort.
 func (l *Library) create(name string) (*builder, error) {
 	if err := CheckName(name); err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(l.path(name)); err == nil {
+	tmp, lock, err := l.claim(name)
+	if err != nil {
+		return nil, err
+	}
+	release := func() { drop(tmp, lock) }
+	// Checked with the partial folder held, so an image of that name
+	// committed by another capture just before is seen.
+	if l.shelf.Has(name) {
+		release()
 		return nil, fmt.Errorf("an image named %q already exists: delete it first or pick another name", name)
 	}
-	tmp := l.shelf.Partial(name, "")
-	os.RemoveAll(tmp)
-	if err := os.Mkdir(tmp, 0o755); err != nil {
-		return nil, fmt.Errorf("image library: %w", err)
+	// What an interrupted write left in the folder goes; the data file is
+	// emptied as it is opened.
+	ents, err := os.ReadDir(tmp)
+	for _, e := range ents {
+		if err == nil && e.Name() != dataFile {
+			err = os.RemoveAll(filepath.Join(tmp, e.Name()))
+		}
 	}
-	f, err := os.Create(tmp + "/" + dataFile)
 	if err != nil {
-		os.RemoveAll(tmp)
-		return nil, fmt.Errorf("image library: %w", err)
+		release()
+		return nil, fmt.Errorf("image library: clearing what an interrupted write of %q left: %w", name, err)
 	}
-	// The lock tells OpenLibrary elsewhere that this partial image is
-	// being written, not left over; it ends when the file is closed.
-	if err := filelock.Lock(f, true); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("image library: %s is being written by another process", name)
+	f, err := os.OpenFile(filepath.Join(tmp, dataFile), os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		release()
+		return nil, fmt.Errorf("image library: %w", err)
 	}
 	b := &builder{
-		l: l, name: name, tmp: tmp, f: f,
+		l: l, name: name, tmp: tmp, f: f, lock: lock,
 		bw:        bufio.NewWriterSize(f, 1<<20),
 		frameSize: DefaultFrameSize,
 		sha:       sha256.New(),
@@ -89,6 +104,52 @@ func (l *Library) create(name string) (*builder, error) {
 	b.done = make(chan error, 1)
 	go b.writeLoop(b.queue)
 	return b, nil
+}
+
+// claim takes the partial folder an image of that name is written in,
+// for this builder alone: it returns the folder and its data file opened
+// and locked. The lock tells a second capture or import of the same name
+// (in this process or another) to stop at once, and OpenLibrary
+// elsewhere that the folder is not a leftover; it is held until the image
+// is renamed into place or thrown away. A folder whose lock nobody holds
+// was left by an interrupted write: it is taken over.
+func (l *Library) claim(name string) (string, *os.File, error) {
+	tmp := l.shelf.Partial(name, "")
+	data := filepath.Join(tmp, dataFile)
+	for range 10 {
+		if err := os.Mkdir(tmp, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return "", nil, fmt.Errorf("image library: %w", err)
+		}
+		f, err := os.OpenFile(data, os.O_RDWR|os.O_CREATE, 0o644)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // the folder went as it was opened: renamed into place, or cleared
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("image library: %w", err)
+		}
+		if err := filelock.Lock(f, true); err != nil {
+			f.Close()
+			if errors.Is(err, filelock.ErrLocked) {
+				return "", nil, fmt.Errorf("image %q: %w", name, ErrInProgress)
+			}
+			return "", nil, fmt.Errorf("image library: %w", err)
+		}
+		// The writer before may have renamed the folder into place, or
+		// thrown it away, between the open and the lock: the lock holds
+		// the folder only while its file is still the one in it.
+		held, err := f.Stat()
+		if err == nil {
+			var now os.FileInfo
+			if now, err = os.Stat(data); err == nil && os.SameFile(held, now) {
+				return tmp, f, nil
+			}
+		}
+		f.Close()
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", nil, fmt.Errorf("image library: %w", err)
+		}
+	}
+	return "", nil, fmt.Errorf("image %q: its partial folder %s keeps being replaced by other writers", name, tmp)
 }
 
 // writeLoop writes compressed frames in the order they were added. After
@@ -193,10 +254,15 @@ func (b *builder) commit(m *Manifest) error {
 		b.abort()
 		return spaceErr(err)
 	}
+	if openFilesPinFolders {
+		b.lock.Close()
+	}
 	if err := os.Rename(b.tmp, b.l.path(b.name)); err != nil {
 		b.abort()
 		return fmt.Errorf("image library: %w", err)
 	}
+	b.lock.Close()
+	b.lock = nil
 	if d, err := os.Open(b.l.Dir); err == nil {
 		d.Sync()
 		d.Close()
@@ -215,8 +281,33 @@ func (b *builder) abort() {
 		b.f.Close()
 		b.f = nil
 	}
-	os.RemoveAll(b.tmp)
+	if b.lock != nil {
+		drop(b.tmp, b.lock)
+		b.lock = nil
+	} else {
+		os.RemoveAll(b.tmp)
+	}
 }
+
+// openFilesPinFolders: Windows neither deletes a file nor renames the
+// folder it is in while the file is open, so there a partial folder's
+// lock ends just before it is removed or renamed into place, and another
+// writer may take the folder over in that moment.
+const openFilesPinFolders = runtime.GOOS == "windows"
+
+// drop removes a partial folder this builder holds, then lets its lock
+// go, so nobody takes over a folder half removed.
+func drop(tmp string, lock *os.File) {
+	if openFilesPinFolders {
+		lock.Close()
+	}
+	os.RemoveAll(tmp)
+	lock.Close()
+}
+
+// ErrInProgress is returned (wrapped) when another capture or import of
+// the same name is writing its image.
+var ErrInProgress = errors.New("another capture or import of that name is in progress")
 
 // spaceErr names a full library plainly.
 func spaceErr(err error) error {

@@ -13,6 +13,8 @@
 //     Images captured by an older firmware (manifest format 1) have no
 //     seal; they stay readable and deployable, their manifest bound only
 //     through the check stamp below. Capturing them again seals them.
+//     The data file, not the manifest, says whether an image is sealed:
+//     a manifest claiming format 1 for a sealed data file is refused.
 //   - Every frame is checked as it is decompressed, before any of its
 //     bytes leave the image: its zstd checksum, its seek-table checksum and
 //     the manifest's 64-bit hash of it. Damaged bytes never reach a target.

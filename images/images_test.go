@@ -543,6 +543,79 @@ func TestLibraryBookkeeping(t *testing.T) {
 	assert.ErrorIs(t, err, images.ErrNotFound)
 }
 
+// TestCaptureHoldsItsPartialFolder: a capture holds the partial folder
+// of its name until its image is in place. A second capture of the same
+// name meanwhile stops at once and says why, and the first one completes
+// untouched; a partial folder left by a crashed capture is taken over.
+func TestCaptureHoldsItsPartialFolder(t *testing.T) {
+	t.Parallel()
+	content := bytes.Repeat([]byte{5, 6, 7, 8}, MiB)
+	for _, tc := range []struct {
+		name string
+		// during runs while the first capture reads its first frame; it
+		// returns the error of the second capture, if it starts one.
+		during func(t *testing.T, lib *images.Library) error
+		want   string
+	}{
+		{"a second capture of the same name", func(t *testing.T, lib *images.Library) error {
+			_, err := lib.Capture(context.Background(), memSource(content), "race", images.CaptureOptions{})
+			return err
+		}, `image "race": another capture or import of that name is in progress`},
+		{"an import of the same name", func(t *testing.T, lib *images.Library) error {
+			raw := filepath.Join(t.TempDir(), "race.img")
+			require.NoError(t, os.WriteFile(raw, content, 0o644))
+			_, err := lib.Import(context.Background(), fileSource(t, raw), "race", nil)
+			return err
+		}, `image "race": another capture or import of that name is in progress`},
+		{"a capture of another name", func(t *testing.T, lib *images.Library) error {
+			_, err := lib.Capture(context.Background(), memSource(content), "other", images.CaptureOptions{})
+			return err
+		}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			lib, err := images.OpenLibrary(dir)
+			require.NoError(t, err)
+			reading := make(chan struct{})
+			release := make(chan struct{})
+			first := make(chan error, 1)
+			go func() {
+				_, err := lib.Capture(context.Background(), blockingSource{memSource(content), reading, release}, "race", images.CaptureOptions{})
+				first <- err
+			}()
+			<-reading
+			err = tc.during(t, lib)
+			close(release)
+			if tc.want == "" {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorIs(t, err, images.ErrInProgress)
+				assert.EqualError(t, err, tc.want)
+			}
+			require.NoError(t, <-first, "the first capture is left alone")
+			require.NoError(t, lib.Check(context.Background(), "race", nil))
+			assert.NoDirExists(t, filepath.Join(dir, ".race.partial"))
+		})
+	}
+
+	t.Run("a leftover of a crashed capture", func(t *testing.T) {
+		dir := t.TempDir()
+		lib, err := images.OpenLibrary(dir)
+		require.NoError(t, err)
+		// Left after the library was opened: the capture itself takes it over.
+		left := filepath.Join(dir, ".race.partial")
+		require.NoError(t, os.Mkdir(left, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(left, "image.zst"), bytes.Repeat([]byte{0xee}, 3*MiB), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(left, "manifest.json"), []byte("{"), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(left, "checked"), []byte("{"), 0o644))
+
+		_, err = lib.Capture(context.Background(), memSource(content), "race", images.CaptureOptions{})
+		require.NoError(t, err)
+		require.NoError(t, lib.Check(context.Background(), "race", nil))
+		assert.NoDirExists(t, left)
+	})
+}
+
 // TestNothingToCapture: an empty master, or a copy area that comes to
 // nothing, is refused with the reason, and the library keeps no trace.
 func TestNothingToCapture(t *testing.T) {

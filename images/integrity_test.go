@@ -112,6 +112,59 @@ func TestEditedManifestIsRefused(t *testing.T) {
 	}
 }
 
+// TestDowngradedManifestIsRefused: an image's data file, not its
+// manifest, says whether it is sealed. A sealed image copied under a new
+// name, its stamp deleted and its manifest turned into an older
+// firmware's (format 1, which has no seal) with other deploy numbers is
+// refused by a check, an open and a deploy, and no target is written.
+func TestDowngradedManifestIsRefused(t *testing.T) {
+	t.Parallel()
+	const size = 2 * MiB
+	content := someContent(size, 45)
+	dir := t.TempDir()
+	lib, err := images.OpenLibrary(dir)
+	require.NoError(t, err)
+	_, err = lib.Capture(context.Background(), memSource(content), "golden", images.CaptureOptions{})
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name string
+		edit func(m map[string]any)
+	}{
+		{"format only", func(m map[string]any) {}},
+		{"another need", func(m map[string]any) { m["need"] = 2 * size }},
+		{"another area", func(m map[string]any) { m["area"] = "smart" }},
+		{"another sector size", func(m map[string]any) { m["sector_size"] = 4096 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name := strings.ReplaceAll(tc.name, " ", "-")
+			copyDir(t, filepath.Join(dir, "golden"), filepath.Join(dir, name))
+			require.NoError(t, os.Remove(filepath.Join(dir, name, "checked")))
+			editManifest(t, filepath.Join(dir, name), func(m map[string]any) {
+				m["format"] = 1
+				tc.edit(m)
+			})
+			const want = "image damaged: its manifest says format 1, which has no seal, but its data file carries one"
+
+			err := lib.Check(context.Background(), name, nil)
+			assert.ErrorIs(t, err, images.ErrDamaged)
+			assert.ErrorContains(t, err, "image "+name+": "+want)
+			_, err = lib.Open(name)
+			assert.ErrorIs(t, err, images.ErrDamaged, "any open refuses it")
+			drives, targets := simTargets(t, 1, 2*size)
+			im, err := lib.OpenForDeploy(context.Background(), name, nil)
+			if err == nil {
+				res, _ := engine.Job{Source: im, Area: im.Area(), Targets: targets}.Run(context.Background())
+				im.Close()
+				t.Fatalf("the downgraded image was deployed: %+v", res)
+			}
+			assert.ErrorIs(t, err, images.ErrDamaged)
+			assert.ErrorContains(t, err, want)
+			assert.False(t, lib.CheckedToday(name))
+			assert.Zero(t, drives[0].Stats().BytesWritten)
+		})
+	}
+}
+
 // TestFailedCheckClearsTheStamp: an image that fails a check is checked
 // again before its next deploy, even when nothing changed since, and
 // when its data is put right, it passes.

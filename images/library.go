@@ -282,11 +282,16 @@ func (l *Library) Open(name string) (*Image, error) {
 			}
 		}
 	}
-	if bad == "" && m.Format >= 2 {
+	// The data file, not the manifest, says whether the image is sealed:
+	// a manifest that claims an older format is bound to a sealed data
+	// file all the same, or editing "format" would unseal any image.
+	if bad == "" && (m.Format >= 2 || fr.seal != nil) {
 		seal := m.binding()
 		switch {
 		case fr.seal == nil:
 			bad = "its data file carries no seal of its manifest"
+		case m.Format < 2:
+			bad = fmt.Sprintf("its manifest says format %d, which has no seal, but its data file carries one: the manifest was edited after the image was made", m.Format)
 		case !bytes.Equal(fr.seal, seal[:]):
 			bad = "its manifest is not the one its data was written with (edited after the image was made?)"
 		}
