@@ -220,7 +220,7 @@ func MarshalSettings(set Settings) []byte {
 func LoadSettings(files fsys.FS, defaults, state string) (s Settings, problem string, err error) {
 	s = DefaultSettings()
 	if defaults != "" {
-		data, err := files.ReadFile(defaults)
+		data, err := fsys.ReadRegular(files, defaults)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 		case err != nil:
@@ -344,7 +344,7 @@ func LoadNetwork(files fsys.FS, defaults string) (Network, error) {
 	if defaults == "" {
 		return Network{HTTP: DefaultHTTP}, nil
 	}
-	data, err := files.ReadFile(defaults)
+	data, err := fsys.ReadRegular(files, defaults)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return Network{HTTP: DefaultHTTP}, nil

@@ -6,12 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/clonebay/clonebay/internal/fsys"
 )
 
 //go:embed builtin/*.yaml
@@ -53,7 +54,7 @@ func Load(nameOrFile string) (*Board, error) {
 	if !strings.ContainsAny(nameOrFile, `/\.`) {
 		return Builtin(nameOrFile)
 	}
-	data, err := os.ReadFile(nameOrFile)
+	data, err := fsys.ReadRegular(fsys.OS, nameOrFile)
 	if err != nil {
 		return nil, fmt.Errorf("board file: %w", err)
 	}

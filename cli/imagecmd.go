@@ -15,6 +15,7 @@ import (
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/hal/blockdev"
 	"github.com/clonebay/clonebay/images"
+	"github.com/clonebay/clonebay/internal/fsys"
 )
 
 // DefaultLibrary is where the appliance keeps its images.
@@ -216,6 +217,9 @@ func imageImport(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := fsys.Regular(path, st); err != nil {
+		return fmt.Errorf("image import: %w (a drive is captured: clonebay image capture --from DEVICE)", err)
+	}
 	src := images.ImportSource{
 		Name: filepath.Base(path), Size: st.Size(),
 		Open: func() (io.ReadCloser, error) { return os.Open(path) },
@@ -230,7 +234,7 @@ func imageImport(ctx context.Context, env *Env, args []string) error {
 		*bmapFile = sideFile(path, ".bmap")
 	}
 	if *bmapFile != "" {
-		data, err := os.ReadFile(*bmapFile)
+		data, err := fsys.ReadRegular(fsys.OS, *bmapFile)
 		if err != nil {
 			return err
 		}
@@ -245,7 +249,7 @@ func imageImport(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	if *shaFile != "" {
-		data, err := os.ReadFile(*shaFile)
+		data, err := fsys.ReadRegular(fsys.OS, *shaFile)
 		if err != nil {
 			return err
 		}

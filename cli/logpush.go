@@ -73,7 +73,7 @@ func logPush(ctx context.Context, env *Env, args []string) error {
 
 // readID reads an existing appliance ID.
 func readID(path string) (string, error) {
-	data, err := fsys.OS.ReadFile(path)
+	data, err := fsys.ReadRegular(fsys.OS, path)
 	if err != nil {
 		return "", fmt.Errorf("appliance ID: %w (give --id, or the box's --state folder)", err)
 	}

@@ -98,7 +98,7 @@ the server's chain: entry 2: column result does not say what its line says
 		{[]string{"--to", db.URL, "--id", "x", "--state", dirA}, "give --id or --state, not both"},
 		{[]string{"--to", db.URL, "--id", "../etc"}, `appliance ID "../etc"`},
 		{[]string{"--to", "mysql://db/x", "--log", logA}, `is not a postgres:// URL`},
-		{[]string{"--check", "--to", db.URL, "--log", filepath.Join(t.TempDir(), "jobs.log")}, "appliance ID: open"},
+		{[]string{"--check", "--to", db.URL, "--log", filepath.Join(t.TempDir(), "jobs.log")}, "appliance-id: no such file or directory (give --id"},
 	} {
 		code, _, errOut := runCLI(t, append([]string{"log", "push"}, tc.args...)...)
 		assert.NotZero(t, code, "%v", tc.args)

@@ -182,12 +182,12 @@ func (r *Report) Bad() int {
 // reading never alters the evidence. The error is for a log that cannot
 // be read at all; damage is in the report.
 func Read(files fsys.FS, path string) (*Report, error) {
-	data, err := files.ReadFile(path)
+	data, err := fsys.ReadRegular(files, path)
 	if err != nil {
 		return nil, fmt.Errorf("job log: %w", err)
 	}
 	r := check(path, data)
-	hdata, err := files.ReadFile(HeadPath(path))
+	hdata, err := fsys.ReadRegular(files, HeadPath(path))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:

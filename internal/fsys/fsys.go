@@ -139,3 +139,43 @@ func tempName(path string) string {
 func IsTemp(name string) bool {
 	return len(name) > 5 && name[0] == '.' && filepath.Ext(name) == ".tmp"
 }
+
+// ReadRegular reads the file at name as ReadFile does, but refuses
+// anything other than a regular file, saying what it is: a FIFO would
+// keep the reader waiting for a writer for ever, and a device or a
+// folder is never an input file the user meant.
+func ReadRegular(fsys FS, name string) ([]byte, error) {
+	st, err := fsys.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := Regular(name, st); err != nil {
+		return nil, err
+	}
+	return fsys.ReadFile(name)
+}
+
+// Regular returns nil for a regular file's info, else an error that
+// names the file and what it is instead.
+func Regular(name string, st fs.FileInfo) error {
+	m := st.Mode()
+	if m.IsRegular() {
+		return nil
+	}
+	what := "not a plain file"
+	switch {
+	case m.IsDir():
+		what = "a folder"
+	case m&fs.ModeNamedPipe != 0:
+		what = "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		what = "a socket"
+	case m&fs.ModeDevice != 0:
+		what = "a device"
+	}
+	return fmt.Errorf("%s: %w: it is %s", name, ErrNotRegular, what)
+}
+
+// ErrNotRegular is returned (wrapped) for an input that is not a regular
+// file.
+var ErrNotRegular = errors.New("not a regular file")
