@@ -107,8 +107,9 @@ func openCLIDrives(env *Env, jf jobFlags, mode engine.Mode) (_ *cliDrives, err e
 
 // openTargets opens drives exclusively for writing, by the same rules as
 // a copy's targets (the files of library, the command's image library,
-// are never written); a target file must exist.
-func openTargets(library string, to []string) (_ *cliDrives, err error) {
+// are never written; nor is master, the drive or file a file duplication
+// reads, when it has one, under any name); a target file must exist.
+func openTargets(library string, master *blockdev.Drive, to []string) (_ *cliDrives, err error) {
 	d := &cliDrives{names: to}
 	defer func() {
 		if err != nil {
@@ -116,6 +117,10 @@ func openTargets(library string, to []string) (_ *cliDrives, err error) {
 		}
 	}()
 	rules := targetRules{writes: true}
+	if master != nil {
+		d.master = master
+		rules.from, rules.master = master.Info().Node, master.Storage()
+	}
 	if err := rules.load(library); err != nil {
 		return nil, err
 	}

@@ -56,17 +56,17 @@ func cmdFiles(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	src, closeSrc, err := filesSource(ctx, env, sets, *from)
+	src, master, closeSrc, err := filesSource(ctx, env, sets, *from)
 	if err != nil {
 		return err
 	}
 	defer closeSrc()
-	drives, err := openTargets(*lib, to)
+	drives, err := openTargets(*lib, master, to)
 	if err != nil {
 		return err
 	}
 	defer drives.close()
-	rec, err := openCLIRecord(rf, driveReaders(nil, drives.targets)...)
+	rec, err := openCLIRecord(rf, driveReaders(drives.master, drives.targets)...)
 	if err != nil {
 		return err
 	}
@@ -110,41 +110,42 @@ func cmdFiles(ctx context.Context, env *Env, args []string) error {
 // filesSource opens what --from names: a stored set (checked against its
 // manifest before its first job of the day), a folder (listed and hashed
 // in place), or a drive or image file whose FAT or exFAT volume is read
-// without mounting it, write-blocked.
-func filesSource(ctx context.Context, env *Env, sets *fileset.Library, from string) (fileset.Source, func(), error) {
+// without mounting it, write-blocked (and returned, so that no target
+// and no record is that drive under another name).
+func filesSource(ctx context.Context, env *Env, sets *fileset.Library, from string) (fileset.Source, *blockdev.Drive, func(), error) {
 	none := func() {}
 	if name, ok := strings.CutPrefix(from, "set:"); ok {
 		set, err := sets.OpenForJob(ctx, name, hashProgress(env, "checking "+name))
 		if err != nil {
-			return fileset.Source{}, none, err
+			return fileset.Source{}, nil, none, err
 		}
-		return set.Source(), none, nil
+		return set.Source(), nil, none, nil
 	}
 	st, err := os.Stat(from)
 	if err != nil {
-		return fileset.Source{}, none, fmt.Errorf("--from: %w", err)
+		return fileset.Source{}, nil, none, fmt.Errorf("--from: %w", err)
 	}
 	if st.IsDir() {
 		m, err := fileset.Hash(ctx, os.DirFS(from), from, hashProgress(env, "hashing "+from))
 		if err != nil {
-			return fileset.Source{}, none, fmt.Errorf("%s: %w", from, err)
+			return fileset.Source{}, nil, none, fmt.Errorf("%s: %w", from, err)
 		}
 		abs, _ := filepath.Abs(from)
-		return fileset.Source{Manifest: m, Files: os.DirFS(from), ID: "dir:" + abs}, none, nil
+		return fileset.Source{Manifest: m, Files: os.DirFS(from), ID: "dir:" + abs}, nil, none, nil
 	}
 	d, err := blockdev.OpenRead(from)
 	if err != nil {
-		return fileset.Source{}, none, fmt.Errorf("--from: %w", err)
+		return fileset.Source{}, nil, none, fmt.Errorf("--from: %w", err)
 	}
 	if err := d.WriteBlock(); err != nil {
 		d.Close()
-		return fileset.Source{}, none, fmt.Errorf("--from: %w (write-blocking the master needs root)", err)
+		return fileset.Source{}, nil, none, fmt.Errorf("--from: %w (write-blocking the master needs root)", err)
 	}
 	vol, err := fileset.OpenVolume(d, d.Size(), d.SectorSize())
 	if err == nil {
 		var m *fileset.Manifest
 		if m, err = fileset.Hash(ctx, vol, from, hashProgress(env, "hashing "+from)); err == nil {
-			return fileset.Source{Manifest: m, Files: vol, ID: d.ID()}, func() { d.Close() }, nil
+			return fileset.Source{Manifest: m, Files: vol, ID: d.ID()}, d, func() { d.Close() }, nil
 		}
 	} else if errors.Is(err, fatfs.ErrNotFAT) {
 		// An NTFS or ext4 stick: read through its own file system's tools.
@@ -153,13 +154,13 @@ func filesSource(ctx context.Context, env *Env, sets *fileset.Library, from stri
 			var m *fileset.Manifest
 			if m, err = fileset.Hash(ctx, f, from, hashProgress(env, "hashing "+from)); err == nil {
 				fmt.Fprintf(env.Stderr, "%s: read as %s\n", from, f.Kind)
-				return fileset.Source{Manifest: m, Files: f, ID: d.ID()}, func() { f.Close(); d.Close() }, nil
+				return fileset.Source{Manifest: m, Files: f, ID: d.ID()}, d, func() { f.Close(); d.Close() }, nil
 			}
 			f.Close()
 		}
 	}
 	d.Close()
-	return fileset.Source{}, none, fmt.Errorf("%s: %w", from, err)
+	return fileset.Source{}, nil, none, fmt.Errorf("%s: %w", from, err)
 }
 
 // hashProgress reports a long read on stderr, every 10 percent.

@@ -34,6 +34,8 @@ func TestFilesCommands(t *testing.T) {
 	good := sparse(t, dir, "good.img", 64<<20)
 	small := sparse(t, dir, "small.img", 10<<20)
 	jobs := filepath.Join(dir, "jobs.log")
+	goodLink := filepath.Join(dir, "good-link.img")
+	require.NoError(t, os.Link(good, goodLink))
 
 	for _, tc := range []struct {
 		name string
@@ -53,6 +55,11 @@ func TestFilesCommands(t *testing.T) {
 		{"recorded for a lot", []string{"files", "--from", "set:promo", "--to", good, "--to", small, "--yes", "--library", lib,
 			"--record", jobs, "--lot", "A17"}, 1, "1 of 2 targets did not pass"},
 		{"straight from the folder", []string{"files", "--from", src, "--to", good, "--label", "promo", "--yes", "--library", lib}, 0, "1 passed, 0 failed"},
+		// good now holds a FAT volume: a master of its own.
+		{"the master's volume as a target, through a hard link", []string{"files", "--from", good, "--to", goodLink, "--yes", "--library", lib}, 1,
+			"target " + goodLink + " is the master itself (same storage as --from " + good + ")"},
+		{"the master's volume as the record", []string{"files", "--from", good, "--to", small, "--yes", "--library", lib, "--record", goodLink}, 1,
+			"record " + goodLink + ": refused: it is a drive of this job (" + good + ")"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runCLI(t, tc.args...)

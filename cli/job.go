@@ -377,7 +377,7 @@ func cmdErase(ctx context.Context, env *Env, args []string) error {
 	if !*yes {
 		return UsageError("erase destroys everything on %s: add --yes to confirm", strings.Join(to, ", "))
 	}
-	drives, err := openTargets(DefaultLibrary, to)
+	drives, err := openTargets(DefaultLibrary, nil, to)
 	if err != nil {
 		return err
 	}
