@@ -10,6 +10,8 @@ import (
 	"sync"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/jobrecord"
@@ -274,7 +276,30 @@ type progressView struct {
 }
 
 func newProgressView(env *Env, names []string) *progressView {
-	return &progressView{env: env, names: names, rows: map[int]engine.Progress{}}
+	shown := make([]string, len(names))
+	for i, n := range names {
+		shown[i] = printable(n)
+	}
+	return &progressView{env: env, names: shown, rows: map[int]engine.Progress{}}
+}
+
+// printable is s with every character a terminal would act on rather than
+// show (escape sequences, bells, other controls, invalid UTF-8) written
+// as a Go escape, so a name or a record's text cannot drive the terminal.
+func printable(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unicode.IsPrint(r) || r == ' ':
+			b.WriteRune(r)
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+	}
+	return b.String()
 }
 
 func (v *progressView) update(p engine.Progress) {

@@ -72,10 +72,13 @@ func cmdLog(ctx context.Context, env *Env, args []string) error {
 			if e.Problem != "" {
 				mark = "!"
 			}
-			fmt.Fprintf(env.Stdout, "%s%5d %s port %-3s %-7s %s %s %s\n", mark, e.Seq, e.Time.Format(time.RFC3339), e.Label, e.Result,
-				e.TargetModel, e.TargetSerial, e.Reason)
+			// A record's strings come from drives (a stick's model and
+			// serial) and may have been edited: none reaches the terminal
+			// as a control sequence.
+			fmt.Fprintf(env.Stdout, "%s%5d %s port %-3s %-7s %s %s %s\n", mark, e.Seq, e.Time.Format(time.RFC3339), printable(e.Label), printable(e.Result),
+				printable(e.TargetModel), printable(e.TargetSerial), printable(e.Reason))
 			if e.Problem != "" {
-				fmt.Fprintf(env.Stdout, "!      does not verify: %s\n", e.Problem)
+				fmt.Fprintf(env.Stdout, "!      does not verify: %s\n", printable(e.Problem))
 			}
 		}
 		return damaged
