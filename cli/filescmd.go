@@ -52,6 +52,9 @@ func cmdFiles(ctx context.Context, env *Env, args []string) error {
 	case !*yes:
 		return UsageError("files formats %s: everything on them is lost; add --yes to confirm", strings.Join(to, ", "))
 	}
+	if err := checkLabel(*label, *fsName); err != nil {
+		return err
+	}
 	sets, err := fileset.OpenLibrary(*lib)
 	if err != nil {
 		return err
@@ -103,6 +106,31 @@ func cmdFiles(ctx context.Context, env *Env, args []string) error {
 	}
 	if !res.OK() {
 		return fmt.Errorf("%d of %d targets did not pass", len(res.Ports)-res.Count(engine.Pass), len(res.Ports))
+	}
+	return nil
+}
+
+// checkLabel refuses, before any target is opened, a --label that the
+// file system the targets get cannot hold. With --fs auto a target may
+// get either, so the label must fit both.
+func checkLabel(label, fsName string) error {
+	if label == "" {
+		return nil
+	}
+	kinds := []fatfs.Kind{fatfs.FAT32, fatfs.ExFAT}
+	switch fsName {
+	case fileset.FSFAT32:
+		kinds = kinds[:1]
+	case fileset.FSExFAT:
+		kinds = kinds[1:]
+	}
+	for _, k := range kinds {
+		if _, err := fatfs.Label(k, label); err != nil {
+			if fsName == fileset.FSAuto {
+				return UsageError("--label: %v (with --fs auto a target may get FAT32 or exFAT: give a label both can hold)", err)
+			}
+			return UsageError("--label: %v", err)
+		}
 	}
 	return nil
 }

@@ -49,6 +49,8 @@ func TestFilesCommands(t *testing.T) {
 		{"a bad set name", []string{"image", "import-files", src, "--name", "-x", "--library", lib}, 2, "file set name"},
 		{"no --yes", []string{"files", "--from", "set:promo", "--to", good, "--library", lib}, 2, "add --yes to confirm"},
 		{"a file system not made", []string{"files", "--from", "set:promo", "--to", good, "--fs", "ntfs", "--yes", "--library", lib}, 2, `--fs "ntfs"`},
+		{"a label FAT cannot hold", []string{"files", "--from", "set:promo", "--to", good, "--label", "BAD:LABEL", "--yes", "--library", lib}, 2,
+			`--label: a volume label the file system cannot hold: "BAD:LABEL" holds ':'`},
 		{"a set that is not there", []string{"files", "--from", "set:nope", "--to", good, "--yes", "--library", lib}, 1, "no such file set"},
 		{"one target passes, one is too small", []string{"files", "--from", "set:promo", "--to", good, "--to", small, "--yes", "--library", lib}, 1, "1 of 2 targets did not pass"},
 		{"a lot needs a record", []string{"files", "--from", "set:promo", "--to", good, "--yes", "--library", lib, "--lot", "A17"}, 2, "--lot A17 needs --record FILE"},

@@ -39,8 +39,13 @@ const notInFileNames = `:*?"<>|`
 // dot, must not start like a spreadsheet formula, and holds at most
 // MaxNameLen characters.
 func CheckName(name string) error {
+	shown := name
+	if n := utf8.RuneCountInString(name); n > 2*MaxNameLen {
+		// Enough to find it by, not the whole of a pasted page.
+		shown = string([]rune(name)[:MaxNameLen]) + "…"
+	}
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("lot name %q: %w: %s", name, ErrBadName, fmt.Sprintf(format, args...))
+		return fmt.Errorf("lot name %q: %w: %s", shown, ErrBadName, fmt.Sprintf(format, args...))
 	}
 	if name == "" {
 		return fmt.Errorf("lot name: %w: it is empty", ErrBadName)

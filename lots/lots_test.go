@@ -32,7 +32,7 @@ func TestCheckName(t *testing.T) {
 		{"dots and dashes inside", "v1.2-rc", ""},
 		{"empty", "", "it is empty"},
 		{"65 characters", strings.Repeat("x", 65), "it is 65 characters long; at most 64 fit"},
-		{"a thousand characters", strings.Repeat("7", 1000), "it is 1000 characters long"},
+		{"a thousand characters", strings.Repeat("7", 1000), `"` + strings.Repeat("7", 64) + `…": ` + "not a usable lot name: it is 1000 characters long"},
 		{"a slash", "A/17", `character 2 ('/') is a path separator`},
 		{"a backslash", `A\17`, `character 2 ('\\') is a path separator`},
 		{"a newline", "A17\n", "character 4 is a control character (U+000A)"},
@@ -67,6 +67,7 @@ func TestCheckName(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.want)
 			assert.True(t, utf8.ValidString(err.Error()), "the message quotes the bad name safely")
 			assert.NotContains(t, err.Error(), "\n", "the message fits one line")
+			assert.Less(t, len(err.Error()), 400, "the message quotes a long name in part")
 		})
 	}
 }
