@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,14 +20,14 @@ import (
 
 // settingsFile is the on-disk form of the Setup choices.
 type settingsFile struct {
-	Verify    *bool   `yaml:"verify,omitempty"`
-	AutoStart *int    `yaml:"auto_start,omitempty"`
-	Buzzer    *bool   `yaml:"buzzer,omitempty"`
-	KeyClick  *bool   `yaml:"key_click,omitempty"`
-	Backlight *string `yaml:"backlight,omitempty"`
-	Area      *string `yaml:"area,omitempty"`
-	Clean     *bool   `yaml:"clean,omitempty"`
-	ZeroFill  *bool   `yaml:"zero_fill_bad_sectors,omitempty"`
+	Verify    *bool        `yaml:"verify,omitempty"`
+	AutoStart *wholeNumber `yaml:"auto_start,omitempty"`
+	Buzzer    *bool        `yaml:"buzzer,omitempty"`
+	KeyClick  *bool        `yaml:"key_click,omitempty"`
+	Backlight *string      `yaml:"backlight,omitempty"`
+	Area      *string      `yaml:"area,omitempty"`
+	Clean     *bool        `yaml:"clean,omitempty"`
+	ZeroFill  *bool        `yaml:"zero_fill_bad_sectors,omitempty"`
 	// PIN is read from files older firmware wrote (SecurePIN moves it
 	// into the passwords file as a hash) and never written.
 	PIN      *string  `yaml:"pin,omitempty"`
@@ -73,14 +74,41 @@ func DefaultSettings() Settings {
 // duplicator writes 10 GB/s, so a higher floor fails every drive.
 const maxMinWriteMBps = 10000
 
-// ParseSettings reads settings over base: a field the file leaves out
-// keeps base's value. Errors name the file and the field.
-func ParseSettings(data []byte, base Settings, source string) (Settings, error) {
+// wholeNumber is a number the settings file must give whole: YAML
+// would take 3.5 for 3 without a word.
+type wholeNumber int
+
+func (n *wholeNumber) UnmarshalYAML(v *yaml.Node) error {
+	i, err := strconv.Atoi(v.Value)
+	if v.Kind != yaml.ScalarNode || err != nil {
+		return fmt.Errorf("line %d: %q is not a whole number", v.Line, v.Value)
+	}
+	*n = wholeNumber(i)
+	return nil
+}
+
+// decodeSettings decodes a settings file: unknown keys are errors, and
+// so is a second YAML document, which would otherwise be left unread.
+func decodeSettings(data []byte, source string) (settingsFile, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var f settingsFile
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return base, fmt.Errorf("%s: %w", source, err)
+		return f, fmt.Errorf("%s: %w", source, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return f, fmt.Errorf("%s: holds more than one YAML document (a line \"---\"): only one is read, so none is", source)
+	}
+	return f, nil
+}
+
+// ParseSettings reads settings over base: a field the file leaves out
+// keeps base's value. Errors name the file and the field.
+func ParseSettings(data []byte, base Settings, source string) (Settings, error) {
+	f, err := decodeSettings(data, source)
+	if err != nil {
+		return base, err
 	}
 	panel, err := f.panel(base.Panel, source)
 	if err != nil {
@@ -130,7 +158,7 @@ func (f settingsFile) panel(base ui.Settings, source string) (ui.Settings, error
 		if *f.AutoStart < 0 || *f.AutoStart > 64 {
 			return base, fmt.Errorf("%s: auto_start: %d is not 0..64", source, *f.AutoStart)
 		}
-		s.AutoStart = *f.AutoStart
+		s.AutoStart = int(*f.AutoStart)
 	}
 	if f.Buzzer != nil {
 		s.Buzzer = *f.Buzzer
@@ -198,7 +226,7 @@ func MarshalSettings(set Settings) []byte {
 		bl = s.Backlight.String()
 	}
 	mode := map[bool]string{false: "disk", true: "files"}[s.Files]
-	f := settingsFile{Verify: &s.Verify, AutoStart: &s.AutoStart, Buzzer: &s.Buzzer, KeyClick: &s.KeyClick,
+	f := settingsFile{Verify: &s.Verify, AutoStart: (*wholeNumber)(&s.AutoStart), Buzzer: &s.Buzzer, KeyClick: &s.KeyClick,
 		Backlight: &bl, Area: &s.Area, Clean: &s.Clean, ZeroFill: &s.ZeroFill,
 		Qualify: &s.Qualify, MinMBps: &s.MinWriteMBps, CopyMode: &mode}
 	if fl := set.Fleet; fl.Replicate != "" || fl.Catalog != "" {
@@ -357,11 +385,9 @@ func LoadNetwork(files fsys.FS, defaults string) (Network, error) {
 // ParseNetwork reads the network settings of a settings file.
 func ParseNetwork(data []byte, source string) (Network, error) {
 	n := Network{HTTP: DefaultHTTP}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	var f settingsFile
-	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return n, fmt.Errorf("%s: %w", source, err)
+	f, err := decodeSettings(data, source)
+	if err != nil {
+		return n, err
 	}
 	if f.HTTP != nil {
 		n.HTTP = strings.TrimSpace(*f.HTTP)

@@ -53,6 +53,9 @@ func TestSavingSetupKeepsTheFleetKeys(t *testing.T) {
 func TestSettingsErrorsNameTheField(t *testing.T) {
 	for _, tc := range []struct{ text, want string }{
 		{"auto_start: -1", "s.yaml: auto_start: -1 is not 0..64"},
+		{"auto_start: 3.5", `s.yaml: line 1: "3.5" is not a whole number`},
+		{"auto_start: [3]", "is not a whole number"},
+		{"buzzer: false\n---\nbogus: 1\n", "s.yaml: holds more than one YAML document"},
 		{"backlight: soon", `s.yaml: backlight: "soon" is not a duration`},
 		{"area: half", `s.yaml: area: "half" is not whole, used or smart`},
 		{"verify: maybe", "s.yaml: yaml: unmarshal errors"},
