@@ -37,9 +37,12 @@ func driveFor(port int, d hal.DriveInfo) journalDrive {
 	return journalDrive{Port: port, Model: d.Vendor + " " + d.Model, Serial: d.Serial, Size: d.Size}
 }
 
-// same reports whether a drive is the one the journal names.
+// same reports whether a drive is the one the journal names. A drive
+// without a serial number is never the same: it cannot be told from
+// another of its model and size (two sticks of one batch, or a master
+// and its half-made copy swapped while the power was off).
 func (j journalDrive) same(d hal.DriveInfo) bool {
-	return j.Model == d.Vendor+" "+d.Model && j.Serial == d.Serial && j.Size == d.Size
+	return j.Serial != "" && j.Model == d.Vendor+" "+d.Model && j.Serial == d.Serial && j.Size == d.Size
 }
 
 func (a *Appliance) saveJournal() {
@@ -102,9 +105,14 @@ func (a *Appliance) offerResume() ui.Event {
 	return ui.ResumeOffer{Mode: j.uiMode(), Targets: len(j.Targets)}
 }
 
-// resumeJob starts the interrupted job again: each target that is the same
-// drive in the same port continues from its last checkpoint, after the
-// engine checks what it holds; any other starts over.
+// resumeJob starts the interrupted job again on the drives it was running
+// on: each target that is the same drive in the same port continues from
+// its last checkpoint, after the engine checks what it holds. A drive the
+// journal does not name, in a port it does (another drive put in while
+// the power was off, or one that cannot be identified), is left alone:
+// resuming asks no confirmation, so it writes only what the operator
+// confirmed before. A journal port that is the master's, or named twice,
+// is left out too.
 func (a *Appliance) resumeJob(ctx context.Context) ui.Event {
 	j := a.pendingResume
 	a.pendingResume = nil
@@ -112,21 +120,31 @@ func (a *Appliance) resumeJob(ctx context.Context) ui.Event {
 		return ui.JobRefused{Reason: "nothing to resume"}
 	}
 	m, ok := a.drives[j.Master.Port]
-	if !ok || !j.Master.same(m) {
+	switch {
+	case ok && j.Master.Serial == "":
+		a.dropJournal()
+		return ui.JobRefused{Reason: "no serial number on the master: start again"} // it cannot be told from its copies
+	case !ok || !j.Master.same(m):
 		a.dropJournal()
 		return ui.JobRefused{Reason: "the master of the interrupted job is not in its port"}
 	}
 	from := map[int]int{}
-	var targets []int
+	var targets, left []int
+	taken := map[int]bool{j.Master.Port: true}
 	for _, t := range j.Targets {
 		d, ok := a.drives[t.Port]
-		if !ok {
-			continue
-		}
-		targets = append(targets, t.Port)
-		if t.same(d) {
+		switch {
+		case !ok:
+		case taken[t.Port] || !t.same(d):
+			left = append(left, t.Port)
+		default:
+			taken[t.Port] = true
+			targets = append(targets, t.Port)
 			from[t.Port] = t.Synced
 		}
+	}
+	if len(left) > 0 {
+		a.log.Warn("not resumed: these ports hold other drives than the interrupted job's", "ports", fmt.Sprint(left))
 	}
 	if len(targets) == 0 {
 		a.dropJournal()

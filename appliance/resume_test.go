@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -124,5 +128,67 @@ func waitCheckpoint(t *testing.T, disk *fsystest.Disk, path string, within time.
 		}
 		time.Sleep(tickEvery) // virtual time: the journal is saved on the loop's turns
 		synctest.Wait()
+	}
+}
+
+// TestResumeTouchesOnlyTheJobsDrives: resuming asks no confirmation, so
+// it writes only the drives the interrupted job was writing. A drive put
+// in a journal port while the power was off is left alone; drives that
+// cannot be identified (no serial number: a master and its half-made
+// copy swapped) refuse the resume; a journal that names the master's
+// port, or one port twice, resumes the real target once.
+func TestResumeTouchesOnlyTheJobsDrives(t *testing.T) {
+	const size = 128 << 20
+	stick := func(serial string) *sim.Drive {
+		return sim.MustDrive(sim.DriveSpec{Size: size, WriteMBps: 100, ReadMBps: 200, Serial: serial, Model: "Stick", Vendor: "Clonebay"})
+	}
+	master := func(serial string) *sim.Drive {
+		return sim.MustDrive(sim.DriveSpec{Size: sim.MasterSize, Content: sim.MasterContent(), ReadMBps: 200, Serial: serial, Model: "Master", Vendor: "Clonebay"})
+	}
+	entry := func(port int, model, serial string, size int64) string {
+		return fmt.Sprintf(`{"port":%d,"model":"Clonebay %s","serial":%q,"size":%d,"synced":2}`, port, model, serial, size)
+	}
+	for _, tc := range []struct {
+		name    string
+		master  string   // the journal's master entry
+		targets []string // its target entries
+		drives  map[int]*sim.Drive
+		written []int  // the ports whose drives the resume writes
+		want    string // on the LCD at the end
+	}{
+		{"another drive in one of the job's ports",
+			entry(1, "Master", "M1", sim.MasterSize), []string{entry(2, "Stick", "T2", size), entry(3, "Stick", "T3", size)},
+			map[int]*sim.Drive{1: master("M1"), 2: stick("T2"), 3: stick("X9")}, []int{2}, "1 PASS 0 FAIL"},
+		{"master and copy swapped, neither with a serial",
+			entry(1, "Master", "", sim.MasterSize), []string{entry(2, "Master", "", sim.MasterSize)},
+			map[int]*sim.Drive{1: master(""), 2: master("")}, nil, "Not started"},
+		{"the master's port and one port twice among the targets",
+			entry(1, "Master", "M1", sim.MasterSize), []string{entry(1, "Master", "M1", sim.MasterSize), entry(2, "Stick", "T2", size), entry(2, "Stick", "T2", size)},
+			map[int]*sim.Drive{1: master("M1"), 2: stick("T2")}, []int{2}, "1 PASS 0 FAIL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), "job.journal")
+				j := fmt.Sprintf(`{"job":"j1","mode":"copy+verify","area":"whole","chunks":16,"master":%s,"targets":[%s]}`,
+					tc.master, strings.Join(tc.targets, ","))
+				require.NoError(t, os.WriteFile(path, []byte(j), 0o644))
+				a := startRig(t, Config{}, Paths{Journal: path}, func(rig *sim.Rig) {
+					for p, d := range tc.drives {
+						require.NoError(t, rig.Bay.Insert(p, d))
+					}
+				})
+				a.waitText("Resume last job?", 5*time.Second)
+				a.press(hal.OK)
+				a.waitText(tc.want, 60*time.Second)
+				a.stop()
+				for p, d := range tc.drives {
+					if slices.Contains(tc.written, p) {
+						assert.NotZero(t, d.Stats().BytesWritten, "port %d is resumed", p)
+					} else {
+						assert.Zero(t, d.Stats().BytesWritten, "port %d is left alone", p)
+					}
+				}
+			})
+		})
 	}
 }
