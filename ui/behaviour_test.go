@@ -435,3 +435,38 @@ func TestRemoteStartFollowsTheCopyMode(t *testing.T) {
 		})
 	}
 }
+
+// TestASwappedTargetDoesNotWearTheResult: a target taken out during a job
+// and another drive put in its port: the job's result for the port is
+// the drive that left's, so the new drive shows no PASS (nor FAIL), nor
+// does it count as working while the job runs. In line mode too.
+func TestASwappedTargetDoesNotWearTheResult(t *testing.T) {
+	pass := ui.JobDone{Result: ui.JobResult{Ports: []ui.PortResult{{Port: 2, Pass: true}, {Port: 3, Pass: true}, {Port: 4, Pass: true}}}}
+	for _, tc := range []struct {
+		name string
+		swap []ui.Event
+	}{
+		{"swapped", seq(ui.DriveOut{Port: 2}, blank(2))},
+		{"taken out", seq(ui.DriveOut{Port: 2})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newModel(ui.DefaultSettings())
+			feed(m, running, tc.swap)
+			assert.False(t, m.View().Ports[1].Working, "the new drive is not the job's")
+			assert.True(t, m.View().Ports[2].Working)
+			feed(m, pass)
+			v := m.View()
+			assert.Nil(t, v.Ports[1].Result, "no result for the drive now in port 2")
+			require.NotNil(t, v.Ports[2].Result)
+			assert.True(t, v.Ports[2].Result.Pass, "port 3's drive passed")
+			assert.Equal(t, "Job done", line(m, 0))
+			assert.Equal(t, "3 PASS 0 FAIL", line(m, 1), "the job's own drives all passed")
+		})
+	}
+
+	t.Run("line mode", func(t *testing.T) {
+		m := newModel(ui.DefaultSettings())
+		feed(m, lineRunning, ui.DriveOut{Port: 3}, blank(3), ui.LineDone{Result: ui.PortResult{Port: 3, Pass: true}})
+		assert.Nil(t, m.View().Ports[2].Result, "no result for the drive now in port 3")
+	})
+}

@@ -25,6 +25,9 @@ type lineState struct {
 	// into that port later is a target like any other.
 	keep bool
 	why  string // why the line ended by itself
+	// gone are the running ports whose drive left before their result
+	// came: the result is not for the drive that may be there now.
+	gone map[int]bool
 }
 
 // lineFill starts a copy on every port holding a fresh target: one that
@@ -79,7 +82,11 @@ func (m *Model) lineDone(p PortResult) []Command {
 	case !p.Abort:
 		l.failed++
 	}
-	m.outcome[p.Port] = portOutcome(p)
+	if l.gone[p.Port] {
+		delete(l.gone, p.Port)
+	} else {
+		m.outcome[p.Port] = portOutcome(p)
+	}
 	m.logJob(JobResult{Mode: l.mode, Ports: []PortResult{p}, Bytes: l.bytes})
 	if m.set.Buzzer && !p.Pass && !p.Abort {
 		return []Command{Beep{Pattern: hal.BeepFailure}}

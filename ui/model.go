@@ -55,6 +55,10 @@ type jobState struct {
 	bytes    int64
 	area     string
 	progress map[int]Progress
+	// gone are the targets whose drive left during the job: a drive put
+	// into such a port is not the one the job's result is for, and must
+	// not wear its PASS.
+	gone map[int]bool
 }
 
 // outcome is a port's last result and the LED that shows it.
@@ -244,6 +248,18 @@ func (m *Model) driveOut(ev DriveOut) []Command {
 	delete(m.outcome, ev.Port)
 	delete(m.redo, ev.Port)
 	delete(m.lastJob, ev.Port)
+	if m.job != nil && slices.Contains(m.job.targets, ev.Port) {
+		if m.job.gone == nil {
+			m.job.gone = map[int]bool{}
+		}
+		m.job.gone[ev.Port] = true
+	}
+	if m.line != nil && m.line.running[ev.Port] {
+		if m.line.gone == nil {
+			m.line.gone = map[int]bool{}
+		}
+		m.line.gone[ev.Port] = true
+	}
 	if m.line != nil && ev.Port == m.cfg.MasterPort {
 		m.line.keep = false
 		if !m.fromLibrary() && !m.line.stopping {
@@ -360,12 +376,19 @@ func (m *Model) autoStart() []Command {
 }
 
 func (m *Model) jobDone(r JobResult) []Command {
+	var gone map[int]bool
+	if m.job != nil {
+		gone = m.job.gone
+	}
 	m.job = nil
 	m.screen = &resultScreen{result: r, failed: list{clamp: true}}
 	m.backlight = true
 	m.lastKey = m.now
 	m.lastJob = map[int]bool{}
 	for _, p := range r.Ports {
+		if gone[p.Port] {
+			continue // the drive it is for left; the port holds another, or none
+		}
 		m.lastJob[p.Port] = true
 		m.outcome[p.Port] = portOutcome(p)
 	}
@@ -487,7 +510,7 @@ func (m *Model) led(port int) hal.LEDState {
 // working reports whether the port's drive is in the running job or
 // line: a target, or the master it copies from.
 func (m *Model) working(port int) bool {
-	if m.job != nil && (port == m.cfg.MasterPort || slices.Contains(m.job.targets, port)) {
+	if m.job != nil && (port == m.cfg.MasterPort || slices.Contains(m.job.targets, port) && !m.job.gone[port]) {
 		return true
 	}
 	return m.line != nil && (m.line.running[port] || port == m.cfg.MasterPort && !m.fromLibrary())
