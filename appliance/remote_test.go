@@ -117,7 +117,7 @@ func TestRemoteRequestsThePanelWouldRefuse(t *testing.T) {
 		{"erase locked by the PIN", ui.EraseRequest{Mode: "quick", Confirm: true}, ui.RefusedLocked, "locked by the PIN: give it"},
 		{"erase with a wrong PIN", ui.EraseRequest{Mode: "quick", Confirm: true, PIN: "9999"}, ui.RefusedLocked, "wrong PIN"},
 		{"erase without confirm", ui.EraseRequest{Mode: "quick", PIN: "1234"}, ui.RefusedConfirm, "erasing 3 drives destroys their data: confirm it"},
-		{"Setup locked by the PIN", ui.SettingsRequest{Settings: ui.DefaultSettings()}, ui.RefusedLocked, "locked by the PIN: give it"},
+		{"Setup locked by the PIN", ui.SettingsRequest{}, ui.RefusedLocked, "locked by the PIN: give it"},
 		{"abort with no job", ui.AbortRequest{}, ui.RefusedInvalid, "no job is running"},
 		{"abort a port with no job", ui.AbortPortRequest{Port: 2}, ui.RefusedInvalid, "no job is running"},
 		{"deploy a missing image", ui.DeployRequest{Image: "nope"}, ui.RefusedInvalid, `no image "nope" in the library`},

@@ -470,3 +470,36 @@ func TestASwappedTargetDoesNotWearTheResult(t *testing.T) {
 		assert.Nil(t, m.View().Ports[2].Result, "no result for the drive now in port 3")
 	})
 }
+
+// TestRemoteSettingsChangeWhatTheyName: a front end's settings request
+// changes the fields it sets and no other, over the panel's own: the copy
+// mode (which the web API does not carry) stays, and two front ends that
+// change different fields one after the other both keep their change.
+func TestRemoteSettingsChangeWhatTheyName(t *testing.T) {
+	set := ui.DefaultSettings()
+	set.Files = true
+	m := newModel(set)
+	off, smart, bad := false, "smart", "half"
+	for _, tc := range []struct {
+		name   string
+		change ui.SettingsChange
+		ok     bool
+	}{
+		{"the buzzer off", ui.SettingsChange{Buzzer: &off}, true},
+		{"the smart area", ui.SettingsChange{Area: &smart}, true},
+		{"a bad area", ui.SettingsChange{Area: &bad}, false},
+	} {
+		cmds := feed(m, ui.SettingsRequest{Change: tc.change})
+		ans, ok := m.TakeAnswer()
+		require.True(t, ok, tc.name)
+		assert.Equal(t, tc.ok, ans.OK(), "%s: %s", tc.name, ans.Refused)
+		if !tc.ok {
+			assert.Empty(t, cmds, tc.name)
+		}
+	}
+	got := m.View().Settings
+	assert.True(t, got.Files, "the copy mode stays")
+	assert.False(t, got.Buzzer, "the first change stays")
+	assert.Equal(t, "smart", got.Area, "the second change is made")
+	assert.Equal(t, set.Verify, got.Verify, "what no request named keeps its value")
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Requests from a front end other than the buttons (the web panel). Each
@@ -53,12 +54,13 @@ type (
 		Port int
 		Kind string
 	}
-	// SettingsRequest changes the Setup choices. The PIN itself is only
-	// set on the panel: Settings.PIN is ignored. PIN is needed when a PIN
-	// locks Setup.
+	// SettingsRequest changes the Setup choices that Change sets, over
+	// the panel's own: what it leaves out keeps its value, whatever
+	// another front end or the panel changed meanwhile. The PIN itself is
+	// only set on the panel. PIN is needed when a PIN locks Setup.
 	SettingsRequest struct {
-		Settings Settings
-		PIN      string
+		Change SettingsChange
+		PIN    string
 	}
 	// DeployRequest makes an image of the library the master of every
 	// job; "" goes back to the master drive.
@@ -416,6 +418,43 @@ func (m *Model) ValidSettings(s Settings) string {
 	return ""
 }
 
+// SettingsChange is the Setup choices a SettingsRequest sets: the fields
+// that are not nil.
+type SettingsChange struct {
+	Verify       *bool
+	AutoStart    *int
+	Buzzer       *bool
+	KeyClick     *bool
+	Backlight    *time.Duration
+	Area         *string
+	Clean        *bool
+	ZeroFill     *bool
+	Qualify      *bool
+	MinWriteMBps *float64
+}
+
+// Apply returns s with the change's fields set.
+func (c SettingsChange) Apply(s Settings) Settings {
+	setIf(&s.Verify, c.Verify)
+	setIf(&s.AutoStart, c.AutoStart)
+	setIf(&s.Buzzer, c.Buzzer)
+	setIf(&s.KeyClick, c.KeyClick)
+	setIf(&s.Backlight, c.Backlight)
+	setIf(&s.Area, c.Area)
+	setIf(&s.Clean, c.Clean)
+	setIf(&s.ZeroFill, c.ZeroFill)
+	setIf(&s.Qualify, c.Qualify)
+	setIf(&s.MinWriteMBps, c.MinWriteMBps)
+	return s
+}
+
+// setIf sets *dst to *v when v is not nil.
+func setIf[T any](dst, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
 func (m *Model) remoteSettings(r SettingsRequest) (*Answer, []Command) {
 	if why := m.busyReason(); why != "" {
 		return refused(RefusedBusy, "%s", why), nil
@@ -423,11 +462,10 @@ func (m *Model) remoteSettings(r SettingsRequest) (*Answer, []Command) {
 	if no := m.unlockedBy(r.PIN); no != nil {
 		return no, nil
 	}
-	if why := m.ValidSettings(r.Settings); why != "" {
+	s := r.Change.Apply(m.set) // the PIN and the copy mode are the panel's
+	if why := m.ValidSettings(s); why != "" {
 		return refused(RefusedInvalid, "%s", why), nil
 	}
-	s := r.Settings
-	s.PIN = m.set.PIN // the PIN is set on the panel only
 	if s.Area != m.set.Area {
 		m.plan = nil // the firmware works it out again
 	}

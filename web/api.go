@@ -318,33 +318,46 @@ func settingsOf(s ui.Settings) settingsJSON {
 		Qualify: s.Qualify, MinWriteMBps: s.MinWriteMBps}
 }
 
-// settingsPut is PUT /api/settings's body: the fields to change, and the
-// PIN when a PIN locks Setup.
+// settingsPut is PUT /api/settings's body: the fields to change (those
+// it leaves out keep their values), and the PIN when a PIN locks Setup.
 type settingsPut struct {
-	settingsJSON
-	PIN string `json:"pin"`
+	Verify           *bool    `json:"verify"`
+	AutoStart        *int     `json:"auto_start"`
+	Buzzer           *bool    `json:"buzzer"`
+	KeyClick         *bool    `json:"key_click"`
+	BacklightSeconds *int64   `json:"backlight_seconds"`
+	Area             *string  `json:"area"`
+	Clean            *bool    `json:"clean"`
+	ZeroFill         *bool    `json:"zero_fill_bad_sectors"`
+	Qualify          *bool    `json:"check_targets"`
+	MinWriteMBps     *float64 `json:"min_write_mbps"`
+	PIN              string   `json:"pin"`
 }
 
 // maxBacklight bounds the backlight's time: a day.
 const maxBacklight = 24 * 3600
 
-// decodeSettings reads changed settings over the current ones.
-func decodeSettings(data []byte, cur ui.Settings) (ui.SettingsRequest, error) {
-	p := settingsPut{settingsJSON: settingsOf(cur)}
+// decodeSettings reads the settings a request changes. They are applied
+// by the appliance over its own, so two requests at once each keep the
+// other's change.
+func decodeSettings(data []byte) (ui.SettingsRequest, error) {
+	var p settingsPut
 	if err := strictJSON(data, &p); err != nil {
 		return ui.SettingsRequest{}, err
 	}
-	j := p.settingsJSON
-	if j.BacklightSeconds < 0 || j.BacklightSeconds > maxBacklight {
-		return ui.SettingsRequest{}, fmt.Errorf("backlight_seconds: %d is not 0..%d", j.BacklightSeconds, maxBacklight)
+	c := ui.SettingsChange{Verify: p.Verify, AutoStart: p.AutoStart, Buzzer: p.Buzzer, KeyClick: p.KeyClick, Area: p.Area,
+		Clean: p.Clean, ZeroFill: p.ZeroFill, Qualify: p.Qualify, MinWriteMBps: p.MinWriteMBps}
+	if b := p.BacklightSeconds; b != nil {
+		if *b < 0 || *b > maxBacklight {
+			return ui.SettingsRequest{}, fmt.Errorf("backlight_seconds: %d is not 0..%d", *b, maxBacklight)
+		}
+		d := time.Duration(*b) * time.Second
+		c.Backlight = &d
 	}
 	if len(p.PIN) > 16 {
 		return ui.SettingsRequest{}, errors.New("pin: too long")
 	}
-	s := ui.Settings{Verify: j.Verify, AutoStart: j.AutoStart, Buzzer: j.Buzzer, KeyClick: j.KeyClick,
-		Backlight: time.Duration(j.BacklightSeconds) * time.Second, Area: j.Area, Clean: j.Clean, ZeroFill: j.ZeroFill,
-		Qualify: j.Qualify, MinWriteMBps: j.MinWriteMBps}
-	return ui.SettingsRequest{Settings: s, PIN: p.PIN}, nil
+	return ui.SettingsRequest{Change: c, PIN: p.PIN}, nil
 }
 
 func (s *Server) getSettings(w http.ResponseWriter, _ *http.Request) {
@@ -357,12 +370,7 @@ func (s *Server) getSettings(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) {
-	v := s.view.Load()
-	if v == nil {
-		fail(w, http.StatusServiceUnavailable, "", "the appliance is starting")
-		return
-	}
-	answerBody(s, w, r, func(data []byte) (ui.SettingsRequest, error) { return decodeSettings(data, v.Settings) })
+	answerBody(s, w, r, decodeSettings)
 }
 
 // masterRequest is PUT /api/master's body.

@@ -2,9 +2,12 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -107,6 +110,27 @@ func TestBrowser(t *testing.T) {
 	assert.Contains(t, report, "lot,A17\n")
 	assert.Contains(t, report, "pass,7\n")
 	t.Logf("log in to 7 PASS and the CSV: %v", time.Since(start).Round(100*time.Millisecond))
+
+	// Setup saves only what the operator changed: a value another panel
+	// changed since the form was filled is not put back.
+	sent, err := chromedp.Run(bctx, chromedp.Evaluate[string](`(async () => {
+		let body = "";
+		const orig = window.fetch;
+		window.fetch = (url, opts) => {
+			if (String(url).endsWith("/api/settings") && opts && opts.method === "PUT") body = opts.body;
+			return orig(url, opts);
+		};
+		const b = document.getElementById("s-buzzer");
+		b.checked = !b.checked;
+		document.getElementById("setup-form").requestSubmit();
+		for (let i = 0; i < 200 && !body; i++) await new Promise(r => setTimeout(r, 50));
+		window.fetch = orig;
+		return body;
+	})()`, chromedp.EvalAwaitPromise))
+	require.NoError(t, err, "save a changed setting")
+	var put map[string]any
+	require.NoError(t, json.Unmarshal([]byte(sent), &put), "the PUT's body: %q", sent)
+	assert.Equal(t, []string{"buzzer"}, slices.Collect(maps.Keys(put)), "only the changed field is sent")
 
 	artifacts := filepath.Join("..", "dist", "test-artifacts")
 	require.NoError(t, os.MkdirAll(artifacts, 0o755))

@@ -51,11 +51,11 @@ func FuzzDecodeSettings(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		req, err := decodeSettings(data, ui.DefaultSettings())
+		req, err := decodeSettings(data)
 		if err != nil {
 			return
 		}
-		if req.Settings.Backlight < 0 || len(req.PIN) > 16 {
+		if b := req.Change.Backlight; b != nil && *b < 0 || len(req.PIN) > 16 {
 			t.Fatalf("%q: out of bounds: %+v", data, req)
 		}
 	})

@@ -376,8 +376,14 @@ async function loadRecord(ev) {
   $("record-table").tBodies[0].replaceChildren(...rows);
 }
 
+// loadedSettings are the settings the form was filled with: a save sends
+// only what the operator changed, so it never puts back a value another
+// panel changed since.
+let loadedSettings = null;
+
 function fillSettings(s) {
   if (!s) return;
+  loadedSettings = s;
   $("s-area").value = s.area;
   $("s-verify").checked = s.verify;
   $("s-clean").checked = s.clean;
@@ -393,11 +399,15 @@ function fillSettings(s) {
 
 async function saveSettings(ev) {
   ev.preventDefault();
-  const body = {
+  const form = {
     area: $("s-area").value, verify: $("s-verify").checked, clean: $("s-clean").checked, check_targets: $("s-qualify").checked,
     min_write_mbps: Number($("s-minmbps").value), zero_fill_bad_sectors: $("s-zerofill").checked, auto_start: Number($("s-auto").value),
     buzzer: $("s-buzzer").checked, key_click: $("s-keyclick").checked, backlight_seconds: Number($("s-backlight").value),
   };
+  const body = {};
+  for (const [k, v] of Object.entries(form)) {
+    if (!loadedSettings || loadedSettings[k] !== v) body[k] = v;
+  }
   if ($("s-pin").value) body.pin = $("s-pin").value;
   const r = await api("PUT", "/api/settings", body);
   say($("setup-answer"), r.ok ? "Saved." : r.data.error, r.ok);
