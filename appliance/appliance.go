@@ -119,6 +119,10 @@ type Appliance struct {
 	job           *runningJob
 	line          *lineRun
 	stopCheck     context.CancelFunc // the check of an image a job or line waits for
+	// checkStopped says the job that waits for an image's check was
+	// aborted: the check's end may already be on its way to the loop,
+	// a success that cancelling no longer changes.
+	checkStopped bool
 
 	fleet       Fleet
 	id          string            // the appliance's ID; set before the loop starts, never changed
@@ -407,6 +411,7 @@ func (a *Appliance) command(ctx context.Context, cmd ui.Command) []ui.Event {
 	case ui.AbortJob:
 		if a.stopCheck != nil {
 			a.stopCheck()
+			a.checkStopped = true
 		}
 		if a.job != nil {
 			a.log.Info("job: abort asked on the panel")

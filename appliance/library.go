@@ -320,11 +320,12 @@ func (a *Appliance) checkImageThen(ctx context.Context, name string, then ui.Com
 // imageChecked lets the command that waited for an image's check go on,
 // or tells the panel why it will not.
 func (a *Appliance) imageChecked(ctx context.Context, e imageChecked) []ui.Event {
-	a.stopCheck = nil
+	stopped := a.checkStopped
+	a.stopCheck, a.checkStopped = nil, false
 	switch {
 	case !a.model.Running():
 		return nil // the panel no longer waits for the job or the line
-	case errors.Is(e.err, context.Canceled):
+	case stopped || errors.Is(e.err, context.Canceled):
 		return one(ui.JobRefused{Reason: "stopped while image " + e.name + " was being checked"})
 	case e.err != nil:
 		a.log.Error("image refused", "name", e.name, "err", e.err)

@@ -25,6 +25,7 @@ import (
 	"github.com/clonebay/clonebay/internal/testenv"
 	"github.com/clonebay/clonebay/record"
 	"github.com/clonebay/clonebay/sim"
+	"github.com/clonebay/clonebay/ui"
 )
 
 // TestImportFromAStick puts image files on a FAT stick with the real
@@ -177,3 +178,50 @@ func (m bytesSource) ReadAt(p []byte, off int64) (int, error) {
 }
 func (m bytesSource) Size() int64 { return int64(len(m)) }
 func (m bytesSource) ID() string  { return "memory" }
+
+// TestAbortWhileTheImageIsChecked: an abort of a job that waits for its
+// image's first check of the day wins even when the check has already
+// ended and its success waits in the loop's queue behind the abort (the
+// loop was busy a moment): the job is not started.
+func TestAbortWhileTheImageIsChecked(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		lib, err := images.OpenLibrary(filepath.Join(dir, "images"))
+		require.NoError(t, err)
+		_, err = lib.Capture(context.Background(), bytesSource(sim.MasterContent()), "golden", images.CaptureOptions{})
+		require.NoError(t, err)
+		require.NoError(t, os.Remove(filepath.Join(dir, "images", "golden", "checked")), "not checked today")
+
+		var app *Appliance
+		var aborted *ui.Answer
+		observe := func(ev ui.Event, _ ui.Frame) {
+			if _, ok := ev.(ui.StartRequest); !ok || aborted != nil {
+				return
+			}
+			// The start is taken and the check runs: the loop is busy until
+			// the check has ended, and the abort comes first.
+			for !lib.CheckedToday("golden") {
+				time.Sleep(time.Millisecond)
+			}
+			app.dispatch(context.Background(), ui.AbortRequest{})
+			ans, _ := app.model.TakeAnswer()
+			aborted = &ans
+		}
+		var target *sim.Drive
+		r := startRig(t, Config{Observe: observe}, Paths{Library: filepath.Join(dir, "images")}, func(rig *sim.Rig) {
+			var err error
+			target, err = rig.Insert(2, sim.DefaultTarget())
+			require.NoError(t, err)
+		})
+		app = r.app
+		r.waitText("Targets: 1", 5*time.Second)
+		require.True(t, r.request(ui.DeployRequest{Image: "golden"}).OK())
+		// The start's own answer is lost to the abort's, taken in between.
+		r.request(ui.StartRequest{Mode: ui.CopyVerify, Targets: []int{2}, Confirm: true})
+		require.NotNil(t, aborted, "the start was taken")
+		require.True(t, aborted.OK(), aborted.Refused)
+		r.waitText("Not started", 5*time.Second)
+		time.Sleep(5 * time.Second)
+		assert.Zero(t, target.Stats().BytesWritten, "nothing is written after the abort")
+	})
+}
