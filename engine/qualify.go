@@ -81,7 +81,9 @@ func Qualify(ctx context.Context, dev Target, o QualifyOptions) (Qualification, 
 			return Qualification{}, fmt.Errorf("qualify: %w", err)
 		}
 	}
+	restored := false
 	restore := func() error {
+		restored = true
 		for i, off := range offs {
 			if _, err := dev.WriteAt(saved[i*qualBlock:(i+1)*qualBlock], off); err != nil {
 				return fmt.Errorf("qualify: putting back the data at %d: %w", off, err)
@@ -89,12 +91,19 @@ func Qualify(ctx context.Context, dev Target, o QualifyOptions) (Qualification, 
 		}
 		return dev.Sync()
 	}
+	// Whatever ends the check once a marker may be on the drive (a
+	// cancelled job, a failed sync), the drive gets its data back: the
+	// first marker lies over its partition table.
+	defer func() {
+		if !restored {
+			_ = restore()
+		}
+	}()
 	for i, off := range offs {
 		if err := ctx.Err(); err != nil {
 			return Qualification{}, err
 		}
 		if _, err := dev.WriteAt(markers[i*qualBlock:(i+1)*qualBlock], off); err != nil {
-			_ = restore()
 			return Qualification{}, fmt.Errorf("qualify: %w", err)
 		}
 	}
@@ -116,7 +125,6 @@ func Qualify(ctx context.Context, dev Target, o QualifyOptions) (Qualification, 
 	lastOK, lastLost := -1, -1
 	for i, off := range offs {
 		if err := readFull(dev, got, off); err != nil {
-			_ = restore()
 			return Qualification{}, fmt.Errorf("qualify: %w", err)
 		}
 		if bytes.Equal(got, markers[i*qualBlock:(i+1)*qualBlock]) {

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clonebay/clonebay/engine"
+	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/sim"
 )
 
@@ -102,4 +103,60 @@ func TestQualificationInAJob(t *testing.T) {
 	media, err := fake.Media(0, 2*MiB)
 	require.NoError(t, err)
 	assert.Equal(t, make([]byte, 2*MiB), media, "nothing of the master reached the fake drive")
+}
+
+// cancelAfter is a drive whose job is cancelled after its nth write.
+type cancelAfter struct {
+	hal.Drive
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) WriteAt(p []byte, off int64) (int, error) {
+	n, err := c.Drive.WriteAt(p, off)
+	if c.n--; c.n == 0 {
+		c.cancel()
+	}
+	return n, err
+}
+
+// TestQualifyPutsTheDataBack: whatever ends the check once markers are on
+// the drive (the job cancelled, a marker that no longer reads), the drive
+// gets its data back: the first marker lies over its partition table, and
+// the drive may have been put in by mistake.
+func TestQualifyPutsTheDataBack(t *testing.T) {
+	const size = 64 * MiB
+	for _, tc := range []struct {
+		name  string
+		fault *sim.Fault
+		wrap  func(hal.Drive, context.CancelFunc) engine.Target
+		err   string
+	}{
+		{"cancelled after three markers", nil, func(d hal.Drive, cancel context.CancelFunc) engine.Target {
+			return &cancelAfter{Drive: d, n: 3, cancel: cancel}
+		}, "context canceled"},
+		{"a marker that does not read back", &sim.Fault{Kind: sim.ReadError, Off: 32 * MiB}, nil, "input/output error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			old := randomBytes(size, 31)
+			d := sim.MustDrive(sim.DriveSpec{Size: size, Content: old})
+			h, err := d.Open(true)
+			require.NoError(t, err)
+			defer h.Close()
+			if tc.fault != nil {
+				d.Inject(*tc.fault)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var dev engine.Target = h
+			if tc.wrap != nil {
+				dev = tc.wrap(h, cancel)
+			}
+			_, err = engine.Qualify(ctx, dev, engine.QualifyOptions{})
+			assert.ErrorContains(t, err, tc.err)
+			media, err := d.Media(0, size)
+			require.NoError(t, err)
+			assert.True(t, bytes.Equal(old, media), "the drive holds what it held")
+		})
+	}
 }
