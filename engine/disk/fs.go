@@ -236,6 +236,9 @@ func extUsed(r io.ReaderAt, off, size int64, sb []byte) ([]Extent, error) {
 		return nil, fmt.Errorf("ext: meta_bg layout: %w", ErrUnknownFS)
 	case compat&0x200 != 0:
 		return nil, fmt.Errorf("ext: sparse_super2 layout: %w", ErrUnknownFS)
+	case roCompat&0x200 != 0:
+		// A bitmap bit is a cluster of blocks, not a block.
+		return nil, fmt.Errorf("ext: bigalloc clusters: %w", ErrUnknownFS)
 	case bpg == 0 || bpg > 8*bs || ipg == 0 || inodeSize < 128 || inodeSize > bs:
 		return nil, damaged("ext superblock: %d blocks and %d inodes of %d bytes per group", bpg, ipg, inodeSize)
 	case descSize < 32 || descSize > 1024 || descSize&(descSize-1) != 0:
@@ -303,8 +306,11 @@ func extUsed(r io.ReaderAt, off, size int64, sb []byte) ([]Extent, error) {
 		if hasSuper(g) {
 			used = append(used, meta(start))
 		}
+		// BLOCK_UNINIT: nothing but the metadata above. The kernel heeds
+		// the flag only where group descriptors carry a checksum
+		// (uninit_bg, metadata_csum); elsewhere the bitmap holds.
 		flags := binary.LittleEndian.Uint16(d[18:])
-		if flags&0x2 != 0 { // BLOCK_UNINIT: nothing but the metadata above
+		if flags&0x2 != 0 && roCompat&(0x10|0x400) != 0 {
 			continue
 		}
 		if err := readAt(r, bitmap, off+bbm*bs); err != nil {

@@ -3,7 +3,10 @@
 package disk_test
 
 import (
+	"fmt"
 	"io"
+	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -71,6 +74,71 @@ func TestUsedRangesAreEnough(t *testing.T) {
 				}
 			})
 			got := imgtest.ReadFiles(t, tc.kind, clone, names)
+			assert.Equal(t, files.Sums(), got.Sums(), "the files on the clone equal the master's")
+		})
+	}
+}
+
+// TestUsedOfExtLayoutsItMustNotMisread: ext layouts whose bitmaps mean
+// something else than one bit a block, or whose flags the kernel itself
+// ignores, are never read as fewer blocks than the files hold. A
+// bigalloc file system (a bit is a cluster of blocks) is not read at all
+// (the caller copies it whole); groups flagged BLOCK_UNINIT without the
+// group checksums that make the flag count are read by their bitmaps.
+func TestUsedOfExtLayoutsItMustNotMisread(t *testing.T) {
+	imgtest.Need(t, "mkfs.ext4", "mkfs.ext2", "debugfs")
+	// Four files of 3 MiB: on 1 KiB blocks they fill groups 1 and 2 too.
+	files := imgtest.Files{}
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range 4 {
+		data := make([]byte, 3<<20)
+		for j := range data {
+			data[j] = byte(r.Uint32())
+		}
+		files[fmt.Sprintf("f%d", i+1)] = data
+	}
+	for _, tc := range []struct {
+		name  string
+		size  int64
+		make  []string // the mkfs command, before its folder and image
+		after []string // debugfs -w requests made then
+		want  error    // from Used; nil: the ranges hold every file
+	}{
+		{"ext4 with bigalloc", 64 << 20, []string{"mkfs.ext4", "-q", "-F", "-O", "bigalloc", "-C", "16384", "-b", "4096", "-g", "8192"}, nil, disk.ErrUnknownFS},
+		{"ext2 groups flagged BLOCK_UNINIT", 24 << 20, []string{"mkfs.ext2", "-q", "-F", "-b", "1024"}, []string{"set_bg 1 flags 2", "set_bg 2 flags 2"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			src := filepath.Join(dir, "files")
+			require.NoError(t, os.Mkdir(src, 0o755))
+			for n, d := range files {
+				require.NoError(t, os.WriteFile(filepath.Join(src, n), d, 0o644))
+			}
+			master := filepath.Join(dir, "master.img")
+			imgtest.Sparse(t, master, tc.size)
+			imgtest.Run(t, tc.make[0], append(tc.make[1:], "-d", src, master)...)
+			for _, req := range tc.after {
+				imgtest.Run(t, "debugfs", "-w", "-R", req, master)
+			}
+			f, err := os.Open(master)
+			require.NoError(t, err)
+			defer f.Close()
+			_, used, err := disk.Used(f, 0, tc.size)
+			if tc.want != nil {
+				assert.ErrorIs(t, err, tc.want)
+				return
+			}
+			require.NoError(t, err)
+			clone := filepath.Join(dir, "clone.img")
+			imgtest.Garbage(t, clone, tc.size)
+			out, err := os.OpenFile(clone, os.O_WRONLY, 0)
+			require.NoError(t, err)
+			for _, e := range disk.Normalize(used) {
+				_, err := io.Copy(io.NewOffsetWriter(out, e.Off), io.NewSectionReader(f, e.Off, e.Len))
+				require.NoError(t, err)
+			}
+			require.NoError(t, out.Close())
+			got := imgtest.ReadFiles(t, "ext4", clone, slices.Sorted(maps.Keys(files)))
 			assert.Equal(t, files.Sums(), got.Sums(), "the files on the clone equal the master's")
 		})
 	}

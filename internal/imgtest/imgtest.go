@@ -25,7 +25,7 @@ func Need(t testing.TB, tools ...string) {
 	pkgs := map[string]string{
 		"sfdisk": "fdisk", "sgdisk": "gdisk", "mkfs.vfat": "dosfstools", "fsck.vfat": "dosfstools",
 		"mcopy": "mtools", "mkfs.exfat": "exfatprogs", "fsck.exfat": "exfatprogs", "mkfs.ext4": "e2fsprogs",
-		"e2fsck": "e2fsprogs", "debugfs": "e2fsprogs", "mkntfs": "ntfs-3g", "ntfscp": "ntfs-3g",
+		"mkfs.ext2": "e2fsprogs", "e2fsck": "e2fsprogs", "debugfs": "e2fsprogs", "mkntfs": "ntfs-3g", "ntfscp": "ntfs-3g",
 		"ntfscat": "ntfs-3g", "ntfsfix": "ntfs-3g", "mount.exfat-fuse": "exfat-fuse", "fusermount": "fuse3",
 		"qemu-system-x86_64": "qemu-system-x86",
 	}
