@@ -191,8 +191,13 @@ func readGPTAt(r io.ReaderAt, size, ss, lba int64) (*GPT, error) {
 		switch {
 		case h.EntriesLBA < 2 || h.EntriesLBA > h.FirstUsableLBA || h.FirstUsableLBA-h.EntriesLBA < entrySecs:
 			return nil, damaged("GPT header at LBA 1: entry array at LBA %d (%d sectors) does not end before the first usable LBA %d", h.EntriesLBA, entrySecs, h.FirstUsableLBA)
-		case h.AlternateLBA <= h.LastUsableLBA || h.AlternateLBA < entrySecs:
+		case h.AlternateLBA <= h.LastUsableLBA:
 			return nil, damaged("GPT header at LBA 1: its backup at LBA %d lies inside the usable LBAs %d..%d", h.AlternateLBA, h.FirstUsableLBA, h.LastUsableLBA)
+		case h.AlternateLBA-h.LastUsableLBA <= entrySecs:
+			// The backup's entries lie just before it: here they would
+			// overlap the partitions, whose bytes a copy would then leave
+			// out for the table's.
+			return nil, damaged("GPT header at LBA 1: its backup at LBA %d leaves no room for its %d-sector entry array after the last usable LBA %d", h.AlternateLBA, entrySecs, h.LastUsableLBA)
 		case h.AlternateLBA > uint64(math.MaxInt64/ss)-1:
 			// Beyond the disk is allowed (a copy of a larger disk), but not
 			// beyond any offset a disk can have.

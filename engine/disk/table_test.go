@@ -4,6 +4,7 @@ package disk_test
 
 import (
 	"encoding/binary"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -130,6 +131,19 @@ func TestGPTFromSgdisk(t *testing.T) {
 		bad[446+4], bad[446+8], bad[446+12] = 0x83, 0x08, 0x10
 		_, err := disk.ReadGPT(bytesReader(bad), 64*MiB, 512)
 		assert.ErrorIs(t, err, disk.ErrNoGPT)
+	})
+
+	t.Run("a backup whose entries would lie among the partitions", func(t *testing.T) {
+		bad := append([]byte(nil), data...)
+		h := bad[512 : 512+92]
+		alt := binary.LittleEndian.Uint64(h[32:])
+		binary.LittleEndian.PutUint64(h[48:], alt-1) // the last usable LBA: right before the backup header
+		binary.LittleEndian.PutUint32(h[16:], 0)
+		binary.LittleEndian.PutUint32(h[16:], crc32.ChecksumIEEE(h))
+		g, err := disk.ReadGPT(bytesReader(bad), 64*MiB, 512)
+		require.NoError(t, err, "the backup is whole")
+		assert.ErrorContains(t, g.PrimaryErr, "leaves no room for its 32-sector entry array after the last usable LBA")
+		assert.Equal(t, uint64(64*MiB/512-34), g.Primary.LastUsableLBA, "the backup's own usable LBAs rule")
 	})
 
 	t.Run("both headers damaged", func(t *testing.T) {
