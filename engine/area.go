@@ -147,7 +147,9 @@ func partitionPlan(src Source, smart bool) (Plan, error) {
 	}
 
 	ex = disk.Normalize(ex)
-	plan.Extents = alignExtents(ex, size)
+	// Widened to 4 KiB, but never past the area's own end: a target that
+	// holds exactly the last partition holds the copy.
+	plan.Extents = alignExtents(ex, min(size, ex[len(ex)-1].End()))
 	plan.Need = 0
 	for _, e := range plan.Extents {
 		plan.Need = max(plan.Need, e.End())

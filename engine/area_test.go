@@ -3,6 +3,7 @@
 package engine_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -385,6 +386,49 @@ func TestBareStick(t *testing.T) {
 			imgtest.Check(t, tc.kind, clone)
 			got := imgtest.ReadFiles(t, tc.kind, clone, slices.Sorted(mapsKeys(files)))
 			assert.Equal(t, files.Sums(), got.Sums())
+		})
+	}
+}
+
+// TestUsedAreaEndsWhereTheLastPartitionDoes: the used area of a master
+// whose last partition does not end on a 4 KiB boundary needs no byte
+// past it: a target of exactly that size takes the copy, and one a
+// sector smaller is refused, in bytes, against the area (not the master).
+func TestUsedAreaEndsWhereTheLastPartitionDoes(t *testing.T) {
+	imgtest.Need(t, "sfdisk")
+	const end = (2048 + 4097) * 512 // 3,146,240 bytes: 768 KiB and a sector past 3 MiB
+	master := filepath.Join(t.TempDir(), "master.img")
+	content := randomBytes(8*MiB, 40)
+	require.NoError(t, os.WriteFile(master, content, 0o644))
+	runWith(t, "label: dos\nunit: sectors\nstart=2048, size=4097, type=83\n", "sfdisk", "-q", master)
+	content, err := os.ReadFile(master)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name   string
+		size   int64
+		reason string // "" when it passes
+	}{
+		{"a target of exactly the used area", end, ""},
+		{"a target a sector smaller", end - 512, "target 3145728 bytes < the copy area's 3146240 bytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := sim.MustDrive(sim.DriveSpec{Size: tc.size})
+			h, err := d.Open(true)
+			require.NoError(t, err)
+			defer h.Close()
+			res, err := engine.Job{Source: fileDrive(t, master), Area: engine.UsedArea{},
+				Targets: []engine.PortTarget{{Port: 2, Dev: h}}}.Run(context.Background())
+			require.NoError(t, err)
+			pr := res.Ports[0]
+			if tc.reason != "" {
+				assert.Equal(t, engine.CauseTooSmall, pr.Cause)
+				assert.Contains(t, pr.Reason, tc.reason)
+				return
+			}
+			require.Equal(t, engine.Pass, pr.Status, pr.Reason)
+			got, err := d.Media(0, end)
+			require.NoError(t, err)
+			assert.True(t, bytes.Equal(content[:end], got), "the target holds the master up to the partition's end")
 		})
 	}
 }

@@ -196,7 +196,7 @@ func TestFaultIsolation(t *testing.T) {
 		{"fake capacity (vanish)", []sim.Fault{{Kind: sim.FakeCapacity, Off: 1 * MiB}}, sim.DriveSpec{},
 			engine.CauseMismatch, 1 * MiB, []string{"port 3", "mismatch at 1048576"}},
 		{"too small", nil, sim.DriveSpec{Size: size - 512},
-			engine.CauseTooSmall, -1, []string{"port 3", "target 2.09 MB < master 2.09 MB"}},
+			engine.CauseTooSmall, -1, []string{"port 3", "target 2096640 bytes < master 2097152 bytes"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t, randomBytes(size, 2), sim.DriveSpec{})

@@ -79,8 +79,7 @@ func (r *Running) newPort(t PortTarget) *port {
 func (p *port) precheck() (PortResult, bool) {
 	need, have := p.r.plan.Need, p.t.Dev.Size()
 	if have < need {
-		return p.fail(PhaseWaiting, CauseTooSmall, -1,
-			fmt.Errorf("target %s < master %s", FormatSize(have), FormatSize(need))), false
+		return p.fail(PhaseWaiting, CauseTooSmall, -1, tooSmall(have, need, need == p.r.plan.SourceSize)), false
 	}
 	if p.r.job.Mode.writes() || p.r.job.Mode == VerifyOnly {
 		patches, err := p.r.plan.targetPatches(have)
@@ -105,6 +104,21 @@ func (p *port) precheck() (PortResult, bool) {
 		p.resume = p.checkResume(min(n, len(p.r.chunks)))
 	}
 	return PortResult{}, true
+}
+
+// tooSmall says a target holds fewer bytes than a copy needs: the
+// master's, or the copy area's when the plan copies less. Sizes that
+// round to the same figure are given in bytes.
+func tooSmall(have, need int64, master bool) error {
+	what := "the copy area's"
+	if master {
+		what = "master"
+	}
+	h, n := FormatSize(have), FormatSize(need)
+	if h == n {
+		h, n = fmt.Sprintf("%d bytes", have), fmt.Sprintf("%d bytes", need)
+	}
+	return fmt.Errorf("target %s < %s %s", h, what, n)
 }
 
 // checkResume compares the target's chunks [1, n) with the master's and
