@@ -14,9 +14,10 @@ type Patch struct {
 	Data []byte
 }
 
-// UsedArea copies from LBA 0 to the end of the last partition (with the
-// extended boot records); the unpartitioned tail is left out. A GPT's
-// backup is rebuilt at each target's end.
+// UsedArea copies from LBA 0 to the end of the last partition (or the
+// last extended boot record), gaps between partitions included; the
+// unpartitioned tail is left out. A GPT's backup is rebuilt at each
+// target's end.
 type UsedArea struct{}
 
 // Smart copies only what the file systems use (FAT12/16/32, exFAT,
@@ -147,6 +148,12 @@ func partitionPlan(src Source, smart bool) (Plan, error) {
 	}
 
 	ex = disk.Normalize(ex)
+	if !smart && len(ex) > 0 {
+		// The used area is everything up to the end of the last
+		// partition: the gaps between partitions too, where some boards'
+		// boot loaders live.
+		ex = []disk.Extent{{Off: 0, Len: ex[len(ex)-1].End()}}
+	}
 	// Widened to 4 KiB, but never past the area's own end: a target that
 	// holds exactly the last partition holds the copy.
 	plan.Extents = alignExtents(ex, min(size, ex[len(ex)-1].End()))

@@ -432,3 +432,39 @@ func TestUsedAreaEndsWhereTheLastPartitionDoes(t *testing.T) {
 		})
 	}
 }
+
+// TestUsedAreaKeepsTheGaps: the used area copies the gaps between
+// partitions, where some boards keep their boot loaders, not only the
+// partitions; smart leaves them out.
+func TestUsedAreaKeepsTheGaps(t *testing.T) {
+	imgtest.Need(t, "sfdisk")
+	master := filepath.Join(t.TempDir(), "master.img")
+	require.NoError(t, os.WriteFile(master, randomBytes(8*MiB, 41), 0o644))
+	runWith(t, "label: dos\nunit: sectors\nstart=2048, size=2048, type=83\nstart=8192, size=2048, type=83\n", "sfdisk", "-q", master)
+	content, err := os.ReadFile(master)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		area  engine.Area
+		bytes int64
+	}{
+		{engine.UsedArea{}, 5 * MiB},
+		{engine.Smart{}, 3 * MiB}, // LBA 0 up to the first partition, and the two (no file system: whole)
+	} {
+		t.Run(tc.area.Name(), func(t *testing.T) {
+			d := sim.MustDrive(sim.DriveSpec{Size: 8 * MiB})
+			h, err := d.Open(true)
+			require.NoError(t, err)
+			defer h.Close()
+			res, err := engine.Job{Source: fileDrive(t, master), Area: tc.area,
+				Targets: []engine.PortTarget{{Port: 2, Dev: h}}}.Run(context.Background())
+			require.NoError(t, err)
+			require.True(t, res.OK(), "%+v", res.Ports)
+			assert.Equal(t, tc.bytes, res.Bytes)
+			if tc.bytes == 5*MiB {
+				got, err := d.Media(0, 5*MiB)
+				require.NoError(t, err)
+				assert.True(t, bytes.Equal(content[:5*MiB], got), "the gap between the partitions is copied too")
+			}
+		})
+	}
+}
