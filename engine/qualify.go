@@ -151,8 +151,12 @@ func Qualify(ctx context.Context, dev Target, o QualifyOptions) (Qualification, 
 		if real == 0 || (lostAt >= 0 && lostAt < real) {
 			real = lostAt
 		}
+		got, said := FormatSize(real), FormatSize(dev.Size())
+		if got == said {
+			got, said = fmt.Sprintf("%d bytes", real), fmt.Sprintf("%d bytes", dev.Size())
+		}
 		q = Qualification{OK: false, Cause: CauseFake, RealSize: real,
-			Reason: fmt.Sprintf("fake capacity: real size about %s, not %s", FormatSize(real), FormatSize(dev.Size()))}
+			Reason: fmt.Sprintf("fake capacity: real size about %s, not %s", got, said)}
 	}
 	if err := restore(); err != nil {
 		return Qualification{}, err

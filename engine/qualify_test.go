@@ -31,6 +31,8 @@ func TestQualifyCatchesFakeCapacity(t *testing.T) {
 		{"says 60 MB, wraps at 8 MiB", &sim.Fault{Kind: sim.FakeCapacity, Off: 8 * MiB, Wrap: true}, false, "fake capacity: real size about 8.38 MB, not 59.99 MB"},
 		{"a bad block, not a fake size", &sim.Fault{Kind: sim.Corrupt, Off: 2 * MiB, Len: 1}, true, ""},
 		{"says 60 MB, wraps at 32 MiB", &sim.Fault{Kind: sim.FakeCapacity, Off: 32 * MiB, Wrap: true}, false, "fake capacity: real size about 33.55 MB, not 59.99 MB"},
+		// Sizes that round alike are given in bytes.
+		{"wraps 4 KiB before its end", &sim.Fault{Kind: sim.FakeCapacity, Off: size - 4096, Wrap: true}, false, "fake capacity: real size about 67104768 bytes, not 67108864 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			size := int64(size)
