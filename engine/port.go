@@ -114,11 +114,18 @@ func tooSmall(have, need int64, master bool) error {
 	if master {
 		what = "master"
 	}
-	h, n := FormatSize(have), FormatSize(need)
-	if h == n {
-		h, n = fmt.Sprintf("%d bytes", have), fmt.Sprintf("%d bytes", need)
-	}
+	h, n := twoSizes(have, need)
 	return fmt.Errorf("target %s < %s %s", h, what, n)
+}
+
+// twoSizes formats two sizes to be told apart: in bytes when they would
+// round to the same figure.
+func twoSizes(a, b int64) (string, string) {
+	fa, fb := FormatSize(a), FormatSize(b)
+	if fa == fb {
+		return fmt.Sprintf("%d bytes", a), fmt.Sprintf("%d bytes", b)
+	}
+	return fa, fb
 }
 
 // checkResume compares the target's chunks [1, n) with the master's and

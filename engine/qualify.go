@@ -151,10 +151,7 @@ func Qualify(ctx context.Context, dev Target, o QualifyOptions) (Qualification, 
 		if real == 0 || (lostAt >= 0 && lostAt < real) {
 			real = lostAt
 		}
-		got, said := FormatSize(real), FormatSize(dev.Size())
-		if got == said {
-			got, said = fmt.Sprintf("%d bytes", real), fmt.Sprintf("%d bytes", dev.Size())
-		}
+		got, said := twoSizes(real, dev.Size())
 		q = Qualification{OK: false, Cause: CauseFake, RealSize: real,
 			Reason: fmt.Sprintf("fake capacity: real size about %s, not %s", got, said)}
 	}
