@@ -463,8 +463,19 @@ var csvHeader = []string{"seq", "time", "job", "lot", "mode", "master_kind", "ma
 	"master_sha256", "area", "bytes", "port", "label", "target_model", "target_serial", "target_cid", "target_size", "result",
 	"reason", "written", "verified", "mbps", "sha256", "bad_ranges", "sum", "problem"}
 
+// Cell keeps a spreadsheet from running a CSV field as a formula: text
+// that starts like one gets a leading apostrophe. Drive models and
+// serials come from the drives themselves, names from whoever typed them.
+func Cell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
 // WriteCSV writes entries as CSV with a header row; the last column says
-// what is wrong with an entry that does not verify.
+// what is wrong with an entry that does not verify. Text fields that a
+// spreadsheet would run as a formula are neutralised (see Cell).
 func WriteCSV(w io.Writer, entries []Entry) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(csvHeader); err != nil {
@@ -479,10 +490,11 @@ func WriteCSV(w io.Writer, entries []Entry) error {
 			}
 			bad += fmt.Sprintf("%d+%d", r.Off, r.Len)
 		}
-		if err := cw.Write([]string{i64(e.Seq), e.Time.UTC().Format(time.RFC3339), e.Job, e.Lot, e.Mode, e.MasterKind, e.MasterName,
-			e.MasterSerial, i64(e.MasterSize), e.MasterSHA256, e.Area, i64(e.Bytes), strconv.Itoa(e.Port), e.Label,
-			e.TargetModel, e.TargetSerial, e.TargetCID, i64(e.TargetSize), e.Result, e.Reason, i64(e.Written), i64(e.Verified),
-			strconv.FormatFloat(e.MBps, 'f', 1, 64), e.SHA256, bad, e.Sum, e.Problem}); err != nil {
+		c := Cell
+		if err := cw.Write([]string{i64(e.Seq), e.Time.UTC().Format(time.RFC3339), c(e.Job), c(e.Lot), c(e.Mode), c(e.MasterKind), c(e.MasterName),
+			c(e.MasterSerial), i64(e.MasterSize), c(e.MasterSHA256), c(e.Area), i64(e.Bytes), strconv.Itoa(e.Port), c(e.Label),
+			c(e.TargetModel), c(e.TargetSerial), c(e.TargetCID), i64(e.TargetSize), c(e.Result), c(e.Reason), i64(e.Written), i64(e.Verified),
+			strconv.FormatFloat(e.MBps, 'f', 1, 64), c(e.SHA256), bad, c(e.Sum), c(e.Problem)}); err != nil {
 			return err
 		}
 	}

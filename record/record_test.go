@@ -159,3 +159,32 @@ func TestExportReadsBack(t *testing.T) {
 		assert.Equal(t, e.Sum, row[col["sum"]])
 	}
 }
+
+// TestCSVRunsNoFormula: text a drive or an operator supplied that a
+// spreadsheet would run as a formula is written with a leading
+// apostrophe; everything else is written as it is.
+func TestCSVRunsNoFormula(t *testing.T) {
+	e := entry(2, "PASS")
+	e.TargetModel = `=HYPERLINK("http://x.example","open")`
+	e.TargetSerial = "+1+cmd|' /C calc'!A0"
+	e.Label = "@SUM(1)"
+	e.Lot = "-2"
+	e.MasterName = "Golden image = v3"
+	var cs bytes.Buffer
+	require.NoError(t, record.WriteCSV(&cs, []record.Entry{e}))
+	rows, err := csv.NewReader(&cs).ReadAll()
+	require.NoError(t, err)
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	for _, tc := range []struct{ column, want string }{
+		{"target_model", `'=HYPERLINK("http://x.example","open")`},
+		{"target_serial", "'+1+cmd|' /C calc'!A0"},
+		{"label", "'@SUM(1)"},
+		{"lot", "'-2"},
+		{"master_name", "Golden image = v3"},
+	} {
+		assert.Equal(t, tc.want, rows[1][col[tc.column]], tc.column)
+	}
+}

@@ -263,15 +263,8 @@ func WriteBatchCSV(w io.Writer, b Batch) error {
 	return cw.Error()
 }
 
-// cell keeps a spreadsheet from running text as a formula: text that
-// starts like one gets a leading apostrophe. Drive models and serials
-// come from the drives themselves.
-func cell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
+// cell keeps a spreadsheet from running text as a formula (record.Cell).
+func cell(s string) string { return record.Cell(s) }
 
 // WriteBatchPDF writes the batch as a PDF: the report's header, the
 // totals, the masters, a table of the drives, and the chain head last.
