@@ -84,6 +84,14 @@ var ErrDownload = errors.New("download failed")
 func ShowURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
+		// Not a URL that parses: the user and password run from "://" to
+		// the last "@" (a password may hold "/", "?" or "#"), then the
+		// query and fragment go.
+		if s := strings.Index(raw, "://"); s >= 0 {
+			if at := strings.LastIndex(raw, "@"); at > s {
+				raw = raw[:s+3] + raw[at+1:]
+			}
+		}
 		if i := strings.IndexAny(raw, "?#"); i >= 0 {
 			raw = raw[:i]
 		}

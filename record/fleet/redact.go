@@ -37,8 +37,11 @@ func Redact(conn string) string {
 }
 
 var (
-	kvPassword    = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S*)`)
-	urlUser       = regexp.MustCompile(`^([a-zA-Z][a-zA-Z0-9+.-]*://[^/@:]*:)[^/]*@`)
+	kvPassword = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S*)`)
+	// The password of a URL that does not parse runs to the last "@": it
+	// may hold a "/" (generated passwords in base64 do), and hiding too
+	// much is no harm.
+	urlUser       = regexp.MustCompile(`^([a-zA-Z][a-zA-Z0-9+.-]*://[^/@:]*:).*@`)
 	queryPassword = regexp.MustCompile(`(?i)([?&]password=)[^&#]*`)
 )
 
@@ -66,7 +69,7 @@ func passwords(conn string, parsed string) []string {
 	if m := urlUser.FindStringSubmatch(conn); m != nil {
 		// An unparsable URL: whatever stood between "user:" and "@".
 		rest := strings.TrimPrefix(conn, m[1])
-		if i := strings.LastIndex(rest[:strings.IndexByte(rest+"/", '/')], "@"); i > 0 {
+		if i := strings.LastIndex(rest, "@"); i > 0 {
 			add(rest[:i])
 			if p, err := url.PathUnescape(rest[:i]); err == nil {
 				add(p)

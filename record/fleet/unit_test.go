@@ -22,6 +22,7 @@ func TestRedactHidesThePassword(t *testing.T) {
 		{"postgresql://box:p%40ss%2Fword@db/fleet", "postgresql://box:xxxxx@db/fleet"},
 		{"postgres://db/fleet?user=box&password=s3cret-Pw", "postgres://db/fleet?password=xxxxx&user=box"},
 		{"postgres://box:s3cret@Pw@db:badport/fleet", "postgres://box:xxxxx@db:badport/fleet"},
+		{"postgres://box:pa/ss+Pw==@db.example/clonebay", "postgres://box:xxxxx@db.example/clonebay"},
 		{"host=db user=box password=s3cret-Pw dbname=fleet", "host=db user=box password=xxxxx dbname=fleet"},
 		{"host=db password='s3cret Pw' dbname=fleet", "host=db password=xxxxx dbname=fleet"},
 	}
@@ -39,6 +40,7 @@ func TestErrorsNeverShowThePassword(t *testing.T) {
 	for _, url := range []string{
 		"postgres://box:s3cret-Pw@db.example:badport/fleet",
 		"postgres://box:s3cret%2DPw@db.example:badport/fleet",
+		"postgres://box:s3cret/Pw@db.example/fleet",
 		"postgres://box:s3cret-Pw@db.example/fleet?sslmode=bogus",
 		"postgres://box@db.example/fleet?password=s3cret-Pw&connect_timeout=x",
 	} {
