@@ -212,7 +212,10 @@ func (l *Library) Pull(ctx context.Context, rawURL string, o PullOptions) (*Mani
 }
 
 // fetchSide fetches a small companion file; nil when the server has
-// none (404, 410, or 403: a presigned URL signs its own object only).
+// none (404, 410, or 403: a presigned URL signs its own object only). An
+// attempt that receives no byte for o.Idle is given up, as a download's
+// is: a server that stalls must not hold the pull (or the catalog's
+// follower) for ever.
 func (l *Library) fetchSide(ctx context.Context, rawURL string, limit int64, o *PullOptions) ([]byte, error) {
 	if _, err := checkURL(rawURL); err != nil {
 		return nil, err
@@ -225,45 +228,75 @@ func (l *Library) fetchSide(ctx context.Context, rawURL string, limit int64, o *
 				return nil, err
 			}
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", show, err)
+		data, done, err := fetchSideOnce(ctx, rawURL, show, limit, o)
+		if done {
+			return data, err
 		}
-		req.Header.Set("Accept-Encoding", "identity")
-		resp, err := o.Client.Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			last = fmt.Errorf("%s: %w", show, unwrapURLError(err))
-			continue
-		}
-		switch {
-		case resp.StatusCode == http.StatusOK:
-			data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-			resp.Body.Close()
-			if err != nil {
-				last = fmt.Errorf("%s: %w", show, err)
-				continue
-			}
-			if int64(len(data)) > limit {
-				return nil, fmt.Errorf("%s: larger than %d bytes: not a companion file", show, limit)
-			}
-			return data, nil
-		case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone || resp.StatusCode == http.StatusForbidden:
-			resp.Body.Close()
-			o.Note(fmt.Sprintf("no %s (HTTP %d)", show, resp.StatusCode))
-			return nil, nil
-		case retryable(resp.StatusCode):
-			resp.Body.Close()
-			last = fmt.Errorf("%s: HTTP %s", show, resp.Status)
-			continue
-		default:
-			resp.Body.Close()
-			return nil, fmt.Errorf("%s: %w: HTTP %s", show, ErrDownload, resp.Status)
-		}
+		last = err
 	}
 	return nil, fmt.Errorf("%w: %v (gave up after %d attempts)", ErrDownload, last, o.Retries+1)
+}
+
+// fetchSideOnce is one attempt of fetchSide: done says its answer is
+// final; else err is why it may be tried again.
+func fetchSideOnce(ctx context.Context, rawURL, show string, limit int64, o *PullOptions) (data []byte, done bool, err error) {
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var stalled atomic.Bool
+	idle := time.AfterFunc(o.Idle, func() { stalled.Store(true); cancel() })
+	defer idle.Stop()
+	req, err := http.NewRequestWithContext(actx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, true, fmt.Errorf("%s: %w", show, err)
+	}
+	req.Header.Set("Accept-Encoding", "identity")
+	resp, err := o.Client.Do(req)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil, true, ctx.Err()
+	case err != nil && stalled.Load():
+		return nil, false, fmt.Errorf("%s: no answer for %s", show, o.Idle)
+	case err != nil:
+		return nil, false, fmt.Errorf("%s: %w", show, unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		body := &idleReader{r: io.LimitReader(resp.Body, limit+1), t: idle, d: o.Idle}
+		data, err := io.ReadAll(body)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return nil, true, ctx.Err()
+		case err != nil && stalled.Load():
+			return nil, false, fmt.Errorf("%s: no data for %s at byte %d", show, o.Idle, len(data))
+		case err != nil:
+			return nil, false, fmt.Errorf("%s: %w", show, err)
+		case int64(len(data)) > limit:
+			return nil, true, fmt.Errorf("%s: larger than %d bytes: not a companion file", show, limit)
+		}
+		return data, true, nil
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone || resp.StatusCode == http.StatusForbidden:
+		o.Note(fmt.Sprintf("no %s (HTTP %d)", show, resp.StatusCode))
+		return nil, true, nil
+	case retryable(resp.StatusCode):
+		return nil, false, fmt.Errorf("%s: HTTP %s", show, resp.Status)
+	}
+	return nil, true, fmt.Errorf("%s: %w: HTTP %s", show, ErrDownload, resp.Status)
+}
+
+// idleReader restarts an idle timer with every byte it reads.
+type idleReader struct {
+	r io.Reader
+	t *time.Timer
+	d time.Duration
+}
+
+func (i *idleReader) Read(p []byte) (int, error) {
+	n, err := i.r.Read(p)
+	if n > 0 {
+		i.t.Reset(i.d)
+	}
+	return n, err
 }
 
 // retryable says a status may pass by itself.

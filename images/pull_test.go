@@ -351,3 +351,52 @@ func TestPullStoppedByTheCaller(t *testing.T) {
 	assert.NotContains(t, err.Error(), "damaged")
 	assert.Empty(t, libraryNames(t, lib))
 }
+
+// TestStalledCompanionsAreGivenUp: a server that sends a companion file's
+// (or the catalog's) first bytes and then nothing is given up after the
+// idle time, attempt by attempt, as a stalled download is: neither a pull
+// nor the catalog's follower waits for it for ever.
+func TestStalledCompanionsAreGivenUp(t *testing.T) {
+	file := gzipped(t, diskImage(2, 9))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/os.img.gz" {
+			w.Write(file)
+			return
+		}
+		w.Header().Set("Content-Length", "4096")
+		w.Write([]byte("0123456789ab"))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // the rest never comes
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		name string
+		run  func(ctx context.Context, lib *images.Library, o images.PullOptions) error
+	}{
+		{"a checksum file", func(ctx context.Context, lib *images.Library, o images.PullOptions) error {
+			_, err := lib.Pull(ctx, srv.URL+"/os.img.gz", o)
+			return err
+		}},
+		{"a catalog", func(ctx context.Context, lib *images.Library, o images.PullOptions) error {
+			_, err := images.SyncCatalog(ctx, lib, srv.URL+"/catalog.json", images.CatalogOptions{Pull: o})
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lib, err := images.OpenLibrary(t.TempDir())
+			require.NoError(t, err)
+			var notes []string
+			o := fastPull(&notes)
+			o.Idle, o.Retries = 100*time.Millisecond, 1
+			// Only a guard: the idle time ends each attempt long before.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			err = tc.run(ctx, lib, o)
+			require.Error(t, err)
+			assert.NoError(t, ctx.Err(), "given up by the idle time, not by the caller")
+			assert.ErrorIs(t, err, images.ErrDownload)
+			assert.Contains(t, err.Error(), "no data for 100ms at byte 12")
+			assert.Empty(t, libraryNames(t, lib))
+		})
+	}
+}
