@@ -21,8 +21,9 @@ import (
 //	             "sha256": "<SHA-256 of the file as served>",
 //	             "bmap": "ubuntu-24.04.img.bmap"}]}
 //
-// URLs may be relative to the catalog's own; "bmap" is optional (the
-// file's URL plus ".bmap" is tried without it).
+// URLs may be relative to the catalog's own; "bmap" is optional (without
+// it every block of the image is kept: a block map beside the file is
+// not one the catalog vouches for).
 type Catalog struct {
 	Images []CatalogImage `json:"images"`
 }

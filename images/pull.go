@@ -21,7 +21,8 @@ type PullOptions struct {
 	// Name is the image's name; made from the URL's file name when empty.
 	Name string
 	// SHA256 is the file's expected SHA-256 (a catalog's); when empty the
-	// .sha256 beside the file is used when there is one.
+	// .sha256 beside the file is used when there is one. Given, it pins
+	// the file: then a block map is used only when BMapURL names one.
 	SHA256 string
 	// SHA256URL and BMapURL are where the companion files are when they
 	// are not the file's URL plus ".sha256" and ".bmap" (a presigned URL
@@ -173,8 +174,15 @@ func (l *Library) Pull(ctx context.Context, rawURL string, o PullOptions) (*Mani
 	if where == "" {
 		where = beside(u, ".bmap")
 	}
-	data, err := l.fetchSide(ctx, where, 64<<20, &o)
-	if err != nil {
+	// A block map decides which of the file's bytes are kept: one that
+	// maps nothing stores zeros, and the file's checksum still matches.
+	// When the checksum is pinned (a catalog's, or given as a hash), only
+	// a block map named with it is used; one that merely lies beside the
+	// file is vouched for by no one.
+	var data []byte
+	if o.BMapURL == "" && o.SHA256 != "" {
+		o.Note(fmt.Sprintf("%s: no block map named beside its pinned checksum: every block is kept", show))
+	} else if data, err = l.fetchSide(ctx, where, 64<<20, &o); err != nil {
 		return nil, err
 	}
 	if data != nil {

@@ -185,6 +185,7 @@ func TestPull(t *testing.T) {
 		check    func(t *testing.T, s *store, notes []string)
 		presign  bool
 		withSums bool
+		pinned   bool // the file's SHA-256 is given, as a catalog gives it
 	}{
 		{
 			name:     "dropped once, continued from the byte reached",
@@ -269,6 +270,23 @@ func TestPull(t *testing.T) {
 			wantErr: "os.img.gz.bmap: not a bmap file",
 		},
 		{
+			// A block map that maps nothing would store zeros, and the
+			// pinned checksum would still match the file.
+			name: "a pinned checksum: a block map beside the file is not used",
+			setup: func(s *store) {
+				s.files["/os.img.gz.bmap"] = []byte(fmt.Sprintf(`<bmap version="2.0"><ImageSize>%d</ImageSize><BlockSize>4096</BlockSize>`+
+					`<BlocksCount>%d</BlocksCount><MappedBlocksCount>0</MappedBlocksCount><BlockMap></BlockMap></bmap>`, len(content), len(content)/4096))
+			},
+			pinned: true,
+			want:   content,
+			check: func(t *testing.T, s *store, notes []string) {
+				for _, r := range s.requests() {
+					assert.NotContains(t, r, ".bmap", "the block map is not even fetched")
+				}
+				assert.Contains(t, strings.Join(notes, "\n"), "no block map named beside its pinned checksum: every block is kept")
+			},
+		},
+		{
 			name:    "no such file",
 			setup:   func(s *store) { delete(s.files, "/os.img.gz") },
 			wantErr: "download failed: HTTP 404 Not Found",
@@ -297,7 +315,11 @@ func TestPull(t *testing.T) {
 			if tt.presign {
 				url += "?X-Amz-Credential=AKIDEXAMPLE&X-Amz-Signature=5ecre7"
 			}
-			m, err := lib.Pull(context.Background(), url, fastPull(&notes))
+			o := fastPull(&notes)
+			if tt.pinned {
+				o.SHA256 = sha(file)
+			}
+			m, err := lib.Pull(context.Background(), url, o)
 			if tt.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErr)
