@@ -57,8 +57,13 @@ func (s *Shelf) Path(name string, file ...string) string {
 }
 
 // Partial is the hidden folder an entry is written in; stage tells
-// several apart (".update", ".old").
+// several apart (".update", ".old"). The stage follows a "~", which no
+// entry name holds: names may hold dots, and the stage ".update" of
+// "a" must not be the folder of an entry named "a.update".
 func (s *Shelf) Partial(name, stage string) string {
+	if stage != "" {
+		stage = "~" + strings.TrimPrefix(stage, ".")
+	}
 	return s.Path("." + name + stage + PartialExt)
 }
 

@@ -50,3 +50,19 @@ func TestRemove(t *testing.T) {
 	require.NoError(t, err)
 	assert.Positive(t, n)
 }
+
+// TestPartialFoldersNeverMeet: the folder of one entry's stage is never
+// the folder another entry is written in, though names hold dots.
+func TestPartialFoldersNeverMeet(t *testing.T) {
+	s, err := shelf.Open(t.TempDir(), "test shelf", "data")
+	require.NoError(t, err)
+	for _, tc := range []struct{ name, stage, other string }{
+		{"a", ".update", "a.update"},
+		{"a", ".old", "a.old"},
+		{"a", ".deleting", "a.deleting"},
+		{"a.update", "", "a"},
+	} {
+		assert.NotEqual(t, s.Partial(tc.other, ""), s.Partial(tc.name, tc.stage), "%s%s and %s", tc.name, tc.stage, tc.other)
+		assert.NotEqual(t, s.Partial(tc.other, ".update"), s.Partial(tc.name, tc.stage), "%s%s and %s.update", tc.name, tc.stage, tc.other)
+	}
+}
