@@ -358,3 +358,37 @@ func closedPortURL(t *testing.T, db pgtest.Database) string {
 	require.NoError(t, l.Close())
 	return fmt.Sprintf("postgres://%s:%s@127.0.0.1:%d/%s?sslmode=disable", db.User, db.Password, port, db.Name)
 }
+
+// TestABoxSharingAnIDStopsAtTheFork: a box whose state folder was copied
+// from another (so it has the same appliance ID) records jobs of its
+// own: its chain forks from the other's. Its push stops at the first
+// entry the server holds differently and stores nothing after it, so the
+// box the ID belongs to goes on replicating its own entries.
+func TestABoxSharingAnIDStopsAtTheFork(t *testing.T) {
+	c := pgtest.Shared(t)
+	db := c.NewDatabase(t)
+	ctx := context.Background()
+	a := newBox(t)
+	a.job(t, 3)
+	a.job(t, 2)
+	_, err := fleet.Push(ctx, a.options(db.URL))
+	require.NoError(t, err)
+
+	b := newBox(t)
+	b.id = a.id // its state folder was copied from a's
+	b.job(t, 3) // entries 1-3: a's
+	b.jobs = 5
+	b.job(t, 4) // entries 4-7: its own
+	_, err = fleet.Push(ctx, b.options(db.URL))
+	require.ErrorIs(t, err, fleet.ErrConflict)
+	assert.ErrorContains(t, err, "for entry 4 (job job-6, port 1)")
+	assert.Equal(t, 5, query[int](t, db.URL, `SELECT count(*) FROM clonebay.records WHERE appliance_id = $1`, a.id), "nothing past the fork")
+
+	a.job(t, 2)
+	_, err = fleet.Push(ctx, a.options(db.URL))
+	require.NoError(t, err, "the box the ID belongs to goes on")
+	for _, e := range a.log.Entries() {
+		assert.Equal(t, e.Sum, query[string](t, db.URL, `SELECT sum FROM clonebay.records WHERE appliance_id = $1 AND seq = $2`, a.id, e.Seq),
+			"entry %d is a's", e.Seq)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -110,10 +111,10 @@ RETURNING seq`
 // sendBatch stores rows (consecutive entries) in one transaction. Rows the
 // server already holds unchanged count as sent (an earlier send whose
 // answer was lost). It returns how many leading rows the server now holds
-// as they are here and how many of those were new; a row stored
-// differently stops the count there and is returned as an ErrConflict
-// (the rows after it are stored all the same: they are this box's
-// entries).
+// as they are here and how many of those were new. A row the server holds
+// differently is an ErrConflict, and nothing from it on is stored: the
+// box does not go past it (another box may be using this appliance ID,
+// and its entries from there on are a fork of this chain).
 func sendBatch(ctx context.Context, conn *pgx.Conn, id string, rows []row) (held, added int, err error) {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
@@ -129,7 +130,76 @@ func sendBatch(ctx context.Context, conn *pgx.Conn, id string, rows []row) (held
 	if v > SchemaVersion() {
 		return 0, 0, tooNew(v)
 	}
+	stored, err := storedRows(ctx, tx, id, rows)
+	if err != nil {
+		return 0, 0, err
+	}
+	k := len(rows) // the rows before the first the server holds differently
+	for i, r := range rows {
+		if got, ok := stored[r.seq]; ok && got[1] != r.line {
+			k = i
+			break
+		}
+	}
+	inserted, err := insertRows(ctx, tx, id, rows[:k])
+	if err != nil {
+		return 0, 0, err
+	}
+	// Another push under this ID may have stored some of them meanwhile.
+	if len(inserted) < k {
+		again, err := storedRows(ctx, tx, id, rows[:k])
+		if err != nil {
+			return 0, 0, err
+		}
+		maps.Copy(stored, again)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, 0, err
+	}
+	for _, r := range rows {
+		if inserted[r.seq] {
+			held++
+			added++
+			continue
+		}
+		got := stored[r.seq]
+		if got[1] != r.line {
+			return held, added, fmt.Errorf("%w for entry %d (job %s, port %s): the server's has sum %.12s…, this log's %.12s…; the server's is kept, nothing is overwritten and nothing after it is sent (is another box using this appliance ID, from a copied state folder?)",
+				ErrConflict, r.seq, r.job, r.label, got[0], r.sum)
+		}
+		held++
+	}
+	return held, added, nil
+}
+
+// storedRows are the server's sum and line of those of rows it holds.
+func storedRows(ctx context.Context, tx pgx.Tx, id string, rows []row) (map[int64][2]string, error) {
+	seqs := make([]int64, len(rows))
+	for i, r := range rows {
+		seqs[i] = r.seq
+	}
+	stored := map[int64][2]string{}
+	q, err := tx.Query(ctx, `SELECT seq, sum, line FROM clonebay.records WHERE appliance_id = $1 AND seq = ANY($2)`, id, seqs)
+	if err != nil {
+		return nil, err
+	}
+	var s int64
+	var sm, ln string
+	_, err = pgx.ForEachRow(q, []any{&s, &sm, &ln}, func() error {
+		stored[s] = [2]string{sm, ln}
+		return nil
+	})
+	return stored, err
+}
+
+// insertRows stores rows the server does not hold yet and returns the
+// sequence numbers it stored.
+func insertRows(ctx context.Context, tx pgx.Tx, id string, rows []row) (map[int64]bool, error) {
+	inserted := map[int64]bool{}
 	n := len(rows)
+	if n == 0 {
+		return inserted, nil
+	}
 	var (
 		seq, size, nbytes                                    = make([]int64, n), make([]int64, n), make([]int64, n)
 		port                                                 = make([]int32, n)
@@ -146,54 +216,13 @@ func sendBatch(ctx context.Context, conn *pgx.Conn, id string, rows []row) (held
 	res, err := tx.Query(ctx, insertSQL, id, seq, sum, prev, when, job, mode, lot, mkind, mname, msha, port, label, tmodel, tserial,
 		size, result, reason, nbytes, line, entry)
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
-	inserted, err := pgx.CollectRows(res, pgx.RowTo[int64])
-	if err != nil {
-		return 0, 0, err
+	got, err := pgx.CollectRows(res, pgx.RowTo[int64])
+	for _, s := range got {
+		inserted[s] = true
 	}
-	isNew := make(map[int64]bool, len(inserted))
-	for _, s := range inserted {
-		isNew[s] = true
-	}
-	var old []int64
-	for _, r := range rows {
-		if !isNew[r.seq] {
-			old = append(old, r.seq)
-		}
-	}
-	stored := map[int64][2]string{}
-	if len(old) > 0 {
-		q, err := tx.Query(ctx, `SELECT seq, sum, line FROM clonebay.records WHERE appliance_id = $1 AND seq = ANY($2)`, id, old)
-		if err != nil {
-			return 0, 0, err
-		}
-		var s int64
-		var sm, ln string
-		if _, err := pgx.ForEachRow(q, []any{&s, &sm, &ln}, func() error {
-			stored[s] = [2]string{sm, ln}
-			return nil
-		}); err != nil {
-			return 0, 0, err
-		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return 0, 0, err
-	}
-	for _, r := range rows {
-		if isNew[r.seq] {
-			held++
-			added++
-			continue
-		}
-		got := stored[r.seq]
-		if got[1] != r.line {
-			return held, added, fmt.Errorf("%w for entry %d (job %s, port %s): the server's has sum %.12s…, this log's %.12s…; the server's is kept, nothing is overwritten (is another box using this appliance ID, from a copied state folder?)",
-				ErrConflict, r.seq, r.job, r.label, got[0], r.sum)
-		}
-		held++
-	}
-	return held, added, nil
+	return inserted, err
 }
 
 func strs(n int) []string { return make([]string, n) }
