@@ -715,12 +715,10 @@ func (r *Running) zeroFills(err error) bool {
 // mediaError reports whether err says the media could not be read where
 // it was asked, a bad sector: EIO, or the kernel's own words for a
 // medium error (ENODATA) and a failed integrity check (EILSEQ). A drive
-// that left, a closed handle, a short read, a damaged image are not.
+// that left (its error may carry the EIO the kernel answered first), a
+// closed handle, a short read, a damaged image are not.
 func mediaError(err error) bool {
-	if removed(err) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return false
-	}
-	return errors.Is(err, syscall.EIO) || errors.Is(err, syscall.ENODATA) || errors.Is(err, syscall.EILSEQ)
+	return !removed(err) && (errors.Is(err, syscall.EIO) || errors.Is(err, syscall.ENODATA) || errors.Is(err, syscall.EILSEQ))
 }
 
 // noteBad records an unreadable range of the master, once.
@@ -913,26 +911,25 @@ func (r *Running) recheck() {
 // zeroBad clears the bytes of p (read at off) that lie in the master's
 // bad ranges: the job copied zeros there.
 func (r *Running) zeroBad(p []byte, off int64) {
-	r.badMu.Lock()
-	defer r.badMu.Unlock()
-	end := off + int64(len(p))
-	for _, b := range r.bad {
-		if lo, hi := max(off, b.Off), min(end, b.End()); lo < hi {
-			clear(p[lo-off : hi-off])
-		}
-	}
+	r.eachBad(off, len(p), func(lo, hi int) { clear(p[lo:hi]) })
 }
 
 // passBad makes got (the target's bytes at off) equal to want (the
 // master's, read at off) where the master's bad ranges lie: the bytes
 // there are not known, so a comparison passes over them.
 func (r *Running) passBad(got, want []byte, off int64) {
+	r.eachBad(off, len(got), func(lo, hi int) { copy(got[lo:hi], want[lo:hi]) })
+}
+
+// eachBad calls fn with the part of the n bytes at off that each of the
+// master's bad ranges covers, as indexes into those n bytes.
+func (r *Running) eachBad(off int64, n int, fn func(lo, hi int)) {
 	r.badMu.Lock()
 	defer r.badMu.Unlock()
-	end := off + int64(len(got))
+	end := off + int64(n)
 	for _, b := range r.bad {
 		if lo, hi := max(off, b.Off), min(end, b.End()); lo < hi {
-			copy(got[lo-off:hi-off], want[lo-off:hi-off])
+			fn(int(lo-off), int(hi-off))
 		}
 	}
 }

@@ -249,16 +249,10 @@ func (m *Model) driveOut(ev DriveOut) []Command {
 	delete(m.redo, ev.Port)
 	delete(m.lastJob, ev.Port)
 	if m.job != nil && slices.Contains(m.job.targets, ev.Port) {
-		if m.job.gone == nil {
-			m.job.gone = map[int]bool{}
-		}
-		m.job.gone[ev.Port] = true
+		markGone(&m.job.gone, ev.Port)
 	}
 	if m.line != nil && m.line.running[ev.Port] {
-		if m.line.gone == nil {
-			m.line.gone = map[int]bool{}
-		}
-		m.line.gone[ev.Port] = true
+		markGone(&m.line.gone, ev.Port)
 	}
 	if m.line != nil && ev.Port == m.cfg.MasterPort {
 		m.line.keep = false
@@ -269,6 +263,14 @@ func (m *Model) driveOut(ev DriveOut) []Command {
 		}
 	}
 	return m.route(ev) // Drive info follows the ports
+}
+
+// markGone notes in gone (made when nil) that port's drive left.
+func markGone(gone *map[int]bool, port int) {
+	if *gone == nil {
+		*gone = map[int]bool{}
+	}
+	(*gone)[port] = true
 }
 
 // logJob puts a result at the head of the Job log.
