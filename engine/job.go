@@ -86,10 +86,11 @@ type PortTarget struct {
 // Options tune a job. Zero values take the defaults.
 type Options struct {
 	ChunkSize    int // bytes per chunk, a multiple of 4096; 1 MiB
-	WindowChunks int // chunks the reader reads ahead of the slowest consumer; 16
+	WindowChunks int // chunks the reader reads ahead of the slowest consumer (of the leading target while the window stretches); 16
 	// WindowMax is how many chunks the window may stretch to while a
-	// target waits for the next one, so a consumer a little behind keeps
-	// its place instead of reading the master itself. When 0, the
+	// consumer behind still needs its oldest chunk and the others read
+	// on, so a consumer a little behind keeps its place instead of
+	// reading the master itself. When 0, the
 	// stretch takes what the targets' own buffers and the master's (an
 	// image's frames, see BufferedSource) leave of a job's budget of 40
 	// chunks, between 1.5 and 2 times WindowChunks less the master's:

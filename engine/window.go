@@ -10,12 +10,14 @@ import (
 // every consumer (targets, the SHA-256 hasher). It holds chunks [lo, hi).
 //
 // The reader reads ahead up to slots chunks past the slowest consumer.
-// When a target already waits for a chunk past that, the window stretches
-// rather than dropping a chunk a consumer still needs: a target a little
-// behind the leader keeps its place and takes its chunks from memory, so
-// the master is read about once when targets run at similar speeds. At
-// max chunks the reader waits a little for a consumer that still needs
-// the oldest chunk (see patience), and then evicts it all the same. That
+// While a consumer behind still needs the oldest chunk, the window
+// stretches rather than dropping it, and the reader reads on up to slots
+// chunks past the leading target: a target a little behind the leader
+// keeps its place and takes its chunks from memory, so the master is
+// read about once when targets run at similar speeds, and the others
+// never wait for the master's reads meanwhile. At max chunks the reader
+// waits a little for a consumer that still needs the oldest chunk (see
+// patience), and then evicts it all the same. That
 // consumer is then "behind" and reads the master itself until it catches
 // up with the window again; a buffer it is still writing from is kept
 // (an orphan) until it lets go. Past its patience the reader never waits
@@ -165,23 +167,26 @@ func (w *window) reserve(ctx context.Context, idx int) (*buffer, error) {
 		w.started = time.Now()
 	}
 	for w.hi-w.lo >= w.ahead {
-		needLo, hasherLo, wantHi := false, false, false
+		needLo, hasherLo, lead := false, false, -1
 		for c, next := range w.cursors {
 			if next == w.lo {
 				needLo = true
 				hasherLo = hasherLo || !c.pulls
 			}
-			if next >= w.hi && c.pulls {
-				wantHi = true
+			if c.pulls {
+				lead = max(lead, next)
 			}
 		}
 		switch {
 		case !needLo:
 			w.evictLo()
 			continue
-		case wantHi && w.hi-w.lo < len(w.slots):
-			// A consumer a little behind keeps its place.
-		case wantHi:
+		case lead >= 0 && w.hi-lead < w.ahead && w.hi-w.lo < len(w.slots):
+			// A consumer behind keeps its place, and the reader still
+			// reads ahead of the leading target: reading only the chunk
+			// a target already waits for would add the master's read
+			// time to each of its writes.
+		case lead >= w.hi:
 			// A target that has taken half the chunks the leader has,
 			// or fewer, is no target drifting a little behind but a
 			// slow one: waiting for it would only pace the others, and
