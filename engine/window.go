@@ -15,9 +15,10 @@ import (
 // chunks past the leading target: a target a little behind the leader
 // keeps its place and takes its chunks from memory, so the master is
 // read about once when targets run at similar speeds, and the others
-// never wait for the master's reads meanwhile. At max chunks the reader
-// waits a little for a consumer that still needs the oldest chunk (see
-// patience), and then evicts it all the same. That
+// do not wait for each of the master's reads meanwhile (they would, were
+// the reader to read only the chunk one of them already waits for). At
+// max chunks the reader waits a little for a consumer that still needs
+// the oldest chunk (see patience), and then evicts it all the same. That
 // consumer is then "behind" and reads the master itself until it catches
 // up with the window again; a buffer it is still writing from is kept
 // (an orphan) until it lets go. Past its patience the reader never waits
@@ -30,7 +31,7 @@ type window struct {
 	mu        sync.Mutex
 	chunkSize int
 	slots     []*buffer // a ring of max entries
-	ahead     int       // chunks read ahead while no target waits
+	ahead     int       // chunks read ahead of the slowest consumer, and of the leading target while the window stretches
 	pool      []*buffer
 	alloc     func(n int) []byte
 	lo, hi    int
@@ -157,9 +158,11 @@ func (w *window) evictLo() {
 }
 
 // reserve returns an empty buffer for chunk idx (== hi) once there is room:
-// a free slot within the read-ahead, a chunk nobody needs any more, or a
-// target waiting for chunk hi (the window stretches up to its max, waits
-// out its patience, then evicts its oldest chunk).
+// a free slot within the read-ahead, a chunk nobody needs any more, or,
+// while a consumer behind still needs the oldest chunk, a slot within
+// the read-ahead past the leading target (the window stretches up to its
+// max; there, for a target waiting for chunk hi, it waits out its
+// patience, then evicts its oldest chunk).
 func (w *window) reserve(ctx context.Context, idx int) (*buffer, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
