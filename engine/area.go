@@ -148,15 +148,19 @@ func partitionPlan(src Source, smart bool) (Plan, error) {
 	}
 
 	ex = disk.Normalize(ex)
-	if !smart && len(ex) > 0 {
-		// The used area is everything up to the end of the last
-		// partition: the gaps between partitions too, where some boards'
-		// boot loaders live.
-		ex = []disk.Extent{{Off: 0, Len: ex[len(ex)-1].End()}}
+	end := size // where the area ends: its last extent's end, on the drive
+	if n := len(ex); n > 0 {
+		end = min(size, ex[n-1].End())
+		if !smart {
+			// The used area is everything up to the end of the last
+			// partition: the gaps between partitions too, where some
+			// boards' boot loaders live.
+			ex = []disk.Extent{{Off: 0, Len: ex[n-1].End()}}
+		}
 	}
 	// Widened to 4 KiB, but never past the area's own end: a target that
 	// holds exactly the last partition holds the copy.
-	plan.Extents = alignExtents(ex, min(size, ex[len(ex)-1].End()))
+	plan.Extents = alignExtents(ex, end)
 	plan.Need = 0
 	for _, e := range plan.Extents {
 		plan.Need = max(plan.Need, e.End())
