@@ -33,6 +33,7 @@ type port struct {
 	// straggling: in its copy, the port's last chunk came from the
 	// master, not the window (it fell behind the others).
 	straggling bool
+	lending    bool // see lend
 }
 
 // scratchSize is the piece a port compares, or lays its patches over, at
@@ -767,6 +768,7 @@ func (p *port) walk(phase Phase, skip func(i int, c chunk) (bool, *PortResult), 
 		}
 		if phase == PhaseCopying {
 			p.straggle(b == nil)
+			p.lend(b == nil)
 		}
 		fail := fn(i, c, data)
 		r.win.release(cur, b, i+1, &p.own)
@@ -795,8 +797,18 @@ func (p *port) straggle(behind bool) {
 	}
 }
 
-// leave gives up the port's place in the window.
+// lend lends the process a P while the port straggles in its copy (see
+// lendProc), and takes it back once the port keeps up again.
+func (p *port) lend(on bool) {
+	if on != p.lending {
+		p.lending = on
+		lendProc(on)
+	}
+}
+
+// leave gives up the port's place in the window, and the P it lent.
 func (p *port) leave() {
+	p.lend(false)
 	if p.cur != nil {
 		p.r.win.detach(p.cur)
 		p.cur = nil

@@ -3,7 +3,9 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -366,6 +368,82 @@ func TestSlowTargetDoesNotPaceTheOthers(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A port that falls behind the window lends the process one more P
+// (GOMAXPROCS) while it straggles: its writes wait in the kernel holding
+// one, and the ports that keep up should not lose a CPU to that wait.
+// Targets of one speed lend none, and the job leaves GOMAXPROCS as it
+// found it.
+func TestStragglerLendsAProc(t *testing.T) {
+	tests := []struct {
+		name string
+		slow []float64 // the MB/s of targets beside three at 100
+		lent int       // Ps lent at most (one per CPU at most)
+	}{
+		{"targets of one speed", nil, 0},
+		{"one at a quarter of their speed", []float64{25}, 1},
+		{"two at a quarter of their speed", []float64{25, 25}, 2},
+		{"three at a quarter of their speed", []float64{25, 25, 25}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const size = 16 * MiB
+				base := runtime.GOMAXPROCS(0)
+				r := newRig(t, randomBytes(size, 46), sim.DriveSpec{})
+				ports := []int{2, 3, 4}
+				for _, p := range ports {
+					r.add(p, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
+				}
+				for i, mbps := range tt.slow {
+					r.add(5+i, sim.DriveSpec{WriteMBps: mbps, ReadMBps: 2 * mbps})
+					ports = append(ports, 5+i)
+				}
+				j := r.job(engine.CopyVerify, ports...)
+				var most atomic.Int32
+				j.Options.OnProgress = func(engine.Progress) {
+					n := int32(runtime.GOMAXPROCS(0))
+					for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+					}
+				}
+				res := runPassing(t, r, j, ports)
+				assert.Equal(t, base+min(tt.lent, runtime.NumCPU()), int(most.Load()), "GOMAXPROCS at most while the job ran")
+				assert.Equal(t, base, runtime.GOMAXPROCS(0), "GOMAXPROCS after the job")
+				if tt.lent > 0 {
+					assert.Greater(t, float64(res.MasterRead), 1.1*size, "the slow targets read the master themselves")
+				}
+			})
+		})
+	}
+}
+
+// A job stopped while a port straggles takes back the P it lent: the
+// appliance runs job after job, and GOMAXPROCS must not creep up.
+func TestStoppedStragglerGivesBackItsProc(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		base := runtime.GOMAXPROCS(0)
+		r := newRig(t, randomBytes(16*MiB, 47), sim.DriveSpec{})
+		r.add(2, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
+		r.add(3, sim.DriveSpec{WriteMBps: 25, ReadMBps: 50})
+		j := r.job(engine.CopyVerify, 2, 3)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var lent atomic.Bool
+		j.Options.OnProgress = func(engine.Progress) {
+			if runtime.GOMAXPROCS(0) > base {
+				lent.Store(true)
+				cancel()
+			}
+		}
+		res, err := j.Run(ctx)
+		require.NoError(t, err)
+		require.True(t, lent.Load(), "the slow port lent a P before the job stopped")
+		for _, p := range res.Ports {
+			assert.NotEqual(t, engine.Pass, p.Status, "port %d", p.Port)
+		}
+		assert.Equal(t, base, runtime.GOMAXPROCS(0), "GOMAXPROCS after the stopped job")
+	})
 }
 
 // stallingDrive stalls once, at the first write that reaches at.
