@@ -102,6 +102,27 @@ func TestEraseWithoutDiscard(t *testing.T) {
 	assert.Contains(t, res.Ports[0].Reason, "does not support discard")
 }
 
+// A drive that holds no bytes (a card reader without its card) fails
+// every mode with a reason: nothing was erased, and a PASS would say the
+// drive was.
+func TestEraseOfAnEmptyDriveFails(t *testing.T) {
+	for m := engine.EraseQuick; m <= engine.EraseSecureDiscard; m++ {
+		t.Run(m.String(), func(t *testing.T) {
+			h, err := sim.MustDrive(sim.DriveSpec{Size: 0}).Open(true)
+			require.NoError(t, err)
+			defer h.Close()
+			require.Zero(t, h.Size())
+			res, err := engine.EraseJob{Targets: []engine.PortTarget{{Port: 3, Dev: h}}, Mode: m, Verify: true}.Run(context.Background())
+			require.NoError(t, err)
+			pr := res.Ports[0]
+			assert.Equal(t, engine.Fail, pr.Status)
+			assert.Equal(t, engine.CauseTooSmall, pr.Cause)
+			assert.Equal(t, "port 3: the drive holds 0 bytes (a reader without its card?): nothing to erase", pr.Reason)
+			assert.Zero(t, pr.Written)
+		})
+	}
+}
+
 func TestEraseModeNames(t *testing.T) {
 	for m := engine.EraseQuick; m <= engine.EraseSecureDiscard; m++ {
 		got, err := engine.ParseEraseMode(m.String())
