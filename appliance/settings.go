@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -81,26 +82,98 @@ type wholeNumber int
 func (n *wholeNumber) UnmarshalYAML(v *yaml.Node) error {
 	i, err := strconv.Atoi(v.Value)
 	if v.Kind != yaml.ScalarNode || err != nil {
-		return fmt.Errorf("line %d: %q is not a whole number", v.Line, v.Value)
+		return fmt.Errorf("%s is not a whole number", shown(v))
 	}
 	*n = wholeNumber(i)
 	return nil
 }
 
-// decodeSettings decodes a settings file: unknown keys are errors, and
-// so is a second YAML document, which would otherwise be left unread.
+// decodeSettings decodes a settings file key by key, so that every error
+// names the file, the line and the key. Unknown and repeated keys are
+// errors, and so is a second YAML document, which would otherwise be
+// left unread.
 func decodeSettings(data []byte, source string) (settingsFile, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
 	var f settingsFile
-	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return f, nil // an empty file
+		}
 		return f, fmt.Errorf("%s: %w", source, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return f, fmt.Errorf("%s: holds more than one YAML document (a line \"---\"): only one is read, so none is", source)
 	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return f, nil // only comments
+	}
+	if root.Kind != yaml.MappingNode {
+		return f, fmt.Errorf("%s: line %d: holds %s, not keys with their values (such as \"verify: true\")", source, root.Line, shown(root))
+	}
+	fields := settingsFields(&f)
+	first := map[string]int{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		field, ok := fields[k.Value]
+		switch {
+		case !ok:
+			return f, fmt.Errorf("%s: line %d: %q is no setting", source, k.Line, k.Value)
+		case first[k.Value] > 0:
+			return f, fmt.Errorf("%s: line %d: %s: given twice (first on line %d)", source, k.Line, k.Value, first[k.Value])
+		}
+		first[k.Value] = k.Line
+		if err := v.Decode(field.Addr().Interface()); err != nil {
+			var te *yaml.TypeError
+			if errors.As(err, &te) {
+				err = fmt.Errorf("%s is not %s", shown(v), kindOf(field.Type().Elem()))
+			}
+			return f, fmt.Errorf("%s: line %d: %s: %w", source, v.Line, k.Value, err)
+		}
+	}
 	return f, nil
+}
+
+// settingsFields maps each key of the file to f's field for it.
+func settingsFields(f *settingsFile) map[string]reflect.Value {
+	v := reflect.ValueOf(f).Elem()
+	fields := make(map[string]reflect.Value, v.NumField())
+	for i := range v.NumField() {
+		key, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")
+		fields[key] = v.Field(i)
+	}
+	return fields
+}
+
+// shown is how an error names the value a key was given.
+func shown(v *yaml.Node) string {
+	switch v.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a set of keys"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	return strconv.Quote(v.Value)
+}
+
+// kindOf says what a setting of type t must be.
+func kindOf(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Float64:
+		return "a number"
+	case reflect.Int:
+		return "a whole number"
+	}
+	return "a word or text"
 }
 
 // ParseSettings reads settings over base: a field the file leaves out

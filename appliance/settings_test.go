@@ -3,6 +3,7 @@ package appliance
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,13 +54,17 @@ func TestSavingSetupKeepsTheFleetKeys(t *testing.T) {
 func TestSettingsErrorsNameTheField(t *testing.T) {
 	for _, tc := range []struct{ text, want string }{
 		{"auto_start: -1", "s.yaml: auto_start: -1 is not 0..64"},
-		{"auto_start: 3.5", `s.yaml: line 1: "3.5" is not a whole number`},
-		{"auto_start: [3]", "is not a whole number"},
+		{"auto_start: 3.5", `s.yaml: line 1: auto_start: "3.5" is not a whole number`},
+		{"buzzer: true\nauto_start: [3]", "s.yaml: line 2: auto_start: a list is not a whole number"},
 		{"buzzer: false\n---\nbogus: 1\n", "s.yaml: holds more than one YAML document"},
+		{"buzzer: false\nbuzzer: true\n", "s.yaml: line 2: buzzer: given twice (first on line 1)"},
+		{"- verify\n", `s.yaml: line 1: holds a list, not keys with their values (such as "verify: true")`},
 		{"backlight: soon", `s.yaml: backlight: "soon" is not a duration`},
 		{"area: half", `s.yaml: area: "half" is not whole, used or smart`},
-		{"verify: maybe", "s.yaml: yaml: unmarshal errors"},
-		{"colour: blue", "field colour not found"},
+		{"verify: maybe", `s.yaml: line 1: verify: "maybe" is not true or false`},
+		{"# set on the bench\nmin_write_mbps: fast", `s.yaml: line 2: min_write_mbps: "fast" is not a number`},
+		{"area: {half: 1}", "s.yaml: line 1: area: a set of keys is not a word or text"},
+		{"colour: blue", `s.yaml: line 1: "colour" is no setting`},
 		{"verify: [", "s.yaml: yaml:"},
 		{"copy_mode: tape", `s.yaml: copy_mode: "tape" is not disk or files`},
 		{"replicate: mysql://db", "s.yaml: replicate: give a postgres:// URL"},
@@ -74,6 +79,36 @@ func TestSettingsErrorsNameTheField(t *testing.T) {
 	want := DefaultSettings()
 	want.Panel.Buzzer = false
 	assert.Equal(t, want, got, "what the file leaves out keeps its default")
+	for _, text := range []string{"", "# nothing set yet\n", "verify: ~\n"} {
+		got, err := ParseSettings([]byte(text), DefaultSettings(), "s.yaml")
+		require.NoError(t, err, "%q", text)
+		assert.Equal(t, DefaultSettings(), got, "%q sets nothing", text)
+	}
+}
+
+// Whatever a settings file holds, reading it ends in settings or in an
+// error that names the file; what it accepts survives writing back (but
+// a plain PIN, which is never written, and the fleet's keys where no
+// fleet is set).
+func FuzzParseSettings(f *testing.F) {
+	for _, seed := range []string{"", "verify: true\nauto_start: 4\n", "auto_start: 3.5", "buzzer: [1]", "a: &x 1\nb: *x",
+		"area: used\nbacklight: 5m\nmin_write_mbps: 12.5\n", "---\n---\n", "? [a]\n: 1", "pin: \"1234\"\nreplicate: postgres://db/x\n"} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := ParseSettings(data, DefaultSettings(), "s.yaml")
+		if err != nil {
+			assert.True(t, strings.HasPrefix(err.Error(), "s.yaml: "), "%v", err)
+			return
+		}
+		again, err := ParseSettings(MarshalSettings(got), DefaultSettings(), "s.yaml")
+		require.NoError(t, err)
+		got.Panel.PIN = DefaultSettings().Panel.PIN
+		assert.Equal(t, got.Panel, again.Panel)
+		if got.Fleet.Replicate != "" || got.Fleet.Catalog != "" {
+			assert.Equal(t, got.Fleet, again.Fleet) // written only where a fleet is set
+		}
+	})
 }
 
 func TestLoadSettings(t *testing.T) {
