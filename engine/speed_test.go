@@ -3,7 +3,9 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -370,16 +372,52 @@ func TestSlowTargetDoesNotPaceTheOthers(t *testing.T) {
 	}
 }
 
+// procsWatch records GOMAXPROCS as a job's ports report progress: the
+// most it was, and what it was at each port's last report of each phase.
+type procsWatch struct {
+	mu   sync.Mutex
+	most int
+	last map[int]map[engine.Phase]int
+}
+
+func watchProcs(j *engine.Job) *procsWatch {
+	w := &procsWatch{last: map[int]map[engine.Phase]int{}}
+	j.Options.OnProgress = func(p engine.Progress) {
+		n := runtime.GOMAXPROCS(0)
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.most = max(w.most, n)
+		if w.last[p.Port] == nil {
+			w.last[p.Port] = map[engine.Phase]int{}
+		}
+		w.last[p.Port][p.Phase] = n
+	}
+	return w
+}
+
+// procsBase is GOMAXPROCS before a test that watches it; the tests that
+// do must not run in parallel (it is the process's), and one that fails
+// leaves it as it was for the tests after it.
+func procsBase(t *testing.T) int {
+	if os.Getenv("GOMAXPROCS") != "" {
+		t.Skip("GOMAXPROCS is set in the environment: the engine lends no P")
+	}
+	base := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { runtime.GOMAXPROCS(base) })
+	return base
+}
+
 // A port that falls behind the window lends the process one more P
 // (GOMAXPROCS) while it straggles: its writes wait in the kernel holding
 // one, and the ports that keep up should not lose a CPU to that wait.
-// Targets of one speed lend none, and the job leaves GOMAXPROCS as it
-// found it.
+// Targets of one speed lend none, no more Ps are lent than the process
+// had, and a port gives its P back once its copy ends, before it
+// verifies.
 func TestStragglerLendsAProc(t *testing.T) {
 	tests := []struct {
 		name string
 		slow []float64 // the MB/s of targets beside three at 100
-		lent int       // Ps lent at most (one per CPU at most)
+		lent int       // Ps lent at most, before the cap of one per P
 	}{
 		{"targets of one speed", nil, 0},
 		{"one at a quarter of their speed", []float64{25}, 1},
@@ -388,9 +426,9 @@ func TestStragglerLendsAProc(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			base := procsBase(t)
 			synctest.Test(t, func(t *testing.T) {
 				const size = 16 * MiB
-				base := runtime.GOMAXPROCS(0)
 				r := newRig(t, randomBytes(size, 46), sim.DriveSpec{})
 				ports := []int{2, 3, 4}
 				for _, p := range ports {
@@ -401,15 +439,13 @@ func TestStragglerLendsAProc(t *testing.T) {
 					ports = append(ports, 5+i)
 				}
 				j := r.job(engine.CopyVerify, ports...)
-				var most atomic.Int32
-				j.Options.OnProgress = func(engine.Progress) {
-					n := int32(runtime.GOMAXPROCS(0))
-					for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
-					}
-				}
+				w := watchProcs(&j)
 				res := runPassing(t, r, j, ports)
-				assert.Equal(t, base+min(tt.lent, runtime.NumCPU()), int(most.Load()), "GOMAXPROCS at most while the job ran")
+				assert.Equal(t, base+min(tt.lent, base), w.most, "GOMAXPROCS at most while the job ran")
 				assert.Equal(t, base, runtime.GOMAXPROCS(0), "GOMAXPROCS after the job")
+				if len(tt.slow) == 1 {
+					assert.Equal(t, base, w.last[5][engine.PhaseVerifying], "GOMAXPROCS as the slow port verifies")
+				}
 				if tt.lent > 0 {
 					assert.Greater(t, float64(res.MasterRead), 1.1*size, "the slow targets read the master themselves")
 				}
@@ -418,11 +454,51 @@ func TestStragglerLendsAProc(t *testing.T) {
 	}
 }
 
+// A port that stalls once, falls behind the window and then catches up
+// with the others gives back the P it lent while it was behind.
+func TestStragglerThatCatchesUpGivesBackItsProc(t *testing.T) {
+	base := procsBase(t)
+	synctest.Test(t, func(t *testing.T) {
+		const size = 16 * MiB
+		r := newRig(t, randomBytes(size, 48), sim.DriveSpec{})
+		ports := []int{2, 3, 4, 5}
+		for _, p := range ports[:3] {
+			r.add(p, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
+		}
+		r.add(5, sim.DriveSpec{WriteMBps: 150, ReadMBps: 300})
+		j := r.job(engine.CopyVerify, ports...)
+		// Long enough to fall out of the window, early enough to catch up
+		// before the copy ends (and not so fast as to leave the others
+		// behind in turn).
+		w := &procsAtWrites{Drive: &stallingDrive{Drive: r.open[5], at: size / 8, stall: chunkTime(60)}}
+		j.Targets[3].Dev = w
+		runPassing(t, r, j, ports)
+		require.NotEmpty(t, w.seen)
+		assert.Equal(t, base+1, slices.Max(w.seen), "GOMAXPROCS at port 5's writes while it was behind")
+		assert.Equal(t, base, w.seen[len(w.seen)-2], "GOMAXPROCS at its last chunk's write, caught up (its head is written last)")
+		assert.Equal(t, base, runtime.GOMAXPROCS(0), "GOMAXPROCS after the job")
+	})
+}
+
+// procsAtWrites records GOMAXPROCS at each write to a drive.
+type procsAtWrites struct {
+	hal.Drive
+	mu   sync.Mutex
+	seen []int
+}
+
+func (d *procsAtWrites) WriteAt(p []byte, off int64) (int, error) {
+	d.mu.Lock()
+	d.seen = append(d.seen, runtime.GOMAXPROCS(0))
+	d.mu.Unlock()
+	return d.Drive.WriteAt(p, off)
+}
+
 // A job stopped while a port straggles takes back the P it lent: the
 // appliance runs job after job, and GOMAXPROCS must not creep up.
 func TestStoppedStragglerGivesBackItsProc(t *testing.T) {
+	base := procsBase(t)
 	synctest.Test(t, func(t *testing.T) {
-		base := runtime.GOMAXPROCS(0)
 		r := newRig(t, randomBytes(16*MiB, 47), sim.DriveSpec{})
 		r.add(2, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
 		r.add(3, sim.DriveSpec{WriteMBps: 25, ReadMBps: 50})
