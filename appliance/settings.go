@@ -46,6 +46,8 @@ type settingsFile struct {
 	TLSCert      *string `yaml:"tls_cert,omitempty"`
 	TLSKey       *string `yaml:"tls_key,omitempty"`
 	MetricsToken *string `yaml:"metrics_token,omitempty"`
+
+	lines map[string]int // the line each key is on (decodeSettings)
 }
 
 // Fleet is what the settings say of the fleet beyond this box. The file
@@ -88,10 +90,12 @@ func (n *wholeNumber) UnmarshalYAML(v *yaml.Node) error {
 	return nil
 }
 
-// decodeSettings decodes a settings file key by key, so that every error
-// names the file, the line and the key. Unknown and repeated keys are
-// errors, and so is a second YAML document, which would otherwise be
-// left unread.
+// decodeSettings decodes a settings file: unknown and repeated keys are
+// errors, and so is a second YAML document, which would otherwise be left
+// unread. The file is decoded as a whole, as YAML reads it (anchors,
+// merge keys and all); where that fails, each key is decoded on its own
+// to find which one, so that the error names the file, the line and the
+// key. The lines the keys are on are kept for the checks of their values.
 func decodeSettings(data []byte, source string) (settingsFile, error) {
 	var f settingsFile
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -116,27 +120,72 @@ func decodeSettings(data []byte, source string) (settingsFile, error) {
 	if root.Kind != yaml.MappingNode {
 		return f, fmt.Errorf("%s: line %d: holds %s, not keys with their values (such as \"verify: true\")", source, root.Line, shown(root))
 	}
+	whole := yaml.NewDecoder(bytes.NewReader(data))
+	whole.KnownFields(true)
+	if err := whole.Decode(&f); err != nil {
+		if keyErr := decodeKeys(root, source); keyErr != nil {
+			return settingsFile{}, keyErr
+		}
+		return settingsFile{}, fmt.Errorf("%s: %w", source, err)
+	}
+	f.lines = map[string]int{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if key, ok := keyOf(root.Content[i]); ok {
+			f.lines[key] = root.Content[i].Line
+		}
+	}
+	return f, nil
+}
+
+// decodeKeys decodes each key of a settings file's mapping on its own, and
+// says what is wrong with the first that fails.
+func decodeKeys(root *yaml.Node, source string) error {
+	var f settingsFile
 	fields := settingsFields(&f)
 	first := map[string]int{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
-		field, ok := fields[k.Value]
+		key, ok := keyOf(k)
+		if !ok {
+			return fmt.Errorf("%s: line %d: %s cannot be a key", source, k.Line, shown(k))
+		}
+		if key == "<<" {
+			continue // a merge key: the keys it brings in are YAML's to check
+		}
+		field, ok := fields[key]
 		switch {
 		case !ok:
-			return f, fmt.Errorf("%s: line %d: %q is no setting", source, k.Line, k.Value)
-		case first[k.Value] > 0:
-			return f, fmt.Errorf("%s: line %d: %s: given twice (first on line %d)", source, k.Line, k.Value, first[k.Value])
+			return fmt.Errorf("%s: line %d: %q is no setting", source, k.Line, key)
+		case first[key] > 0:
+			return fmt.Errorf("%s: line %d: %s: given twice (first on line %d)", source, k.Line, key, first[key])
 		}
-		first[k.Value] = k.Line
+		first[key] = k.Line
 		if err := v.Decode(field.Addr().Interface()); err != nil {
 			var te *yaml.TypeError
 			if errors.As(err, &te) {
-				err = fmt.Errorf("%s is not %s", shown(v), kindOf(field.Type().Elem()))
+				want := kindOf(field.Type().Elem())
+				err = fmt.Errorf("%s is not %s", shown(v), want)
+				if v.Kind == yaml.ScalarNode && v.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+					err = fmt.Errorf("%s is in quotes, which makes it text: give %s without them", shown(v), want)
+				}
 			}
-			return f, fmt.Errorf("%s: line %d: %s: %w", source, v.Line, k.Value, err)
+			return fmt.Errorf("%s: line %d: %s: %w", source, v.Line, key, err)
 		}
 	}
-	return f, nil
+	return nil
+}
+
+// keyOf is the key a mapping's key node names: a scalar, or an alias
+// of one, as YAML reads it (tags included).
+func keyOf(k *yaml.Node) (string, bool) {
+	if k.Kind == yaml.AliasNode && k.Alias != nil {
+		k = k.Alias
+	}
+	var key string
+	if k.Kind != yaml.ScalarNode || k.Decode(&key) != nil {
+		return "", false
+	}
+	return key, true
 }
 
 // settingsFields maps each key of the file to f's field for it.
@@ -145,20 +194,33 @@ func settingsFields(f *settingsFile) map[string]reflect.Value {
 	fields := make(map[string]reflect.Value, v.NumField())
 	for i := range v.NumField() {
 		key, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")
-		fields[key] = v.Field(i)
+		if key != "" && key != "-" {
+			fields[key] = v.Field(i)
+		}
 	}
 	return fields
 }
 
+// at names where a key was set, for an error about its value: the file,
+// the line (where the key is in the file itself, not merged in) and the
+// key.
+func (f settingsFile) at(source, key string) string {
+	if line, ok := f.lines[key]; ok {
+		return fmt.Sprintf("%s: line %d: %s", source, line, key)
+	}
+	return source + ": " + key
+}
+
 // shown is how an error names the value a key was given.
 func shown(v *yaml.Node) string {
+	if v.Kind == yaml.AliasNode && v.Alias != nil {
+		v = v.Alias
+	}
 	switch v.Kind {
 	case yaml.SequenceNode:
 		return "a list"
 	case yaml.MappingNode:
 		return "a set of keys"
-	case yaml.AliasNode:
-		return "an alias"
 	}
 	return strconv.Quote(v.Value)
 }
@@ -200,21 +262,21 @@ func (f settingsFile) fleet(base Fleet, source string) (Fleet, error) {
 	if f.Replicate != nil {
 		u := *f.Replicate
 		if u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
-			return base, fmt.Errorf("%s: replicate: give a postgres:// URL, or leave it empty", source)
+			return base, fmt.Errorf("%s: give a postgres:// URL, or leave it empty", f.at(source, "replicate"))
 		}
 		out.Replicate = u
 	}
 	if f.Catalog != nil {
 		u := *f.Catalog
 		if u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-			return base, fmt.Errorf("%s: catalog: give an http:// or https:// URL, or leave it empty", source)
+			return base, fmt.Errorf("%s: give an http:// or https:// URL, or leave it empty", f.at(source, "catalog"))
 		}
 		out.Catalog = u
 	}
 	if f.CatalogEvery != nil {
 		d, err := time.ParseDuration(*f.CatalogEvery)
 		if err != nil || d < time.Minute || d > 7*24*time.Hour {
-			return base, fmt.Errorf("%s: catalog_every: %q is not a duration from 1m to 168h", source, *f.CatalogEvery)
+			return base, fmt.Errorf("%s: %q is not a duration from 1m to 168h", f.at(source, "catalog_every"), *f.CatalogEvery)
 		}
 		out.CatalogEvery = d
 	}
@@ -229,7 +291,7 @@ func (f settingsFile) panel(base ui.Settings, source string) (ui.Settings, error
 	}
 	if f.AutoStart != nil {
 		if *f.AutoStart < 0 || *f.AutoStart > 64 {
-			return base, fmt.Errorf("%s: auto_start: %d is not 0..64", source, *f.AutoStart)
+			return base, fmt.Errorf("%s: %d is not 0..64", f.at(source, "auto_start"), *f.AutoStart)
 		}
 		s.AutoStart = int(*f.AutoStart)
 	}
@@ -245,7 +307,7 @@ func (f settingsFile) panel(base ui.Settings, source string) (ui.Settings, error
 			d, err = 0, nil
 		}
 		if err != nil || d < 0 {
-			return base, fmt.Errorf("%s: backlight: %q is not a duration such as 5m, or never", source, *f.Backlight)
+			return base, fmt.Errorf("%s: %q is not a duration such as 5m, or never", f.at(source, "backlight"), *f.Backlight)
 		}
 		s.Backlight = d
 	}
@@ -254,7 +316,7 @@ func (f settingsFile) panel(base ui.Settings, source string) (ui.Settings, error
 		case "whole", "used", "smart":
 			s.Area = *f.Area
 		default:
-			return base, fmt.Errorf("%s: area: %q is not whole, used or smart", source, *f.Area)
+			return base, fmt.Errorf("%s: %q is not whole, used or smart", f.at(source, "area"), *f.Area)
 		}
 	}
 	if f.Clean != nil {
@@ -265,7 +327,7 @@ func (f settingsFile) panel(base ui.Settings, source string) (ui.Settings, error
 	}
 	if f.PIN != nil {
 		if p := *f.PIN; p != "" && (len(p) != 4 || strings.Trim(p, "0123456789") != "") {
-			return base, fmt.Errorf("%s: pin: give four digits, or leave it empty for no lock", source)
+			return base, fmt.Errorf("%s: give four digits, or leave it empty for no lock", f.at(source, "pin"))
 		}
 		s.PIN = *f.PIN
 	}
@@ -275,7 +337,7 @@ func (f settingsFile) panel(base ui.Settings, source string) (ui.Settings, error
 	if f.MinMBps != nil {
 		// NaN fails every comparison, so test for the range, not outside it.
 		if v := *f.MinMBps; !(v >= 0 && v <= maxMinWriteMBps) {
-			return base, fmt.Errorf("%s: min_write_mbps: %g is not 0..%d MB/s (0: no floor)", source, v, maxMinWriteMBps)
+			return base, fmt.Errorf("%s: %g is not 0..%d MB/s (0: no floor)", f.at(source, "min_write_mbps"), v, maxMinWriteMBps)
 		}
 		s.MinWriteMBps = *f.MinMBps
 	}
@@ -284,7 +346,7 @@ func (f settingsFile) panel(base ui.Settings, source string) (ui.Settings, error
 		case "disk", "files":
 			s.Files = *f.CopyMode == "files"
 		default:
-			return base, fmt.Errorf("%s: copy_mode: %q is not disk or files", source, *f.CopyMode)
+			return base, fmt.Errorf("%s: %q is not disk or files", f.at(source, "copy_mode"), *f.CopyMode)
 		}
 	}
 	return s, nil
@@ -469,7 +531,7 @@ func ParseNetwork(data []byte, source string) (Network, error) {
 		}
 		if n.HTTP != "" {
 			if _, port, err := net.SplitHostPort(n.HTTP); err != nil || port == "" {
-				return n, fmt.Errorf("%s: http: %q is not an address such as :8080 or 127.0.0.1:8080 (or off)", source, *f.HTTP)
+				return n, fmt.Errorf("%s: %q is not an address such as :8080 or 127.0.0.1:8080 (or off)", f.at(source, "http"), *f.HTTP)
 			}
 		}
 	}
@@ -485,7 +547,7 @@ func ParseNetwork(data []byte, source string) (Network, error) {
 	if f.MetricsToken != nil {
 		n.MetricsToken = *f.MetricsToken
 		if t := n.MetricsToken; t != "" && (len(t) < 16 || strings.ContainsAny(t, " \t\r\n")) {
-			return n, fmt.Errorf("%s: metrics_token: give at least 16 characters without spaces", source)
+			return n, fmt.Errorf("%s: give at least 16 characters without spaces", f.at(source, "metrics_token"))
 		}
 	}
 	return n, nil

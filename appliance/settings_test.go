@@ -53,23 +53,28 @@ func TestSavingSetupKeepsTheFleetKeys(t *testing.T) {
 
 func TestSettingsErrorsNameTheField(t *testing.T) {
 	for _, tc := range []struct{ text, want string }{
-		{"auto_start: -1", "s.yaml: auto_start: -1 is not 0..64"},
+		{"auto_start: -1", "s.yaml: line 1: auto_start: -1 is not 0..64"},
 		{"auto_start: 3.5", `s.yaml: line 1: auto_start: "3.5" is not a whole number`},
 		{"buzzer: true\nauto_start: [3]", "s.yaml: line 2: auto_start: a list is not a whole number"},
 		{"buzzer: false\n---\nbogus: 1\n", "s.yaml: holds more than one YAML document"},
 		{"buzzer: false\nbuzzer: true\n", "s.yaml: line 2: buzzer: given twice (first on line 1)"},
 		{"- verify\n", `s.yaml: line 1: holds a list, not keys with their values (such as "verify: true")`},
-		{"backlight: soon", `s.yaml: backlight: "soon" is not a duration`},
-		{"area: half", `s.yaml: area: "half" is not whole, used or smart`},
+		{"backlight: soon", `s.yaml: line 1: backlight: "soon" is not a duration`},
+		{"area: half", `s.yaml: line 1: area: "half" is not whole, used or smart`},
 		{"verify: maybe", `s.yaml: line 1: verify: "maybe" is not true or false`},
 		{"# set on the bench\nmin_write_mbps: fast", `s.yaml: line 2: min_write_mbps: "fast" is not a number`},
 		{"area: {half: 1}", "s.yaml: line 1: area: a set of keys is not a word or text"},
 		{"colour: blue", `s.yaml: line 1: "colour" is no setting`},
+		{"verify: \"true\"", `s.yaml: line 1: verify: "true" is in quotes, which makes it text: give true or false without them`},
+		{"buzzer: true\nauto_start: 99", "s.yaml: line 2: auto_start: 99 is not 0..64"},
+		{"? [a]\n: 1", "s.yaml: line 1: a list cannot be a key"},
+		{"area: &n whole\nverify: *n", `s.yaml: line 2: verify: "whole" is not true or false`},
+		{"buzzer: &verify false\n*verify : false", `s.yaml: line 2: "false" is no setting`},
 		{"verify: [", "s.yaml: yaml:"},
-		{"copy_mode: tape", `s.yaml: copy_mode: "tape" is not disk or files`},
-		{"replicate: mysql://db", "s.yaml: replicate: give a postgres:// URL"},
-		{"catalog: ftp://x", "s.yaml: catalog: give an http:// or https:// URL"},
-		{"catalog_every: 1s", `s.yaml: catalog_every: "1s" is not a duration from 1m to 168h`},
+		{"copy_mode: tape", `s.yaml: line 1: copy_mode: "tape" is not disk or files`},
+		{"replicate: mysql://db", "s.yaml: line 1: replicate: give a postgres:// URL"},
+		{"catalog: ftp://x", "s.yaml: line 1: catalog: give an http:// or https:// URL"},
+		{"catalog_every: 1s", `s.yaml: line 1: catalog_every: "1s" is not a duration from 1m to 168h`},
 	} {
 		_, err := ParseSettings([]byte(tc.text), DefaultSettings(), "s.yaml")
 		assert.ErrorContains(t, err, tc.want, tc.text)
@@ -79,6 +84,17 @@ func TestSettingsErrorsNameTheField(t *testing.T) {
 	want := DefaultSettings()
 	want.Panel.Buzzer = false
 	assert.Equal(t, want, got, "what the file leaves out keeps its default")
+	// YAML as YAML reads it: merge keys, tagged keys, anchors.
+	for _, tc := range []struct{ text, why string }{
+		{"<<: {verify: false, buzzer: false}\n", "a merge key"},
+		{"!!binary dmVyaWZ5: false\nbuzzer: false\n", "a tagged key"},
+		{"verify: &off false\nbuzzer: *off\n", "an anchor and its alias"},
+	} {
+		got, err := ParseSettings([]byte(tc.text), DefaultSettings(), "s.yaml")
+		require.NoError(t, err, tc.why)
+		assert.False(t, got.Panel.Verify, tc.why)
+		assert.False(t, got.Panel.Buzzer, tc.why)
+	}
 	for _, text := range []string{"", "# nothing set yet\n", "verify: ~\n"} {
 		got, err := ParseSettings([]byte(text), DefaultSettings(), "s.yaml")
 		require.NoError(t, err, "%q", text)
@@ -141,7 +157,7 @@ func TestLoadSettings(t *testing.T) {
 
 	require.NoError(t, os.WriteFile(defaults, []byte("area: 7\n"), 0o644))
 	_, _, err = LoadSettings(fsys.OS, defaults, state)
-	assert.ErrorContains(t, err, "defaults.yaml: area")
+	assert.ErrorContains(t, err, "defaults.yaml: line 1: area")
 }
 
 func TestSettingsBoundMinWriteSpeed(t *testing.T) {
@@ -152,9 +168,9 @@ func TestSettingsBoundMinWriteSpeed(t *testing.T) {
 		{"min_write_mbps: 12.5", ""},
 		{"min_write_mbps: 0", ""},
 		{"min_write_mbps: 10000", ""},
-		{"min_write_mbps: .nan", "s.yaml: min_write_mbps: NaN is not 0..10000 MB/s"},
-		{"min_write_mbps: .inf", "s.yaml: min_write_mbps: +Inf is not 0..10000 MB/s"},
-		{"min_write_mbps: 1e308", "s.yaml: min_write_mbps: 1e+308 is not 0..10000 MB/s"},
+		{"min_write_mbps: .nan", "s.yaml: line 1: min_write_mbps: NaN is not 0..10000 MB/s"},
+		{"min_write_mbps: .inf", "s.yaml: line 1: min_write_mbps: +Inf is not 0..10000 MB/s"},
+		{"min_write_mbps: 1e308", "s.yaml: line 1: min_write_mbps: 1e+308 is not 0..10000 MB/s"},
 		{"min_write_mbps: 10001", "min_write_mbps: 10001 is not"},
 		{"min_write_mbps: -1", "min_write_mbps: -1 is not"},
 	} {
