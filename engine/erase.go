@@ -161,7 +161,7 @@ func eraseOne(ctx context.Context, j EraseJob, opts Options, t PortTarget, passe
 	if size <= 0 {
 		// A card reader with no card in it: nothing was erased, and a
 		// PASS would say the drive was.
-		return e.fail(PhaseWaiting, CauseTooSmall, -1, errors.New("the drive holds 0 bytes (a reader without its card?): nothing to erase"))
+		return e.fail(PhaseWaiting, CauseNoMedia, -1, errors.New("the drive holds 0 bytes (no card in the reader?): nothing to erase"))
 	}
 	e.buf = alignedBuf(opts.ChunkSize)
 

@@ -116,8 +116,8 @@ func TestEraseOfAnEmptyDriveFails(t *testing.T) {
 			require.NoError(t, err)
 			pr := res.Ports[0]
 			assert.Equal(t, engine.Fail, pr.Status)
-			assert.Equal(t, engine.CauseTooSmall, pr.Cause)
-			assert.Equal(t, "port 3: the drive holds 0 bytes (a reader without its card?): nothing to erase", pr.Reason)
+			assert.Equal(t, engine.CauseNoMedia, pr.Cause)
+			assert.Equal(t, "port 3: the drive holds 0 bytes (no card in the reader?): nothing to erase", pr.Reason)
 			assert.Zero(t, pr.Written)
 		})
 	}

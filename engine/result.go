@@ -73,6 +73,9 @@ type Cause string
 // Causes of failure.
 const (
 	CauseTooSmall Cause = "too small"
+	// CauseNoMedia: the drive holds no bytes (a card reader without its
+	// card).
+	CauseNoMedia  Cause = "no media"
 	CauseWrite    Cause = "write error"
 	CauseSync     Cause = "sync error"
 	CauseRead     Cause = "read error"
