@@ -50,14 +50,37 @@ type Machine struct {
 	plugged map[string]string // device id -> block node name
 }
 
-// Accel is KVM when this machine offers it, else QEMU's own translator
-// (TCG), with a thread per virtual CPU.
+// Accel is KVM when this machine offers it for a stock guest, else QEMU's
+// own translator (TCG), with a thread per virtual CPU. KVM needs both a
+// /dev/kvm to open and a CPU with VT-x or AMD-V: a nested host can offer
+// /dev/kvm without them (a paravirtual KVM such as PVM), and a stock
+// Debian kernel hangs there before it prints a line.
 func Accel() string {
-	if f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0); err == nil {
-		f.Close()
-		return "kvm"
+	info, err := os.ReadFile("/proc/cpuinfo")
+	if err == nil && hardwareVirt(info) {
+		if f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0); err == nil {
+			f.Close()
+			return "kvm"
+		}
 	}
 	return "tcg,thread=multi"
+}
+
+// hardwareVirt says whether a /proc/cpuinfo names VT-x (vmx) or AMD-V
+// (svm) among its CPU flags.
+func hardwareVirt(cpuinfo []byte) bool {
+	for line := range strings.Lines(string(cpuinfo)) {
+		name, flags, ok := strings.Cut(line, ":")
+		if !ok || strings.TrimSpace(name) != "flags" {
+			continue
+		}
+		for f := range strings.FieldsSeq(flags) {
+			if f == "vmx" || f == "svm" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Args is QEMU's command line for the configuration. QEMU connects to
