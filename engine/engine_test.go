@@ -87,6 +87,18 @@ func (r *rig) add(port int, spec sim.DriveSpec, faults ...sim.Fault) *sim.Drive 
 	return d
 }
 
+// steadyTarget is a target that writes at 100 MB/s and reads back at
+// 200: the speed tests' yardstick.
+var steadyTarget = sim.DriveSpec{WriteMBps: 100, ReadMBps: 200}
+
+// addEach adds a drive of spec on each port.
+func (r *rig) addEach(spec sim.DriveSpec, ports ...int) {
+	r.t.Helper()
+	for _, p := range ports {
+		r.add(p, spec)
+	}
+}
+
 func (r *rig) job(mode engine.Mode, ports ...int) engine.Job {
 	j := engine.Job{Source: r.master, Mode: mode, Options: engine.Options{ChunkSize: 64 << 10, RetryDelay: time.Millisecond}}
 	for _, p := range ports {

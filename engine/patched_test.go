@@ -105,9 +105,7 @@ func TestPatchedJobWithinBudget(t *testing.T) {
 		content := randomBytes(8*MiB, 24)
 		r := newRig(t, content, sim.DriveSpec{ReadMBps: 400})
 		ports := []int{2, 3, 4, 5, 6}
-		for _, p := range ports[:4] {
-			r.add(p, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
-		}
+		r.addEach(steadyTarget, ports[:4]...)
 		r.add(6, sim.DriveSpec{WriteMBps: 5, ReadMBps: 200})
 		j := r.job(engine.CopyVerify, ports...)
 		j.Options.ChunkSize = piece

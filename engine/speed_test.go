@@ -29,9 +29,7 @@ func TestNearlyCaughtUpTargetKeepsItsPlace(t *testing.T) {
 		const size = 16 * MiB
 		r := newRig(t, randomBytes(size, 40), sim.DriveSpec{}) // the master keeps ahead of them all
 		ports := []int{2, 3, 4, 5}
-		for _, p := range ports[:3] {
-			r.add(p, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
-		}
+		r.addEach(steadyTarget, ports[:3]...)
 		// 8% slower: over the copy it drifts about 20 chunks of 64 KiB
 		// behind, more than the 16 the reader reads ahead.
 		r.add(5, sim.DriveSpec{WriteMBps: 92, ReadMBps: 200})
@@ -91,9 +89,7 @@ func TestStalledTargetKeepsItsPlace(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				r := newRig(t, randomBytes(size, tt.seed), sim.DriveSpec{})
 				ports := []int{2, 3, 4, 5}
-				for _, p := range ports {
-					r.add(p, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
-				}
+				r.addEach(steadyTarget, ports...)
 				j := r.job(engine.CopyVerify, ports...)
 				j.Targets[3].Dev = &stallingDrive{Drive: r.open[5], at: tt.at, stall: chunkTime(tt.chunks)}
 				runReadingOnce(t, r, j, ports)
@@ -144,9 +140,7 @@ func TestPortFailingBeforeItsFirstChunkHoldsNoChunk(t *testing.T) {
 		const size = 16 * MiB
 		r := newRig(t, randomBytes(size, 46), sim.DriveSpec{})
 		ports := []int{2, 3, 4}
-		for _, p := range ports {
-			r.add(p, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
-		}
+		r.addEach(steadyTarget, ports...)
 		j := r.job(engine.CopyVerify, ports...)
 		j.Options.Delta = true
 		j.Targets[2].Dev = uncachedDrive{r.open[4]}
@@ -343,9 +337,7 @@ func TestSlowTargetDoesNotPaceTheOthers(t *testing.T) {
 				fast := []int{2, 3, 4}
 				run := func(ports []int) *engine.Result {
 					r := newRig(t, content, sim.DriveSpec{ReadMBps: tt.master})
-					for _, p := range fast {
-						r.add(p, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
-					}
+					r.addEach(steadyTarget, fast...)
 					r.add(5, sim.DriveSpec{WriteMBps: tt.slow, ReadMBps: 2 * tt.slow})
 					return runPassing(t, r, r.job(engine.CopyVerify, ports...), ports)
 				}
@@ -431,9 +423,7 @@ func TestStragglerLendsAProc(t *testing.T) {
 				const size = 16 * MiB
 				r := newRig(t, randomBytes(size, 46), sim.DriveSpec{})
 				ports := []int{2, 3, 4}
-				for _, p := range ports {
-					r.add(p, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
-				}
+				r.addEach(steadyTarget, ports...)
 				for i, mbps := range tt.slow {
 					r.add(5+i, sim.DriveSpec{WriteMBps: mbps, ReadMBps: 2 * mbps})
 					ports = append(ports, 5+i)
@@ -462,9 +452,7 @@ func TestStragglerThatCatchesUpGivesBackItsProc(t *testing.T) {
 		const size = 16 * MiB
 		r := newRig(t, randomBytes(size, 48), sim.DriveSpec{})
 		ports := []int{2, 3, 4, 5}
-		for _, p := range ports[:3] {
-			r.add(p, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
-		}
+		r.addEach(steadyTarget, ports[:3]...)
 		r.add(5, sim.DriveSpec{WriteMBps: 150, ReadMBps: 300})
 		j := r.job(engine.CopyVerify, ports...)
 		// Long enough to fall out of the window, early enough to catch up
