@@ -142,9 +142,13 @@ func eraseOne(ctx context.Context, j EraseJob, opts Options, t PortTarget, passe
 	e := &eraser{ctx: ctx, t: t, dev: t.Dev.(Target), opts: opts, start: time.Now(),
 		res: PortResult{Port: t.Port, Label: t.Label, Offset: -1}}
 	size := e.dev.Size()
-	ranges := []Extent{{0, size}}
-	if j.Mode == EraseQuick {
+	var ranges []Extent // none on a drive that holds no bytes (failed below)
+	switch {
+	case size <= 0:
+	case j.Mode == EraseQuick:
 		ranges = quickRanges(e.dev, size)
+	default:
+		ranges = []Extent{{0, size}}
 	}
 	var total int64
 	for _, r := range ranges {

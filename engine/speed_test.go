@@ -488,7 +488,7 @@ func TestStoppedStragglerGivesBackItsProc(t *testing.T) {
 	base := procsBase(t)
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, randomBytes(16*MiB, 47), sim.DriveSpec{})
-		r.add(2, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200})
+		r.add(2, steadyTarget)
 		r.add(3, sim.DriveSpec{WriteMBps: 25, ReadMBps: 50})
 		j := r.job(engine.CopyVerify, 2, 3)
 		ctx, cancel := context.WithCancel(context.Background())
