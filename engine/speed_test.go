@@ -364,6 +364,83 @@ func TestSlowTargetDoesNotPaceTheOthers(t *testing.T) {
 	}
 }
 
+// One target faster than the rest does not drag the window away from
+// them: were the window to follow it, the others would fall out one by
+// one and each read the master for itself (three beside one half as fast
+// again read it about 3x). While the targets near the window's leading
+// edge are fewer than half of those in it, the reader waits for the pack
+// instead, and the fast one keeps the pack's pace: the batch ends with
+// the pack anyway. Nor does the pack lose time to it.
+func TestFastTargetDoesNotLeaveThePackBehind(t *testing.T) {
+	tests := []struct {
+		name string
+		pack int     // targets at 100 MB/s
+		fast float64 // the MB/s of one more
+	}{
+		{"one a half faster than three", 3, 150},
+		{"one twice as fast as five", 5, 200},
+		{"one four times as fast as three", 3, 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const size = 16 * MiB
+				content := randomBytes(size, 47)
+				var pack []int
+				for i := range tt.pack {
+					pack = append(pack, 2+i)
+				}
+				fast := 2 + tt.pack
+				run := func(ports []int) *engine.Result {
+					r := newRig(t, content, sim.DriveSpec{})
+					r.addEach(steadyTarget, pack...)
+					r.add(fast, sim.DriveSpec{WriteMBps: tt.fast, ReadMBps: 2 * tt.fast})
+					return runReadingOnce(t, r, r.job(engine.CopyVerify, ports...), ports)
+				}
+				alone := run(pack)
+				beside := run(append(slices.Clone(pack), fast))
+				for _, p := range pack {
+					a, _ := alone.Port(p)
+					b, _ := beside.Port(p)
+					assert.LessOrEqual(t, b.Duration, a.Duration+chunkTime(1),
+						"port %d: %v beside the fast target, %v without it", p, b.Duration, a.Duration)
+				}
+			})
+		})
+	}
+}
+
+// A pack that hangs holds a faster target back for at most a second: then
+// the reader lets the pack's chunk go, and the pack reads the master
+// itself once it moves again.
+func TestHungPackHoldsTheFastTargetBackASecond(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const size = 16 * MiB
+		content := randomBytes(size, 48)
+		pack, fast := []int{2, 3, 4}, 5
+		ports := append(slices.Clone(pack), fast)
+		run := func(hang time.Duration) *engine.Result {
+			r := newRig(t, content, sim.DriveSpec{})
+			r.addEach(steadyTarget, pack...)
+			r.add(fast, sim.DriveSpec{WriteMBps: 150, ReadMBps: 300})
+			j := r.job(engine.CopyVerify, ports...)
+			if hang > 0 {
+				for i := range pack {
+					j.Targets[i].Dev = &stallingDrive{Drive: r.open[pack[i]], at: size / 2, stall: hang}
+				}
+			}
+			return runPassing(t, r, j, ports)
+		}
+		even := run(0)
+		hung := run(100 * time.Second)
+		before, _ := even.Port(fast)
+		after, _ := hung.Port(fast)
+		assert.LessOrEqual(t, after.Duration, before.Duration+time.Second+chunkTime(1),
+			"the fast port: %v beside the hung pack, %v beside a moving one", after.Duration, before.Duration)
+		assert.Greater(t, float64(hung.MasterRead), 1.1*size, "the hung pack read the master itself")
+	})
+}
+
 // procsWatch records GOMAXPROCS as a job's ports report progress: the
 // most it was, and what it was at each port's last report of each phase.
 type procsWatch struct {

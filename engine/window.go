@@ -25,8 +25,12 @@ import (
 // for a consumer once a target wants the next chunk, so a target that
 // stalls paces the others by at most a twentieth of their time (and a
 // second at once); a target that has taken half the chunks the leader
-// has, or fewer, is slow and gets no patience at all. Memory is bounded
-// by (max + consumers) chunks, whatever the image size.
+// has, or fewer, is slow and gets no patience at all. The exception is a
+// leader that outruns the pack: when fewer than half of the targets in
+// the window are near its leading edge, the window stays with the rest,
+// and the reader waits for the oldest chunk (up to a second at once, a
+// stall) however slow the pack is, so the leader keeps the pack's pace.
+// Memory is bounded by (max + consumers) chunks, whatever the image size.
 type window struct {
 	mu        sync.Mutex
 	chunkSize int
@@ -65,11 +69,36 @@ const maxHold = time.Second
 // patienceLeft is how much longer the reader may wait before it evicts
 // chunk lo, which a consumer still needs; w.mu held.
 func (w *window) patienceLeft() time.Duration {
+	return min(time.Since(w.started)/patience-w.waited, w.holdLeft())
+}
+
+// holdLeft is how much longer the reader may wait for chunk lo to be let
+// go of, at once; w.mu held.
+func (w *window) holdLeft() time.Duration {
 	now := time.Now()
 	if w.holdFrom.IsZero() || w.holdLo != w.lo {
 		w.holdLo, w.holdFrom = w.lo, now
 	}
-	return min(now.Sub(w.started)/patience-w.waited, maxHold-now.Sub(w.holdFrom))
+	return maxHold - now.Sub(w.holdFrom)
+}
+
+// outrun reports whether the targets near the window's leading edge
+// (within the read-ahead of it) are fewer than half of the targets in the
+// window: one fast target among slower ones. Following it, the window
+// would leave the others behind one by one, and each would read the
+// master for itself; the batch ends with them anyway. w.mu held.
+func (w *window) outrun() bool {
+	in, near := 0, 0
+	for c, next := range w.cursors {
+		if !c.pulls || next < w.lo {
+			continue // the hasher, or a target already behind
+		}
+		in++
+		if next > w.hi-w.ahead {
+			near++
+		}
+	}
+	return 2*near < in
 }
 
 type buffer struct {
@@ -195,11 +224,21 @@ func (w *window) reserve(ctx context.Context, idx int) (*buffer, error) {
 			// slow one: waiting for it would only pace the others, and
 			// it would fall behind again all the same. Not so the
 			// hasher: out of the window, it would read the master again.
-			slow := !hasherLo && 2*w.lo <= w.hi
-			if left := w.patienceLeft(); left > 0 && !slow {
+			// Nor a pack the leader outruns: then the leader is the odd
+			// one, and the reader waits for the pack, a second at once
+			// at most, whatever the patience left.
+			outrun := w.outrun()
+			slow := !hasherLo && !outrun && 2*w.lo <= w.hi
+			left := w.patienceLeft()
+			if outrun {
+				left = w.holdLeft()
+			}
+			if left > 0 && !slow {
 				at := time.Now()
 				err := w.waitFor(ctx, left)
-				w.waited += time.Since(at)
+				if !outrun {
+					w.waited += time.Since(at)
+				}
 				if err != nil {
 					return nil, err
 				}
