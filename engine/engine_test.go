@@ -806,6 +806,29 @@ func TestStragglerOnAChangedMaster(t *testing.T) {
 	})
 }
 
+// A phase's percentage never claims work that was not done: a drive that
+// reports no bytes is 0 % until its port ends, and a count past the total
+// stops at 100 %.
+func TestProgressPercent(t *testing.T) {
+	tests := []struct {
+		name string
+		p    engine.Progress
+		want int
+	}{
+		{"nothing done yet", engine.Progress{Total: 200}, 0},
+		{"half", engine.Progress{Done: 100, Total: 200}, 50},
+		{"all", engine.Progress{Done: 200, Total: 200}, 100},
+		{"past the total", engine.Progress{Done: 300, Total: 200}, 100},
+		{"a phase of no bytes, running", engine.Progress{Phase: engine.PhaseWaiting}, 0},
+		{"a phase of no bytes, ended", engine.Progress{Ended: true}, 100},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, tt.p.Percent())
+		})
+	}
+}
+
 func TestProgressIsRateLimited(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, randomBytes(10*MiB, 13), sim.DriveSpec{})

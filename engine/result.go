@@ -172,12 +172,17 @@ type Progress struct {
 	Ended bool // the port has finished (pass, fail or abort)
 }
 
-// Percent is the share of the phase done, 0..100.
+// Percent is the share of the phase done, 0..100. A phase of no bytes
+// (a drive that reports none) is 0 % done until the port has ended, not
+// 100 %: nothing was done.
 func (p Progress) Percent() int {
-	if p.Total <= 0 {
+	switch {
+	case p.Total <= 0 && p.Ended:
 		return 100
+	case p.Total <= 0:
+		return 0
 	}
-	return int(p.Done * 100 / p.Total)
+	return int(min(p.Done, p.Total) * 100 / p.Total)
 }
 
 // meter turns byte counts into rate-limited progress events.
