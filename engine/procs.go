@@ -63,3 +63,16 @@ func lendProc(on bool) {
 		runtime.GOMAXPROCS(lent.base)
 	}
 }
+
+// Procs is how many Ps the process has of its own: GOMAXPROCS, less any a
+// straggling port has lent it for now. A worker pool sized by it (an
+// image capture's compressors) does not double while a copy beside it
+// has a port behind.
+func Procs() int {
+	lent.Lock()
+	defer lent.Unlock()
+	if lent.n > 0 {
+		return lent.base
+	}
+	return runtime.GOMAXPROCS(0)
+}

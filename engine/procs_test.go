@@ -43,6 +43,7 @@ func TestLendProc(t *testing.T) {
 				lendProc(true)
 			}
 			assert.Equal(t, tt.want(base), runtime.GOMAXPROCS(0), "while %d ports lend", tt.lenders)
+			assert.Equal(t, base, Procs(), "the process's own Ps while %d ports lend", tt.lenders)
 			for range tt.lenders {
 				lendProc(false)
 			}

@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/clonebay/clonebay/engine"
 	"github.com/clonebay/clonebay/internal/filelock"
 	"github.com/clonebay/clonebay/internal/fsys"
 	"github.com/klauspost/compress/zstd"
@@ -98,7 +99,7 @@ func (l *Library) create(name string) (*builder, error) {
 		b.abort()
 		return nil, err
 	}
-	workers := max(1, runtime.GOMAXPROCS(0))
+	workers := max(1, engine.Procs())
 	b.queue = make(chan *pending, 2*workers)
 	b.sem = make(chan struct{}, workers)
 	b.done = make(chan error, 1)
