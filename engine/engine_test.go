@@ -962,6 +962,46 @@ func TestBadSectorPolicy(t *testing.T) {
 	}
 }
 
+// A master that fails far beyond a few worn sectors ends the job under
+// the zero-fill policy too, once more than its limit is zeros: no target
+// passes with a copy made mostly of zeros, and the error says how much
+// could not be read and where.
+func TestZeroFillHasALimit(t *testing.T) {
+	content := randomBytes(4*MiB, 22)
+	for _, tc := range []struct {
+		name   string
+		fault  sim.Fault
+		maxBad int64
+		ok     bool
+	}{
+		{"a few sectors, within the default", sim.Fault{Kind: sim.ReadError, Off: 700_416, Len: 4096}, 0, true},
+		{"a failing stretch, past the default", sim.Fault{Kind: sim.ReadError, Off: MiB, Len: 2 * MiB}, 0, false},
+		{"a failing stretch, within a limit set higher", sim.Fault{Kind: sim.ReadError, Off: MiB, Len: 2 * MiB}, 3 * MiB, true},
+		{"a few sectors, past a limit set lower", sim.Fault{Kind: sim.ReadError, Off: 700_416, Len: 4096}, 2048, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, content, sim.DriveSpec{})
+			r.bay.Drive(1).Inject(tc.fault)
+			r.add(2, sim.DriveSpec{})
+			j := r.job(engine.CopyVerify, 2)
+			j.Options.BadSectors = engine.BadSectorPolicy{ZeroFill: true, Retries: 1, MaxBad: tc.maxBad}
+			res, err := j.Run(context.Background())
+			require.NoError(t, err)
+			pr, _ := res.Port(2)
+			if tc.ok {
+				require.True(t, res.OK(), "%v %+v", res.Err, res.Ports)
+				assert.Equal(t, []engine.Extent{{Off: tc.fault.Off, Len: tc.fault.Len}}, res.BadRanges)
+				return
+			}
+			require.ErrorIs(t, res.Err, engine.ErrMasterWorn)
+			assert.Contains(t, res.Err.Error(), "unreadable, the last at byte")
+			assert.Equal(t, engine.Fail, pr.Status)
+			assert.Equal(t, engine.CauseMaster, pr.Cause)
+			assert.Contains(t, pr.Reason, "cannot be read")
+		})
+	}
+}
+
 // TestMasterChangedDuringTheJob: the master's bytes change behind the
 // job's back (here through a second handle on its backing file, once the
 // copy has read everything) and the targets already hold what it was.

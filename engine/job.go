@@ -201,7 +201,21 @@ const recheckSample = 8
 type BadSectorPolicy struct {
 	ZeroFill bool
 	Retries  int // extra attempts per sector before it counts as bad
+	// MaxBad is the most master bytes a job copies as zeros (0:
+	// DefaultMaxBad). Past it the job ends, the master too worn to copy:
+	// a card that fails everywhere would otherwise be read sector by
+	// sector, each retried, for hours, and end in targets of zeros.
+	MaxBad int64
 }
+
+// DefaultMaxBad is BadSectorPolicy.MaxBad's default: 2048 sectors of
+// 512 bytes. A worn master's bad sectors are a few kilobytes; far more is
+// a failing drive.
+const DefaultMaxBad = 1 << 20
+
+// ErrMasterWorn is the cause (wrapped in Result.Err) when more of the
+// master could not be read than the bad-sector policy copies as zeros.
+var ErrMasterWorn = errors.New("too much of the master cannot be read")
 
 // Default option values.
 const (
@@ -221,6 +235,9 @@ func (o Options) withDefaults() Options {
 		o.WindowChunks = DefaultWindowChunks
 	}
 	o.WindowMax = max(o.WindowMax, o.WindowChunks)
+	if o.BadSectors.MaxBad == 0 {
+		o.BadSectors.MaxBad = DefaultMaxBad
+	}
 	if o.WriteRetries == 0 {
 		o.WriteRetries = DefaultWriteRetries
 	}
@@ -697,7 +714,10 @@ func (r *Running) readMaster(p []byte, off int64) error {
 		}
 		if serr != nil {
 			clear(p[s : s+n])
-			r.noteBad(Extent{off + s, n})
+			if bad := r.noteBad(Extent{off + s, n}); bad > r.opts.BadSectors.MaxBad {
+				return fmt.Errorf("%w: %s unreadable, the last at byte %d, and the bad-sector policy copies at most %s as zeros: %v",
+					ErrMasterWorn, FormatSize(bad), off+s, FormatSize(r.opts.BadSectors.MaxBad), serr)
+			}
 		}
 	}
 	return nil
@@ -722,13 +742,14 @@ func mediaError(err error) bool {
 	return !removed(err) && (errors.Is(err, syscall.EIO) || errors.Is(err, syscall.ENODATA) || errors.Is(err, syscall.EILSEQ))
 }
 
-// noteBad records an unreadable range of the master, once.
-func (r *Running) noteBad(e Extent) {
+// noteBad records an unreadable range of the master, once, and returns
+// how many bytes are recorded so in all.
+func (r *Running) noteBad(e Extent) int64 {
 	r.badMu.Lock()
 	defer r.badMu.Unlock()
 	for _, b := range r.bad {
 		if b.Off <= e.Off && e.End() <= b.End() {
-			return
+			return badBytes(r.bad)
 		}
 	}
 	r.bad = append(r.bad, e)
@@ -742,6 +763,16 @@ func (r *Running) noteBad(e Extent) {
 		merged = append(merged, x)
 	}
 	r.bad = merged
+	return badBytes(r.bad)
+}
+
+// badBytes is how many bytes the extents cover; they do not overlap.
+func badBytes(es []Extent) int64 {
+	var n int64
+	for _, e := range es {
+		n += e.Len
+	}
+	return n
 }
 
 // readFull reads exactly len(p) bytes at off; a short read is an error
