@@ -28,9 +28,12 @@ import (
 // has, or fewer, is slow and gets no patience at all. The exception is a
 // leader that outruns the pack: when fewer than half of the targets in
 // the window are near its leading edge, the window stays with the rest,
-// and the reader waits for the oldest chunk (up to a second at once, a
-// stall) however slow the pack is, so the leader keeps the pack's pace.
-// Memory is bounded by (max + consumers) chunks, whatever the image size.
+// and the reader waits for the oldest chunk however slow the pack is, so
+// the leader keeps the pack's pace: the batch ends with the pack anyway,
+// and the pack does not read the master once each. A pack that hangs
+// holds the leader back a second in all, then falls out; one that fails
+// after a while has cost the leader the time it was held (at most its
+// own copy's time again). Memory is bounded by (max + consumers) chunks, whatever the image size.
 type window struct {
 	mu        sync.Mutex
 	chunkSize int
@@ -47,6 +50,12 @@ type window struct {
 	waited    time.Duration   // how long the reader held a target back in all
 	holdLo    int             // the oldest chunk the reader last waited to evict
 	holdFrom  time.Time       // since when it waits for that chunk
+	// spent: the reader let go of a chunk the pack still held while the
+	// leader outran it, so the pack hangs. The reader waits for the pack
+	// no more (a target of it hung at a chunk of its own would cost
+	// another second each) until the pack moves again (lets go of the
+	// oldest chunk) or the leader no longer outruns it.
+	spent bool
 }
 
 // patience is the share of the job's time so far that the reader may, in
@@ -226,8 +235,13 @@ func (w *window) reserve(ctx context.Context, idx int) (*buffer, error) {
 			// hasher: out of the window, it would read the master again.
 			// Nor a pack the leader outruns: then the leader is the odd
 			// one, and the reader waits for the pack, a second at once
-			// at most, whatever the patience left.
+			// at most, whatever the patience left; once it has let a
+			// chunk of the pack go, not again until the pack moves.
 			outrun := w.outrun()
+			if !outrun {
+				w.spent = false
+			}
+			outrun = outrun && !w.spent
 			slow := !hasherLo && !outrun && 2*w.lo <= w.hi
 			left := w.patienceLeft()
 			if outrun {
@@ -244,6 +258,7 @@ func (w *window) reserve(ctx context.Context, idx int) (*buffer, error) {
 				}
 				continue
 			}
+			w.spent = w.spent || outrun
 			w.evictLo()
 			continue
 		default:
@@ -306,10 +321,8 @@ func (w *window) borrow() []byte {
 		return nil
 	}
 	for len(w.pool) == 0 && w.lo < w.hi {
-		for _, next := range w.cursors {
-			if next == w.lo {
-				return nil // the oldest is still needed
-			}
+		if w.needs(w.lo) {
+			return nil // the oldest is still needed
 		}
 		w.evictLo()
 	}
@@ -389,8 +402,21 @@ func (w *window) release(c *cursor, b *buffer, next int, own *[]byte) {
 			}
 		}
 	}
-	if _, ok := w.cursors[c]; ok {
+	if old, ok := w.cursors[c]; ok {
 		w.cursors[c] = next
+		if old == w.lo && !w.needs(w.lo) {
+			w.spent = false // the pack moves
+		}
 	}
 	w.broadcast()
+}
+
+// needs reports whether a consumer still needs chunk i; w.mu held.
+func (w *window) needs(i int) bool {
+	for _, next := range w.cursors {
+		if next == i {
+			return true
+		}
+	}
+	return false
 }
