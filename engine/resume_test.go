@@ -104,6 +104,29 @@ func TestResumeOfEveryChunk(t *testing.T) {
 	assert.Equal(t, int64(2*MiB), p2.Verified)
 }
 
+// A resumed port waits for the reader at the chunk it resumes from, far
+// ahead of a fresh port beside it; it is no leader waiting for the next
+// chunk, and the reader does not evict what the fresh port still needs
+// for it (the fresh port then read the master a second time for
+// itself). The master is read once for the window, and once more where
+// the resumed port checks that its chunks are there.
+func TestResumedPortDoesNotPullTheWindowAway(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const size = 16 * MiB
+		content := randomBytes(size, 53)
+		r := newRig(t, content, sim.DriveSpec{})
+		r.add(2, steadyTarget)
+		r.add(3, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200, Content: content[:size/2]})
+		j := r.job(engine.CopyVerify, 2, 3)
+		j.Options.ResumeFrom = map[int]int{3: 128} // chunks [1, 128): half of it
+		res := runPassing(t, r, j, []int{2, 3})
+		p3, _ := res.Port(3)
+		assert.LessOrEqual(t, p3.Written, int64(size/2+64<<10), "the resumed port writes its second half and the head")
+		t.Logf("master read %.3fx", float64(res.MasterRead)/size)
+		assert.LessOrEqual(t, float64(res.MasterRead), 1.6*size, "the plan once, the resumed half checked once")
+	})
+}
+
 // TestDeltaResync: targets that already hold an older copy get only the
 // chunks that differ written, and are verified whole.
 func TestDeltaResync(t *testing.T) {

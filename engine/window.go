@@ -99,8 +99,8 @@ func (w *window) holdLeft() time.Duration {
 func (w *window) outrun() bool {
 	in, near := 0, 0
 	for c, next := range w.cursors {
-		if !c.pulls || next < w.lo {
-			continue // the hasher, or a target already behind
+		if !c.pulls || next < w.lo || next > w.hi {
+			continue // the hasher, a target behind, or one skipping ahead
 		}
 		in++
 		if next > w.hi-w.ahead {
@@ -214,7 +214,10 @@ func (w *window) reserve(ctx context.Context, idx int) (*buffer, error) {
 				needLo = true
 				hasherLo = hasherLo || !c.pulls
 			}
-			if c.pulls {
+			// A target past hi (a resumed copy, skipping what its media
+			// already holds) waits for the reader to get there; it is no
+			// leader waiting for the next chunk, to evict for.
+			if c.pulls && next <= w.hi {
 				lead = max(lead, next)
 			}
 		}
