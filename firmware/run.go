@@ -59,6 +59,9 @@ func cmdRun(ctx context.Context, env *cli.Env, args []string) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if limit := limitRunMemory(); limit > 0 {
+		log.Info("soft memory limit", "MiB", limit>>20)
+	}
 	unlock, err := lockOnce(*lockFile)
 	if err != nil {
 		return err
