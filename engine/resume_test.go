@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -104,27 +105,53 @@ func TestResumeOfEveryChunk(t *testing.T) {
 	assert.Equal(t, int64(2*MiB), p2.Verified)
 }
 
-// A resumed port waits for the reader at the chunk it resumes from, far
-// ahead of a fresh port beside it; it is no leader waiting for the next
-// chunk, and the reader does not evict what the fresh port still needs
-// for it (the fresh port then read the master a second time for
-// itself). The master is read once for the window, and once more where
-// the resumed port checks that its chunks are there.
-func TestResumedPortDoesNotPullTheWindowAway(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		const size = 16 * MiB
-		content := randomBytes(size, 53)
-		r := newRig(t, content, sim.DriveSpec{})
-		r.add(2, steadyTarget)
-		r.add(3, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200, Content: content[:size/2]})
-		j := r.job(engine.CopyVerify, 2, 3)
-		j.Options.ResumeFrom = map[int]int{3: 128} // chunks [1, 128): half of it
-		res := runPassing(t, r, j, []int{2, 3})
-		p3, _ := res.Port(3)
-		assert.LessOrEqual(t, p3.Written, int64(size/2+64<<10), "the resumed port writes its second half and the head")
-		t.Logf("master read %.3fx", float64(res.MasterRead)/size)
-		assert.LessOrEqual(t, float64(res.MasterRead), 1.6*size, "the plan once, the resumed half checked once")
-	})
+// A resumed port waits for the reader at the chunk it resumes from, past
+// the window's end, and fresh ports beside it keep their place in the
+// window: the master is read once for the window, and once more where
+// the resumed port checks that its chunks are there. A fresh port that
+// hangs holds the resumed one back about a second, no more.
+func TestResumedPortWaitsForTheWindow(t *testing.T) {
+	const size = 16 * MiB
+	tests := []struct {
+		name  string
+		fresh []int // the fresh ports beside resumed port 9
+		hang  bool  // the first fresh port hangs at a quarter of the copy
+	}{
+		{"beside a fresh port", []int{2}, false},
+		{"beside two fresh ports", []int{2, 3}, false},
+		{"beside a fresh port that hangs", []int{2}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				content := randomBytes(size, 53)
+				ports := append(slices.Clone(tt.fresh), 9)
+				run := func(hang time.Duration) *engine.Result {
+					r := newRig(t, content, sim.DriveSpec{})
+					r.addEach(steadyTarget, tt.fresh...)
+					r.add(9, sim.DriveSpec{WriteMBps: 100, ReadMBps: 200, Content: content[:size/2]})
+					j := r.job(engine.CopyVerify, ports...)
+					j.Options.ResumeFrom = map[int]int{9: 128} // chunks [1, 128): half of it
+					if hang > 0 {
+						j.Targets[0].Dev = &stallingDrive{Drive: r.open[tt.fresh[0]], at: size / 4, stall: hang}
+					}
+					return runPassing(t, r, j, ports)
+				}
+				moving := run(0)
+				resumed, _ := moving.Port(9)
+				assert.LessOrEqual(t, resumed.Written, int64(size/2+64<<10), "the resumed port writes its second half and the head")
+				if !tt.hang {
+					assert.LessOrEqual(t, float64(moving.MasterRead), 1.6*size,
+						"master read %.2fx: the plan once, the resumed half checked once", float64(moving.MasterRead)/size)
+					return
+				}
+				hung := run(100 * time.Second)
+				after, _ := hung.Port(9)
+				assert.LessOrEqual(t, after.Duration, resumed.Duration+time.Second+after.Duration/20+chunkTime(1),
+					"the resumed port: %v beside the hung port, %v beside a moving one", after.Duration, resumed.Duration)
+			})
+		})
+	}
 }
 
 // TestDeltaResync: targets that already hold an older copy get only the

@@ -33,7 +33,9 @@ import (
 // and the pack does not read the master once each. A pack that hangs
 // holds the leader back a second in all, then falls out; one that fails
 // after a while has cost the leader the time it was held (at most its
-// own copy's time again). Memory is bounded by (max + consumers) chunks, whatever the image size.
+// own copy's time again). A resumed target, skipping ahead past the
+// window's end, waits for the reader to get there. Memory is bounded by
+// (max + consumers) chunks, whatever the image size.
 type window struct {
 	mu        sync.Mutex
 	chunkSize int
@@ -215,10 +217,12 @@ func (w *window) reserve(ctx context.Context, idx int) (*buffer, error) {
 				hasherLo = hasherLo || !c.pulls
 			}
 			// A target past hi (a resumed copy, skipping what its media
-			// already holds) waits for the reader to get there; it is no
-			// leader waiting for the next chunk, to evict for.
-			if c.pulls && next <= w.hi {
-				lead = max(lead, next)
+			// already holds) waits for the reader to get there: for
+			// chunk hi first, like a leader at the edge. It is not near
+			// the edge, though (see outrun): the window stays with the
+			// targets that still need what it holds.
+			if c.pulls {
+				lead = max(lead, min(next, w.hi))
 			}
 		}
 		switch {
@@ -246,9 +250,11 @@ func (w *window) reserve(ctx context.Context, idx int) (*buffer, error) {
 			}
 			outrun = outrun && !w.spent
 			slow := !hasherLo && !outrun && 2*w.lo <= w.hi
-			left := w.patienceLeft()
+			var left time.Duration
 			if outrun {
 				left = w.holdLeft()
+			} else {
+				left = w.patienceLeft()
 			}
 			if left > 0 && !slow {
 				at := time.Now()
