@@ -807,8 +807,8 @@ func TestStragglerOnAChangedMaster(t *testing.T) {
 }
 
 // A phase's percentage never claims work that was not done: a drive that
-// reports no bytes is 0 % until its port ends, and a count past the total
-// stops at 100 %.
+// reports no bytes is 0 % unless its port is done, and a count past the
+// total stops at 100 %.
 func TestProgressPercent(t *testing.T) {
 	tests := []struct {
 		name string
@@ -820,7 +820,8 @@ func TestProgressPercent(t *testing.T) {
 		{"all", engine.Progress{Done: 200, Total: 200}, 100},
 		{"past the total", engine.Progress{Done: 300, Total: 200}, 100},
 		{"a phase of no bytes, running", engine.Progress{Phase: engine.PhaseWaiting}, 0},
-		{"a phase of no bytes, ended", engine.Progress{Ended: true}, 100},
+		{"a phase of no bytes, failed there", engine.Progress{Phase: engine.PhaseWaiting, Ended: true}, 0},
+		{"a phase of no bytes, done", engine.Progress{Phase: engine.PhaseDone, Ended: true}, 100},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

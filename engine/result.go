@@ -173,11 +173,11 @@ type Progress struct {
 }
 
 // Percent is the share of the phase done, 0..100. A phase of no bytes
-// (a drive that reports none) is 0 % done until the port has ended, not
-// 100 %: nothing was done.
+// (a drive that reports none) is 0 % done unless the port is done: a
+// port still waiting, or one that failed there, did nothing.
 func (p Progress) Percent() int {
 	switch {
-	case p.Total <= 0 && p.Ended:
+	case p.Total <= 0 && p.Phase == PhaseDone:
 		return 100
 	case p.Total <= 0:
 		return 0
