@@ -964,21 +964,25 @@ func TestBadSectorPolicy(t *testing.T) {
 }
 
 // A master that fails far beyond a few worn sectors ends the job under
-// the zero-fill policy too, once more than its limit is zeros: no target
-// passes with a copy made mostly of zeros, and the error says how much
-// could not be read and where.
+// the zero-fill policy too, as soon as more than its limit would be
+// zeros: no target passes with a copy made mostly of zeros, and the error
+// says how much could not be read, where, and the limit.
 func TestZeroFillHasALimit(t *testing.T) {
 	content := randomBytes(4*MiB, 22)
+	few := sim.Fault{Kind: sim.ReadError, Off: 700_416, Len: 4096}
+	stretch := sim.Fault{Kind: sim.ReadError, Off: MiB, Len: 2 * MiB}
 	for _, tc := range []struct {
 		name   string
 		fault  sim.Fault
 		maxBad int64
-		ok     bool
+		err    string // "": every port passes
 	}{
-		{"a few sectors, within the default", sim.Fault{Kind: sim.ReadError, Off: 700_416, Len: 4096}, 0, true},
-		{"a failing stretch, past the default", sim.Fault{Kind: sim.ReadError, Off: MiB, Len: 2 * MiB}, 0, false},
-		{"a failing stretch, within a limit set higher", sim.Fault{Kind: sim.ReadError, Off: MiB, Len: 2 * MiB}, 3 * MiB, true},
-		{"a few sectors, past a limit set lower", sim.Fault{Kind: sim.ReadError, Off: 700_416, Len: 4096}, 2048, false},
+		{"a few sectors, within the default", few, 0, ""},
+		{"a failing stretch, past the default", stretch, 0,
+			"2049 (1049088 bytes) between byte 1048576 and byte 2097664, where zero-fill copies at most 2048 (1048576 bytes) as zeros"},
+		{"a failing stretch, within a limit set higher", stretch, 3 * MiB, ""},
+		{"a few sectors, past a limit set lower", few, 2048, "5 (2560 bytes) between byte 700416 and byte 702976"},
+		{"none at all", few, -1, "1 (512 bytes) between byte 700416 and byte 700928, where zero-fill copies at most 0 (0 bytes)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t, content, sim.DriveSpec{})
@@ -988,17 +992,27 @@ func TestZeroFillHasALimit(t *testing.T) {
 			j.Options.BadSectors = engine.BadSectorPolicy{ZeroFill: true, Retries: 1, MaxBad: tc.maxBad}
 			res, err := j.Run(context.Background())
 			require.NoError(t, err)
-			pr, _ := res.Port(2)
-			if tc.ok {
+			pr, ok := res.Port(2)
+			require.True(t, ok)
+			if tc.err == "" {
 				require.True(t, res.OK(), "%v %+v", res.Err, res.Ports)
 				assert.Equal(t, []engine.Extent{{Off: tc.fault.Off, Len: tc.fault.Len}}, res.BadRanges)
 				return
 			}
 			require.ErrorIs(t, res.Err, engine.ErrMasterWorn)
-			assert.Contains(t, res.Err.Error(), "unreadable, the last at byte")
+			assert.Contains(t, res.Err.Error(), tc.err)
+			var zeros int64
+			for _, b := range res.BadRanges {
+				zeros += b.Len
+			}
+			limit := max(tc.maxBad, 0)
+			if tc.maxBad == 0 {
+				limit = engine.DefaultMaxBad
+			}
+			assert.LessOrEqual(t, zeros, limit+512, "the job stopped at the sector past the limit")
 			assert.Equal(t, engine.Fail, pr.Status)
 			assert.Equal(t, engine.CauseMaster, pr.Cause)
-			assert.Contains(t, pr.Reason, "cannot be read")
+			assert.Contains(t, pr.Reason, "too many unreadable sectors")
 		})
 	}
 }

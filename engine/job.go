@@ -202,9 +202,11 @@ type BadSectorPolicy struct {
 	ZeroFill bool
 	Retries  int // extra attempts per sector before it counts as bad
 	// MaxBad is the most master bytes a job copies as zeros (0:
-	// DefaultMaxBad). Past it the job ends, the master too worn to copy:
-	// a card that fails everywhere would otherwise be read sector by
-	// sector, each retried, for hours, and end in targets of zeros.
+	// DefaultMaxBad; negative: none, so the first sector that stays
+	// unreadable ends the job). Past it the job ends, the master too
+	// worn to copy: a card that fails everywhere would otherwise be read
+	// sector by sector, each retried, to its end, and its targets pass
+	// holding zeros.
 	MaxBad int64
 }
 
@@ -215,7 +217,7 @@ const DefaultMaxBad = 1 << 20
 
 // ErrMasterWorn is the cause (wrapped in Result.Err) when more of the
 // master could not be read than the bad-sector policy copies as zeros.
-var ErrMasterWorn = errors.New("too much of the master cannot be read")
+var ErrMasterWorn = errors.New("too many unreadable sectors")
 
 // Default option values.
 const (
@@ -714,9 +716,10 @@ func (r *Running) readMaster(p []byte, off int64) error {
 		}
 		if serr != nil {
 			clear(p[s : s+n])
-			if bad := r.noteBad(Extent{off + s, n}); bad > r.opts.BadSectors.MaxBad {
-				return fmt.Errorf("%w: %s unreadable, the last at byte %d, and the bad-sector policy copies at most %s as zeros: %v",
-					ErrMasterWorn, FormatSize(bad), off+s, FormatSize(r.opts.BadSectors.MaxBad), serr)
+			if bad, span := r.noteBad(Extent{off + s, n}); bad > r.opts.BadSectors.MaxBad {
+				limit := max(r.opts.BadSectors.MaxBad, 0)
+				return fmt.Errorf("%w: %d (%d bytes) between byte %d and byte %d, where zero-fill copies at most %d (%d bytes) as zeros; the last: %v",
+					ErrMasterWorn, bad/ss, bad, span.Off, span.End(), limit/ss, limit, serr)
 			}
 		}
 	}
@@ -743,13 +746,14 @@ func mediaError(err error) bool {
 }
 
 // noteBad records an unreadable range of the master, once, and returns
-// how many bytes are recorded so in all.
-func (r *Running) noteBad(e Extent) int64 {
+// how many bytes are recorded so in all, and the span from the first to
+// the last.
+func (r *Running) noteBad(e Extent) (int64, Extent) {
 	r.badMu.Lock()
 	defer r.badMu.Unlock()
 	for _, b := range r.bad {
 		if b.Off <= e.Off && e.End() <= b.End() {
-			return badBytes(r.bad)
+			return badSpan(r.bad)
 		}
 	}
 	r.bad = append(r.bad, e)
@@ -763,16 +767,20 @@ func (r *Running) noteBad(e Extent) int64 {
 		merged = append(merged, x)
 	}
 	r.bad = merged
-	return badBytes(r.bad)
+	return badSpan(r.bad)
 }
 
-// badBytes is how many bytes the extents cover; they do not overlap.
-func badBytes(es []Extent) int64 {
+// badSpan is how many bytes the sorted extents cover (they do not
+// overlap), and the span from the first to the last.
+func badSpan(es []Extent) (int64, Extent) {
 	var n int64
 	for _, e := range es {
 		n += e.Len
 	}
-	return n
+	if len(es) == 0 {
+		return 0, Extent{}
+	}
+	return n, Extent{Off: es[0].Off, Len: es[len(es)-1].End() - es[0].Off}
 }
 
 // readFull reads exactly len(p) bytes at off; a short read is an error
