@@ -29,3 +29,28 @@ func TestMemTotal(t *testing.T) {
 		})
 	}
 }
+
+// A cgroup's memory.max lowers the limit when the service runs under one.
+func TestCgroupMemoryMax(t *testing.T) {
+	tests := []struct {
+		name      string
+		cgroup    string
+		dir       string
+		ok        bool
+		memoryMax string
+		max       int64
+	}{
+		{"a service's cgroup", "0::/system.slice/clonebay.service\n", "/system.slice/clonebay.service", true, "536870912\n", 512 << 20},
+		{"no limit", "0::/user.slice\n", "/user.slice", true, "max\n", 0},
+		{"cgroup v1 only", "12:memory:/user.slice\n", "", false, "", 0},
+		{"a path that climbs out", "0::/../etc\n", "", false, "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, ok := cgroupDir(tt.cgroup)
+			assert.Equal(t, tt.ok, ok)
+			assert.Equal(t, tt.dir, dir)
+			assert.Equal(t, tt.max, cgroupMax(tt.memoryMax))
+		})
+	}
+}
