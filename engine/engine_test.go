@@ -1017,6 +1017,59 @@ func TestZeroFillHasALimit(t *testing.T) {
 	}
 }
 
+// slowToFail is a master whose failing reads each take a while, as a
+// failing drive's do (its firmware retries before it gives up).
+type slowToFail struct {
+	engine.Source
+	took time.Duration
+}
+
+func (s slowToFail) ReadAt(p []byte, off int64) (int, error) {
+	n, err := s.Source.ReadAt(p, off)
+	if err != nil {
+		time.Sleep(s.took)
+	}
+	return n, err
+}
+
+// Zero-fill gives up on a master whose failing reads take too long in
+// all, however few bytes they cost: each sector is read 1 + Retries
+// times, and a drive may take seconds to fail each read.
+func TestZeroFillGivesUpOnSlowFailingReads(t *testing.T) {
+	content := randomBytes(4*MiB, 23)
+	for _, tc := range []struct {
+		name    string
+		maxTime time.Duration
+		ok      bool
+	}{
+		// 8 sectors, each read twice, and the chunk's read: 17 failing
+		// reads of 2 s.
+		{"34 s within the default", 0, true},
+		{"34 s past a limit of 20 s", 20 * time.Second, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := newRig(t, content, sim.DriveSpec{})
+				r.bay.Drive(1).Inject(sim.Fault{Kind: sim.ReadError, Off: 700_416, Len: 4096})
+				r.add(2, sim.DriveSpec{})
+				j := r.job(engine.CopyVerify, 2)
+				j.Source = slowToFail{Source: r.master, took: 2 * time.Second}
+				j.Options.BadSectors = engine.BadSectorPolicy{ZeroFill: true, Retries: 1, MaxBadTime: tc.maxTime}
+				res, err := j.Run(context.Background())
+				require.NoError(t, err)
+				if tc.ok {
+					require.True(t, res.OK(), "%v %+v", res.Err, res.Ports)
+					assert.Equal(t, []engine.Extent{{Off: 700_416, Len: 4096}}, res.BadRanges)
+					return
+				}
+				require.ErrorIs(t, res.Err, engine.ErrMasterWorn)
+				assert.Contains(t, res.Err.Error(), "the master's failing reads took 22s in all, where zero-fill gives up after 20s")
+				assert.Equal(t, 0, res.Count(engine.Pass))
+			})
+		})
+	}
+}
+
 // TestMasterChangedDuringTheJob: the master's bytes change behind the
 // job's back (here through a second handle on its backing file, once the
 // copy has read everything) and the targets already hold what it was.

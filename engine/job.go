@@ -208,12 +208,20 @@ type BadSectorPolicy struct {
 	// sector by sector, each retried, to its end, and its targets pass
 	// holding zeros.
 	MaxBad int64
+	// MaxBadTime is the most time the master's failing reads may take in
+	// all (0 or less: DefaultMaxBadTime) before the job ends the same way: a
+	// drive can take seconds to fail each read, and a sector is read
+	// 1 + Retries times.
+	MaxBadTime time.Duration
 }
 
 // DefaultMaxBad is BadSectorPolicy.MaxBad's default: 2048 sectors of
 // 512 bytes. A worn master's bad sectors are a few kilobytes; far more is
 // a failing drive.
 const DefaultMaxBad = 1 << 20
+
+// DefaultMaxBadTime is BadSectorPolicy.MaxBadTime's default.
+const DefaultMaxBadTime = 5 * time.Minute
 
 // ErrMasterWorn is the cause (wrapped in Result.Err) when more of the
 // master could not be read than the bad-sector policy copies as zeros.
@@ -239,6 +247,9 @@ func (o Options) withDefaults() Options {
 	o.WindowMax = max(o.WindowMax, o.WindowChunks)
 	if o.BadSectors.MaxBad == 0 {
 		o.BadSectors.MaxBad = DefaultMaxBad
+	}
+	if o.BadSectors.MaxBadTime <= 0 {
+		o.BadSectors.MaxBadTime = DefaultMaxBadTime
 	}
 	if o.WriteRetries == 0 {
 		o.WriteRetries = DefaultWriteRetries
@@ -307,8 +318,9 @@ type Running struct {
 	leading  atomic.Int32 // ports copying that keep up with the window
 	slab     slab         // where they are cut from
 
-	badMu sync.Mutex
-	bad   []Extent // unreadable master sectors, copied as zeros
+	badMu   sync.Mutex
+	bad     []Extent      // unreadable master sectors, copied as zeros
+	badTime time.Duration // how long the master's failing reads took
 
 	rechecked int64 // bytes the re-check at the end read
 
@@ -698,17 +710,24 @@ func (r *Running) read(ctx context.Context) {
 // bad sectors, only bytes the job can no longer read, and an image whose
 // data fails its own check is damaged, not worn.
 func (r *Running) readMaster(p []byte, off int64) error {
+	at := time.Now()
 	err := readFull(r.master, p, off)
 	if err == nil || !r.zeroFills(err) {
 		return err
 	}
+	r.failedFor(time.Since(at))
 	ss := int64(sectorSize(r.job.Source))
 	for s := int64(0); s < int64(len(p)); s += ss {
 		n := min(ss, int64(len(p))-s)
 		var serr error
 		for attempt := 0; attempt <= r.opts.BadSectors.Retries; attempt++ {
+			at := time.Now()
 			if serr = readFull(r.master, p[s:s+n], off+s); serr == nil || !mediaError(serr) {
 				break
+			}
+			if took := r.failedFor(time.Since(at)); took > r.opts.BadSectors.MaxBadTime {
+				return fmt.Errorf("%w: the master's failing reads took %v in all, where zero-fill gives up after %v; the last: %v",
+					ErrMasterWorn, took.Round(time.Second), r.opts.BadSectors.MaxBadTime, serr)
 			}
 		}
 		if serr != nil && !mediaError(serr) {
@@ -743,6 +762,15 @@ func (r *Running) zeroFills(err error) bool {
 // closed handle, a short read, a damaged image are not.
 func mediaError(err error) bool {
 	return !removed(err) && (errors.Is(err, syscall.EIO) || errors.Is(err, syscall.ENODATA) || errors.Is(err, syscall.EILSEQ))
+}
+
+// failedFor adds d to the time the master's failing reads took, and
+// returns it.
+func (r *Running) failedFor(d time.Duration) time.Duration {
+	r.badMu.Lock()
+	defer r.badMu.Unlock()
+	r.badTime += d
+	return r.badTime
 }
 
 // noteBad records an unreadable range of the master, once, and returns
