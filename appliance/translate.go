@@ -72,6 +72,8 @@ func masterCause(err error) string {
 		return "removed"
 	case errors.Is(err, engine.ErrMasterChanged):
 		return "changed"
+	case errors.Is(err, engine.ErrMasterWorn):
+		return "too many bad"
 	}
 	return "read error"
 }

@@ -1,11 +1,14 @@
 package appliance
 
 import (
+	"fmt"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 
 	"github.com/clonebay/clonebay/engine"
+	"github.com/clonebay/clonebay/hal"
 	"github.com/clonebay/clonebay/ui"
 )
 
@@ -21,6 +24,27 @@ func TestEveryEnginePhaseReachesThePanel(t *testing.T) {
 				t.Errorf("%s and %s both become %s", other, p, got)
 			}
 			seen[got] = p
+		})
+	}
+}
+
+// The LCD says in a word or two why the master failed a job; each fits
+// the 16 columns of the smallest panel.
+func TestMasterCause(t *testing.T) {
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("master: %w", hal.ErrRemoved), "removed"},
+		{fmt.Errorf("master: %w: bytes 0..1048576 differ", engine.ErrMasterChanged), "changed"},
+		{fmt.Errorf("master: %w: 2049 (1049088 bytes)", engine.ErrMasterWorn), "too many bad"},
+		{fmt.Errorf("master: read at 0: %w", syscall.EIO), "read error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			got := masterCause(tt.err)
+			assert.Equal(t, tt.want, got)
+			assert.LessOrEqual(t, len(got), 16)
 		})
 	}
 }
