@@ -386,10 +386,7 @@ func TestFastTargetDoesNotLeaveThePackBehind(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				const size = 16 * MiB
 				content := randomBytes(size, 47)
-				var pack []int
-				for i := range tt.pack {
-					pack = append(pack, 2+i)
-				}
+				pack := portRange(2, tt.pack)
 				fast := 2 + tt.pack
 				run := func(ports []int) *engine.Result {
 					r := newRig(t, content, sim.DriveSpec{})
@@ -408,6 +405,15 @@ func TestFastTargetDoesNotLeaveThePackBehind(t *testing.T) {
 			})
 		})
 	}
+}
+
+// portRange is n ports from first on.
+func portRange(first, n int) []int {
+	ports := make([]int, n)
+	for i := range ports {
+		ports[i] = first + i
+	}
+	return ports
 }
 
 // A pack that hangs holds a faster target back for about a second in
@@ -431,10 +437,7 @@ func TestHungPackHoldsTheFastTargetBackASecond(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				content := randomBytes(size, 48)
-				var pack []int
-				for i := range tt.pack {
-					pack = append(pack, 2+i)
-				}
+				pack := portRange(2, tt.pack)
 				fast := 2 + tt.pack
 				ports := append(slices.Clone(pack), fast)
 				run := func(hang time.Duration) *engine.Result {
