@@ -11,7 +11,9 @@ import (
 	"strings"
 
 	"github.com/clonebay/clonebay/engine"
+	"github.com/clonebay/clonebay/fileset"
 	"github.com/clonebay/clonebay/hal/blockdev"
+	"github.com/clonebay/clonebay/images"
 )
 
 // cliDrives are the drives of a command-line job.
@@ -274,11 +276,10 @@ func (r *targetRules) allowed(node string, s blockdev.Storage) error {
 }
 
 // imageFolder returns the folder of a stored image or file set that the
-// file at path lies in (the folder itself, or up to two above it, holds
-// the item's manifest beside its data: an image's image.zst, a file set's
-// files folder), or "" when there is none: a library the command was not
-// told of (erase and log export protect the appliance's own) is still
-// never written.
+// file at path lies in (a folder above it, however far: a set's files
+// nest, is one as its library tells), or "" when there is none: a library
+// the command was not told of (erase and log export protect the
+// appliance's own) is still never written.
 func imageFolder(path string) string {
 	st, err := os.Stat(path)
 	if err != nil || !st.Mode().IsRegular() {
@@ -288,28 +289,16 @@ func imageFolder(path string) string {
 	if err != nil {
 		return ""
 	}
-	dir := filepath.Dir(abs)
-	for range 3 {
-		if isFile(filepath.Join(dir, "manifest.json")) && (isFile(filepath.Join(dir, "image.zst")) || isDir(filepath.Join(dir, "files"))) {
+	for dir := filepath.Dir(abs); ; {
+		if images.IsImageFolder(dir) || fileset.IsSetFolder(dir) {
 			return dir
 		}
 		up := filepath.Dir(dir)
 		if up == dir {
-			break
+			return ""
 		}
 		dir = up
 	}
-	return ""
-}
-
-func isFile(path string) bool {
-	st, err := os.Stat(path)
-	return err == nil && st.Mode().IsRegular()
-}
-
-func isDir(path string) bool {
-	st, err := os.Stat(path)
-	return err == nil && st.IsDir()
 }
 
 // createMissing makes a target image file as large as the copy area

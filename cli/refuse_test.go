@@ -46,6 +46,11 @@ func TestTargetRulesOnFiles(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(lib, "golden"), 0o755))
 	stored := writeFile(t, filepath.Join(lib, "golden"), "image.zst", []byte("an image"))
 	writeFile(t, filepath.Join(lib, "golden"), "manifest.json", []byte("{}"))
+	set := filepath.Join(lib, ".sets", "docs")
+	require.NoError(t, os.MkdirAll(filepath.Join(set, "files"), 0o755))
+	writeFile(t, set, "manifest.json", []byte("{}"))
+	require.NoError(t, os.MkdirAll(filepath.Join(set, "files", "manuals", "2026"), 0o755))
+	setFile := writeFile(t, filepath.Join(set, "files", "manuals", "2026"), "manual.pdf", []byte("a stored file"))
 	files := filepath.Join(dir, "files")
 	require.NoError(t, os.Mkdir(files, 0o755))
 	writeFile(t, files, "readme.txt", []byte("a file set"))
@@ -77,6 +82,8 @@ func TestTargetRulesOnFiles(t *testing.T) {
 			"target " + stored + ": refused: it is a file of the image library " + lib + ", which a job never writes"},
 		{"a stored image of a library not given", []string{"erase", "--yes", "--to", stored},
 			"target " + stored + ": refused: it lies in " + filepath.Join(lib, "golden") + ", the folder of a stored image or file set"},
+		{"a file deep in a stored file set of a library not given", []string{"copy", "--from", master, "--to", setFile},
+			"target " + setFile + ": refused: it lies in " + set + ", the folder of a stored image or file set"},
 		{"a missing target", []string{"copy", "--from", master, "--to", missing},
 			"target " + missing + ": no such device or file; to make a new image file give --create"},
 		{"a mistyped device", []string{"copy", "--from", master, "--to", noDevice},
@@ -91,7 +98,7 @@ func TestTargetRulesOnFiles(t *testing.T) {
 			"is the master itself"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := map[string][32]byte{master: fileSum(t, master), target: fileSum(t, target), stored: fileSum(t, stored)}
+			before := map[string][32]byte{master: fileSum(t, master), target: fileSum(t, target), stored: fileSum(t, stored), setFile: fileSum(t, setFile)}
 			code, out, errOut := runCLI(t, tc.args...)
 			assert.Equal(t, 1, code, "%s%s", out, errOut)
 			assert.Contains(t, errOut, tc.want)

@@ -30,6 +30,18 @@ const (
 	lockFile     = "lock"
 )
 
+// IsSetFolder reports whether dir is the folder of a stored file set: its
+// manifest beside its files folder. A command told of no library uses it
+// to refuse writing into one all the same.
+func IsSetFolder(dir string) bool {
+	m, err := os.Stat(filepath.Join(dir, manifestFile))
+	if err != nil || !m.Mode().IsRegular() {
+		return false
+	}
+	f, err := os.Stat(filepath.Join(dir, filesDir))
+	return err == nil && f.IsDir()
+}
+
 // Errors of the library, wrapped with the details.
 var (
 	ErrNotFound = errors.New("no such file set")

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,6 +30,18 @@ const (
 
 // ErrNotFound is returned (wrapped) for a name the library does not hold.
 var ErrNotFound = errors.New("no such image")
+
+// IsImageFolder reports whether dir is the folder of a stored image: its
+// manifest beside its data. A command told of no library uses it to
+// refuse writing into one all the same.
+func IsImageFolder(dir string) bool {
+	return isRegular(filepath.Join(dir, manifestFile)) && isRegular(filepath.Join(dir, dataFile))
+}
+
+func isRegular(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
+}
 
 // ErrNoSpace is returned (wrapped) when an image does not fit.
 var ErrNoSpace = errors.New("not enough free space in the image library")
