@@ -64,7 +64,7 @@ func Run(ctx context.Context, rig *sim.Rig, run func(context.Context) error, in 
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	p := &termPanel{rig: rig, in: in, out: out, quit: cancel, status: "Enter twice starts a copy of port 1 onto the others."}
+	p := &termPanel{rig: rig, in: in, out: out, quit: cancel, status: startHint}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx) }()
 	keys := make(chan []byte, 16)
@@ -104,11 +104,19 @@ func (p *termPanel) readKeys(keys chan<- []byte) {
 	}
 }
 
+// startHint is the status line until the first button: how to start.
+// After that it would be wrong on most screens (a job running, done, a
+// menu), so a button clears it.
+const startHint = "Enter twice starts a copy of port 1 onto the others."
+
 func (p *termPanel) key(k []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := string(k)
 	b := p.rig.Buttons
+	if p.status == startHint {
+		p.status = ""
+	}
 	switch s {
 	case "\x1b[A", "\x1bOA":
 		b.Click(hal.Up)

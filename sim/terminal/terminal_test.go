@@ -66,3 +66,28 @@ func TestUnchangedFrameIsNotSentAgain(t *testing.T) {
 	p.draw(true)
 	assert.Contains(t, out.String(), "\x1b[2J", "a resize clears and draws the whole panel")
 }
+
+// TestStartHintGoesAtTheFirstKey: the line that tells how to start a copy
+// shows until the first key; on the screens after it (a job running, its
+// result, a menu) it would be wrong.
+func TestStartHintGoesAtTheFirstKey(t *testing.T) {
+	b, err := board.Builtin("sim8")
+	require.NoError(t, err)
+	rig := sim.NewRig(b)
+	in, w, err := os.Pipe()
+	require.NoError(t, err)
+	t.Cleanup(func() { in.Close(); w.Close() })
+	var out bytes.Buffer
+	p := &termPanel{rig: rig, in: in, out: &out, status: startHint}
+
+	p.draw(true)
+	assert.Contains(t, out.String(), "> "+startHint)
+	p.key([]byte("\r"))
+	out.Reset()
+	p.last = "" // draw it whole again
+	p.draw(true)
+	assert.Contains(t, out.String(), "Keys:")
+	assert.NotContains(t, out.String(), startHint)
+	p.key([]byte("2"))
+	assert.Equal(t, "inserted a drive into port 2", p.status, "a key that says what it did still does")
+}
