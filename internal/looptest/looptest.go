@@ -116,7 +116,7 @@ func AttachAt(t testing.TB, n int, size int64, content []byte) Device {
 		if errno != 0 && errno != unix.EEXIST {
 			t.Fatalf("LOOP_CTL_ADD %d: %v", n, errno)
 		}
-		for deadline := time.Now().Add(3 * time.Second); ; {
+		for deadline := time.Now().Add(30 * time.Second); ; { // a bound: devtmpfs makes the node soon, later on a loaded machine
 			if _, err := os.Stat(node); err == nil {
 				break
 			}

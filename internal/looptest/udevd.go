@@ -154,13 +154,19 @@ func startUdevd(t testing.TB) {
 	if out, err := exec.Command(bin, "--daemon").CombinedOutput(); err != nil {
 		t.Fatalf("%s --daemon: %v: %s", bin, err, out)
 	}
-	for deadline := time.Now().Add(5 * time.Second); !udevdRunning(); {
+	for deadline := time.Now().Add(udevdWait); !udevdRunning(); {
 		if time.Now().After(deadline) {
-			t.Fatal("systemd-udevd did not open /run/udev/control within 5 s")
+			t.Fatalf("systemd-udevd did not open /run/udev/control within %v", udevdWait)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// udevdWait bounds the waits for systemd-udevd to start or to exit. They
+// are bounds, not measures: asked to exit, udevd first handles the events
+// it has queued, and a machine running many tests at once (each attaching
+// loop devices) queued enough that 5 s was too short.
+const udevdWait = time.Minute
 
 // StopUdevd stops a running systemd-udevd and waits until it is gone.
 // It returns false when udevd was not running. The test must hold
@@ -174,9 +180,9 @@ func StopUdevd(t testing.TB) bool {
 	if out, err := exec.Command("udevadm", "control", "--exit").CombinedOutput(); err != nil {
 		t.Logf("udevadm control --exit: %v: %s", err, out)
 	}
-	for deadline := time.Now().Add(5 * time.Second); udevdRunning(); {
+	for deadline := time.Now().Add(udevdWait); udevdRunning(); {
 		if time.Now().After(deadline) {
-			t.Fatal("systemd-udevd did not exit within 5 s")
+			t.Fatalf("systemd-udevd did not exit within %v", udevdWait)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
